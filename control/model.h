@@ -1,0 +1,228 @@
+/*
+ * model.h - the policy model: Calico objects as nfqwall understands them.
+ *
+ * policy.c fills a struct polset from YAML/JSON files (or, later, from the
+ * Kubernetes API); the reference evaluator (eval.c) walks it rule by rule
+ * and the compiler (compile.c) turns it into a struct ruleset. Everything in
+ * a polset is owned by it; polset_free releases it all. Control thread only.
+ */
+#ifndef NFQWALL_MODEL_H
+#define NFQWALL_MODEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "addr.h"
+#include "compiler.h"
+#include "diag.h"
+#include "labels.h"
+#include "selector.h"
+
+enum action {
+	ACT_ALLOW,
+	ACT_DENY,
+	ACT_PASS,
+	ACT_LOG,
+};
+
+enum policy_type {
+	TYPE_INGRESS = 1 << 0,
+	TYPE_EGRESS = 1 << 1,
+};
+
+enum api_form {
+	FORM_V3,		/* projectcalico.org/v3, as users write it */
+	FORM_V1,		/* crd.projectcalico.org/v1, as stored in the cluster */
+};
+
+/* Where an object or rule came from. */
+struct srcloc {
+	const char *file;	/* interned in the polset */
+	int line;
+	int col;
+};
+
+/* One entry of ports/notPorts: a range, or a named port. */
+struct port_item {
+	uint16_t lo;
+	uint16_t hi;
+	char *name;		/* non-NULL: a named port (lo/hi unused) */
+};
+
+/* source / destination of a rule. */
+struct entity {
+	struct cidr *nets;
+	size_t nnets;
+	struct cidr *not_nets;
+	size_t nnot_nets;
+	struct selector *sel;		/* NULL = no selector */
+	struct selector *not_sel;
+	struct selector *ns_sel;	/* the rule's namespaceSelector, NULL = none */
+	bool ns_global;			/* namespaceSelector is exactly global() */
+	struct port_item *ports;
+	size_t nports;
+	struct port_item *not_ports;
+	size_t nnot_ports;
+	bool has_sa;			/* serviceAccounts: matches pods only, never a host */
+	bool has_services;		/* services: Kubernetes Service endpoints (unresolved) */
+};
+
+struct rule {
+	enum action action;
+	uint8_t proto;			/* 0 = any */
+	uint8_t not_proto;		/* 0 = none */
+	uint8_t ip_version;		/* 0 = both, 4, 6 (explicit or inferred from ICMP names) */
+	bool has_icmp;
+	bool icmp_has_code;
+	uint8_t icmp_type;
+	uint8_t icmp_code;
+	bool has_not_icmp;
+	bool not_icmp_has_code;
+	uint8_t not_icmp_type;
+	uint8_t not_icmp_code;
+	bool has_http;			/* application-layer match: ignored for hosts */
+	struct entity src;
+	struct entity dst;
+	struct srcloc loc;
+};
+
+enum policy_kind {
+	KIND_GNP,			/* GlobalNetworkPolicy */
+	KIND_SGNP,			/* StagedGlobalNetworkPolicy: never enforced */
+};
+
+struct policy {
+	enum policy_kind kind;
+	enum api_form form;
+	char *name;			/* the v3 name */
+	char *tier;			/* never NULL: "default" when unset */
+	bool has_order;
+	double order;
+	struct selector *sel;		/* effective: selector && namespace/SA rewrites */
+	char *sel_text;			/* the selector as written ("" = all()) */
+	unsigned types;			/* enum policy_type, after defaulting */
+	struct rule *ingress;
+	size_t ningress;
+	struct rule *egress;
+	size_t negress;
+	bool do_not_track;
+	bool pre_dnat;
+	bool apply_on_forward;
+	char *staged_action;		/* StagedGlobalNetworkPolicy stagedAction, or NULL */
+	struct srcloc loc;
+};
+
+struct named_port {
+	char *name;
+	uint8_t proto;
+	uint16_t port;
+};
+
+struct hep {
+	char *name;
+	char *node;
+	char *iface;			/* NULL/"" = by expectedIPs, "*" = all interfaces */
+	struct cidr *ips;		/* expectedIPs as /32 or /128 */
+	size_t nips;
+	char **profiles;
+	size_t nprofiles;
+	struct named_port *ports;
+	size_t nports;
+	struct labels labels;
+	bool synthetic;			/* an auto host endpoint made by nfqwall */
+	struct srcloc loc;
+};
+
+/* GlobalNetworkSet (ns == NULL) or NetworkSet. */
+struct netset {
+	char *name;
+	char *ns;
+	struct labels labels;		/* for NetworkSets, with Felix's namespace labels added */
+	struct cidr *nets;
+	size_t nnets;
+	struct srcloc loc;
+};
+
+struct tier {
+	char *name;
+	bool has_order;
+	double order;
+	enum action default_action;	/* ACT_DENY or ACT_PASS */
+	struct srcloc loc;
+};
+
+struct failsafe {
+	uint8_t proto;			/* IPPROTO_TCP or IPPROTO_UDP */
+	uint16_t port;
+	bool has_net;
+	struct cidr net;
+};
+
+struct failsafe_list {
+	struct failsafe *v;
+	size_t n;
+	bool set;			/* false = not configured here, use the next source */
+};
+
+struct felixcfg {
+	char *name;
+	struct failsafe_list in;
+	struct failsafe_list out;
+	struct srcloc loc;
+};
+
+struct polset {
+	struct policy **policies;	/* GlobalNetworkPolicy and StagedGlobalNetworkPolicy */
+	size_t npolicies;
+	struct hep **heps;
+	size_t nheps;
+	struct netset **netsets;
+	size_t nnetsets;
+	struct tier **tiers;
+	size_t ntiers;
+	struct felixcfg **felixcfgs;
+	size_t nfelixcfgs;
+	struct diags diags;		/* errors, warnings and notes from loading */
+	size_t nobjects;		/* objects seen (valid or not) */
+	size_t nrejected;		/* objects rejected as invalid */
+	char **files;			/* interned file names (srcloc.file) */
+	size_t nfiles;
+};
+
+/* polset_init - an empty set. */
+void polset_init(struct polset *ps);
+
+/* polset_free - release everything the set owns. */
+void polset_free(struct polset *ps);
+
+/*
+ * polset_load_path - load a file, or every *.yaml, *.yml and *.json file of a
+ * directory (sorted by name, not recursive). Problems go to ps->diags; an
+ * invalid object is rejected and the valid ones beside it are kept.
+ * Returns 0, or -errno when @path itself cannot be read (also recorded).
+ */
+int polset_load_path(struct polset *ps, const char *path);
+
+/* polset_load_buffer - the same for an in-memory document stream. */
+int polset_load_buffer(struct polset *ps, const char *name, const char *buf, size_t len);
+
+/* polset_tier - the tier object named @name, or NULL. */
+const struct tier *polset_tier(const struct polset *ps, const char *name);
+
+/* action_name - "Allow", "Deny", "Pass", "Log". */
+const char *action_name(enum action a);
+
+/* failsafe_parse - Felix's string syntax: "tcp:22,udp:68", "proto:cidr:port",
+ * "[v6cidr]", "none" (empty, set) or "" (not set: defaults).
+ * Returns 0 or -EINVAL with a message in @why. */
+int __must_check failsafe_parse(const char *text, struct failsafe_list *out, char *why,
+				size_t whylen);
+
+/* failsafe_defaults - Felix's default inbound (@in true) or outbound list. */
+void failsafe_defaults(struct failsafe_list *out, bool in);
+
+/* failsafe_list_free - release the entries. */
+void failsafe_list_free(struct failsafe_list *l);
+
+#endif /* NFQWALL_MODEL_H */
