@@ -42,10 +42,26 @@ ALL_LDLIBS = $(SANFLAGS) $(PKG_LIBS) -lpthread -lm
 
 # Everything but main(): linked into the binary, the tests and the benches.
 LIB_SRCS := \
-	control/labels.c \
 	nfq/addr.c \
-	control/selector.c \
+	nfq/json.c \
 	nfq/pkt.c \
+	nfq/ruleset.c \
+	nfq/verdict.c \
+	control/compile.c \
+	control/diag.c \
+	control/eval.c \
+	control/explain.c \
+	control/hostenv.c \
+	control/ivset.c \
+	control/labels.c \
+	control/lint.c \
+	control/policy.c \
+	control/policy_rule.c \
+	control/selector.c \
+	control/selector_parse.c \
+	control/walk.c \
+	control/xalloc.c \
+	control/ydoc.c \
 	# end of LIB_SRCS
 
 MAIN_SRCS := \

@@ -354,6 +354,79 @@ action_name(enum action a)
 	return (unsigned)a < ARRAY_SIZE(names) ? names[a] : "?";
 }
 
+/*
+ * Objects are keyed by kind, name and namespace: a second definition
+ * replaces the first, with a warning naming both places, as a later
+ * `kubectl apply` of the same object would.
+ */
+struct objref {
+	const char *name;
+	const char *ns;
+	const struct srcloc *loc;
+};
+
+static void
+polset_add(struct dctx *c, void ***arr, size_t *n, void *obj,
+	   struct objref (*ref)(const void *), void (*release)(void *))
+{
+	struct objref nw = ref(obj);
+
+	for (size_t i = 0; i < *n; i++) {
+		struct objref old = ref((*arr)[i]);
+
+		if (strcmp(old.name, nw.name) != 0 || strcmp(old.ns ? old.ns : "", nw.ns ? nw.ns : ""))
+			continue;
+		diag_add(&c->ps->diags, DIAG_WARN, nw.loc->file, nw.loc->line, nw.loc->col,
+			 c->object, NULL, "defined again (first at %s:%d); this definition "
+			 "replaces it", old.loc->file, old.loc->line);
+		release((*arr)[i]);
+		(*arr)[i] = obj;
+		return;
+	}
+	*arr = xrealloc(*arr, (*n + 1) * sizeof(**arr));
+	(*arr)[(*n)++] = obj;
+}
+
+static struct objref
+policy_ref(const void *o)
+{
+	const struct policy *p = o;
+
+	return (struct objref){ p->name, p->kind == KIND_SGNP ? "staged" : NULL, &p->loc };
+}
+
+static struct objref
+hep_ref(const void *o)
+{
+	const struct hep *h = o;
+
+	return (struct objref){ h->name, NULL, &h->loc };
+}
+
+static struct objref
+netset_ref(const void *o)
+{
+	const struct netset *s = o;
+
+	return (struct objref){ s->name, s->ns ? s->ns : "global", &s->loc };
+}
+
+static struct objref
+tier_ref(const void *o)
+{
+	const struct tier *t = o;
+
+	return (struct objref){ t->name, NULL, &t->loc };
+}
+
+static struct objref
+felixcfg_ref(const void *o)
+{
+	const struct felixcfg *f = o;
+
+	return (struct objref){ f->name, NULL, &f->loc };
+}
+
 /* ---- metadata --------------------------------------------------------------- */
 
 /* A Kubernetes/Calico object name: lowercase RFC 1123 subdomain, at most 253. */
@@ -696,8 +769,8 @@ out:
 		hep_free(h);
 		return;
 	}
-	XGROW(c->ps->heps, c->ps->nheps);
-	c->ps->heps[c->ps->nheps++] = h;
+	polset_add(c, (void ***)&c->ps->heps, &c->ps->nheps, h, hep_ref,
+		   (void (*)(void *))hep_free);
 }
 
 /* ---- GlobalNetworkSet / NetworkSet --------------------------------------------- */
@@ -751,8 +824,8 @@ out:
 		netset_free(s);
 		return;
 	}
-	XGROW(c->ps->netsets, c->ps->nnetsets);
-	c->ps->netsets[c->ps->nnetsets++] = s;
+	polset_add(c, (void ***)&c->ps->netsets, &c->ps->nnetsets, s, netset_ref,
+		   (void (*)(void *))netset_free);
 }
 
 /* ---- Tier ---------------------------------------------------------------------- */
@@ -807,8 +880,8 @@ decode_tier(struct dctx *c, const yaml_node_t *obj, struct meta *m)
 		tier_free(t);
 		return;
 	}
-	XGROW(c->ps->tiers, c->ps->ntiers);
-	c->ps->tiers[c->ps->ntiers++] = t;
+	polset_add(c, (void ***)&c->ps->tiers, &c->ps->ntiers, t, tier_ref,
+		   (void (*)(void *))tier_free);
 }
 
 /* ---- failsafe ports -------------------------------------------------------------- */
@@ -1019,8 +1092,8 @@ decode_felixcfg(struct dctx *c, const yaml_node_t *obj, struct meta *m)
 		felixcfg_free(f);
 		return;
 	}
-	XGROW(c->ps->felixcfgs, c->ps->nfelixcfgs);
-	c->ps->felixcfgs[c->ps->nfelixcfgs++] = f;
+	polset_add(c, (void ***)&c->ps->felixcfgs, &c->ps->nfelixcfgs, f, felixcfg_ref,
+		   (void (*)(void *))felixcfg_free);
 }
 
 /* ---- policies -------------------------------------------------------------------- */
@@ -1072,8 +1145,8 @@ decode_policy(struct dctx *c, const yaml_node_t *obj, struct meta *m, bool stage
 		policy_free(p);
 		return;
 	}
-	XGROW(c->ps->policies, c->ps->npolicies);
-	c->ps->policies[c->ps->npolicies++] = p;
+	polset_add(c, (void ***)&c->ps->policies, &c->ps->npolicies, p, policy_ref,
+		   (void (*)(void *))policy_free);
 }
 
 /* ---- documents --------------------------------------------------------------------- */

@@ -393,7 +393,7 @@ sel_fail_tok(struct sel_parser *ps, const char *expected)
 {
 	if (ps->tok == TOK_LABEL)
 		return sel_fail(ps, ps->start, "expected %s, found label key '%.*s%s'", expected,
-				ps->n > 40 ? 40 : (int)ps->n, ps->s, ps->n > 40 ? "..." : "");
+				ps->n > 24 ? 24 : (int)ps->n, ps->s, ps->n > 24 ? "..." : "");
 	return sel_fail(ps, ps->start, "expected %s, found %s", expected, sel_tok_names[ps->tok]);
 }
 
@@ -627,6 +627,12 @@ sel_parse_term(struct sel_parser *ps)
 			return err;
 		return sel_parse_set(ps, optok == TOK_IN ? SEL_IN : SEL_NOTIN, key);
 	default:
+		/* "has (a)": a function name must touch its '(' */
+		if (ps->tok == TOK_LPAREN &&
+		    (strcmp(ps->b.str + key, "has") == 0 || strcmp(ps->b.str + key, "all") == 0 ||
+		     strcmp(ps->b.str + key, "global") == 0))
+			return sel_fail(ps, ps->start, "no space allowed between '%s' and '('",
+					ps->b.str + key);
 		return sel_fail_tok(ps, "'==', '!=', 'in', 'not in', 'contains', "
 				    "'starts with' or 'ends with' after label key");
 	}

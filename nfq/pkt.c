@@ -25,7 +25,7 @@
 #define IPV4_OFFMASK	0x1fff		/* fragment offset, in 8-byte units */
 #define IPV6_FRAG_OFF	0xfff8		/* offset bits of the fragment header's word */
 #define IPV6_FRAG_M	0x0001		/* more fragments */
-#define IPV6_MAX_EXT	16		/* extension headers walked before giving up */
+#define IPV6_MAX_EXT	16		/* extension headers followed; one more is malformed */
 
 /* What the L4 header of a protocol gives us. */
 enum l4_kind {
@@ -128,12 +128,12 @@ pkt_parse6(const uint8_t *d, size_t len, struct pkt_key *k)
 	if (plen != 0 && plen + IPV6_HLEN < limit)
 		limit = plen + IPV6_HLEN;
 
-	for (n = 0; n < IPV6_MAX_EXT; n++) {
+	for (n = 0;; n++) {
+		/* hop-by-hop belongs right after the IPv6 header only */
+		if (unlikely(nh == 0 && off != IPV6_HLEN))
+			k->flags |= PKT_F_MALFORMED;
 		switch (nh) {
-		case 0:		/* hop-by-hop: only right after the IPv6 header */
-			if (off != IPV6_HLEN)
-				k->flags |= PKT_F_MALFORMED;
-			/* fall through */
+		case 0:		/* hop-by-hop */
 		case 43:	/* routing */
 		case 60:	/* destination options */
 		case 135:	/* mobility */
@@ -166,10 +166,11 @@ pkt_parse6(const uint8_t *d, size_t len, struct pkt_key *k)
 			pkt_l4(d, off, limit, L4_ICMP6, k);
 			return 0;
 		}
+		if (unlikely(n == IPV6_MAX_EXT))
+			break;		/* chain too long to be a real packet */
 		nh = d[off];
 		off += hlen;
 	}
-	/* chain too long to be a real packet */
 	k->flags |= PKT_F_MALFORMED;
 	k->proto = nh;
 	return 0;

@@ -697,16 +697,39 @@ test_v6_esp_and_nonext_stop(void **state __unused)
 	assert_int_equal(k.flags, 0);
 }
 
+/* IPv6 with @next extension headers (dest opts) in a row, then TCP. */
+static size_t
+build_v6_long_chain(uint8_t *b, int next)
+{
+	size_t n = put_v6(b, 60, (uint16_t)(next * 8 + 20));
+
+	for (int i = 0; i < next; i++)
+		n += put_ext(b + n, i == next - 1 ? 6 : 60, 0);
+	n += put_tcp(b + n, 1, 2);
+	return n;
+}
+
 static void
 test_v6_chain_too_long(void **state __unused)
 {
 	uint8_t b[40 + 20 * 8 + 20];
-	size_t n = put_v6(b, 60, 20 * 8 + 20);
 	struct pkt_key k;
+	size_t n;
 
-	for (int i = 0; i < 20; i++)
-		n += put_ext(b + n, i == 19 ? 6 : 60, 0);
-	n += put_tcp(b + n, 1, 2);
+	/* 16 extension headers are followed */
+	n = build_v6_long_chain(b, 16);
+	assert_int_equal(parse(b, n, &k), 0);
+	assert_int_equal(k.flags, PKT_F_PORTS);
+	assert_int_equal(k.proto, 6);
+	assert_int_equal(k.sport, 1);
+
+	/* the 17th is not: the walk stops at its type */
+	n = build_v6_long_chain(b, 17);
+	assert_int_equal(parse(b, n, &k), 0);
+	assert_int_equal(k.flags, PKT_F_MALFORMED);
+	assert_int_equal(k.proto, 60);
+
+	n = build_v6_long_chain(b, 20);
 	assert_int_equal(n, sizeof(b));
 	assert_int_equal(parse(b, n, &k), 0);
 	assert_int_equal(k.flags, PKT_F_MALFORMED);

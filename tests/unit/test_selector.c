@@ -728,7 +728,7 @@ test_format_truncation(void **state)
 	assert_int_equal(selector_format(s, buf, 9), 8);
 	assert_string_equal(buf, "has(abc)");
 	assert_int_equal(selector_format(s, buf, 8), 8);
-	assert_string_equal(buf, "has(ab");
+	assert_string_equal(buf, "has(abc");
 	assert_int_equal(strlen(buf), 7);
 	selector_free(s);
 }

@@ -1,0 +1,97 @@
+/*
+ * eval.h - the reference evaluator: walks the policy model rule by rule.
+ *
+ * It is deliberately plain: no precomputation, no index, the semantics of
+ * calico-semantics.md §0-§5 written out step by step. It is the oracle the
+ * compiled classifier is tested against (tests/diff) and the engine behind
+ * `nfqwall explain`, which prints its trace. Control thread only.
+ */
+#ifndef NFQWALL_EVAL_H
+#define NFQWALL_EVAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "hostenv.h"
+#include "pktkey.h"
+#include "verdict.h"
+
+enum path {
+	PATH_LOCAL_IN,			/* to this host: PREROUTING -> INPUT */
+	PATH_LOCAL_OUT,			/* from this host: OUTPUT */
+	PATH_FORWARD,			/* through this host: PREROUTING -> FORWARD */
+};
+
+/* The step that decided, or the last one when nothing dropped. */
+struct decision {
+	bool allow;
+	enum stage stage;
+	enum reason reason;
+	enum dir dir;
+	const char *hep;		/* the host endpoint, or NULL */
+	const char *tier;		/* tier of the rule or end of tier, or NULL */
+	const char *policy;		/* policy or profile name, or NULL */
+	int rule;			/* rule index, -1 when not a rule */
+};
+
+/* A Log rule that matched on the way. */
+struct log_hit {
+	enum stage stage;
+	enum dir dir;
+	const char *tier;
+	const char *policy;
+	int rule;
+};
+
+#define EVAL_MAX_LOGS	64
+#define EVAL_MAX_STEPS	256
+
+enum step_kind {
+	STEP_STAGE,			/* entering a stage: detail names the HEP or why skipped */
+	STEP_TIER,			/* entering a tier */
+	STEP_RULE,			/* a rule matched (Allow, Deny, Pass or Log) */
+	STEP_POLICY_NO_MATCH,		/* no rule of a policy matched */
+	STEP_END_OF_TIER,
+	STEP_PROFILE,
+	STEP_FAILSAFE,
+	STEP_CONNTRACK,
+	STEP_DNAT,
+	STEP_STAGED,			/* a staged policy: what it would do */
+	STEP_RESULT,			/* the outcome of a stage */
+};
+
+struct step {
+	enum step_kind kind;
+	enum stage stage;
+	enum dir dir;
+	const char *tier;
+	const char *policy;
+	int rule;
+	const char *action;		/* "Allow", "Deny", "Pass", "Log", "accept", "drop", "continue" */
+	char detail[160];
+};
+
+struct eval_input {
+	struct pkt_key k;		/* iif/oif index env->ifaces */
+	enum path path;
+	bool dnat;			/* kube-proxy rewrote the destination after preDNAT */
+	struct addr dnat_addr;
+	bool dnat_port_set;
+	uint16_t dnat_port;
+};
+
+struct eval_result {
+	struct decision final;
+	struct log_hit logs[EVAL_MAX_LOGS];
+	size_t nlogs;
+	struct step steps[EVAL_MAX_STEPS];
+	size_t nsteps;
+};
+
+/* eval_packet - decide @in against @env, recording every step in @out. */
+void eval_packet(const struct hostenv *env, const struct eval_input *in, struct eval_result *out);
+
+/* path_name - "local-in", "local-out", "forwarded". */
+const char *path_name(enum path p);
+
+#endif /* NFQWALL_EVAL_H */

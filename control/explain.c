@@ -1,0 +1,478 @@
+/*
+ * explain.c - `nfqwall explain`: which stage, tier, policy and rule decide
+ * a packet, and why. Runs the reference evaluator for the trace and the
+ * compiled table for the verdict the daemon would reach, and says so if
+ * the two ever disagree. Control thread (the CLI process) only.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "cli.h"
+#include "compile.h"
+#include "json.h"
+#include "walk.h"
+#include "xalloc.h"
+
+static const char explain_usage[] =
+	"usage: nfqwall explain [--json] [--node NAME] [--host-labels K=V,...]\n"
+	"         [--failsafe-in LIST] [--failsafe-out LIST]\n"
+	"         --path local-in|local-out|forwarded --proto PROTO --src IP --dst IP\n"
+	"         [--sport N] [--dport N] [--icmp-type N] [--icmp-code N]\n"
+	"         [--in IFACE] [--out IFACE] [--ct new|established|related|invalid]\n"
+	"         [--dnat-to IP[:PORT]] PATH...\n"
+	"\n"
+	"Walk one packet through every stage (untracked, conntrack, preDNAT, normal or\n"
+	"forward) with the policy in PATH (files or directories of YAML/JSON) and print\n"
+	"each step and the final verdict.\n"
+	"\n"
+	"  --node NAME          enforce the HostEndpoints whose spec.node is NAME\n"
+	"  --host-labels K=V,.. when no HostEndpoint is on --node: an auto host endpoint\n"
+	"                       (interfaceName \"*\", these labels, default-allow profile)\n"
+	"  --failsafe-in LIST   Felix syntax: tcp:22,udp:68, proto:cidr:port,\n"
+	"  --failsafe-out LIST  proto:[v6cidr]:port, \"none\"; default: FelixConfiguration\n"
+	"                       in PATH, else Felix's defaults\n"
+	"  --path P             local-in (to this host), local-out (from it), forwarded\n"
+	"  --proto PROTO        tcp, udp, icmp, icmpv6, sctp, udplite or a number\n"
+	"  --in/--out IFACE     the input/output interface (default: an unnamed one)\n"
+	"  --ct STATE           conntrack state before the queue (default new)\n"
+	"  --dnat-to IP[:PORT]  kube-proxy rewrote the destination after preDNAT\n"
+	"                       (IPv6 with a port: [addr]:port)\n"
+	"  --json               one JSON object: verdict, stage, tier, policy, rule,\n"
+	"                       reason, hep, direction, logs, trace\n"
+	"\n"
+	"Exit status: 0 a verdict was reached, 1 PATH holds invalid objects, 2 usage.\n";
+
+struct explain_opts {
+	bool json;
+	const char *node;
+	const char *host_labels;
+	const char *fs_in;
+	const char *fs_out;
+	const char *path;
+	const char *proto;
+	const char *src;
+	const char *dst;
+	const char *sport;
+	const char *dport;
+	const char *icmp_type;
+	const char *icmp_code;
+	const char *in;
+	const char *out;
+	const char *ct;
+	const char *dnat;
+};
+
+static int
+usage_error(const char *fmt, const char *arg)
+{
+	fprintf(stderr, "nfqwall explain: ");
+	fprintf(stderr, fmt, arg);
+	fprintf(stderr, "\nTry 'nfqwall explain --help'.\n");
+	return 2;
+}
+
+static bool
+parse_num(const char *s, unsigned long max, unsigned long *out)
+{
+	char *end;
+
+	if (s == NULL || *s < '0' || *s > '9')
+		return false;
+	errno = 0;
+	*out = strtoul(s, &end, 10);
+	return errno == 0 && *end == '\0' && *out <= max;
+}
+
+/* tcp, udp, ... (any case) or a number 0..255. */
+int
+cli_parse_proto(const char *s)
+{
+	static const struct {
+		const char *name;
+		int num;
+	} names[] = {
+		{ "tcp", IPPROTO_TCP }, { "udp", IPPROTO_UDP }, { "icmp", IPPROTO_ICMP },
+		{ "icmpv6", IPPROTO_ICMPV6 }, { "sctp", IPPROTO_SCTP },
+		{ "udplite", IPPROTO_UDPLITE }, { "gre", IPPROTO_GRE }, { "esp", IPPROTO_ESP },
+		{ "ah", IPPROTO_AH }, { "dccp", IPPROTO_DCCP },
+	};
+	unsigned long v;
+
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++)
+		if (strcasecmp(s, names[i].name) == 0)
+			return names[i].num;
+	return parse_num(s, 255, &v) ? (int)v : -1;
+}
+
+int
+cli_parse_labels(const char *text, struct labels *out)
+{
+	char *copy = xstrdup(text), *save = NULL;
+	int err = 0;
+
+	for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		char *eq = strchr(tok, '=');
+
+		if (eq == NULL || eq == tok) {
+			err = -EINVAL;
+			break;
+		}
+		*eq = '\0';
+		if (labels_set(out, tok, eq + 1) < 0)
+			exit(70);
+	}
+	free(copy);
+	return err;
+}
+
+/* "IP" or "IP:PORT" or "[IPv6]:PORT". */
+static int
+parse_dnat(const char *s, struct eval_input *in, uint8_t family)
+{
+	char buf[80];
+	const char *port = NULL;
+	unsigned long p;
+	uint8_t fam;
+
+	if (strlen(s) >= sizeof(buf))
+		return -EINVAL;
+	if (s[0] == '[') {
+		const char *close = strchr(s, ']');
+
+		if (close == NULL)
+			return -EINVAL;
+		memcpy(buf, s + 1, (size_t)(close - s - 1));
+		buf[close - s - 1] = '\0';
+		if (close[1] == ':')
+			port = close + 2;
+		else if (close[1] != '\0')
+			return -EINVAL;
+	} else if (strchr(s, '.') != NULL && strchr(s, ':') != NULL) {
+		const char *colon = strchr(s, ':');
+
+		memcpy(buf, s, (size_t)(colon - s));
+		buf[colon - s] = '\0';
+		port = colon + 1;
+	} else {
+		strcpy(buf, s);
+	}
+	if (addr_parse(buf, &in->dnat_addr, &fam) < 0 || fam != family)
+		return -EINVAL;
+	if (port != NULL) {
+		if (!parse_num(port, 65535, &p) || p == 0)
+			return -EINVAL;
+		in->dnat_port_set = true;
+		in->dnat_port = (uint16_t)p;
+	}
+	in->dnat = true;
+	return 0;
+}
+
+static int
+build_input(const struct explain_opts *o, struct eval_input *in)
+{
+	struct pkt_key *k = &in->k;
+	uint8_t fs, fd;
+	unsigned long v;
+	int proto;
+
+	memset(in, 0, sizeof(*in));
+	if (strcmp(o->path, "local-in") == 0)
+		in->path = PATH_LOCAL_IN;
+	else if (strcmp(o->path, "local-out") == 0)
+		in->path = PATH_LOCAL_OUT;
+	else if (strcmp(o->path, "forwarded") == 0)
+		in->path = PATH_FORWARD;
+	else
+		return usage_error("--path must be local-in, local-out or forwarded, not '%s'",
+				   o->path);
+	proto = cli_parse_proto(o->proto);
+	if (proto < 0)
+		return usage_error("unknown protocol '%s'", o->proto);
+	if (addr_parse(o->src, &k->src, &fs) < 0)
+		return usage_error("--src: '%s' is not an IP address", o->src);
+	if (addr_parse(o->dst, &k->dst, &fd) < 0)
+		return usage_error("--dst: '%s' is not an IP address", o->dst);
+	if (fs != fd)
+		return usage_error("--src and --dst must be of one IP version%s", "");
+	k->family = fs;
+	k->proto = (uint8_t)proto;
+	k->len = 60;
+	if (proto == IPPROTO_TCP || proto == IPPROTO_UDP || proto == IPPROTO_SCTP ||
+	    proto == IPPROTO_UDPLITE || proto == IPPROTO_DCCP) {
+		k->flags |= PKT_F_PORTS;
+		if (o->sport && !parse_num(o->sport, 65535, &v))
+			return usage_error("--sport: '%s' is not a port", o->sport);
+		k->sport = o->sport ? (uint16_t)v : 40000;
+		if (o->dport == NULL)
+			return usage_error("--dport is required for %s", o->proto);
+		if (!parse_num(o->dport, 65535, &v))
+			return usage_error("--dport: '%s' is not a port", o->dport);
+		k->dport = (uint16_t)v;
+	} else if ((proto == IPPROTO_ICMP && fs == AF_INET) ||
+		   (proto == IPPROTO_ICMPV6 && fs == AF_INET6)) {
+		k->flags |= PKT_F_ICMP;
+		if (o->icmp_type && !parse_num(o->icmp_type, 255, &v))
+			return usage_error("--icmp-type: '%s' is not 0..255", o->icmp_type);
+		k->icmp_type = o->icmp_type ? (uint8_t)v : (fs == AF_INET ? 8 : 128);
+		if (o->icmp_code && !parse_num(o->icmp_code, 255, &v))
+			return usage_error("--icmp-code: '%s' is not 0..255", o->icmp_code);
+		k->icmp_code = o->icmp_code ? (uint8_t)v : 0;
+	}
+	if (o->ct == NULL || strcmp(o->ct, "new") == 0)
+		k->ct = CT_NEW;
+	else if (strcmp(o->ct, "established") == 0)
+		k->ct = CT_ESTABLISHED;
+	else if (strcmp(o->ct, "related") == 0)
+		k->ct = CT_RELATED;
+	else if (strcmp(o->ct, "invalid") == 0)
+		k->ct = CT_INVALID;
+	else
+		return usage_error("--ct must be new, established, related or invalid, not '%s'",
+				   o->ct);
+	if (o->dnat && parse_dnat(o->dnat, in, fs) < 0)
+		return usage_error("--dnat-to: '%s' is not IP[:PORT] of the packet's IP version",
+				   o->dnat);
+	if (in->path != PATH_LOCAL_OUT)
+		k->iif = 1;
+	if (in->path != PATH_LOCAL_IN)
+		k->oif = 2;
+	return 0;
+}
+
+static void
+print_decision_text(const struct decision *d)
+{
+	printf("verdict: %s (stage %s", d->allow ? "allow" : "deny", stage_name(d->stage));
+	if (d->stage != STAGE_CONNTRACK && d->stage != STAGE_NONE)
+		printf(" %s", dir_name(d->dir));
+	if (d->hep)
+		printf(", host endpoint %s", d->hep);
+	if (d->tier)
+		printf(", tier %s", d->tier);
+	if (d->policy)
+		printf(", %s %s", d->reason == REASON_PROFILE ? "profile" : "policy", d->policy);
+	if (d->rule >= 0 && d->reason == REASON_RULE)
+		printf(", rule %d", d->rule);
+	printf(", reason %s)\n", reason_name(d->reason));
+}
+
+static bool
+same_decision(const struct decision *a, const struct decision *b)
+{
+	return a->allow == b->allow && a->stage == b->stage && a->reason == b->reason &&
+	       a->rule == b->rule && !strcmp(a->tier ? a->tier : "", b->tier ? b->tier : "") &&
+	       !strcmp(a->policy ? a->policy : "", b->policy ? b->policy : "");
+}
+
+static void
+json_kv(const char *key, const char *val, bool comma)
+{
+	printf("%s\"%s\":", comma ? "," : "", key);
+	json_fput(stdout, val);
+}
+
+static void
+print_json(const struct eval_input *in, const struct eval_result *r, const struct walk_result *w)
+{
+	const struct decision *d = &r->final;
+	char a[ADDR_STRLEN];
+
+	printf("{\"verdict\":\"%s\"", d->allow ? "allow" : "deny");
+	json_kv("stage", stage_name(d->stage), true);
+	json_kv("tier", d->tier, true);
+	json_kv("policy", d->policy, true);
+	if (d->rule >= 0)
+		printf(",\"rule\":%d", d->rule);
+	else
+		printf(",\"rule\":null");
+	json_kv("reason", reason_name(d->reason), true);
+	json_kv("direction", d->stage == STAGE_CONNTRACK ? NULL : dir_name(d->dir), true);
+	json_kv("hep", d->hep, true);
+	json_kv("path", path_name(in->path), true);
+	json_kv("src", addr_format(&in->k.src, in->k.family, a), true);
+	json_kv("dst", addr_format(&in->k.dst, in->k.family, a), true);
+	printf(",\"proto\":%u", in->k.proto);
+	printf(",\"logs\":[");
+	for (size_t i = 0; i < r->nlogs; i++) {
+		printf("%s{", i ? "," : "");
+		json_kv("stage", stage_name(r->logs[i].stage), false);
+		json_kv("tier", r->logs[i].tier, true);
+		json_kv("policy", r->logs[i].policy, true);
+		printf(",\"rule\":%d}", r->logs[i].rule);
+	}
+	printf("],\"trace\":[");
+	for (size_t i = 0; i < r->nsteps; i++) {
+		const struct step *s = &r->steps[i];
+
+		printf("%s{", i ? "," : "");
+		json_kv("stage", stage_name(s->stage), false);
+		json_kv("direction", dir_name(s->dir), true);
+		json_kv("tier", s->tier, true);
+		json_kv("policy", s->policy, true);
+		if (s->rule >= 0)
+			printf(",\"rule\":%d", s->rule);
+		json_kv("action", s->action, true);
+		json_kv("detail", s->detail, true);
+		printf("}");
+	}
+	printf("],\"compiled\":{\"verdict\":\"%s\",\"agrees\":%s}}\n",
+	       w->final.allow ? "allow" : "deny",
+	       same_decision(&r->final, &w->final) ? "true" : "false");
+}
+
+static void
+print_text(const struct eval_input *in, const struct eval_result *r, const struct walk_result *w,
+	   const struct hostenv *env)
+{
+	const struct pkt_key *k = &in->k;
+	char s[ADDR_STRLEN], d[ADDR_STRLEN];
+	const struct iface *ifi = hostenv_iface(env, k->iif), *ifo = hostenv_iface(env, k->oif);
+
+	printf("packet: proto %u %s", k->proto, addr_format(&k->src, k->family, s));
+	if (k->flags & PKT_F_PORTS)
+		printf(":%u", k->sport);
+	printf(" -> %s", addr_format(&k->dst, k->family, d));
+	if (k->flags & PKT_F_PORTS)
+		printf(":%u", k->dport);
+	if (k->flags & PKT_F_ICMP)
+		printf(" icmp type %u code %u", k->icmp_type, k->icmp_code);
+	printf(" (%s", path_name(in->path));
+	if (ifi)
+		printf(", in %s", *ifi->name ? ifi->name : "(unnamed)");
+	if (ifo)
+		printf(", out %s", *ifo->name ? ifo->name : "(unnamed)");
+	printf(")\n");
+	for (size_t i = 0; i < r->nsteps; i++)
+		printf("  %2zu. [%s] %s\n", i + 1, stage_name(r->steps[i].stage), r->steps[i].detail);
+	for (size_t i = 0; i < r->nlogs; i++)
+		printf("  log: %s rule %d (tier %s) would log this packet\n", r->logs[i].policy,
+		       r->logs[i].rule, r->logs[i].tier ? r->logs[i].tier : "-");
+	print_decision_text(&r->final);
+	if (!same_decision(&r->final, &w->final)) {
+		printf("WARNING: the compiled table decides differently; please report this:\n  ");
+		print_decision_text(&w->final);
+	}
+}
+
+int
+explain_main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "json", no_argument, NULL, 'j' }, { "node", required_argument, NULL, 'n' },
+		{ "host-labels", required_argument, NULL, 'L' },
+		{ "failsafe-in", required_argument, NULL, 'I' },
+		{ "failsafe-out", required_argument, NULL, 'O' },
+		{ "path", required_argument, NULL, 'p' }, { "proto", required_argument, NULL, 'P' },
+		{ "src", required_argument, NULL, 's' }, { "dst", required_argument, NULL, 'd' },
+		{ "sport", required_argument, NULL, 'S' }, { "dport", required_argument, NULL, 'D' },
+		{ "icmp-type", required_argument, NULL, 't' },
+		{ "icmp-code", required_argument, NULL, 'c' },
+		{ "in", required_argument, NULL, 'i' }, { "out", required_argument, NULL, 'o' },
+		{ "ct", required_argument, NULL, 'C' }, { "dnat-to", required_argument, NULL, 'N' },
+		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
+	};
+	struct explain_opts o = { 0 };
+	struct eval_input in;
+	struct labels hl;
+	struct polset ps;
+	struct hostenv env;
+	struct hostenv_opts ho = { 0 };
+	struct eval_result *res;
+	struct walk_result *w;
+	struct ruleset *rs;
+	char why[200];
+	int c, err;
+
+	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		const char **slot[] = {
+			['n'] = &o.node, ['L'] = &o.host_labels, ['I'] = &o.fs_in, ['O'] = &o.fs_out,
+			['p'] = &o.path, ['P'] = &o.proto, ['s'] = &o.src, ['d'] = &o.dst,
+			['S'] = &o.sport, ['D'] = &o.dport, ['t'] = &o.icmp_type,
+			['c'] = &o.icmp_code, ['i'] = &o.in, ['o'] = &o.out, ['C'] = &o.ct,
+			['N'] = &o.dnat,
+		};
+
+		if (c == 'h') {
+			fputs(explain_usage, stdout);
+			return 0;
+		}
+		if (c == 'j') {
+			o.json = true;
+			continue;
+		}
+		if (c > 0 && (size_t)c < ARRAY_SIZE(slot) && slot[c] != NULL) {
+			*slot[c] = optarg;
+			continue;
+		}
+		fputs(explain_usage, stderr);
+		return 2;
+	}
+	if (o.path == NULL || o.proto == NULL || o.src == NULL || o.dst == NULL)
+		return usage_error("--path, --proto, --src and --dst are required%s", "");
+	if (optind >= argc)
+		return usage_error("no policy PATH given%s", "");
+	err = build_input(&o, &in);
+	if (err != 0)
+		return err;
+
+	labels_init(&hl);
+	if (o.host_labels && cli_parse_labels(o.host_labels, &hl) < 0)
+		return usage_error("--host-labels: '%s' is not K=V,K=V", o.host_labels);
+	polset_init(&ps);
+	for (int i = optind; i < argc; i++)
+		polset_load_path(&ps, argv[i]);
+	if (ps.diags.nerr > 0) {
+		diag_print(&ps.diags, stderr);
+		fprintf(stderr, "nfqwall explain: %zu error%s in the policy; fix them first\n",
+			ps.diags.nerr, ps.diags.nerr == 1 ? "" : "s");
+		polset_free(&ps);
+		labels_free(&hl);
+		return 1;
+	}
+	ho.node = o.node;
+	ho.host_labels = o.host_labels ? &hl : NULL;
+	ho.failsafe_in = o.fs_in;
+	ho.failsafe_out = o.fs_out;
+	if (hostenv_build(&env, &ps, &ho, why, sizeof(why)) < 0) {
+		polset_free(&ps);
+		labels_free(&hl);
+		return usage_error("failsafe list: %s", why);
+	}
+	/* The interfaces: the packet's local address is an address of its interface. */
+	if (in.k.iif) {
+		struct cidr a = { in.k.dst, in.k.family, (uint8_t)addr_bits(in.k.family) };
+
+		hostenv_add_iface(&env, 1, o.in ? o.in : "", &a, in.path == PATH_LOCAL_IN);
+	}
+	if (in.k.oif) {
+		struct cidr a = { in.k.src, in.k.family, (uint8_t)addr_bits(in.k.family) };
+
+		hostenv_add_iface(&env, 2, o.out ? o.out : "", &a, in.path == PATH_LOCAL_OUT);
+	}
+	if (env.nlocal == 0 && !o.json)
+		printf("note: no HostEndpoint is enforced (give --node, or --host-labels for an "
+		       "auto host endpoint)\n");
+	res = xmalloc(sizeof(*res));
+	w = xmalloc(sizeof(*w));
+	eval_packet(&env, &in, res);
+	rs = compile_ruleset(&env);
+	walk_ruleset(rs, &in, w);
+	if (o.json)
+		print_json(&in, res, w);
+	else
+		print_text(&in, res, w, &env);
+	ruleset_free(rs);
+	free(res);
+	free(w);
+	hostenv_free(&env);
+	polset_free(&ps);
+	labels_free(&hl);
+	return 0;
+}

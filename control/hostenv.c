@@ -1,0 +1,209 @@
+/*
+ * hostenv.c - the node's host endpoints, interfaces and failsafes (control thread).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hostenv.h"
+#include "xalloc.h"
+
+bool
+hep_is_wildcard(const struct hep *h)
+{
+	return h->iface != NULL && strcmp(h->iface, "*") == 0;
+}
+
+static int
+cmp_hep_name(const void *a, const void *b)
+{
+	const struct hep *x = *(const struct hep *const *)a;
+	const struct hep *y = *(const struct hep *const *)b;
+
+	return strcmp(x->name, y->name);
+}
+
+/* FelixConfiguration "node.<node>" overrides "default"; flags override both. */
+static int
+resolve_failsafe(struct hostenv *env, const struct hostenv_opts *o, bool in, char *why,
+		 size_t whylen)
+{
+	struct failsafe_list *dst = in ? &env->fs_in : &env->fs_out;
+	const char *flag = in ? o->failsafe_in : o->failsafe_out;
+	const struct failsafe_list *pick = NULL;
+	char nodecfg[300];
+
+	if (flag != NULL) {
+		int err = failsafe_parse(flag, dst, why, whylen);
+
+		if (err < 0)
+			return err;
+		if (dst->set)
+			return 0;
+	}
+	snprintf(nodecfg, sizeof(nodecfg), "node.%s", o->node ? o->node : "");
+	for (size_t i = 0; i < env->ps->nfelixcfgs; i++) {
+		const struct felixcfg *f = env->ps->felixcfgs[i];
+		const struct failsafe_list *l = in ? &f->in : &f->out;
+
+		if (!l->set)
+			continue;
+		if (strcmp(f->name, "default") == 0 && pick == NULL)
+			pick = l;
+		else if (o->node && strcmp(f->name, nodecfg) == 0)
+			pick = l;
+	}
+	if (pick == NULL) {
+		failsafe_defaults(dst, in);
+		return 0;
+	}
+	dst->v = xmalloc((pick->n ? pick->n : 1) * sizeof(*dst->v));
+	memcpy(dst->v, pick->v, pick->n * sizeof(*dst->v));
+	dst->n = pick->n;
+	dst->set = true;
+	return 0;
+}
+
+int
+hostenv_build(struct hostenv *env, const struct polset *ps, const struct hostenv_opts *o,
+	      char *why, size_t whylen)
+{
+	int err;
+
+	memset(env, 0, sizeof(*env));
+	env->ps = ps;
+	env->node = o->node;
+	env->invalid_drop = !o->no_invalid_drop;
+	if (o->node != NULL) {
+		for (size_t i = 0; i < ps->nheps; i++) {
+			const struct hep *h = ps->heps[i];
+
+			if (h->node && strcmp(h->node, o->node) == 0) {
+				XGROW(env->local, env->nlocal);
+				env->local[env->nlocal++] = h;
+			}
+		}
+	}
+	if (env->nlocal == 0 && o->host_labels != NULL) {
+		struct hep *a = &env->auto_hep;
+
+		/* Calico's auto host endpoint (calico-semantics.md §3.3). */
+		a->name = xasprintf("%s-auto-hep", o->node ? o->node : "node");
+		a->node = xstrdup(o->node ? o->node : "");
+		a->iface = xstrdup("*");
+		a->profiles = xmalloc(sizeof(char *));
+		a->profiles[0] = xstrdup(PROFILE_DEFAULT_ALLOW);
+		a->nprofiles = 1;
+		a->synthetic = true;
+		labels_init(&a->labels);
+		if (labels_merge(&a->labels, o->host_labels) < 0 ||
+		    labels_set(&a->labels, "projectcalico.org/created-by", "nfqwall") < 0)
+			exit(70);
+		if (o->nhost_ips > 0) {
+			a->ips = xmalloc(o->nhost_ips * sizeof(*a->ips));
+			memcpy(a->ips, o->host_ips, o->nhost_ips * sizeof(*a->ips));
+			a->nips = o->nhost_ips;
+		}
+		env->has_auto = true;
+		XGROW(env->local, env->nlocal);
+		env->local[env->nlocal++] = a;
+	}
+	qsort(env->local, env->nlocal, sizeof(*env->local), cmp_hep_name);
+	err = resolve_failsafe(env, o, true, why, whylen);
+	if (err == 0)
+		err = resolve_failsafe(env, o, false, why, whylen);
+	if (err < 0)
+		hostenv_free(env);
+	return err;
+}
+
+void
+hostenv_free(struct hostenv *env)
+{
+	if (env->has_auto) {
+		struct hep *a = &env->auto_hep;
+
+		free(a->name);
+		free(a->node);
+		free(a->iface);
+		free(a->profiles[0]);
+		free(a->profiles);
+		free(a->ips);
+		labels_free(&a->labels);
+	}
+	for (size_t i = 0; i < env->nifaces; i++)
+		free(env->ifaces[i].addrs);
+	free(env->ifaces);
+	free(env->local);
+	failsafe_list_free(&env->fs_in);
+	failsafe_list_free(&env->fs_out);
+	memset(env, 0, sizeof(*env));
+}
+
+void
+hostenv_add_iface(struct hostenv *env, uint32_t ifindex, const char *name,
+		  const struct cidr *addrs, size_t naddrs)
+{
+	struct iface *ifc;
+
+	XGROW(env->ifaces, env->nifaces);
+	ifc = &env->ifaces[env->nifaces++];
+	memset(ifc, 0, sizeof(*ifc));
+	ifc->ifindex = ifindex;
+	snprintf(ifc->name, sizeof(ifc->name), "%s", name);
+	if (naddrs > 0) {
+		ifc->addrs = xmalloc(naddrs * sizeof(*addrs));
+		memcpy(ifc->addrs, addrs, naddrs * sizeof(*addrs));
+	}
+	ifc->naddrs = naddrs;
+}
+
+const struct iface *
+hostenv_iface(const struct hostenv *env, uint32_t ifindex)
+{
+	for (size_t i = 0; i < env->nifaces; i++)
+		if (env->ifaces[i].ifindex == ifindex)
+			return &env->ifaces[i];
+	return NULL;
+}
+
+static bool
+hep_has_ip_of(const struct hep *h, const struct iface *ifc)
+{
+	for (size_t i = 0; i < h->nips; i++)
+		for (size_t j = 0; j < ifc->naddrs; j++)
+			if (h->ips[i].family == ifc->addrs[j].family &&
+			    addr_cmp(&h->ips[i].addr, &ifc->addrs[j].addr) == 0)
+				return true;
+	return false;
+}
+
+const struct hep *
+hostenv_hep_for_iface(const struct hostenv *env, const struct iface *ifc)
+{
+	const struct hep *wild = NULL;
+
+	if (ifc != NULL && strncmp(ifc->name, WORKLOAD_IFACE_PREFIX,
+				   strlen(WORKLOAD_IFACE_PREFIX)) == 0)
+		return NULL;
+	/* env->local is sorted by name: the first claim is the lowest name. */
+	for (size_t i = 0; i < env->nlocal; i++) {
+		const struct hep *h = env->local[i];
+
+		if (hep_is_wildcard(h)) {
+			if (wild == NULL)
+				wild = h;
+			continue;
+		}
+		if (ifc == NULL)
+			continue;
+		if (h->iface != NULL && *h->iface != '\0') {
+			if (strcmp(h->iface, ifc->name) == 0)
+				return h;
+		} else if (hep_has_ip_of(h, ifc)) {
+			return h;
+		}
+	}
+	return wild;
+}

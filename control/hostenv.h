@@ -1,0 +1,82 @@
+/*
+ * hostenv.h - this node's view of the policy: its host endpoints, its
+ * interfaces and its failsafe ports.
+ *
+ * Built from a polset for one node; both the reference evaluator (eval.c)
+ * and the compiler (compile.c) read it, so they see the same endpoints.
+ * Control thread only.
+ */
+#ifndef NFQWALL_HOSTENV_H
+#define NFQWALL_HOSTENV_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "model.h"
+
+#define PROFILE_DEFAULT_ALLOW	"projectcalico-default-allow"
+#define WORKLOAD_IFACE_PREFIX	"cali"
+
+/* A network interface of the node, with its addresses. */
+struct iface {
+	uint32_t ifindex;
+	char name[16];
+	struct cidr *addrs;		/* host addresses as /32 or /128 */
+	size_t naddrs;
+};
+
+struct hostenv_opts {
+	const char *node;		/* NULL: no explicit HostEndpoint is local */
+	const struct labels *host_labels; /* non-NULL: synthesize an auto HEP when none is local */
+	const struct cidr *host_ips;	/* expectedIPs of the auto HEP */
+	size_t nhost_ips;
+	const char *failsafe_in;	/* Felix syntax, NULL = from FelixConfiguration/defaults */
+	const char *failsafe_out;
+	bool no_invalid_drop;		/* Felix DisableConntrackInvalidCheck */
+};
+
+struct hostenv {
+	const struct polset *ps;
+	const char *node;
+	const struct hep **local;	/* HEPs of this node, sorted by name */
+	size_t nlocal;
+	struct hep auto_hep;		/* valid when has_auto */
+	bool has_auto;
+	struct iface *ifaces;
+	size_t nifaces;
+	struct failsafe_list fs_in;
+	struct failsafe_list fs_out;
+	bool invalid_drop;
+};
+
+/*
+ * hostenv_build - resolve the node's endpoints and failsafes from @ps.
+ * Returns 0, or -EINVAL when a failsafe option does not parse (the reason is
+ * written to @why).
+ */
+int __must_check hostenv_build(struct hostenv *env, const struct polset *ps,
+			       const struct hostenv_opts *o, char *why, size_t whylen);
+
+/* hostenv_free - release what hostenv_build made (not the polset). */
+void hostenv_free(struct hostenv *env);
+
+/* hostenv_add_iface - add an interface (copied) with its addresses. */
+void hostenv_add_iface(struct hostenv *env, uint32_t ifindex, const char *name,
+		       const struct cidr *addrs, size_t naddrs);
+
+/* hostenv_iface - the interface with @ifindex, or NULL. */
+const struct iface *hostenv_iface(const struct hostenv *env, uint32_t ifindex);
+
+/* hep_is_wildcard - interfaceName "*". */
+bool hep_is_wildcard(const struct hep *h);
+
+/*
+ * hostenv_hep_for_iface - the HEP that governs @ifc (calico-semantics.md
+ * §3.2): a HEP naming the interface, or one whose expectedIPs include an
+ * address of it (lowest name wins among those); else the "*" HEP with the
+ * lowest name. Workload interfaces ("cali*") are never host endpoints.
+ * NULL when no HEP claims it, or @ifc is NULL and there is no "*" HEP.
+ */
+const struct hep *hostenv_hep_for_iface(const struct hostenv *env, const struct iface *ifc);
+
+#endif /* NFQWALL_HOSTENV_H */

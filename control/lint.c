@@ -1,0 +1,258 @@
+/*
+ * lint.c - warnings about valid policy that probably does not do what its
+ * author meant (nfqwall check). Control thread only.
+ *
+ *   - rules after an unconditional Allow/Deny/Pass are unreachable;
+ *   - overlapping or duplicate ports and nets inside one list;
+ *   - a policy whose rules in a direction are all Log flips the endpoints it
+ *     selects to default-deny (calico-semantics.md §9.2);
+ *   - a policy that selects no HostEndpoint of --node;
+ *   - ingress default-deny on an endpoint that polices loopback without a
+ *     rule allowing 127.0.0.0/8 (§9.3);
+ *   - rule parts nfqwall cannot resolve for hosts (pods, services).
+ */
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "eval.h"
+#include "lint.h"
+#include "xalloc.h"
+
+static void
+lint_at(struct polset *ps, const struct srcloc *loc, const char *object, const char *field,
+	enum diag_level lvl, const char *msg)
+{
+	diag_add(&ps->diags, lvl, loc->file, loc->line, loc->col, object, field, "%s", msg);
+}
+
+static bool
+rule_is_unconditional(const struct rule *r)
+{
+	const struct entity *e[2] = { &r->src, &r->dst };
+
+	if (r->proto || r->not_proto || r->ip_version || r->has_icmp || r->has_not_icmp)
+		return false;
+	for (int i = 0; i < 2; i++)
+		if (e[i]->nnets || e[i]->nnot_nets || e[i]->sel || e[i]->not_sel || e[i]->nports ||
+		    e[i]->nnot_ports || e[i]->has_sa || e[i]->has_services || e[i]->ns_sel)
+			return false;
+	return true;
+}
+
+static void
+lint_ports(struct polset *ps, const struct rule *r, const char *obj, const char *field,
+	   const struct port_item *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = i + 1; j < n; j++) {
+			char f[160], msg[200];
+
+			if (v[i].name || v[j].name) {
+				if (v[i].name && v[j].name && strcmp(v[i].name, v[j].name) == 0) {
+					snprintf(f, sizeof(f), "%s[%zu]", field, j);
+					snprintf(msg, sizeof(msg), "port \"%s\" is listed twice",
+						 v[j].name);
+					lint_at(ps, &r->loc, obj, f, DIAG_WARN, msg);
+				}
+				continue;
+			}
+			if (v[i].lo <= v[j].hi && v[j].lo <= v[i].hi) {
+				snprintf(f, sizeof(f), "%s[%zu]", field, j);
+				if (v[i].lo == v[j].lo && v[i].hi == v[j].hi)
+					snprintf(msg, sizeof(msg), "duplicate of %s[%zu]", field, i);
+				else
+					snprintf(msg, sizeof(msg), "overlaps %s[%zu] (%u:%u and %u:%u)",
+						 field, i, v[i].lo, v[i].hi, v[j].lo, v[j].hi);
+				lint_at(ps, &r->loc, obj, f, DIAG_WARN, msg);
+			}
+		}
+}
+
+static void
+lint_nets(struct polset *ps, const struct rule *r, const char *obj, const char *field,
+	  const struct cidr *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = i + 1; j < n; j++) {
+			char f[160], msg[240], a[CIDR_STRLEN], b[CIDR_STRLEN];
+
+			if (v[i].family != v[j].family)
+				continue;
+			if (!cidr_contains(&v[i], &v[j].addr) && !cidr_contains(&v[j], &v[i].addr))
+				continue;
+			snprintf(f, sizeof(f), "%s[%zu]", field, j);
+			if (v[i].plen == v[j].plen)
+				snprintf(msg, sizeof(msg), "duplicate of %s[%zu]", field, i);
+			else
+				snprintf(msg, sizeof(msg), "%s overlaps %s[%zu] %s",
+					 cidr_format(&v[j], a), field, i, cidr_format(&v[i], b));
+			lint_at(ps, &r->loc, obj, f, DIAG_WARN, msg);
+		}
+}
+
+/* Does any labelled object (HEP of any node, network set) match @sel? */
+static bool
+selector_matches_something(const struct polset *ps, const struct selector *sel)
+{
+	for (size_t i = 0; i < ps->nheps; i++)
+		if (selector_match(sel, &ps->heps[i]->labels))
+			return true;
+	for (size_t i = 0; i < ps->nnetsets; i++)
+		if (selector_match(sel, &ps->netsets[i]->labels))
+			return true;
+	return false;
+}
+
+static void
+lint_entity(struct polset *ps, const struct rule *r, const char *obj, const char *side)
+{
+	const struct entity *e = strcmp(side, "source") == 0 ? &r->src : &r->dst;
+	char f[160];
+
+	snprintf(f, sizeof(f), "%s.ports", side);
+	lint_ports(ps, r, obj, f, e->ports, e->nports);
+	snprintf(f, sizeof(f), "%s.notPorts", side);
+	lint_ports(ps, r, obj, f, e->not_ports, e->nnot_ports);
+	snprintf(f, sizeof(f), "%s.nets", side);
+	lint_nets(ps, r, obj, f, e->nets, e->nnets);
+	snprintf(f, sizeof(f), "%s.notNets", side);
+	lint_nets(ps, r, obj, f, e->not_nets, e->nnot_nets);
+	if (e->sel && !selector_matches_something(ps, e->sel)) {
+		snprintf(f, sizeof(f), "%s.selector", side);
+		lint_at(ps, &r->loc, obj, f, DIAG_WARN,
+			"matches no HostEndpoint or network set loaded here, so the rule matches "
+			"no address; if it is meant for pods: nfqwall does not resolve pod IPs yet");
+	}
+	if (e->has_sa) {
+		snprintf(f, sizeof(f), "%s.serviceAccounts", side);
+		lint_at(ps, &r->loc, obj, f, DIAG_WARN,
+			"service accounts select pods only: this rule never matches host traffic");
+	}
+	if (e->has_services) {
+		snprintf(f, sizeof(f), "%s.services", side);
+		lint_at(ps, &r->loc, obj, f, DIAG_WARN,
+			"Kubernetes Service endpoints are not resolved by nfqwall: this rule never "
+			"matches");
+	}
+}
+
+static void
+lint_rules(struct polset *ps, const struct policy *p, const char *obj, bool ingress)
+{
+	const struct rule *rules = ingress ? p->ingress : p->egress;
+	size_t n = ingress ? p->ningress : p->negress;
+	const char *dir = ingress ? "ingress" : "egress";
+	size_t nlog = 0;
+	char f[64], msg[200];
+
+	for (size_t i = 0; i < n; i++) {
+		snprintf(f, sizeof(f), "spec.%s[%zu]", dir, i);
+		lint_entity(ps, &rules[i], obj, "source");
+		lint_entity(ps, &rules[i], obj, "destination");
+		if (rules[i].action == ACT_LOG)
+			nlog++;
+	}
+	for (size_t i = 0; i + 1 < n; i++) {
+		if (rules[i].action == ACT_LOG || !rule_is_unconditional(&rules[i]))
+			continue;
+		snprintf(f, sizeof(f), "spec.%s[%zu]", dir, i + 1);
+		snprintf(msg, sizeof(msg), "unreachable: %s[%zu] is an unconditional %s, so the "
+			 "%zu rule%s after it never match%s", dir, i, action_name(rules[i].action),
+			 n - i - 1, n - i - 1 == 1 ? "" : "s", n - i - 1 == 1 ? "es" : "");
+		lint_at(ps, &rules[i + 1].loc, obj, f, DIAG_WARN, msg);
+		break;
+	}
+	if (n > 0 && nlog == n && (p->types & (ingress ? TYPE_INGRESS : TYPE_EGRESS))) {
+		snprintf(f, sizeof(f), "spec.%s", dir);
+		snprintf(msg, sizeof(msg), "every %s rule is Log: Log never decides, so the "
+			 "endpoints this policy selects fall to the end-of-tier Deny for %s; add an "
+			 "Allow after the Log", dir, dir);
+		lint_at(ps, &p->loc, obj, f, DIAG_WARN, msg);
+	}
+}
+
+/* Would a local-in TCP packet 127.0.0.1 -> 127.0.0.1 on lo be dropped? */
+static void
+lint_loopback(struct polset *ps, const struct hep *h, const char *node)
+{
+	struct hostenv_opts o = { .node = node };
+	struct hostenv env;
+	struct eval_input in;
+	struct eval_result *res;
+	struct cidr lo;
+	char why[128];
+
+	if (!hep_is_wildcard(h) && !(h->iface && strcmp(h->iface, "lo") == 0))
+		return;
+	if (hostenv_build(&env, ps, &o, why, sizeof(why)) < 0)
+		return;
+	if (cidr_parse("127.0.0.1", CIDR_LOOSE, &lo) < 0)
+		goto out;
+	hostenv_add_iface(&env, 1, "lo", &lo, 1);
+	memset(&in, 0, sizeof(in));
+	in.path = PATH_LOCAL_IN;
+	in.k.family = AF_INET;
+	in.k.proto = IPPROTO_TCP;
+	in.k.flags = PKT_F_PORTS;
+	in.k.src = lo.addr;
+	in.k.dst = lo.addr;
+	in.k.sport = 40000;
+	in.k.dport = 10248;		/* kubelet healthz */
+	in.k.iif = 1;
+	res = xmalloc(sizeof(*res));
+	eval_packet(&env, &in, res);
+	if (!res->final.allow && res->final.stage == STAGE_NORMAL) {
+		const struct decision *d = &res->final;
+		char obj[300], msg[600], by[300];
+
+		if (d->reason == REASON_RULE)
+			snprintf(by, sizeof(by), "rule %d of %s", d->rule, d->policy);
+		else
+			snprintf(by, sizeof(by), "%s%s%s", reason_name(d->reason),
+				 d->tier ? " of tier " : "", d->tier ? d->tier : "");
+		snprintf(obj, sizeof(obj), "HostEndpoint/%s", h->name);
+		snprintf(msg, sizeof(msg), "loopback trap: this endpoint polices lo and ingress "
+			 "from 127.0.0.1 is denied (%s), so local traffic such as kubelet health "
+			 "checks is dropped; add an ingress Allow for source nets 127.0.0.0/8", by);
+		lint_at(ps, &h->loc, obj, NULL, DIAG_WARN, msg);
+	}
+	free(res);
+out:
+	hostenv_free(&env);
+}
+
+void
+lint_polset(struct polset *ps, const char *node)
+{
+	for (size_t i = 0; i < ps->npolicies; i++) {
+		const struct policy *p = ps->policies[i];
+		char obj[300];
+
+		snprintf(obj, sizeof(obj), "%s/%s", p->kind == KIND_SGNP ?
+			 "StagedGlobalNetworkPolicy" : "GlobalNetworkPolicy", p->name);
+		lint_rules(ps, p, obj, true);
+		lint_rules(ps, p, obj, false);
+		if (node != NULL) {
+			bool any = false;
+
+			for (size_t j = 0; j < ps->nheps && !any; j++)
+				any = ps->heps[j]->node && strcmp(ps->heps[j]->node, node) == 0 &&
+				      selector_match(p->sel, &ps->heps[j]->labels);
+			if (!any) {
+				char msg[300];
+
+				snprintf(msg, sizeof(msg), "selects no HostEndpoint of node %s, so it "
+					 "does nothing there", node);
+				lint_at(ps, &p->loc, obj, "spec.selector", DIAG_WARN, msg);
+			}
+		}
+	}
+	for (size_t i = 0; i < ps->nheps; i++) {
+		const struct hep *h = ps->heps[i];
+
+		if (node == NULL || (h->node && strcmp(h->node, node) == 0))
+			lint_loopback(ps, h, h->node);
+	}
+}

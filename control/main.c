@@ -1,0 +1,223 @@
+/*
+ * main.c - the nfqwall command line: dispatch to the subcommands, and the
+ * small ones (check, select) themselves.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "lint.h"
+#include "ydoc.h"
+#include "xalloc.h"
+
+#define NFQWALL_VERSION "0.1.0"
+
+static const char main_usage[] =
+	"usage: nfqwall COMMAND [OPTIONS]\n"
+	"\n"
+	"nfqwall enforces Calico host-endpoint policy (GlobalNetworkPolicy, HostEndpoint,\n"
+	"GlobalNetworkSet, NetworkSet, Tier, FelixConfiguration failsafes) on a node.\n"
+	"\n"
+	"Commands:\n"
+	"  check [--node NAME] PATH...     validate and lint policy files\n"
+	"  explain ... PATH...             which stage, tier, policy and rule decide a packet\n"
+	"  select [--labels FILE] SELECTOR [KEY=VALUE...]\n"
+	"                                  evaluate a Calico selector against labels\n"
+	"  version                         print the version\n"
+	"\n"
+	"PATH is a YAML or JSON file (several documents, List wrappers allowed) or a\n"
+	"directory of *.yaml, *.yml and *.json files, in projectcalico.org/v3 or\n"
+	"crd.projectcalico.org/v1 form. 'nfqwall COMMAND --help' tells more.\n";
+
+static const char check_usage[] =
+	"usage: nfqwall check [--node NAME] PATH...\n"
+	"\n"
+	"Parse and validate every object in PATH as Calico would, then lint it.\n"
+	"Errors and warnings are printed as file:line:col: level: Kind/name: field: message.\n"
+	"\n"
+	"Lints: unreachable rules after an unconditional Allow/Deny/Pass; duplicate or\n"
+	"overlapping ports and nets in one list; a policy whose rules in a direction are\n"
+	"all Log (it default-denies what it selects); rule selectors that match nothing\n"
+	"(pods are not resolved); service-account and service matches (pods only);\n"
+	"with --node, policies that select no HostEndpoint of that node; endpoints that\n"
+	"police loopback and default-deny 127.0.0.1 (the loopback trap).\n"
+	"\n"
+	"Exit status: 0 all objects valid (warnings allowed), 1 some object invalid,\n"
+	"2 usage error.\n";
+
+static const char select_usage[] =
+	"usage: nfqwall select [--labels FILE] SELECTOR [KEY=VALUE...]\n"
+	"\n"
+	"Evaluate a Calico selector against a set of labels, taken from FILE (a YAML or\n"
+	"JSON map) and/or KEY=VALUE arguments (arguments win).\n"
+	"\n"
+	"Prints 'match' (exit 0) or 'no match' (exit 1); a syntax error is printed with\n"
+	"its column (exit 2).\n";
+
+static int
+check_main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "node", required_argument, NULL, 'n' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *node = NULL;
+	struct polset ps;
+	int c, rc;
+
+	while ((c = getopt_long(argc, argv, "hn:", longopts, NULL)) != -1) {
+		if (c == 'h') {
+			fputs(check_usage, stdout);
+			return 0;
+		}
+		if (c != 'n') {
+			fputs(check_usage, stderr);
+			return 2;
+		}
+		node = optarg;
+	}
+	if (optind >= argc) {
+		fprintf(stderr, "nfqwall check: no PATH given\n%s", check_usage);
+		return 2;
+	}
+	polset_init(&ps);
+	for (int i = optind; i < argc; i++)
+		polset_load_path(&ps, argv[i]);
+	lint_polset(&ps, node);
+	diag_print(&ps.diags, stdout);
+	printf("%zu object%s checked: %zu invalid, %zu error%s, %zu warning%s\n", ps.nobjects,
+	       ps.nobjects == 1 ? "" : "s", ps.nrejected, ps.diags.nerr,
+	       ps.diags.nerr == 1 ? "" : "s", ps.diags.nwarn, ps.diags.nwarn == 1 ? "" : "s");
+	rc = ps.diags.nerr > 0 ? 1 : 0;
+	polset_free(&ps);
+	return rc;
+}
+
+static int
+labels_from_file(const char *path, struct labels *out)
+{
+	struct diags d;
+	struct ydocs docs;
+	int rc = 0;
+
+	diags_init(&d);
+	if (ydocs_load(&docs, path, NULL, 0, &d) < 0 || docs.n != 1 ||
+	    ydoc_root(&docs.v[0])->type != YAML_MAPPING_NODE) {
+		diag_print(&d, stderr);
+		fprintf(stderr, "nfqwall select: %s must hold one map of labels\n", path);
+		rc = -1;
+		goto out;
+	}
+	yaml_node_t *root = ydoc_root(&docs.v[0]);
+
+	for (size_t i = 0; i < ydoc_len(root); i++) {
+		yaml_node_t *k, *v;
+
+		ydoc_pair(&docs.v[0], root, i, &k, &v);
+		if (ydoc_str(k) == NULL || ydoc_str(v) == NULL) {
+			fprintf(stderr, "%s:%d:%d: label keys and values must be strings\n", path,
+				ydoc_line(k), ydoc_col(k));
+			rc = -1;
+			break;
+		}
+		if (labels_set(out, ydoc_str(k), ydoc_str(v)) < 0)
+			exit(70);
+	}
+out:
+	ydocs_free(&docs);
+	diags_free(&d);
+	return rc;
+}
+
+static int
+select_main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "labels", required_argument, NULL, 'l' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct selector_error se;
+	struct selector *sel = NULL;
+	struct labels l;
+	int c, rc;
+
+	labels_init(&l);
+	while ((c = getopt_long(argc, argv, "+hl:", longopts, NULL)) != -1) {
+		if (c == 'h') {
+			fputs(select_usage, stdout);
+			return 0;
+		}
+		if (c != 'l') {
+			fputs(select_usage, stderr);
+			return 2;
+		}
+		if (labels_from_file(optarg, &l) < 0) {
+			labels_free(&l);
+			return 2;
+		}
+	}
+	if (optind >= argc) {
+		fprintf(stderr, "nfqwall select: no SELECTOR given\n%s", select_usage);
+		labels_free(&l);
+		return 2;
+	}
+	for (int i = optind + 1; i < argc; i++) {
+		char *eq = strchr(argv[i], '=');
+
+		if (eq == NULL || eq == argv[i]) {
+			fprintf(stderr, "nfqwall select: '%s' is not KEY=VALUE\n", argv[i]);
+			labels_free(&l);
+			return 2;
+		}
+		*eq = '\0';
+		if (labels_set(&l, argv[i], eq + 1) < 0)
+			exit(70);
+	}
+	if (selector_parse(argv[optind], &sel, &se) < 0) {
+		printf("error: column %d: %s\n  %s\n  %*s^\n", se.col, se.msg, argv[optind],
+		       se.col - 1, "");
+		labels_free(&l);
+		return 2;
+	}
+	rc = selector_match(sel, &l) ? 0 : 1;
+	puts(rc == 0 ? "match" : "no match");
+	selector_free(sel);
+	labels_free(&l);
+	return rc;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct {
+		const char *name;
+		int (*fn)(int argc, char **argv);
+	} cmds[] = {
+		{ "check", check_main },
+		{ "explain", explain_main },
+		{ "select", select_main },
+	};
+
+	if (argc < 2) {
+		fputs(main_usage, stderr);
+		return 2;
+	}
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+	    strcmp(argv[1], "help") == 0) {
+		fputs(main_usage, stdout);
+		return 0;
+	}
+	if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0) {
+		printf("nfqwall %s\n", NFQWALL_VERSION);
+		return 0;
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(cmds); i++)
+		if (strcmp(argv[1], cmds[i].name) == 0)
+			return cmds[i].fn(argc - 1, argv + 1);
+	fprintf(stderr, "nfqwall: unknown command '%s'\n%s", argv[1], main_usage);
+	return 2;
+}
