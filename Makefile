@@ -20,13 +20,13 @@ ifeq ($(WERROR),1)
 WARN	+= -Werror
 endif
 
+comma	:= ,
 ifeq ($(SAN),)
 O	:= build
 else
 O	:= build/san-$(subst $(comma),-,$(SAN))
 SANFLAGS := -fsanitize=$(SAN) -fno-omit-frame-pointer -fno-sanitize-recover=all
 endif
-comma	:= ,
 
 ifeq ($(V),1)
 Q	:=
@@ -99,17 +99,17 @@ $(NFQWALL): $(MAIN_OBJS) $(O)/libnfqwall.a
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) -o $@ $^ $(ALL_LDLIBS)
 
-$(O)/tests/%: $(O)/obj/tests/unit/%.o $(O)/libnfqwall.a
+$(UNIT_BINS): $(O)/tests/%: $(O)/obj/tests/unit/%.o $(O)/libnfqwall.a
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) -o $@ $^ $(ALL_LDLIBS) -lcmocka
 
-$(O)/tests/test_diff%: $(O)/obj/tests/diff/test_diff%.o $(O)/libnfqwall.a
+$(DIFF_BINS): $(O)/tests/%: $(O)/obj/tests/diff/%.o $(O)/libnfqwall.a
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) -o $@ $^ $(ALL_LDLIBS) -lcmocka
 
-$(O)/bench/%: $(O)/obj/bench/%.o $(O)/libnfqwall.a
+$(BENCH_BINS): $(O)/bench/%: $(O)/obj/bench/%.o $(O)/libnfqwall.a
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) -o $@ $^ $(ALL_LDLIBS)

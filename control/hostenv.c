@@ -59,7 +59,8 @@ resolve_failsafe(struct hostenv *env, const struct hostenv_opts *o, bool in, cha
 		return 0;
 	}
 	dst->v = xmalloc((pick->n ? pick->n : 1) * sizeof(*dst->v));
-	memcpy(dst->v, pick->v, pick->n * sizeof(*dst->v));
+	if (pick->n > 0)
+		memcpy(dst->v, pick->v, pick->n * sizeof(*dst->v));
 	dst->n = pick->n;
 	dst->set = true;
 	return 0;
@@ -98,7 +99,8 @@ hostenv_build(struct hostenv *env, const struct polset *ps, const struct hostenv
 		a->synthetic = true;
 		labels_init(&a->labels);
 		if (labels_merge(&a->labels, o->host_labels) < 0 ||
-		    labels_set(&a->labels, "projectcalico.org/created-by", "nfqwall") < 0)
+		    labels_set(&a->labels, "projectcalico.org/created-by",
+				 "calico-kube-controllers") < 0)
 			exit(70);
 		if (o->nhost_ips > 0) {
 			a->ips = xmalloc(o->nhost_ips * sizeof(*a->ips));
@@ -109,7 +111,8 @@ hostenv_build(struct hostenv *env, const struct polset *ps, const struct hostenv
 		XGROW(env->local, env->nlocal);
 		env->local[env->nlocal++] = a;
 	}
-	qsort(env->local, env->nlocal, sizeof(*env->local), cmp_hep_name);
+	if (env->nlocal > 1)
+		qsort(env->local, env->nlocal, sizeof(*env->local), cmp_hep_name);
 	err = resolve_failsafe(env, o, true, why, whylen);
 	if (err == 0)
 		err = resolve_failsafe(env, o, false, why, whylen);

@@ -106,32 +106,33 @@ selector_matches_something(const struct polset *ps, const struct selector *sel)
 }
 
 static void
-lint_entity(struct polset *ps, const struct rule *r, const char *obj, const char *side)
+lint_entity(struct polset *ps, const struct rule *r, const char *obj, const char *rpath,
+	    const char *side)
 {
 	const struct entity *e = strcmp(side, "source") == 0 ? &r->src : &r->dst;
 	char f[160];
 
-	snprintf(f, sizeof(f), "%s.ports", side);
+	snprintf(f, sizeof(f), "%s.%s.ports", rpath, side);
 	lint_ports(ps, r, obj, f, e->ports, e->nports);
-	snprintf(f, sizeof(f), "%s.notPorts", side);
+	snprintf(f, sizeof(f), "%s.%s.notPorts", rpath, side);
 	lint_ports(ps, r, obj, f, e->not_ports, e->nnot_ports);
-	snprintf(f, sizeof(f), "%s.nets", side);
+	snprintf(f, sizeof(f), "%s.%s.nets", rpath, side);
 	lint_nets(ps, r, obj, f, e->nets, e->nnets);
-	snprintf(f, sizeof(f), "%s.notNets", side);
+	snprintf(f, sizeof(f), "%s.%s.notNets", rpath, side);
 	lint_nets(ps, r, obj, f, e->not_nets, e->nnot_nets);
 	if (e->sel && !selector_matches_something(ps, e->sel)) {
-		snprintf(f, sizeof(f), "%s.selector", side);
+		snprintf(f, sizeof(f), "%s.%s.selector", rpath, side);
 		lint_at(ps, &r->loc, obj, f, DIAG_WARN,
 			"matches no HostEndpoint or network set loaded here, so the rule matches "
 			"no address; if it is meant for pods: nfqwall does not resolve pod IPs yet");
 	}
 	if (e->has_sa) {
-		snprintf(f, sizeof(f), "%s.serviceAccounts", side);
+		snprintf(f, sizeof(f), "%s.%s.serviceAccounts", rpath, side);
 		lint_at(ps, &r->loc, obj, f, DIAG_WARN,
 			"service accounts select pods only: this rule never matches host traffic");
 	}
 	if (e->has_services) {
-		snprintf(f, sizeof(f), "%s.services", side);
+		snprintf(f, sizeof(f), "%s.%s.services", rpath, side);
 		lint_at(ps, &r->loc, obj, f, DIAG_WARN,
 			"Kubernetes Service endpoints are not resolved by nfqwall: this rule never "
 			"matches");
@@ -149,8 +150,8 @@ lint_rules(struct polset *ps, const struct policy *p, const char *obj, bool ingr
 
 	for (size_t i = 0; i < n; i++) {
 		snprintf(f, sizeof(f), "spec.%s[%zu]", dir, i);
-		lint_entity(ps, &rules[i], obj, "source");
-		lint_entity(ps, &rules[i], obj, "destination");
+		lint_entity(ps, &rules[i], obj, f, "source");
+		lint_entity(ps, &rules[i], obj, f, "destination");
 		if (rules[i].action == ACT_LOG)
 			nlog++;
 	}

@@ -702,8 +702,10 @@ decode_hep(struct dctx *c, const yaml_node_t *obj, struct meta *m)
 			s = dstr(c, it, "an expected IP");
 			if (s && cidr_parse(s, CIDR_STRICT, &h->ips[h->nips]) != -ENOENT)
 				derr(c, it, "\"%s\" is not an IP address", s);
-			else if (s)
+			else if (s) {
+				h->ips[h->nips].plen = (uint8_t)addr_bits(h->ips[h->nips].family);
 				h->nips++;
+			}
 			dpath_pop(c, old + 4);
 		}
 	}
@@ -950,9 +952,9 @@ failsafe_parse_one(char *tok, struct failsafe *f, char *why, size_t whylen)
 		}
 	}
 	if (n >= 2) {
-		if (strcmp(parts[0], "tcp") == 0)
+		if (strcasecmp(parts[0], "tcp") == 0)
 			f->proto = IPPROTO_TCP;
-		else if (strcmp(parts[0], "udp") == 0)
+		else if (strcasecmp(parts[0], "udp") == 0)
 			f->proto = IPPROTO_UDP;
 		else {
 			snprintf(why, whylen, "\"%s\": protocol must be tcp or udp", parts[0]);
@@ -1138,7 +1140,7 @@ decode_policy(struct dctx *c, const yaml_node_t *obj, struct meta *m, bool stage
 		derr(c, namenode, "\"%s\" is not a valid policy name (lowercase letters, digits "
 				  "and '-', with at most one \"<tier>.\" prefix)", p->name);
 	else if (strchr(p->name, '.') != NULL && c->form == FORM_V3 &&
-		 strncmp(p->name, p->tier, strlen(p->tier)) != 0)
+		 (strncmp(p->name, p->tier, strlen(p->tier)) != 0 || p->name[strlen(p->tier)] != '.'))
 		derr(c, namenode, "a policy name with a '.' must start with its tier (\"%s.\")",
 		     p->tier);
 	if (dfailed(c)) {

@@ -306,10 +306,14 @@ decode_entity(struct dctx *c, const yaml_node_t *n, struct entity *e)
 		dpath_push(c, ".notNets");
 		e->nnot_nets = decode_cidrs(c, f, "notNets", &e->not_nets);
 		for (size_t i = 0; i < e->nnot_nets; i++)
-			if (e->not_nets[i].plen == 0)
+			if (e->not_nets[i].plen == 0) {
+				size_t o2 = dpath_push(c, "[%zu]", i);
+
 				derr(c, ydoc_item(c->y, f, i),
 				     "a catch-all notNets (/0) matches nothing; remove the rule or "
 				     "the entry");
+				dpath_pop(c, o2);
+			}
 		dpath_pop(c, old);
 	}
 	if ((f = dget(c, n, "selector")) != NULL && !(ydoc_str(f) && *ydoc_str(f) == '\0')) {
@@ -702,6 +706,7 @@ dgnp(struct dctx *c, const yaml_node_t *spec, struct policy *p, bool staged)
 				yaml_node_t *it = ydoc_item(c->y, typesn, i);
 				const char *s = ydoc_str(it);
 				unsigned t = 0;
+				size_t o2 = dpath_push(c, "[%zu]", i);
 
 				if (s && strcmp(s, "Ingress") == 0)
 					t = TYPE_INGRESS;
@@ -712,6 +717,7 @@ dgnp(struct dctx *c, const yaml_node_t *spec, struct policy *p, bool staged)
 				if (t & p->types)
 					derr(c, it, "%s is listed twice in types", s);
 				p->types |= t;
+				dpath_pop(c, o2);
 			}
 			explicit_types = ydoc_len(typesn) > 0;
 		}

@@ -1,0 +1,106 @@
+#!/bin/sh
+# tests/run.sh SUITE... - run nfqwall's test suites and print one closing line
+# "N passed, N failed, N skipped". Suites: unit golden diff examples integ.
+# Unit and differential tests are cmocka binaries in $O/tests (TAP output);
+# golden tests are tests/golden/run.sh; integration tests are the executable
+# tests/integ/*.sh scripts (exit 0 pass, 77 skip with a reason, else fail).
+set -u
+cd "$(dirname "$0")/.." || exit 2
+O=${O:-build}
+NFQWALL=${NFQWALL:-$O/nfqwall}
+export O NFQWALL
+pass=0 fail=0 skip=0
+failed_names=""
+
+count_tap() {	# $1 = name; stdin = TAP
+	while IFS= read -r line; do
+		case "$line" in
+		"ok "*) pass=$((pass + 1)) ;;
+		"not ok "*) fail=$((fail + 1)); failed_names="$failed_names $1:${line#not ok }" ;;
+		esac
+		printf '    %s\n' "$line"
+	done
+}
+
+run_cmocka() {	# binaries...
+	for t in "$@"; do
+		[ -x "$t" ] || continue
+		name=$(basename "$t")
+		echo "== $name"
+		out=$(CMOCKA_MESSAGE_OUTPUT=TAP "$t" 2>&1)
+		rc=$?
+		before=$fail
+		count_tap "$name" <<EOT
+$out
+EOT
+		if [ $rc -ne 0 ] && [ $fail -eq "$before" ]; then
+			# crashed or failed outside a test case
+			fail=$((fail + 1)); failed_names="$failed_names $name:exit-$rc"
+			printf '%s\n' "$out" | tail -20
+		fi
+	done
+}
+
+suite_unit() {
+	run_cmocka $(ls "$O"/tests/test_* 2>/dev/null | grep -v '/test_diff')
+}
+
+suite_diff() {
+	run_cmocka $(ls "$O"/tests/test_diff* 2>/dev/null)
+}
+
+suite_golden() {
+	echo "== golden"
+	out=$(NFQWALL="$NFQWALL" sh tests/golden/run.sh 2>&1)
+	count_tap golden <<EOT
+$out
+EOT
+}
+
+# nfqwall check examples/ must accept the examples and show the lints it should.
+suite_examples() {
+	echo "== examples"
+	out=$("$NFQWALL" check examples/ 2>&1)
+	rc=$?
+	printf '%s\n' "$out" | sed 's/^/    /'
+	for want in "exit:0" "unreachable: ingress\[2\] is an unconditional Deny" \
+		    "loopback trap" "0 invalid"; do
+		case "$want" in
+		exit:0) ok=$([ $rc -eq 0 ] && echo y) ;;
+		*) ok=$(printf '%s\n' "$out" | grep -q -- "$want" && echo y) ;;
+		esac
+		if [ "$ok" = y ]; then
+			pass=$((pass + 1)); echo "    ok - examples: $want"
+		else
+			fail=$((fail + 1)); failed_names="$failed_names examples:$want"
+			echo "    not ok - examples: $want"
+		fi
+	done
+}
+
+suite_integ() {
+	for t in tests/integ/*.sh; do
+		[ -x "$t" ] || continue
+		name=$(basename "$t" .sh)
+		echo "== integ/$name"
+		"$t" > "$O/integ-$name.log" 2>&1
+		rc=$?
+		sed 's/^/    /' "$O/integ-$name.log" | tail -40
+		case $rc in
+		0) pass=$((pass + 1)); echo "    ok - integ/$name" ;;
+		77) skip=$((skip + 1)); echo "    skip - integ/$name" ;;
+		*) fail=$((fail + 1)); failed_names="$failed_names integ/$name"
+		   echo "    not ok - integ/$name (exit $rc)" ;;
+		esac
+	done
+}
+
+for s in "$@"; do
+	case "$s" in
+	unit|diff|golden|examples|integ) "suite_$s" ;;
+	*) echo "tests/run.sh: unknown suite '$s'" >&2; exit 2 ;;
+	esac
+done
+[ -n "$failed_names" ] && echo "failed:$failed_names"
+echo "$pass passed, $fail failed, $skip skipped"
+[ $fail -eq 0 ]
