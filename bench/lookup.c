@@ -21,6 +21,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -780,23 +781,28 @@ struct result {
 	size_t nref;
 	size_t mismatches;
 	size_t log_mismatches;
-	long rss_kib;
+	long rss_kib;			/* VmRSS right after the compiles */
+	long rss_loaded_kib;		/* VmRSS after loading, before compiling */
+	long rss_trim_kib;		/* VmRSS after malloc_trim(0): what glibc held back */
+	long hwm_kib;			/* VmHWM: the peak so far */
 	size_t reasons[REASON_INVALID + 1];
 	size_t accepted;
 };
 
+/* A "Vm...:" figure of /proc/self/status in KiB, or -1. */
 static long
-rss_kib(void)
+status_kib(const char *key)
 {
 	FILE *f = fopen("/proc/self/status", "r");
+	size_t klen = strlen(key);
 	char line[256];
 	long v = -1;
 
 	if (f == NULL)
 		return -1;
 	while (fgets(line, sizeof(line), f) != NULL)
-		if (strncmp(line, "VmRSS:", 6) == 0) {
-			v = strtol(line + 6, NULL, 10);
+		if (strncmp(line, key, klen) == 0 && line[klen] == ':') {
+			v = strtol(line + klen + 1, NULL, 10);
 			break;
 		}
 	fclose(f);
@@ -952,6 +958,7 @@ bench_size(const struct opts *o, size_t nrules, struct pkt_key *keys, struct res
 		exit(2);
 	}
 	res->load_ms = (now_ns() - t0) / 1e6;
+	res->rss_loaded_kib = status_kib("VmRSS");
 	for (size_t i = 0; i < ps.npolicies; i++)
 		loaded += ps.policies[i]->ningress + ps.policies[i]->negress;
 	printf("  policy set: %zu KiB YAML, %zu tiers + default, %zu policies (%zu select the "
@@ -984,11 +991,16 @@ bench_size(const struct opts *o, size_t nrules, struct pkt_key *keys, struct res
 	res->compile_ms = median(ct, NCOMPILES);
 	ruleset_stats(rs, &res->nchains, &res->nentries, &res->nbitsets);
 	res->table_bytes = ruleset_size(rs);
-	res->rss_kib = rss_kib();
+	res->rss_kib = status_kib("VmRSS");
+	res->hwm_kib = status_kib("VmHWM");
+	malloc_trim(0);
+	res->rss_trim_kib = status_kib("VmRSS");
 	printf("  compiled: %u chains, %u entries, %u bitsets, %zu bytes; compile median %.2f ms "
-	       "(min %.2f, max %.2f); VmRSS %ld KiB\n", res->nchains, res->nentries,
-	       res->nbitsets, res->table_bytes, res->compile_ms, ct[0], ct[NCOMPILES - 1],
-	       res->rss_kib);
+	       "(min %.2f, max %.2f)\n", res->nchains, res->nentries, res->nbitsets,
+	       res->table_bytes, res->compile_ms, ct[0], ct[NCOMPILES - 1]);
+	printf("  memory: VmRSS %ld KiB after loading, %ld KiB after compiling (%ld KiB after "
+	       "malloc_trim), VmHWM %ld KiB\n", res->rss_loaded_kib, res->rss_kib,
+	       res->rss_trim_kib, res->hwm_kib);
 
 	wd_arm("trace", 30);
 	gen_trace(keys, o->packets, nrules, o->seed);
@@ -1169,7 +1181,12 @@ print_targets(const struct opts *o, const struct result *res)
 	ratio = hi->ns_lookup / lo->ns_lookup;
 	printf("\nratio %zu-rule / %zu-rule ns/lookup: %.2f\n", hi->nrules, lo->nrules, ratio);
 	printf("per-packet p50/p99 at %zu rules: %.0f / %.0f ns\n", hi->nrules, hi->p50, hi->p99);
-	printf("VmRSS after compiling the %zu-rule set: %ld KiB\n", hi->nrules, hi->rss_kib);
+	printf("VmRSS after compiling the %zu-rule set: %ld KiB (%.1f MiB; %ld KiB after "
+	       "malloc_trim; peak VmHWM %ld KiB)\n", hi->nrules, hi->rss_kib,
+	       (double)hi->rss_kib / 1024, hi->rss_trim_kib, hi->hwm_kib);
+	printf("(the process also holds the policy set, its YAML text and the %zu-packet trace, "
+	       "%zu KiB, once a trace was generated)\n", o->packets,
+	       o->packets * sizeof(struct pkt_key) / 1024);
 	printf("\nDESIGN.md §8 targets, read at %zu rules:\n", hi->nrules);
 	printf("  lookup under 100 ns (mean per lookup, median run): %.1f ns   %s\n",
 	       hi->ns_lookup, hi->ns_lookup < 100 ? "met" : "MISSED");

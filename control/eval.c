@@ -418,7 +418,8 @@ walk_tiers(struct ectx *c, const struct hep *h, const struct pkt_key *k, bool *a
 		}
 	}
 	sort_ps = ps;
-	qsort(pv, n, sizeof(*pv), cmp_policy);
+	if (n > 1)
+		qsort(pv, n, sizeof(*pv), cmp_policy);
 	*any_policy = n > 0;
 
 	while (i < n) {

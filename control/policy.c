@@ -1342,7 +1342,8 @@ polset_load_path(struct polset *ps, const char *path)
 				       de->d_name);
 	}
 	closedir(dir);
-	qsort(names, n, sizeof(*names), cmp_names);
+	if (n > 1)
+		qsort(names, n, sizeof(*names), cmp_names);
 	for (size_t i = 0; i < n; i++) {
 		int e = polset_load_file(ps, names[i]);
 
