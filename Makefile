@@ -44,19 +44,28 @@ ALL_LDLIBS = $(SANFLAGS) $(PKG_LIBS) -lpthread -lm
 LIB_SRCS := \
 	nfq/addr.c \
 	nfq/json.c \
+	nfq/judge.c \
+	nfq/log.c \
+	nfq/queue.c \
 	nfq/pkt.c \
 	nfq/ruleset.c \
 	nfq/verdict.c \
+	nfq/vlog.c \
+	nfq/worker.c \
 	control/compile.c \
 	control/diag.c \
 	control/eval.c \
 	control/explain.c \
+	control/fwrules.c \
 	control/hostenv.c \
+	control/http.c \
 	control/ivset.c \
 	control/labels.c \
 	control/lint.c \
+	control/metrics.c \
 	control/policy.c \
 	control/policy_rule.c \
+	control/run.c \
 	control/selector.c \
 	control/selector_parse.c \
 	control/walk.c \

@@ -1079,24 +1079,22 @@ parse_opts(int argc, char **argv, struct opts *o)
 	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
 		switch (c) {
 		case 's': {
-			char *copy = strdup(optarg), *save = NULL, *tok;
+			const char *q = optarg;
+			char *end;
 
-			if (copy == NULL)
-				exit(2);
 			o->nsizes = 0;
-			for (tok = strtok_r(copy, ",", &save); tok != NULL;
-			     tok = strtok_r(NULL, ",", &save)) {
-				if (!parse_u64(tok, &v) || v == 0 || v > 1000000 ||
-				    o->nsizes == MAX_SIZES) {
+			for (;;) {
+				errno = 0;
+				v = strtoull(q, &end, 10);
+				if (errno != 0 || end == q || v == 0 || v > 1000000 ||
+				    o->nsizes == MAX_SIZES || (*end != ',' && *end != '\0')) {
 					fprintf(stderr, "lookup: bad --sizes \"%s\"\n", optarg);
 					exit(2);
 				}
 				o->sizes[o->nsizes++] = (size_t)v;
-			}
-			free(copy);
-			if (o->nsizes == 0) {
-				fprintf(stderr, "lookup: empty --sizes\n");
-				exit(2);
+				if (*end == '\0')
+					break;
+				q = end + 1;
 			}
 			break;
 		}

@@ -1067,6 +1067,7 @@ compile_ruleset(const struct hostenv *env)
 	hdr.size = (uint32_t)cb.b.len;
 	memcpy(cb.b.buf, &hdr, sizeof(hdr));
 	rs = xrealloc(cb.b.buf, cb.b.len);
+	rs->hits = xcalloc(cb.nmeta ? cb.nmeta : 1, sizeof(*rs->hits));
 
 	free(heps);
 	free(ifmap);

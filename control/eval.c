@@ -568,6 +568,25 @@ eval_stage(struct ectx *c, enum stage stage, enum dir dir, uint32_t ifindex,
 
 /* ---- the whole path --------------------------------------------------------------------- */
 
+/*
+ * Felix's conntrack rules sit in the host endpoint chains (calico-semantics.md
+ * §0.1, §0.3, §3.4; the static filter chains have none): a packet meets them
+ * only on an interface a HEP claims, the incoming or the outgoing one of a
+ * forwarded packet.
+ */
+static bool
+path_policed(const struct hostenv *env, const struct eval_input *in)
+{
+	bool hin = hostenv_hep_for_iface(env, hostenv_iface(env, in->k.iif)) != NULL;
+	bool hout = hostenv_hep_for_iface(env, hostenv_iface(env, in->k.oif)) != NULL;
+
+	if (in->path == PATH_LOCAL_IN)
+		return hin;
+	if (in->path == PATH_LOCAL_OUT)
+		return hout;
+	return hin || hout;
+}
+
 static void
 apply_dnat(struct ectx *c, const struct eval_input *in, struct pkt_key *k)
 {
@@ -610,7 +629,7 @@ eval_packet(const struct hostenv *env, const struct eval_input *in, struct eval_
 		decide(&c, true, REASON_CONNTRACK, NULL, NULL, -1);
 		return;
 	}
-	if (k.ct == CT_INVALID && env->invalid_drop) {
+	if (k.ct == CT_INVALID && env->invalid_drop && path_policed(env, in)) {
 		step_add(&c, STEP_CONNTRACK, "conntrack invalid: drop")->action = "drop";
 		decide(&c, false, REASON_INVALID, NULL, NULL, -1);
 		return;

@@ -192,6 +192,9 @@ lint_loopback(struct polset *ps, const struct hep *h, const char *node)
 	if (cidr_parse("127.0.0.1", CIDR_LOOSE, &lo) < 0)
 		goto out;
 	hostenv_add_iface(&env, 1, "lo", &lo, 1);
+	/* one endpoint governs lo (§3.2): only that one is blamed */
+	if (hostenv_hep_for_iface(&env, hostenv_iface(&env, 1)) != h)
+		goto out;
 	memset(&in, 0, sizeof(in));
 	in.path = PATH_LOCAL_IN;
 	in.k.family = AF_INET;

@@ -9,6 +9,7 @@
 
 #include "cli.h"
 #include "lint.h"
+#include "run.h"
 #include "ydoc.h"
 #include "xalloc.h"
 
@@ -21,6 +22,8 @@ static const char main_usage[] =
 	"GlobalNetworkSet, NetworkSet, Tier, FelixConfiguration failsafes) on a node.\n"
 	"\n"
 	"Commands:\n"
+	"  run --policy-dir DIR [...]      the daemon: enforce the policy on this node\n"
+	"  uninstall                       remove every netfilter rule nfqwall installed\n"
 	"  check [--node NAME] PATH...     validate and lint policy files\n"
 	"  explain ... PATH...             which stage, tier, policy and rule decide a packet\n"
 	"  select [--labels FILE] SELECTOR [KEY=VALUE...]\n"
@@ -199,6 +202,8 @@ main(int argc, char **argv)
 	} cmds[] = {
 		{ "check", check_main },
 		{ "explain", explain_main },
+		{ "run", run_main },
+		{ "uninstall", uninstall_main },
 		{ "select", select_main },
 	};
 

@@ -49,6 +49,28 @@ walk_hook(const struct ruleset *rs, enum rs_hook hook, enum stage st, enum dir d
 	return v.outcome;
 }
 
+/*
+ * Is an interface of the path claimed by a host endpoint? Felix's conntrack
+ * rules live in the endpoint chains only (calico-semantics.md §0.3, §3.4).
+ */
+static bool
+path_policed(const struct ruleset *rs, const struct eval_input *in)
+{
+	struct rs_verdict v;
+
+	if (in->path != PATH_LOCAL_OUT) {
+		ruleset_lookup(rs, RS_NORMAL_IN, &in->k, &v);
+		if (v.hep >= 0)
+			return true;
+	}
+	if (in->path != PATH_LOCAL_IN) {
+		ruleset_lookup(rs, RS_NORMAL_OUT, &in->k, &v);
+		if (v.hep >= 0)
+			return true;
+	}
+	return false;
+}
+
 void
 walk_ruleset(const struct ruleset *rs, const struct eval_input *in, struct walk_result *out)
 {
@@ -66,7 +88,7 @@ walk_ruleset(const struct ruleset *rs, const struct eval_input *in, struct walk_
 	if (o != RS_CONTINUE)
 		return;
 	if (k.ct == CT_ESTABLISHED || k.ct == CT_RELATED ||
-	    (k.ct == CT_INVALID && ruleset_invalid_drop(rs))) {
+	    (k.ct == CT_INVALID && ruleset_invalid_drop(rs) && path_policed(rs, in))) {
 		out->final = (struct decision){
 			.allow = k.ct != CT_INVALID, .stage = STAGE_CONNTRACK,
 			.reason = k.ct == CT_INVALID ? REASON_INVALID : REASON_CONNTRACK,

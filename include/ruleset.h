@@ -138,6 +138,12 @@ const char *ruleset_hep_name(const struct ruleset *rs, int32_t hep);
 void ruleset_stats(const struct ruleset *rs, uint32_t *nchains, uint32_t *nentries,
 		   uint32_t *nbitsets);
 
+/* ruleset_hit - count one decision or Log match by entry @meta (relaxed atomic; workers). */
+void ruleset_hit(const struct ruleset *rs, uint32_t meta);
+
+/* ruleset_hits - the count of @meta so far (any thread holding the table). */
+uint64_t ruleset_hits(const struct ruleset *rs, uint32_t meta);
+
 /* ruleset_free - release a table that was never published (or after a grace period). */
 void ruleset_free(struct ruleset *rs);
 

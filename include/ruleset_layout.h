@@ -96,6 +96,7 @@ struct ruleset {
 	uint32_t nentries;
 	uint32_t nbitsets;
 	uint32_t flags;		/* RS_F_* */
+	uint64_t *hits;		/* nmeta counters: the one mutable part, allocated apart */
 };
 
 static inline const void *

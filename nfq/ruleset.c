@@ -86,8 +86,24 @@ ruleset_stats(const struct ruleset *rs, uint32_t *nchains, uint32_t *nentries,
 }
 
 void
+ruleset_hit(const struct ruleset *rs, uint32_t meta)
+{
+	if (meta < rs->nmeta)
+		__atomic_fetch_add(&rs->hits[meta], 1, __ATOMIC_RELAXED);
+}
+
+uint64_t
+ruleset_hits(const struct ruleset *rs, uint32_t meta)
+{
+	return meta < rs->nmeta ? __atomic_load_n(&rs->hits[meta], __ATOMIC_RELAXED) : 0;
+}
+
+void
 ruleset_free(struct ruleset *rs)
 {
+	if (rs == NULL)
+		return;
+	free(rs->hits);
 	free(rs);
 }
 
@@ -272,7 +288,8 @@ restart:
 					v->log[v->nlog++] = e->meta;
 				continue;
 			case RS_A_PASS:
-				pos = e->next;
+				/* forward only, whatever the table says: never loop */
+				pos = e->next > i ? e->next : i + 1;
 				goto restart;
 			case RS_A_ALLOW:
 				verdict_set(v, RS_ACCEPT, ruleset_meta(rs, e->meta)->kind ==

@@ -1,0 +1,72 @@
+/*
+ * daemon.h - the state of a running `nfqwall run`, shared by the control
+ * thread (which writes it), the workers (their own stats) and the HTTP
+ * thread (which reads it for /metrics, /livez and /readyz).
+ *
+ * Numbers are read and written with the STAT_* relaxed atomics of stats.h;
+ * the strings (ready_detail, last_error) are guarded by @lock.
+ */
+#ifndef NFQWALL_DAEMON_H
+#define NFQWALL_DAEMON_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "stats.h"
+#include "vlog.h"
+
+#define DAEMON_STALL_NS	(5ull * 1000000000ull)	/* a worker or the control loop silent this long fails /livez */
+
+struct daemon {
+	const char *node;
+	const char *source;			/* "policy-dir" or "kubernetes" */
+	struct worker_stats **wstats;		/* one per worker */
+	unsigned nworkers;
+	struct vlog_logger *logger;
+
+	/* the control loop */
+	uint64_t control_heartbeat_ns;		/* CLOCK_MONOTONIC */
+	uint64_t gen;				/* generation of the published table */
+	uint64_t tables_published;
+	uint64_t reloads;			/* policy loads attempted */
+	uint64_t reload_failures;		/* loads rejected: the last good table stayed */
+	uint64_t objects_rejected;		/* invalid objects in the last load */
+	uint64_t last_reload_unix;		/* seconds */
+	uint64_t last_compile_ns;
+	uint64_t rules_install_failures;	/* iptables-restore errors */
+	uint32_t npolicies;			/* policies loaded (enforced kinds) */
+	uint32_t nentries;			/* table entries over all chains */
+	uint32_t nheps;				/* host endpoints enforced */
+	uint32_t table_bytes;
+
+	/* the Kubernetes source (issue #4); zero with --policy-dir */
+	uint64_t api_watch_restarts;
+	uint64_t api_relists;
+	uint64_t api_errors;
+	uint64_t api_last_sync_unix;
+
+	int ready;				/* 1 once the first table is published (and synced) */
+	pthread_mutex_t lock;
+	char ready_detail[512];			/* why not ready, or what was rejected last */
+};
+
+/* daemon_live - 0 when every worker and the control loop made progress lately;
+ * otherwise -1 with a reason in @why. Any thread. */
+int daemon_live(struct daemon *d, char *why, size_t whylen);
+
+struct http_server;
+
+/* http_start - serve /metrics, /livez and /readyz on @addr:@port (libmicrohttpd,
+ * its own thread). Returns 0 or -errno. */
+int __must_check http_start(struct http_server **out, const char *addr, uint16_t port,
+			    struct daemon *d);
+
+/* http_stop - stop serving and free. NULL is a no-op. */
+void http_stop(struct http_server *h);
+
+/* metrics_render - the Prometheus text exposition of @d into a malloc'd
+ * string (*out, length returned). */
+size_t metrics_render(struct daemon *d, char **out);
+
+#endif /* NFQWALL_DAEMON_H */

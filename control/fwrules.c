@@ -1,0 +1,515 @@
+/*
+ * fwrules.c - rendering, installing and removing nfqwall's netfilter rules.
+ *
+ * Each nfqwall chain runs, in order (DESIGN.md §2): packets returning from a
+ * verdict (NF_REPEAT with the V bit: save the generation into the connmark,
+ * accept), failsafe accepts, the connmark fast path (the flow was judged by
+ * the current table), RELATED accept and INVALID drop, conntrack state and
+ * direction into packet-mark bits, and NFQUEUE. Control thread only.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "fwrules.h"
+#include "hostenv.h"
+#include "xalloc.h"
+
+extern char **environ;
+
+struct fwchain {
+	const char *table;
+	const char *builtin;
+	const char *name;
+};
+
+static const struct fwchain chains[] = {
+	{ "raw", "PREROUTING", "NFQWALL-RAW-PRE" },
+	{ "raw", "OUTPUT", "NFQWALL-RAW-OUT" },
+	{ "raw", NULL, "NFQWALL-RAW-CONT" },
+	{ "mangle", "PREROUTING", "NFQWALL-PREROUTING" },
+	{ "filter", "INPUT", "NFQWALL-INPUT" },
+	{ "filter", "OUTPUT", "NFQWALL-OUTPUT" },
+	{ "filter", "FORWARD", "NFQWALL-FORWARD" },
+};
+
+static const char *const tables[] = { "raw", "mangle", "filter" };
+
+/* ---- rendering ---------------------------------------------------------------- */
+
+static void
+emit_queue(const struct fw_config *c, const char *chain, FILE *out)
+{
+	if (c->queue_count > 1)
+		fprintf(out, "-A %s -j NFQUEUE --queue-balance %u:%u%s%s\n", chain, c->queue_first,
+			c->queue_first + c->queue_count - 1, c->fail_open ? " --queue-bypass" : "",
+			c->cpu_fanout ? " --queue-cpu-fanout" : "");
+	else
+		fprintf(out, "-A %s -j NFQUEUE --queue-num %u%s\n", chain, c->queue_first,
+			c->fail_open ? " --queue-bypass" : "");
+}
+
+/* Failsafe accepts: inbound match the destination port (and source net),
+ * outbound the destination port (and destination net). */
+static void
+emit_failsafes(const struct failsafe_list *l, int family, const char *chain, bool inbound,
+	       bool reply, FILE *out)
+{
+	for (size_t i = 0; i < l->n; i++) {
+		const struct failsafe *f = &l->v[i];
+		const char *p = f->proto == IPPROTO_UDP ? "udp" : "tcp";
+		char net[CIDR_STRLEN];
+
+		if (f->has_net && f->net.family != family)
+			continue;
+		fprintf(out, "-A %s -p %s -m %s --%s %u", chain, p, p, reply ? "sport" : "dport",
+			f->port);
+		if (f->has_net)
+			fprintf(out, " %s %s", inbound ? "-s" : "-d", cidr_format(&f->net, net));
+		fprintf(out, " -j ACCEPT\n");
+	}
+}
+
+static void
+emit_ct_marks(const struct fw_config *c, const char *chain, FILE *out)
+{
+	const struct mark_layout *m = &c->ml;
+
+	fprintf(out, "-A %s -j MARK --set-xmark 0x0/0x%x\n", chain, m->est | m->reply);
+	fprintf(out, "-A %s -m conntrack --ctstate ESTABLISHED -j MARK --or-mark 0x%x\n", chain,
+		m->est);
+	fprintf(out, "-A %s -m conntrack --ctdir REPLY -j MARK --or-mark 0x%x\n", chain, m->reply);
+}
+
+/* The common head: untracked-allowed packets, returning verdicts. */
+static void
+emit_head(const struct fw_config *c, const char *chain, FILE *out)
+{
+	const struct mark_layout *m = &c->ml;
+
+	if (c->untracked)
+		fprintf(out, "-A %s -m mark --mark 0x%x/0x%x -j ACCEPT\n", chain, m->raw | m->verdict,
+			m->raw | m->verdict);
+	fprintf(out, "-A %s -m mark --mark 0x%x/0x%x -j CONNMARK --save-mark --nfmask 0x%x "
+		"--ctmask 0x%x\n", chain, m->verdict, m->verdict, m->gen_mask, m->gen_mask);
+	fprintf(out, "-A %s -m mark --mark 0x%x/0x%x -j ACCEPT\n", chain, m->verdict, m->verdict);
+}
+
+/* A kernel interface name we may write into a rule. */
+static bool
+safe_ifname(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > 15)
+		return false;
+	for (const char *p = s; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		      (*p >= '0' && *p <= '9') || *p == '_' || *p == '.' || *p == '-' || *p == '@'))
+			return false;
+	return true;
+}
+
+/* INVALID drop on the interfaces a host endpoint claims (-i, -o or both). */
+static void
+emit_invalid(const struct fw_config *c, const char *chain, const char *dirs, FILE *out)
+{
+	for (const char *d = dirs; *d; d++) {
+		if (c->claimed_all) {
+			fprintf(out, "-A %s ! -%c %s+ -m conntrack --ctstate INVALID -j DROP\n", chain,
+				*d, WORKLOAD_IFACE_PREFIX);
+			continue;
+		}
+		for (size_t i = 0; i < c->nclaimed; i++)
+			if (safe_ifname(c->claimed[i]))
+				fprintf(out, "-A %s -%c %s -m conntrack --ctstate INVALID -j DROP\n",
+					chain, *d, c->claimed[i]);
+	}
+}
+
+static void
+emit_tail(const struct fw_config *c, const char *chain, bool prerouting, FILE *out)
+{
+	const struct mark_layout *m = &c->ml;
+
+	fprintf(out, "-A %s -m connmark --mark 0x%x/0x%x -j ACCEPT\n", chain, mark_gen(m, c->gen),
+		m->gen_mask);
+	fprintf(out, "-A %s -m conntrack --ctstate RELATED -j ACCEPT\n", chain);
+	if (prerouting) {
+		/* replies are judged at INPUT or FORWARD */
+		fprintf(out, "-A %s -m conntrack --ctdir REPLY -j ACCEPT\n", chain);
+	} else if (c->invalid_drop) {
+		emit_invalid(c, chain, strcmp(chain, "NFQWALL-INPUT") == 0 ? "i" :
+				       strcmp(chain, "NFQWALL-OUTPUT") == 0 ? "o" : "io", out);
+	}
+	if (!c->rejudge)
+		fprintf(out, "-A %s -m conntrack --ctstate ESTABLISHED -j ACCEPT\n", chain);
+	emit_ct_marks(c, chain, out);
+	emit_queue(c, chain, out);
+}
+
+static void
+render_raw(const struct fw_config *c, int family, FILE *out)
+{
+	const struct mark_layout *m = &c->ml;
+	const char *names[2] = { "NFQWALL-RAW-PRE", "NFQWALL-RAW-OUT" };
+
+	fprintf(out, "-A NFQWALL-RAW-CONT -j MARK --set-xmark 0x0/0x%x\n", m->raw | m->prednat);
+	fprintf(out, "-A NFQWALL-RAW-CONT -j ACCEPT\n");
+	if (!c->untracked)
+		return;
+	for (int i = 0; i < 2; i++) {
+		const char *ch = names[i];
+		bool in = i == 0;
+
+		fprintf(out, "-A %s -m mark --mark 0x%x/0x%x -j CT --notrack\n", ch,
+			m->raw | m->verdict, m->raw | m->verdict);
+		fprintf(out, "-A %s -m mark --mark 0x%x/0x%x -j ACCEPT\n", ch, m->raw | m->verdict,
+			m->raw | m->verdict);
+		fprintf(out, "-A %s -m mark --mark 0x%x/0x%x -j NFQWALL-RAW-CONT\n", ch,
+			m->raw | m->prednat, m->raw | m->prednat);
+		emit_failsafes(in ? c->fs_in : c->fs_out, family, ch, in, false, out);
+		/* replies of failsafe flows (felix PR #1718) */
+		emit_failsafes(in ? c->fs_out : c->fs_in, family, ch, in, true, out);
+		fprintf(out, "-A %s -j MARK --or-mark 0x%x\n", ch, m->raw);
+		emit_queue(c, ch, out);
+	}
+}
+
+void
+fwrules_render(const struct fw_config *c, int family, FILE *out)
+{
+	const struct mark_layout *m = &c->ml;
+
+	fprintf(out, "# nfqwall generation %llu, %s\n", (unsigned long long)c->gen,
+		family == AF_INET ? "IPv4" : "IPv6");
+	for (size_t t = 0; t < ARRAY_SIZE(tables); t++) {
+		fprintf(out, "*%s\n", tables[t]);
+		for (size_t i = 0; i < ARRAY_SIZE(chains); i++)
+			if (strcmp(chains[i].table, tables[t]) == 0)
+				fprintf(out, ":%s - [0:0]\n-F %s\n", chains[i].name, chains[i].name);
+		if (strcmp(tables[t], "raw") == 0) {
+			render_raw(c, family, out);
+		} else if (strcmp(tables[t], "mangle") == 0 && c->prednat) {
+			const char *ch = "NFQWALL-PREROUTING";
+
+			if (c->untracked)
+				fprintf(out, "-A %s -m mark --mark 0x%x/0x%x -j ACCEPT\n", ch,
+					m->raw | m->verdict, m->raw | m->verdict);
+			/* a preDNAT Allow coming back: INPUT or FORWARD takes it from here */
+			fprintf(out, "-A %s -m mark --mark 0x%x/0x%x -j ACCEPT\n", ch, m->prednat,
+				m->prednat);
+			emit_failsafes(c->fs_in, family, ch, true, false, out);
+			emit_tail(c, ch, true, out);
+		} else if (strcmp(tables[t], "filter") == 0) {
+			emit_head(c, "NFQWALL-INPUT", out);
+			if (c->prednat)
+				/* preDNAT allowed: final for host ingress */
+				fprintf(out, "-A NFQWALL-INPUT -m mark --mark 0x%x/0x%x -j MARK "
+					"--set-xmark 0x%x/0x%x\n-A NFQWALL-INPUT -m mark --mark "
+					"0x%x/0x%x -j CONNMARK --save-mark --nfmask 0x%x --ctmask 0x%x\n"
+					"-A NFQWALL-INPUT -m mark --mark 0x%x/0x%x -j ACCEPT\n",
+					m->prednat, m->prednat, mark_gen(m, c->gen) | m->verdict,
+					m->gen_mask | m->verdict, m->prednat, m->prednat, m->gen_mask,
+					m->gen_mask, m->prednat, m->prednat);
+			emit_failsafes(c->fs_in, family, "NFQWALL-INPUT", true, false, out);
+			emit_tail(c, "NFQWALL-INPUT", false, out);
+			emit_head(c, "NFQWALL-OUTPUT", out);
+			emit_failsafes(c->fs_out, family, "NFQWALL-OUTPUT", false, false, out);
+			emit_tail(c, "NFQWALL-OUTPUT", false, out);
+			if (c->forward) {
+				emit_head(c, "NFQWALL-FORWARD", out);
+				emit_tail(c, "NFQWALL-FORWARD", false, out);
+			}
+		}
+		fprintf(out, "COMMIT\n");
+	}
+}
+
+/* ---- running iptables-restore / iptables-save ---------------------------------------- */
+
+/*
+ * Run @argv with @input on its stdin; collect stdout into *@outp (malloc'd,
+ * may be NULL) and stderr into @why. Returns the exit status or -errno.
+ */
+static int
+run_tool(const char *const argv[], const char *input, char **outp, char *why, size_t whylen)
+{
+	int in[2], outfd[2], errfd[2], status;
+	posix_spawn_file_actions_t fa;
+	size_t olen = 0, elen = 0, ilen = input ? strlen(input) : 0, ioff = 0;
+	char *obuf = NULL;
+	pid_t pid;
+	int err;
+
+	if (why && whylen)
+		why[0] = '\0';
+	if (pipe2(in, O_CLOEXEC) < 0)
+		return -errno;
+	if (pipe2(outfd, O_CLOEXEC) < 0 || pipe2(errfd, O_CLOEXEC) < 0)
+		return -errno;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, in[0], 0);
+	posix_spawn_file_actions_adddup2(&fa, outfd[1], 1);
+	posix_spawn_file_actions_adddup2(&fa, errfd[1], 2);
+	err = posix_spawnp(&pid, argv[0], &fa, NULL, (char *const *)argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	close(in[0]);
+	close(outfd[1]);
+	close(errfd[1]);
+	if (err != 0) {
+		close(in[1]);
+		close(outfd[0]);
+		close(errfd[0]);
+		snprintf(why, whylen, "cannot run %s: %s", argv[0], strerror(err));
+		return -err;
+	}
+	if (ilen == 0) {
+		close(in[1]);
+		in[1] = -1;
+	}
+	int ofd = outfd[0], efd = errfd[0];
+
+	while (ofd >= 0 || efd >= 0) {
+		struct pollfd p[3] = {
+			{ ofd, POLLIN, 0 }, { efd, POLLIN, 0 }, { in[1], POLLOUT, 0 },
+		};
+		int n = poll(p, 3, -1);	/* negative fds are ignored */
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			break;
+		if (in[1] >= 0 && (p[2].revents & (POLLOUT | POLLERR | POLLHUP))) {
+			ssize_t w = write(in[1], input + ioff, ilen - ioff);
+
+			if (w > 0)
+				ioff += (size_t)w;
+			if (w < 0 || ioff == ilen) {
+				close(in[1]);
+				in[1] = -1;
+			}
+		}
+		if (p[0].revents & (POLLIN | POLLHUP | POLLERR)) {
+			char tmp[4096];
+			ssize_t r = read(ofd, tmp, sizeof(tmp));
+
+			if (r > 0) {
+				obuf = xrealloc(obuf, olen + (size_t)r + 1);
+				memcpy(obuf + olen, tmp, (size_t)r);
+				olen += (size_t)r;
+				obuf[olen] = '\0';
+			} else if (r == 0 || errno != EINTR) {
+				ofd = -1;	/* end of output */
+			}
+		}
+		if (p[1].revents & (POLLIN | POLLHUP | POLLERR)) {
+			char tmp[1024];
+			ssize_t r = read(efd, tmp, sizeof(tmp));
+
+			if (r > 0 && why && elen + 1 < whylen) {
+				size_t take = (size_t)r < whylen - elen - 1 ? (size_t)r :
+									  whylen - elen - 1;
+
+				memcpy(why + elen, tmp, take);
+				elen += take;
+				why[elen] = '\0';
+			} else if (r == 0 || (r < 0 && errno != EINTR)) {
+				efd = -1;
+			}
+		}
+	}
+	if (in[1] >= 0)
+		close(in[1]);
+	close(outfd[0]);
+	close(errfd[0]);
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return -errno;
+	if (outp)
+		*outp = obuf;
+	else
+		free(obuf);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+}
+
+static char *
+save_table(int family, const char *table)
+{
+	const char *argv[] = { family == AF_INET ? "iptables-save" : "ip6tables-save", "-t",
+			       table, NULL };
+	char *out = NULL, why[256];
+
+	if (run_tool(argv, NULL, &out, why, sizeof(why)) != 0) {
+		free(out);
+		return NULL;
+	}
+	return out;
+}
+
+/* How many lines of @text are exactly @line. */
+static unsigned
+count_lines(const char *text, const char *line)
+{
+	size_t n = strlen(line);
+	unsigned count = 0;
+
+	for (const char *p = text; p && *p; ) {
+		const char *nl = strchr(p, '\n');
+		size_t len = nl ? (size_t)(nl - p) : strlen(p);
+
+		if (len == n && memcmp(p, line, n) == 0)
+			count++;
+		p = nl ? nl + 1 : NULL;
+	}
+	return count;
+}
+
+static int
+restore(int family, const char *input, char *why, size_t whylen)
+{
+	const char *argv[] = { family == AF_INET ? "iptables-restore" : "ip6tables-restore",
+			       "--noflush", "--wait", NULL };
+	int rc = run_tool(argv, input, NULL, why, whylen);
+
+	return rc == 0 ? 0 : rc < 0 ? rc : -EIO;
+}
+
+static int
+install_family(const struct fw_config *c, int family, char *why, size_t whylen)
+{
+	char *text = NULL, *saved[ARRAY_SIZE(tables)];
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	int err;
+
+	if (f == NULL)
+		return -ENOMEM;
+	for (size_t t = 0; t < ARRAY_SIZE(tables); t++)
+		saved[t] = save_table(family, tables[t]);
+	fwrules_render(c, family, f);
+	/* The jumps, at the top of the built-in chains, once. */
+	for (size_t t = 0; t < ARRAY_SIZE(tables); t++) {
+		fprintf(f, "*%s\n", tables[t]);
+		for (size_t i = 0; i < ARRAY_SIZE(chains); i++) {
+			char line[128];
+
+			if (strcmp(chains[i].table, tables[t]) != 0 || chains[i].builtin == NULL)
+				continue;
+			snprintf(line, sizeof(line), "-A %s -j %s", chains[i].builtin, chains[i].name);
+			if (count_lines(saved[t], line) == 0)
+				fprintf(f, "-I %s 1 -j %s\n", chains[i].builtin, chains[i].name);
+		}
+		fprintf(f, "COMMIT\n");
+		free(saved[t]);
+	}
+	fclose(f);
+	err = restore(family, text, why, whylen);
+	free(text);
+	return err;
+}
+
+int
+fwrules_install(const struct fw_config *c, char *why, size_t whylen)
+{
+	int err = install_family(c, AF_INET, why, whylen);
+
+	if (err == 0)
+		err = install_family(c, AF_INET6, why, whylen);
+	return err;
+}
+
+static int
+uninstall_family(int family, char *why, size_t whylen)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	bool any = false;
+	int err = 0;
+
+	if (f == NULL)
+		return -ENOMEM;
+	for (size_t t = 0; t < ARRAY_SIZE(tables); t++) {
+		char *saved = save_table(family, tables[t]);
+
+		fprintf(f, "*%s\n", tables[t]);
+		for (size_t i = 0; i < ARRAY_SIZE(chains); i++) {
+			char line[128];
+			unsigned n;
+
+			if (strcmp(chains[i].table, tables[t]) != 0 || chains[i].builtin == NULL)
+				continue;
+			snprintf(line, sizeof(line), "-A %s -j %s", chains[i].builtin, chains[i].name);
+			/* every copy of the jump, should there be several */
+			for (n = count_lines(saved, line); n > 0; n--) {
+				fprintf(f, "-D %s -j %s\n", chains[i].builtin, chains[i].name);
+				any = true;
+			}
+		}
+		for (size_t i = 0; i < ARRAY_SIZE(chains); i++) {
+			char decl[64];
+
+			if (strcmp(chains[i].table, tables[t]) != 0)
+				continue;
+			snprintf(decl, sizeof(decl), ":%s ", chains[i].name);
+			if (saved && strstr(saved, decl)) {
+				fprintf(f, "-F %s\n", chains[i].name);
+				any = true;
+			}
+		}
+		for (size_t i = 0; i < ARRAY_SIZE(chains); i++) {
+			char decl[64];
+
+			if (strcmp(chains[i].table, tables[t]) != 0)
+				continue;
+			snprintf(decl, sizeof(decl), ":%s ", chains[i].name);
+			if (saved && strstr(saved, decl))
+				fprintf(f, "-X %s\n", chains[i].name);
+		}
+		fprintf(f, "COMMIT\n");
+		free(saved);
+	}
+	fclose(f);
+	if (any)
+		err = restore(family, text, why, whylen);
+	free(text);
+	return err;
+}
+
+int
+fwrules_uninstall(char *why, size_t whylen)
+{
+	int err = uninstall_family(AF_INET, why, whylen);
+
+	if (err == 0)
+		err = uninstall_family(AF_INET6, why, whylen);
+	return err;
+}
+
+unsigned
+fwrules_installed_gen(const struct mark_layout *ml)
+{
+	char *saved = save_table(AF_INET, "filter");
+	const char *p;
+	unsigned gen = 0;
+
+	if (saved == NULL)
+		return 0;
+	p = strstr(saved, "-A NFQWALL-INPUT -m connmark --mark 0x");
+	if (p != NULL) {
+		unsigned long v = strtoul(p + strlen("-A NFQWALL-INPUT -m connmark --mark "), NULL, 16);
+
+		gen = (unsigned)((v & ml->gen_mask) >> ml->gen_shift);
+	}
+	free(saved);
+	return gen;
+}

@@ -1,0 +1,60 @@
+/*
+ * fwrules.h - the netfilter rules nfqwall installs (DESIGN.md §2).
+ *
+ * Everything lives in chains named NFQWALL-*, jumped to from the top of the
+ * built-in chains, and is written with one `iptables-restore --noflush` (and
+ * `ip6tables-restore`) per change, so installing, upgrading and removing are
+ * atomic per table and idempotent. Rules are built only from numbers and
+ * validated CIDRs and interface names; no policy string reaches them.
+ * Control thread (and `nfqwall uninstall`) only.
+ */
+#ifndef NFQWALL_FWRULES_H
+#define NFQWALL_FWRULES_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "judge.h"
+#include "model.h"
+
+struct fw_config {
+	struct mark_layout ml;
+	uint64_t gen;			/* the current table's generation (1..255) */
+	uint16_t queue_first;
+	uint16_t queue_count;
+	bool fail_open;			/* --queue-bypass: no listener, packets pass */
+	bool cpu_fanout;		/* --queue-cpu-fanout */
+	bool invalid_drop;		/* drop conntrack INVALID */
+	bool rejudge;			/* false: accept ESTABLISHED in the kernel (Felix) */
+	bool prednat;			/* a preDNAT policy exists: queue from mangle PREROUTING */
+	bool forward;			/* an applyOnForward/preDNAT policy exists: queue from FORWARD */
+	bool untracked;			/* a doNotTrack policy applies: queue from raw */
+	const struct failsafe_list *fs_in;
+	const struct failsafe_list *fs_out;
+	/* Where conntrack INVALID drops: interfaces a host endpoint claims, as in
+	 * Felix, where those rules live in the endpoint chains. */
+	bool claimed_all;		/* a "*" endpoint: every non-workload interface */
+	const char *const *claimed;	/* else these interface names */
+	size_t nclaimed;
+};
+
+/* fwrules_render - the iptables-restore input for @family (AF_INET or AF_INET6). */
+void fwrules_render(const struct fw_config *c, int family, FILE *out);
+
+/*
+ * fwrules_install - render and load the rules for both families. Returns 0,
+ * or -errno with the tool's error output in @why.
+ */
+int __must_check fwrules_install(const struct fw_config *c, char *why, size_t whylen);
+
+/* fwrules_uninstall - remove every jump and chain nfqwall installed (both families). */
+int __must_check fwrules_uninstall(char *why, size_t whylen);
+
+/*
+ * fwrules_installed_gen - the generation in the installed fast-path rule, or
+ * 0 when none is installed (so a restarted daemon never reuses it).
+ */
+unsigned fwrules_installed_gen(const struct mark_layout *ml);
+
+#endif /* NFQWALL_FWRULES_H */

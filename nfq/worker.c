@@ -1,0 +1,346 @@
+/*
+ * worker.c - the packet loop of one queue (its own thread).
+ *
+ *   recvmmsg (up to WORKER_BATCH packet messages, blocking for the first)
+ *   -> read the current table once, under the RCU read lock
+ *   -> per packet: parse the netlink attributes and the IP header into a
+ *      pkt_key, judge it, count it, push a verdict-log record when needed
+ *   -> leave the read-side section, then send every verdict of the batch in
+ *      one sendto: a NFQNL_MSG_VERDICT_BATCH per run of equal verdict and mark
+ *
+ * Nothing here allocates, locks or blocks per packet; the buffers come from
+ * worker_open. A receive timeout wakes an idle worker twice a second so its
+ * heartbeat (watched by /livez) shows it alive. Errors are counted, never
+ * fatal: a packet that cannot be parsed gets the queue's failure verdict.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <urcu/urcu-memb.h>
+
+#include <libmnl/libmnl.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <linux/netfilter/nfnetlink_queue.h>
+#include <libnetfilter_queue/libnetfilter_queue.h>
+
+#include "pkt.h"
+#include "worker.h"
+
+static uint64_t
+mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t
+real_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000ull + (uint64_t)ts.tv_nsec / 1000;
+}
+
+int
+worker_open(struct worker *w, const struct worker_config *c, char *why, size_t whylen)
+{
+	int err;
+
+	memset(w, 0, sizeof(*w));
+	w->cfg = *c;
+	w->msgs = calloc(WORKER_BATCH, sizeof(*w->msgs));
+	w->iov = calloc(WORKER_BATCH, sizeof(*w->iov));
+	w->rx = malloc((size_t)WORKER_BATCH * WORKER_MSGSIZE);
+	w->tx = malloc((size_t)WORKER_BATCH * 4 * 64);
+	w->pend = calloc(WORKER_BATCH * 4, sizeof(*w->pend));
+	if (!w->msgs || !w->iov || !w->rx || !w->tx || !w->pend ||
+	    vlog_ring_init(&w->ring, c->log_ring_order) < 0) {
+		snprintf(why, whylen, "out of memory");
+		err = -ENOMEM;
+		goto out_free;
+	}
+	for (unsigned i = 0; i < WORKER_BATCH; i++) {
+		w->iov[i].iov_base = w->rx + (size_t)i * WORKER_MSGSIZE;
+		w->iov[i].iov_len = WORKER_MSGSIZE;
+		w->msgs[i].msg_hdr.msg_iov = &w->iov[i];
+		w->msgs[i].msg_hdr.msg_iovlen = 1;
+	}
+	err = queue_open(&w->q, &c->q, why, whylen);
+	if (err < 0)
+		goto out_free;
+	w->stats.queue = c->q.num;
+	return 0;
+out_free:
+	vlog_ring_free(&w->ring);
+	free(w->msgs);
+	free(w->iov);
+	free(w->rx);
+	free(w->tx);
+	free(w->pend);
+	memset(w, 0, sizeof(*w));
+	return err;
+}
+
+/* ---- verdicts ------------------------------------------------------------------ */
+
+static void
+pend_add(struct worker *w, unsigned *n, uint32_t id, uint32_t verdict, uint32_t mark,
+	 bool set_mark)
+{
+	struct pending_verdict *p = &w->pend[(*n)++];
+
+	p->id = id;
+	p->verdict = verdict;
+	p->mark = mark;
+	p->set_mark = set_mark;
+}
+
+/* One datagram: a batch verdict per run of equal (verdict, mark), in id order. */
+static void
+send_verdicts(struct worker *w, unsigned n)
+{
+	char *buf = w->tx;
+	size_t len = 0;
+
+	for (unsigned i = 0; i < n; ) {
+		unsigned j = i;
+		struct nlmsghdr *nlh;
+
+		while (j + 1 < n && w->pend[j + 1].verdict == w->pend[i].verdict &&
+		       w->pend[j + 1].mark == w->pend[i].mark &&
+		       w->pend[j + 1].set_mark == w->pend[i].set_mark)
+			j++;
+		nlh = nfq_nlmsg_put(buf + len, j > i ? NFQNL_MSG_VERDICT_BATCH : NFQNL_MSG_VERDICT,
+				    w->q.num);
+		nfq_nlmsg_verdict_put(nlh, (int)w->pend[j].id, (int)w->pend[i].verdict);
+		if (w->pend[i].set_mark)
+			nfq_nlmsg_verdict_put_mark(nlh, w->pend[i].mark);
+		len += NLMSG_ALIGN(nlh->nlmsg_len);
+		i = j + 1;
+	}
+	if (len == 0)
+		return;
+	for (int tries = 0; tries < 3; tries++) {
+		if (mnl_socket_sendto(w->q.nl, buf, len) >= 0)
+			return;
+		if (errno != EINTR && errno != EAGAIN && errno != ENOBUFS)
+			break;
+	}
+	STAT_ADD(w->stats.send_errors, 1);
+}
+
+/* ---- one packet ------------------------------------------------------------------ */
+
+static void
+log_record(struct worker *w, const struct ruleset *rs, const struct pkt_key *k, uint32_t meta,
+	   uint8_t action, uint8_t stage, uint8_t reason, uint64_t ts)
+{
+	struct vlog_rec r;
+	const struct rs_meta *m = meta != RS_NO_META ? ruleset_meta(rs, meta) : NULL;
+
+	memset(&r, 0, offsetof(struct vlog_rec, tier));
+	r.ts_us = ts;
+	r.gen = ruleset_gen(rs);
+	r.src = k->src;
+	r.dst = k->dst;
+	r.iif = k->iif;
+	r.oif = k->oif;
+	r.sport = k->sport;
+	r.dport = k->dport;
+	r.len = k->len;
+	r.queue = w->q.num;
+	r.family = k->family;
+	r.proto = k->proto;
+	r.icmp_type = k->icmp_type;
+	r.icmp_code = k->icmp_code;
+	r.flags = k->flags;
+	r.action = action;
+	r.stage = m ? m->stage : stage;
+	r.dir = m ? m->dir : 0;
+	r.rule = m ? m->rule : -1;
+	r.tier[0] = r.policy[0] = '\0';
+	if (m == NULL) {
+		r.rule_kind = VLOG_RULE_DEFAULT;
+	} else {
+		snprintf(r.tier, sizeof(r.tier), "%s", ruleset_str(rs, m->tier));
+		snprintf(r.policy, sizeof(r.policy), "%s", ruleset_str(rs, m->policy));
+		r.rule_kind = m->kind == RS_META_RULE ? VLOG_RULE_INDEX :
+			      m->kind == RS_META_EOT ? VLOG_RULE_EOT :
+			      m->kind == RS_META_PROFILE ? VLOG_RULE_PROFILE :
+			      m->kind == RS_META_FAILSAFE ? VLOG_RULE_FAILSAFE : VLOG_RULE_DEFAULT;
+	}
+	(void)reason;
+	if (!vlog_push(&w->ring, &r))
+		STAT_ADD(w->stats.log_dropped, 1);
+}
+
+static void
+lat_record(struct worker_stats *s, uint64_t ns)
+{
+	unsigned b = 0;
+
+	while (b < STATS_LAT_BUCKETS - 1 && ns > stats_lat_bounds[b])
+		b++;
+	STAT_ADD(s->lat_bucket[b], 1);
+	STAT_ADD(s->lat_count, 1);
+	STAT_ADD(s->lat_sum_ns, ns);
+}
+
+static void
+handle_packet(struct worker *w, const struct ruleset *rs, const struct nlmsghdr *nlh,
+	      unsigned *npend)
+{
+	struct nlattr *attr[NFQA_MAX + 1] = { NULL };
+	const struct nfqnl_msg_packet_hdr *ph;
+	struct judge_result jr;
+	struct pkt_key k;
+	uint32_t id, mark = 0;
+	uint64_t t0, t1;
+	bool fail_verdict;
+
+	if (nfq_nlmsg_parse(nlh, attr) < 0 || attr[NFQA_PACKET_HDR] == NULL) {
+		STAT_ADD(w->stats.malformed, 1);
+		return;		/* no id: nothing to answer */
+	}
+	ph = mnl_attr_get_payload(attr[NFQA_PACKET_HDR]);
+	id = ntohl(ph->packet_id);
+	if (attr[NFQA_MARK])
+		mark = ntohl(mnl_attr_get_u32(attr[NFQA_MARK]));
+	STAT_ADD(w->stats.packets, 1);
+
+	memset(&k, 0, sizeof(k));
+	fail_verdict = attr[NFQA_PAYLOAD] == NULL || rs == NULL ||
+		       pkt_parse(mnl_attr_get_payload(attr[NFQA_PAYLOAD]),
+				 mnl_attr_get_payload_len(attr[NFQA_PAYLOAD]), &k) < 0;
+	if (fail_verdict) {
+		STAT_ADD(w->stats.malformed, 1);
+		pend_add(w, npend, id, w->cfg.q.fail_open ? NF_ACCEPT : NF_DROP, 0, false);
+		return;
+	}
+	if (attr[NFQA_IFINDEX_INDEV])
+		k.iif = ntohl(mnl_attr_get_u32(attr[NFQA_IFINDEX_INDEV]));
+	if (attr[NFQA_IFINDEX_OUTDEV])
+		k.oif = ntohl(mnl_attr_get_u32(attr[NFQA_IFINDEX_OUTDEV]));
+
+	t0 = mono_ns();
+	judge_packet(rs, &w->cfg.ml, &w->cfg.jo, ph->hook, mark, &k, &jr);
+	t1 = mono_ns();
+	lat_record(&w->stats, t1 - t0);
+
+	STAT_ADD(w->stats.by_stage[jr.stage <= STAGE_NONE ? jr.stage : STAGE_NONE]
+				  [jr.would_deny ? SV_WOULD_DROP :
+				   jr.verdict == JV_DROP ? SV_DROP : SV_ACCEPT], 1);
+	if (jr.rejudged)
+		STAT_ADD(w->stats.rejudged, 1);
+	if (jr.rv.meta != RS_NO_META)
+		ruleset_hit(rs, jr.rv.meta);
+	for (uint32_t i = 0; i < jr.rv.nlog; i++)
+		ruleset_hit(rs, jr.rv.log[i]);
+	if (jr.logged) {
+		uint64_t ts = real_us();
+
+		for (uint32_t i = 0; i < jr.rv.nlog; i++)
+			log_record(w, rs, &k, jr.rv.log[i], VLOG_LOG, jr.stage, REASON_RULE, ts);
+		if (jr.would_deny)
+			log_record(w, rs, &k, jr.rv.meta, VLOG_WOULD_DENY, jr.stage, jr.rv.reason, ts);
+		else if (jr.verdict == JV_DROP)
+			log_record(w, rs, &k, jr.rv.meta, VLOG_DENY, jr.stage, jr.rv.reason, ts);
+		else if (w->cfg.jo.log_allowed && jr.rv.meta != RS_NO_META)
+			log_record(w, rs, &k, jr.rv.meta, VLOG_ALLOW, jr.stage, jr.rv.reason, ts);
+	}
+	if (jr.verdict == JV_REPEAT)
+		pend_add(w, npend, id, NF_REPEAT, jr.mark, true);
+	else
+		pend_add(w, npend, id, jr.verdict == JV_DROP ? NF_DROP : NF_ACCEPT, 0, false);
+}
+
+/* ---- the loop ------------------------------------------------------------------------ */
+
+static void *
+worker_main(void *arg)
+{
+	struct worker *w = arg;
+
+	urcu_memb_register_thread();
+	STAT_SET(w->stats.running, 1);
+	while (!__atomic_load_n(&w->stop, __ATOMIC_RELAXED)) {
+		const struct ruleset *rs;
+		unsigned npend = 0;
+		int n;
+
+		STAT_SET(w->stats.heartbeat_ns, mono_ns());
+		for (unsigned i = 0; i < WORKER_BATCH; i++)
+			w->msgs[i].msg_hdr.msg_flags = 0;
+		n = recvmmsg(w->q.fd, w->msgs, WORKER_BATCH, MSG_WAITFORONE, NULL);
+		if (n < 0) {
+			if (errno == ENOBUFS)
+				STAT_ADD(w->stats.enobufs, 1);	/* messages were lost; go on */
+			else if (errno != EAGAIN && errno != EINTR)
+				STAT_ADD(w->stats.recv_errors, 1);
+			continue;
+		}
+		STAT_ADD(w->stats.batches, 1);
+		urcu_memb_read_lock();
+		rs = ruleset_current();
+		if (rs != NULL)
+			STAT_SET(w->stats.gen, ruleset_gen(rs));
+		for (int i = 0; i < n; i++) {
+			int len = (int)w->msgs[i].msg_len;
+
+			for (const struct nlmsghdr *nlh = (const struct nlmsghdr *)w->iov[i].iov_base;
+			     mnl_nlmsg_ok(nlh, len) && npend < WORKER_BATCH * 4;
+			     nlh = mnl_nlmsg_next(nlh, &len)) {
+				if (nlh->nlmsg_type == ((NFNL_SUBSYS_QUEUE << 8) | NFQNL_MSG_PACKET))
+					handle_packet(w, rs, nlh, &npend);
+			}
+		}
+		urcu_memb_read_unlock();
+		send_verdicts(w, npend);
+	}
+	STAT_SET(w->stats.running, 0);
+	urcu_memb_unregister_thread();
+	return NULL;
+}
+
+int
+worker_start(struct worker *w)
+{
+	int err = pthread_create(&w->thread, NULL, worker_main, w);
+
+	if (err != 0)
+		return -err;
+	w->started = true;
+	return 0;
+}
+
+void
+worker_stop(struct worker *w)
+{
+	if (!w->started)
+		return;
+	__atomic_store_n(&w->stop, 1, __ATOMIC_RELAXED);
+	pthread_join(w->thread, NULL);
+	w->started = false;
+}
+
+void
+worker_close(struct worker *w)
+{
+	queue_close(&w->q);
+	vlog_ring_free(&w->ring);
+	free(w->msgs);
+	free(w->iov);
+	free(w->rx);
+	free(w->tx);
+	free(w->pend);
+	w->msgs = NULL;
+	w->pend = NULL;
+}

@@ -1,0 +1,62 @@
+/*
+ * worker.h - one worker thread per queue: receive a batch, judge it, send
+ * the verdicts (DESIGN.md §3).
+ */
+#ifndef NFQWALL_WORKER_H
+#define NFQWALL_WORKER_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "compiler.h"
+#include "judge.h"
+#include "queue.h"
+#include "stats.h"
+#include "vlog.h"
+
+#define WORKER_BATCH	64	/* packet messages per recvmmsg */
+#define WORKER_MSGSIZE	2048	/* one message: headers-only copy plus attributes */
+
+struct worker_config {
+	struct queue_config q;
+	struct mark_layout ml;
+	struct judge_opts jo;
+	unsigned log_ring_order;	/* verdict-log ring of 2^order records */
+};
+
+struct worker {
+	struct worker_config cfg;
+	struct queue q;
+	pthread_t thread;
+	int stop;			/* set by worker_stop */
+	bool started;
+	struct worker_stats stats;
+	struct vlog_ring ring;
+	/* buffers, allocated by worker_open */
+	struct mmsghdr *msgs;
+	struct iovec *iov;
+	char *rx;
+	char *tx;
+	struct pending_verdict {
+		uint32_t id;
+		uint32_t verdict;
+		uint32_t mark;
+		uint32_t set_mark;
+	} *pend;
+};
+
+/* worker_open - allocate the buffers and open the queue. 0 or -errno (@why says). */
+int __must_check worker_open(struct worker *w, const struct worker_config *c, char *why,
+			     size_t whylen);
+
+/* worker_start - start the thread. 0 or -errno. */
+int __must_check worker_start(struct worker *w);
+
+/* worker_stop - ask the thread to finish its batch and exit, and join it. */
+void worker_stop(struct worker *w);
+
+/* worker_close - close the queue and free the buffers (after worker_stop). */
+void worker_close(struct worker *w);
+
+#endif /* NFQWALL_WORKER_H */

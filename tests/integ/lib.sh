@@ -1,0 +1,151 @@
+# tests/integ/lib.sh - shared helpers of the integration tests (sourced).
+#
+# Every test builds its own pair of network namespaces joined by a veth:
+#   $NODE  (nfqwall runs here)  veth-n  192.0.2.1/24   2001:db8:1::1/64
+#   $CLI   (the client)         veth-c  192.0.2.2/24   2001:db8:1::2/64
+# on documentation address ranges, and removes everything on exit (trap).
+# Traffic goes only between these namespaces. Exit 77 = skip (with a reason).
+
+set -u
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+NFQWALL=${NFQWALL:-$ROOT/${O:-build}/nfqwall}
+case "$NFQWALL" in /*) ;; *) NFQWALL=$ROOT/$NFQWALL ;; esac
+PY=$(command -v python3 || echo /usr/bin/python3)
+PEER="$PY $ROOT/tests/integ/peer.py"
+ID=$$
+NODE=nfqw-n$ID
+CLI=nfqw-c$ID
+NODE4=192.0.2.1
+CLI4=192.0.2.2
+NODE6=2001:db8:1::1
+CLI6=2001:db8:1::2
+WORK=$(mktemp -d /tmp/nfqwall-integ.XXXXXX)
+POLICY=$WORK/policy
+mkdir -p "$POLICY"
+PIDS=""
+NFQ_PID=""
+FAILS=0
+
+skip() { echo "SKIP: $*"; exit 77; }
+note() { echo "# $*"; }
+pass() { echo "ok - $*"; }
+fail() { echo "not ok - $*"; FAILS=$((FAILS + 1)); }
+check() {	# check NAME CMD...: pass when CMD succeeds (its output goes to $WORK/check.log)
+	name=$1; shift
+	if "$@" >> "$WORK/check.log" 2>&1; then pass "$name"; else fail "$name"; fi
+}
+check_not() {
+	name=$1; shift
+	if "$@" >> "$WORK/check.log" 2>&1; then fail "$name"; else pass "$name"; fi
+}
+
+cleanup() {
+	for p in $PIDS $NFQ_PID; do kill "$p" 2>/dev/null; done
+	sleep 0.2
+	for p in $PIDS $NFQ_PID; do kill -9 "$p" 2>/dev/null; done
+	ip netns del "$NODE" 2>/dev/null
+	ip netns del "$CLI" 2>/dev/null
+	rm -rf "$WORK"
+}
+trap cleanup EXIT INT TERM
+
+need_root() {
+	[ "$(id -u)" -eq 0 ] || skip "needs root (network namespaces, NFQUEUE)"
+	ip netns add "nfqw-probe$ID" 2>/dev/null || skip "cannot create network namespaces"
+	ip netns del "nfqw-probe$ID"
+	command -v iptables-restore >/dev/null || skip "iptables is not installed (make deps)"
+	[ -x "$NFQWALL" ] || { echo "no binary $NFQWALL (make)"; exit 1; }
+}
+
+setup_net() {
+	ip netns add "$NODE"
+	ip netns add "$CLI"
+	ip link add veth-n netns "$NODE" type veth peer name veth-c netns "$CLI"
+	nn ip addr add $NODE4/24 dev veth-n
+	nc_ ip addr add $CLI4/24 dev veth-c
+	nn ip -6 addr add $NODE6/64 dev veth-n nodad
+	nc_ ip -6 addr add $CLI6/64 dev veth-c nodad
+	nn ip link set lo up
+	nc_ ip link set lo up
+	nn ip link set veth-n up
+	nc_ ip link set veth-c up
+	# NFQUEUE must exist in this kernel
+	nn iptables -t filter -N NFQW-PROBE 2>/dev/null
+	if ! nn iptables -t filter -A NFQW-PROBE -j NFQUEUE --queue-num 9 2>/dev/null; then
+		skip "the kernel has no NFQUEUE target"
+	fi
+	nn iptables -t filter -F NFQW-PROBE
+	nn iptables -t filter -X NFQW-PROBE
+}
+
+nn() { ip netns exec "$NODE" "$@"; }
+nc_() { ip netns exec "$CLI" "$@"; }
+
+# serve_node ARGS...: echo servers in the node namespace
+serve_node() {
+	nn $PEER serve "$@" > "$WORK/serve.$$.log" 2>&1 &
+	PIDS="$PIDS $!"
+	sleep 0.5
+}
+
+# start_nfqwall ARGS...: nfqwall run in the node namespace; waits for /readyz
+start_nfqwall() {
+	# not through nn(): $! must be nfqwall itself (ip netns exec execs it)
+	ip netns exec "$NODE" env NFQWALL_HTTP_ADDR=127.0.0.1:9417 "$NFQWALL" run --policy-dir "$POLICY" \
+		--node node-1 --queues 2 "$@" > "$WORK/verdicts.log" 2> "$WORK/nfqwall.err" &
+	NFQ_PID=$!
+	for _ in $(seq 1 50); do
+		if nn curl -sf http://127.0.0.1:9417/readyz >/dev/null 2>&1; then
+			return 0
+		fi
+		kill -0 "$NFQ_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	echo "nfqwall did not become ready:"; cat "$WORK/nfqwall.err"
+	return 1
+}
+
+stop_nfqwall() {	# SIGTERM, wait
+	[ -n "$NFQ_PID" ] || return 0
+	kill -TERM "$NFQ_PID" 2>/dev/null
+	wait "$NFQ_PID" 2>/dev/null
+	rc=$?
+	NFQ_PID=""
+	return $rc
+}
+
+metric() {	# metric NAME_WITH_LABELS: its value (sum over matching lines)
+	nn curl -sf http://127.0.0.1:9417/metrics | awk -v m="$1" 'index($0, m) == 1 { s += $NF } END { print s + 0 }'
+}
+
+# The node's host endpoint: every interface, labelled role=node.
+write_hep() {
+	cat > "$POLICY/hep.yaml" <<EOT
+apiVersion: projectcalico.org/v3
+kind: HostEndpoint
+metadata:
+  name: node-1
+  labels: {role: node}
+spec:
+  node: node-1
+  interfaceName: "*"
+  expectedIPs: ["$NODE4", "$NODE6"]
+EOT
+}
+
+# wait_for CMD...: retry for up to 3 s (a policy change takes a debounce + compile)
+wait_for() {
+	for _ in $(seq 1 30); do
+		"$@" && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+finish() {
+	if [ "$FAILS" -gt 0 ]; then
+		echo "--- nfqwall stderr"; tail -30 "$WORK/nfqwall.err" 2>/dev/null
+		exit 1
+	fi
+	exit 0
+}

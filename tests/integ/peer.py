@@ -1,0 +1,190 @@
+#!/usr/bin/env python3
+"""Traffic peer for nfqwall's integration tests and demo (standard library only).
+
+  peer.py serve [--tcp P,P..] [--udp P,P..] [--bind ADDR]   echo servers until killed
+  peer.py tcp HOST PORT [--timeout S]        connect, send, expect the echo: exit 0 / 1
+  peer.py udp HOST PORT [--timeout S]        one datagram and its echo: exit 0 / 1
+  peer.py hold HOST PORT --status FILE [--interval S] [--duration S]
+                                             a long TCP connection exchanging a line every
+                                             interval; FILE gets "alive N" lines, then "cut"
+  peer.py udpflow HOST PORT --count N        N datagrams of one flow, each echoed: prints
+                                             the number of echoes received
+  peer.py flood HOST PORT --count N          N new TCP connection attempts (SYNs) as fast as
+                                             possible, non-blocking; prints how many connected
+Only ever talks to the address it is given (the tests use namespaces they create).
+"""
+import argparse
+import select
+import socket
+import sys
+import threading
+import time
+
+
+def family_of(host):
+    return socket.AF_INET6 if ":" in host else socket.AF_INET
+
+
+def serve(args):
+    socks = []
+    bind = args.bind or "::"
+    for spec, kind in ((args.tcp, socket.SOCK_STREAM), (args.udp, socket.SOCK_DGRAM)):
+        for port in filter(None, (spec or "").split(",")):
+            fam = family_of(bind)
+            s = socket.socket(fam, kind)
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if fam == socket.AF_INET6:
+                s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+            s.bind((bind, int(port)))
+            if kind == socket.SOCK_STREAM:
+                s.listen(128)
+            socks.append(s)
+    print("serving", flush=True)
+
+    def echo_conn(c):
+        try:
+            c.settimeout(120)
+            while True:
+                d = c.recv(4096)
+                if not d:
+                    break
+                c.sendall(d)
+        except OSError:
+            pass
+        finally:
+            c.close()
+
+    while True:
+        r, _, _ = select.select(socks, [], [], 1.0)
+        for s in r:
+            if s.type == socket.SOCK_STREAM:
+                try:
+                    c, _ = s.accept()
+                except OSError:
+                    continue
+                threading.Thread(target=echo_conn, args=(c,), daemon=True).start()
+            else:
+                try:
+                    d, a = s.recvfrom(65535)
+                    s.sendto(d, a)
+                except OSError:
+                    pass
+
+
+def tcp(args):
+    try:
+        s = socket.create_connection((args.host, args.port), timeout=args.timeout)
+        s.sendall(b"hello\n")
+        s.settimeout(args.timeout)
+        ok = s.recv(64) == b"hello\n"
+        s.close()
+        return 0 if ok else 1
+    except OSError:
+        return 1
+
+
+def udp(args):
+    s = socket.socket(family_of(args.host), socket.SOCK_DGRAM)
+    s.settimeout(args.timeout)
+    try:
+        s.sendto(b"hello", (args.host, args.port))
+        d, _ = s.recvfrom(64)
+        return 0 if d == b"hello" else 1
+    except OSError:
+        return 1
+    finally:
+        s.close()
+
+
+def hold(args):
+    out = open(args.status, "w", buffering=1)
+    try:
+        s = socket.create_connection((args.host, args.port), timeout=2)
+    except OSError as e:
+        out.write("refused %s\n" % e)
+        return 1
+    s.settimeout(1.0)
+    n = 0
+    end = time.time() + args.duration
+    while time.time() < end:
+        try:
+            s.sendall(b"x\n")
+            if s.recv(16) != b"x\n":
+                raise OSError("short echo")
+            n += 1
+            out.write("alive %d\n" % n)
+        except OSError:
+            out.write("cut after %d\n" % n)
+            return 0
+        time.sleep(args.interval)
+    out.write("done %d\n" % n)
+    return 0
+
+
+def udpflow(args):
+    s = socket.socket(family_of(args.host), socket.SOCK_DGRAM)
+    s.connect((args.host, args.port))
+    s.settimeout(1.0)
+    got = 0
+    for i in range(args.count):
+        s.send(b"%d" % i)
+        try:
+            s.recv(64)
+            got += 1
+        except OSError:
+            pass
+    print(got)
+    return 0
+
+
+def flood(args):
+    ok = 0
+    socks = []
+    for _ in range(args.count):
+        s = socket.socket(family_of(args.host), socket.SOCK_STREAM)
+        s.setblocking(False)
+        try:
+            s.connect((args.host, args.port))
+        except BlockingIOError:
+            pass
+        except OSError:
+            s.close()
+            continue
+        socks.append(s)
+    deadline = time.time() + 3
+    pending = list(socks)
+    while pending and time.time() < deadline:
+        _, w, _ = select.select([], pending, [], 0.2)
+        for s in w:
+            if s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) == 0:
+                ok += 1
+            pending.remove(s)
+    for s in socks:
+        s.close()
+    print(ok)
+    return 0
+
+
+def main():
+    p = argparse.ArgumentParser()
+    sub = p.add_subparsers(dest="cmd", required=True)
+    s = sub.add_parser("serve")
+    s.add_argument("--tcp")
+    s.add_argument("--udp")
+    s.add_argument("--bind")
+    for name in ("tcp", "udp", "hold", "udpflow", "flood"):
+        c = sub.add_parser(name)
+        c.add_argument("host")
+        c.add_argument("port", type=int)
+        c.add_argument("--timeout", type=float, default=2.0)
+        c.add_argument("--status")
+        c.add_argument("--interval", type=float, default=0.2)
+        c.add_argument("--duration", type=float, default=10)
+        c.add_argument("--count", type=int, default=100)
+    a = p.parse_args()
+    return {"serve": serve, "tcp": tcp, "udp": udp, "hold": hold, "udpflow": udpflow,
+            "flood": flood}[a.cmd](a)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
