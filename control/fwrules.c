@@ -39,11 +39,14 @@ static const struct fwchain chains[] = {
 	{ "filter", "INPUT", "NFQWALL-INPUT" },
 	{ "filter", "OUTPUT", "NFQWALL-OUTPUT" },
 	{ "filter", "FORWARD", "NFQWALL-FORWARD" },
+	{ "filter", NULL, "NFQWALL-FAILSAFE" },
 };
 
 static const char *const tables[] = { "raw", "mangle", "filter" };
 
 /* ---- rendering ---------------------------------------------------------------- */
+
+static bool emit_remove_table(FILE *f, const char *table, const char *saved);
 
 static void
 emit_queue(const struct fw_config *c, const char *chain, FILE *out)
@@ -63,6 +66,10 @@ static void
 emit_failsafes(const struct failsafe_list *l, int family, const char *chain, bool inbound,
 	       bool reply, FILE *out)
 {
+	/* in filter, a failsafe flow is marked so its replies pass in the kernel too */
+	const char *target = strncmp(chain, "NFQWALL-RAW", 11) == 0 ||
+			     strcmp(chain, "NFQWALL-PREROUTING") == 0 ? "ACCEPT" : "NFQWALL-FAILSAFE";
+
 	for (size_t i = 0; i < l->n; i++) {
 		const struct failsafe *f = &l->v[i];
 		const char *p = f->proto == IPPROTO_UDP ? "udp" : "tcp";
@@ -74,7 +81,7 @@ emit_failsafes(const struct failsafe_list *l, int family, const char *chain, boo
 			f->port);
 		if (f->has_net)
 			fprintf(out, " %s %s", inbound ? "-s" : "-d", cidr_format(&f->net, net));
-		fprintf(out, " -j ACCEPT\n");
+		fprintf(out, " -j %s\n", target);
 	}
 }
 
@@ -142,6 +149,8 @@ emit_tail(const struct fw_config *c, const char *chain, bool prerouting, FILE *o
 
 	fprintf(out, "-A %s -m connmark --mark 0x%x/0x%x -j ACCEPT\n", chain, mark_gen(m, c->gen),
 		m->gen_mask);
+	fprintf(out, "-A %s -m connmark --mark 0x%x/0x%x -j ACCEPT\n", chain,
+		mark_gen(m, MARK_GEN_FAILSAFE), m->gen_mask);
 	fprintf(out, "-A %s -m conntrack --ctstate RELATED -j ACCEPT\n", chain);
 	if (prerouting) {
 		/* replies are judged at INPUT or FORWARD */
@@ -184,6 +193,17 @@ render_raw(const struct fw_config *c, int family, FILE *out)
 	}
 }
 
+/* raw and mangle are touched only when the policy needs them. */
+static bool
+table_wanted(const struct fw_config *c, const char *table)
+{
+	if (strcmp(table, "raw") == 0)
+		return c->untracked;
+	if (strcmp(table, "mangle") == 0)
+		return c->prednat;
+	return true;
+}
+
 void
 fwrules_render(const struct fw_config *c, int family, FILE *out)
 {
@@ -192,13 +212,15 @@ fwrules_render(const struct fw_config *c, int family, FILE *out)
 	fprintf(out, "# nfqwall generation %llu, %s\n", (unsigned long long)c->gen,
 		family == AF_INET ? "IPv4" : "IPv6");
 	for (size_t t = 0; t < ARRAY_SIZE(tables); t++) {
+		if (!table_wanted(c, tables[t]))
+			continue;
 		fprintf(out, "*%s\n", tables[t]);
 		for (size_t i = 0; i < ARRAY_SIZE(chains); i++)
 			if (strcmp(chains[i].table, tables[t]) == 0)
 				fprintf(out, ":%s - [0:0]\n-F %s\n", chains[i].name, chains[i].name);
 		if (strcmp(tables[t], "raw") == 0) {
 			render_raw(c, family, out);
-		} else if (strcmp(tables[t], "mangle") == 0 && c->prednat) {
+		} else if (strcmp(tables[t], "mangle") == 0) {
 			const char *ch = "NFQWALL-PREROUTING";
 
 			if (c->untracked)
@@ -210,6 +232,9 @@ fwrules_render(const struct fw_config *c, int family, FILE *out)
 			emit_failsafes(c->fs_in, family, ch, true, false, out);
 			emit_tail(c, ch, true, out);
 		} else if (strcmp(tables[t], "filter") == 0) {
+			fprintf(out, "-A NFQWALL-FAILSAFE -j CONNMARK --set-xmark 0x%x/0x%x\n"
+				"-A NFQWALL-FAILSAFE -j ACCEPT\n", mark_gen(m, MARK_GEN_FAILSAFE),
+				m->gen_mask);
 			emit_head(c, "NFQWALL-INPUT", out);
 			if (c->prednat)
 				/* preDNAT allowed: final for host ingress */
@@ -396,8 +421,18 @@ install_family(const struct fw_config *c, int family, char *why, size_t whylen)
 	for (size_t t = 0; t < ARRAY_SIZE(tables); t++)
 		saved[t] = save_table(family, tables[t]);
 	fwrules_render(c, family, f);
-	/* The jumps, at the top of the built-in chains, once. */
+	/* The jumps, at the top of the built-in chains, once; tables no longer
+	 * needed lose nfqwall's chains. */
 	for (size_t t = 0; t < ARRAY_SIZE(tables); t++) {
+		if (!table_wanted(c, tables[t])) {
+			if (saved[t] && strstr(saved[t], ":NFQWALL-")) {
+				fprintf(f, "*%s\n", tables[t]);
+				emit_remove_table(f, tables[t], saved[t]);
+				fprintf(f, "COMMIT\n");
+			}
+			free(saved[t]);
+			continue;
+		}
 		fprintf(f, "*%s\n", tables[t]);
 		for (size_t i = 0; i < ARRAY_SIZE(chains); i++) {
 			char line[128];
@@ -427,6 +462,39 @@ fwrules_install(const struct fw_config *c, char *why, size_t whylen)
 	return err;
 }
 
+/* Lines that remove nfqwall's jumps and chains from one table, per @saved. */
+static bool
+emit_remove_table(FILE *f, const char *table, const char *saved)
+{
+	bool any = false;
+
+	for (size_t i = 0; i < ARRAY_SIZE(chains); i++) {
+		char line[128];
+
+		if (strcmp(chains[i].table, table) != 0 || chains[i].builtin == NULL)
+			continue;
+		snprintf(line, sizeof(line), "-A %s -j %s", chains[i].builtin, chains[i].name);
+		/* every copy of the jump, should there be several */
+		for (unsigned n = count_lines(saved, line); n > 0; n--) {
+			fprintf(f, "-D %s -j %s\n", chains[i].builtin, chains[i].name);
+			any = true;
+		}
+	}
+	for (int pass = 0; pass < 2; pass++)	/* flush them all, then delete them */
+		for (size_t i = 0; i < ARRAY_SIZE(chains); i++) {
+			char decl[64];
+
+			if (strcmp(chains[i].table, table) != 0)
+				continue;
+			snprintf(decl, sizeof(decl), ":%s ", chains[i].name);
+			if (saved && strstr(saved, decl)) {
+				fprintf(f, "-%c %s\n", pass ? 'X' : 'F', chains[i].name);
+				any = true;
+			}
+		}
+	return any;
+}
+
 static int
 uninstall_family(int family, char *why, size_t whylen)
 {
@@ -441,41 +509,11 @@ uninstall_family(int family, char *why, size_t whylen)
 	for (size_t t = 0; t < ARRAY_SIZE(tables); t++) {
 		char *saved = save_table(family, tables[t]);
 
-		fprintf(f, "*%s\n", tables[t]);
-		for (size_t i = 0; i < ARRAY_SIZE(chains); i++) {
-			char line[128];
-			unsigned n;
-
-			if (strcmp(chains[i].table, tables[t]) != 0 || chains[i].builtin == NULL)
-				continue;
-			snprintf(line, sizeof(line), "-A %s -j %s", chains[i].builtin, chains[i].name);
-			/* every copy of the jump, should there be several */
-			for (n = count_lines(saved, line); n > 0; n--) {
-				fprintf(f, "-D %s -j %s\n", chains[i].builtin, chains[i].name);
-				any = true;
-			}
+		if (saved && strstr(saved, ":NFQWALL-")) {
+			fprintf(f, "*%s\n", tables[t]);
+			any |= emit_remove_table(f, tables[t], saved);
+			fprintf(f, "COMMIT\n");
 		}
-		for (size_t i = 0; i < ARRAY_SIZE(chains); i++) {
-			char decl[64];
-
-			if (strcmp(chains[i].table, tables[t]) != 0)
-				continue;
-			snprintf(decl, sizeof(decl), ":%s ", chains[i].name);
-			if (saved && strstr(saved, decl)) {
-				fprintf(f, "-F %s\n", chains[i].name);
-				any = true;
-			}
-		}
-		for (size_t i = 0; i < ARRAY_SIZE(chains); i++) {
-			char decl[64];
-
-			if (strcmp(chains[i].table, tables[t]) != 0)
-				continue;
-			snprintf(decl, sizeof(decl), ":%s ", chains[i].name);
-			if (saved && strstr(saved, decl))
-				fprintf(f, "-X %s\n", chains[i].name);
-		}
-		fprintf(f, "COMMIT\n");
 		free(saved);
 	}
 	fclose(f);

@@ -445,7 +445,7 @@ control_reload(struct ctl *c, const char *why)
 	}
 	add_host_ifaces(&env);
 	rs = compile_ruleset(&env);
-	c->gen = c->gen % 255 + 1;
+	c->gen = c->gen % MARK_GEN_MAX + 1;
 	ruleset_set_gen(rs, c->gen);
 	ruleset_stats(rs, &nchains, &nentries, &nbitsets);
 	t1 = mono_ns();

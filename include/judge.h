@@ -45,6 +45,11 @@ struct mark_layout {
  * Returns 0 or -EINVAL. */
 int __must_check mark_layout_init(struct mark_layout *ml, uint32_t mask);
 
+/* Generations run 1..254; G = 255 in the connmark marks a failsafe flow, accepted
+ * in the kernel whatever the table (set by the failsafe rules). */
+#define MARK_GEN_FAILSAFE	255
+#define MARK_GEN_MAX		254
+
 /* mark_gen - the mark bits of generation @gen (1..255). */
 static inline uint32_t
 mark_gen(const struct mark_layout *ml, uint64_t gen)

@@ -1,0 +1,28 @@
+#!/bin/sh
+# The connmark fast path: after a flow's first packet, later packets are accepted in
+# the kernel and never reach userspace (checked with nfqwall's queue counters and the
+# kernel's per-queue id sequence).
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/common_policy.sh"
+need_root
+setup_net
+write_hep
+write_policy 8080
+serve_node --tcp 8080 --udp 5353
+start_nfqwall || exit 1
+queued() { metric 'nfqwall_packets_total'; }
+before=$(queued)
+got=$(nc_ $PEER udpflow $NODE4 5353 --count 200)
+after=$(queued)
+note "udp flow: 200 datagrams sent, $got echoed, $((after - before)) packets reached userspace"
+check "every datagram of the UDP flow was answered" [ "$got" -eq 200 ]
+check "the UDP flow reached userspace at most 4 times" [ $((after - before)) -le 4 ]
+before=$(queued)
+nc_ $PEER hold $NODE4 8080 --status "$WORK/hold" --interval 0.01 --duration 2
+after=$(queued)
+n=$(tail -1 "$WORK/hold" | awk '{print $2}')
+note "tcp connection: $n exchanges, $((after - before)) packets reached userspace"
+check "the TCP connection exchanged data all along" [ "$(cut -d' ' -f1 < "$WORK/hold" | tail -1)" = done ]
+check "the TCP connection reached userspace only a handful of times (the metric reads themselves count)" [ $((after - before)) -le 10 ]
+check "the flow's connmark carries the generation" sh -c "ip netns exec $NODE conntrack -L -p tcp --dport 8080 2>/dev/null | grep -q mark="
+finish
