@@ -60,6 +60,8 @@ LIB_SRCS := \
 	control/hostenv.c \
 	control/http.c \
 	control/ivset.c \
+	control/jscan.c \
+	control/kube.c \
 	control/labels.c \
 	control/lint.c \
 	control/metrics.c \

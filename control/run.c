@@ -37,6 +37,8 @@
 #include "compile.h"
 #include "daemon.h"
 #include "fwrules.h"
+#include "jscan.h"
+#include "kube.h"
 #include "log.h"
 #include "run.h"
 #include "worker.h"
@@ -44,12 +46,30 @@
 
 static const char run_usage[] =
 	"usage: nfqwall run --policy-dir DIR [OPTIONS]\n"
+	"       nfqwall run --kubernetes [OPTIONS]\n"
 	"\n"
-	"Enforce the policy in DIR (YAML/JSON files, watched: a change recompiles and swaps\n"
-	"the table without dropping a packet; a policy with errors is reported and the last\n"
-	"good table stays enforced). Every option also reads an environment variable.\n"
+	"Enforce the policy in DIR (YAML/JSON files, watched), or the policy in the\n"
+	"Kubernetes API (listed and watched). A change recompiles and swaps the table\n"
+	"without dropping a packet; a policy with errors is reported and the last good\n"
+	"table stays enforced. Every option also reads an environment variable.\n"
 	"\n"
 	"  --policy-dir DIR      NFQWALL_POLICY_DIR     policy files to enforce\n"
+	"  --kubernetes          NFQWALL_KUBERNETES=1   list and watch GlobalNetworkPolicy,\n"
+	"                                               StagedGlobalNetworkPolicy, HostEndpoint,\n"
+	"                                               GlobalNetworkSet, NetworkSet, Tier,\n"
+	"                                               FelixConfiguration and this node's Node\n"
+	"                                               (default when KUBERNETES_SERVICE_HOST is\n"
+	"                                               set and no --policy-dir is given)\n"
+	"  --api-server URL      NFQWALL_API_SERVER     default https://$KUBERNETES_SERVICE_HOST:\n"
+	"                                               $KUBERNETES_SERVICE_PORT (TLS verified)\n"
+	"  --token-file PATH     NFQWALL_TOKEN_FILE     default: the service account's; re-read\n"
+	"                                               every minute and after a 401\n"
+	"  --ca-file PATH        NFQWALL_CA_FILE        default: the service account's ca.crt\n"
+	"  --calico-api-group G  NFQWALL_CALICO_API_GROUP  crd.projectcalico.org/v1 or\n"
+	"                                               projectcalico.org/v3 (default: discovered)\n"
+	"  --auto-host-endpoint  NFQWALL_AUTO_HOST_ENDPOINT=1  with no HostEndpoint on this node,\n"
+	"                                               synthesize Calico's auto host endpoint\n"
+	"                                               from the Node (labels, InternalIPs)\n"
 	"  --node NAME           NFQWALL_NODE, NODE_NAME  enforce HostEndpoints of this node\n"
 	"                                               (default: the host name)\n"
 	"  --host-labels K=V,..  NFQWALL_HOST_LABELS    labels of an auto host endpoint\n"
@@ -88,6 +108,12 @@ static const char run_usage[] =
 
 struct run_opts {
 	const char *policy_dir;
+	bool kubernetes;
+	const char *api_server;
+	const char *token_file;
+	const char *ca_file;
+	const char *api_group;
+	bool auto_hep;
 	const char *node;
 	const char *host_labels;
 	const char *fs_in;
@@ -117,6 +143,9 @@ struct ctl {
 	unsigned nworkers;
 	struct vlog_logger logger;
 	struct http_server *http;
+	struct kube_store store;
+	struct kube_client *kube;
+	uint64_t store_version;		/* of the last reload from the store */
 	FILE *logout;
 	uint64_t gen;
 	bool have_table;
@@ -189,6 +218,10 @@ parse_run_opts(int argc, char **argv, struct run_opts *o)
 		{ "log-burst", required_argument, NULL, 'B' },
 		{ "http-addr", required_argument, NULL, 'H' },
 		{ "debounce-ms", required_argument, NULL, 'D' }, { "help", no_argument, NULL, 'h' },
+		{ "kubernetes", no_argument, NULL, 'K' }, { "api-server", required_argument, NULL, 'S' },
+		{ "token-file", required_argument, NULL, 'T' }, { "ca-file", required_argument, NULL, 'C' },
+		{ "calico-api-group", required_argument, NULL, 'G' },
+		{ "auto-host-endpoint", no_argument, NULL, 'U' },
 		{ NULL, 0, NULL, 0 },
 	};
 	char host[256] = "";
@@ -198,6 +231,12 @@ parse_run_opts(int argc, char **argv, struct run_opts *o)
 
 	gethostname(host, sizeof(host) - 1);
 	o->policy_dir = env_or("NFQWALL_POLICY_DIR", NULL);
+	o->kubernetes = env_flag("NFQWALL_KUBERNETES");
+	o->api_server = env_or("NFQWALL_API_SERVER", NULL);
+	o->token_file = env_or("NFQWALL_TOKEN_FILE", NULL);
+	o->ca_file = env_or("NFQWALL_CA_FILE", NULL);
+	o->api_group = env_or("NFQWALL_CALICO_API_GROUP", NULL);
+	o->auto_hep = env_flag("NFQWALL_AUTO_HOST_ENDPOINT");
 	o->node = env_or("NFQWALL_NODE", env_or("NODE_NAME", NULL));
 	o->host_labels = env_or("NFQWALL_HOST_LABELS", NULL);
 	o->fs_in = env_or("NFQWALL_FAILSAFE_IN", NULL);
@@ -262,6 +301,12 @@ parse_run_opts(int argc, char **argv, struct run_opts *o)
 		case 'B': if (parse_uint("--log-burst", optarg, 1000000, &v)) return 2; o->log_burst = v; break;
 		case 'H': o->http_addr = optarg; break;
 		case 'D': if (parse_uint("--debounce-ms", optarg, 60000, &o->debounce_ms)) return 2; break;
+		case 'K': o->kubernetes = true; break;
+		case 'S': o->api_server = optarg; break;
+		case 'T': o->token_file = optarg; break;
+		case 'C': o->ca_file = optarg; break;
+		case 'G': o->api_group = optarg; break;
+		case 'U': o->auto_hep = true; break;
 		case 'h': fputs(run_usage, stdout); return 1;
 		default: fputs(run_usage, stderr); return 2;
 		}
@@ -272,8 +317,20 @@ parse_run_opts(int argc, char **argv, struct run_opts *o)
 	}
 	if (o->node == NULL)
 		o->node = xstrdup(host);
-	if (o->policy_dir == NULL) {
-		fprintf(stderr, "nfqwall run: --policy-dir (or NFQWALL_POLICY_DIR) is required\n");
+	if (o->policy_dir == NULL && !o->kubernetes && getenv("KUBERNETES_SERVICE_HOST"))
+		o->kubernetes = true;
+	if (o->policy_dir == NULL && !o->kubernetes) {
+		fprintf(stderr, "nfqwall run: give --policy-dir DIR or --kubernetes\n");
+		return 2;
+	}
+	if (o->policy_dir != NULL && o->kubernetes) {
+		fprintf(stderr, "nfqwall run: --policy-dir and --kubernetes exclude each other\n");
+		return 2;
+	}
+	if (o->api_group && strcmp(o->api_group, "crd.projectcalico.org/v1") &&
+	    strcmp(o->api_group, "projectcalico.org/v3")) {
+		fprintf(stderr, "nfqwall run: --calico-api-group must be crd.projectcalico.org/v1 or "
+			"projectcalico.org/v3\n");
 		return 2;
 	}
 	if (o->queues == 0)
@@ -400,6 +457,67 @@ fw_config_for(const struct ctl *c, const struct polset *ps, const struct hostenv
 	}
 }
 
+struct node_info {
+	struct labels labels;
+	struct cidr ips[16];
+	size_t nips;
+};
+
+static bool
+node_label(const char *key, struct jspan v, void *arg)
+{
+	struct labels *l = arg;
+	char val[512];
+
+	if (jscan_string(v, val, sizeof(val)) && labels_set(l, key, val) < 0)
+		exit(70);
+	return true;
+}
+
+static bool
+node_address(struct jspan item, void *arg)
+{
+	struct node_info *ni = arg;
+	char type[32], addr[64];
+
+	if (jscan_string(jscan_get(item, "type"), type, sizeof(type)) &&
+	    strcmp(type, "InternalIP") == 0 &&
+	    jscan_string(jscan_get(item, "address"), addr, sizeof(addr)) &&
+	    ni->nips < ARRAY_SIZE(ni->ips) && cidr_parse(addr, CIDR_LOOSE, &ni->ips[ni->nips]) == 0)
+		ni->nips++;
+	return true;
+}
+
+/* Every stored object into @ps (and this Node's labels and InternalIPs into @ni). */
+static void
+load_from_store(struct ctl *c, struct polset *ps, struct node_info *ni)
+{
+	struct kube_store *st = &c->store;
+
+	pthread_mutex_lock(&st->lock);
+	c->store_version = st->version;
+	for (int k = 0; k < KK_NKINDS; k++) {
+		const struct kube_kind_state *ks = &st->kinds[k];
+
+		for (size_t i = 0; i < ks->n; i++) {
+			char name[600];
+
+			if (k == KK_NODE) {
+				struct jspan obj = { ks->v[i].json, strlen(ks->v[i].json) };
+
+				jscan_each_pair(jscan_path(obj, "metadata.labels"), node_label,
+						&ni->labels);
+				jscan_each(jscan_path(obj, "status.addresses"), node_address, ni);
+				continue;
+			}
+			snprintf(name, sizeof(name), "k8s:%s/%s", kube_kind_name((enum kube_kind)k),
+				 ks->v[i].key);
+			polset_load_buffer(ps, name, ks->v[i].json, strlen(ks->v[i].json));
+		}
+	}
+	pthread_mutex_unlock(&st->lock);
+}
+
 /*
  * Load, compile, publish, install. On the first load a policy with errors
  * still loads its valid objects (there is no older table to keep); later, a
@@ -419,6 +537,7 @@ control_reload(struct ctl *c, const char *why)
 	struct hostenv env;
 	struct fw_config fc;
 	struct ruleset *rs;
+	struct node_info ni;
 	char reason[512];
 	uint64_t t0 = mono_ns(), t1;
 	uint32_t nchains, nentries, nbitsets;
@@ -426,7 +545,19 @@ control_reload(struct ctl *c, const char *why)
 
 	STAT_ADD(c->d.reloads, 1);
 	polset_init(&ps);
-	polset_load_path(&ps, c->o.policy_dir);
+	memset(&ni, 0, sizeof(ni));
+	labels_init(&ni.labels);
+	if (c->o.kubernetes) {
+		load_from_store(c, &ps, &ni);
+		if (c->o.auto_hep) {
+			/* Calico's auto host endpoint: the Node's labels and InternalIPs */
+			ho.host_labels = &ni.labels;
+			ho.host_ips = ni.ips;
+			ho.nhost_ips = ni.nips;
+		}
+	} else {
+		polset_load_path(&ps, c->o.policy_dir);
+	}
 	STAT_SET(c->d.objects_rejected, ps.nrejected);
 	log_diags(&ps.diags);
 	if (ps.diags.nerr > 0 && c->have_table) {
@@ -436,11 +567,13 @@ control_reload(struct ctl *c, const char *why)
 		set_detail(c, "last policy load rejected (%zu errors); enforcing generation %llu",
 			   ps.diags.nerr, (unsigned long long)c->gen);
 		polset_free(&ps);
+		labels_free(&ni.labels);
 		return -EINVAL;
 	}
 	if (hostenv_build(&env, &ps, &ho, reason, sizeof(reason)) < 0) {
 		log_err("failsafe list invalid", "reason=\"%s\"", reason);
 		polset_free(&ps);
+		labels_free(&ni.labels);
 		return -EINVAL;
 	}
 	add_host_ifaces(&env);
@@ -486,6 +619,7 @@ control_reload(struct ctl *c, const char *why)
 	free(claimed);
 	hostenv_free(&env);
 	polset_free(&ps);
+	labels_free(&ni.labels);
 	return 0;
 }
 
@@ -513,7 +647,7 @@ open_watches(struct ctl *c)
 	c->ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	if (c->ifd < 0)
 		return -errno;
-	c->wd = inotify_add_watch(c->ifd, c->o.policy_dir, IN_CREATE | IN_DELETE | IN_MOVED_FROM |
+	c->wd = c->o.kubernetes ? 0 : inotify_add_watch(c->ifd, c->o.policy_dir, IN_CREATE | IN_DELETE | IN_MOVED_FROM |
 				  IN_MOVED_TO | IN_CLOSE_WRITE | IN_DELETE_SELF | IN_MOVE_SELF |
 				  IN_ATTRIB);
 	if (c->wd < 0)
@@ -543,15 +677,34 @@ drain(int fd)
 		;
 }
 
+/* With the Kubernetes source, ready once every kind was listed and a table built from it. */
+static void
+kube_ready_check(struct ctl *c)
+{
+	uint64_t now;
+
+	if (!c->o.kubernetes || STAT_GET(c->d.ready) || !kube_store_synced(&c->store))
+		return;
+	pthread_mutex_lock(&c->store.lock);
+	now = c->store.version;
+	pthread_mutex_unlock(&c->store.lock);
+	if (c->store_version != now) {
+		arm_debounce(c);	/* the table predates the sync: build it again first */
+		return;
+	}
+	STAT_SET(c->d.ready, 1);
+	log_info("synced with the Kubernetes API: ready", "gen=%llu", (unsigned long long)c->gen);
+}
+
 static int
 event_loop(struct ctl *c)
 {
 	for (;;) {
-		struct pollfd p[4] = {
+		struct pollfd p[5] = {
 			{ c->sfd, POLLIN, 0 }, { c->tfd, POLLIN, 0 }, { c->ifd, POLLIN, 0 },
-			{ c->nlfd, POLLIN, 0 },
+			{ c->nlfd, POLLIN, 0 }, { c->o.kubernetes ? c->store.efd : -1, POLLIN, 0 },
 		};
-		int n = poll(p, 4, 1000);
+		int n = poll(p, 5, 1000);
 
 		STAT_SET(c->d.control_heartbeat_ns, mono_ns());
 		if (n < 0 && errno != EINTR)
@@ -579,12 +732,17 @@ event_loop(struct ctl *c)
 			drain(c->nlfd);
 			arm_debounce(c);
 		}
+		if (p[4].revents & POLLIN) {
+			drain(c->store.efd);
+			arm_debounce(c);
+		}
 		if (p[1].revents & POLLIN) {
 			drain(c->tfd);
 			if (c->reload_pending) {
 				c->reload_pending = false;
 				control_reload(c, "change");
 			}
+			kube_ready_check(c);
 		}
 	}
 }
@@ -656,6 +814,8 @@ start_workers(struct ctl *c)
 static void
 stop_all(struct ctl *c)
 {
+	kube_stop(c->kube);
+	c->kube = NULL;
 	for (unsigned i = 0; i < c->nworkers; i++)
 		worker_stop(&c->workers[i]);
 	http_stop(c->http);
@@ -698,8 +858,8 @@ run_main(int argc, char **argv)
 	c.d.source = "policy-dir";
 	STAT_SET(c.d.control_heartbeat_ns, mono_ns());
 	urcu_memb_register_thread();
-	log_info("starting", "node=%s policy_dir=%s queues=%u..%u fail=%s rejudge=%d audit=%d",
-		 c.o.node, c.o.policy_dir, c.o.queue_first, c.o.queue_first + c.o.queues - 1,
+	log_info("starting", "node=%s source=%s queues=%u..%u fail=%s rejudge=%d audit=%d",
+		 c.o.node, c.o.kubernetes ? "kubernetes" : c.o.policy_dir, c.o.queue_first, c.o.queue_first + c.o.queues - 1,
 		 c.o.fail_open ? "open" : "closed", !c.o.no_rejudge, c.o.audit);
 
 	err = open_watches(&c);
@@ -707,6 +867,25 @@ run_main(int argc, char **argv)
 		log_err("cannot set up event sources", "error=\"%s\"", strerror(-err));
 		rc = 1;
 		goto out;
+	}
+	if (kube_store_init(&c.store) < 0) {
+		rc = 1;
+		goto out;
+	}
+	if (c.o.kubernetes) {
+		struct kube_config kcfg = {
+			.server = c.o.api_server, .token_file = c.o.token_file, .ca_file = c.o.ca_file,
+			.node = c.o.node, .group_version = c.o.api_group,
+		};
+		char why[256];
+
+		c.d.source = "kubernetes";
+		set_detail(&c, "waiting for the first list of every kind from the Kubernetes API");
+		if (kube_start(&c.kube, &kcfg, &c.store, &c.d, why, sizeof(why)) < 0) {
+			log_err("cannot start the Kubernetes client", "error=\"%s\"", why);
+			rc = 1;
+			goto out;
+		}
 	}
 	/* A daemon restarted over its own rules must not reuse their generation. */
 	c.gen = fwrules_installed_gen(&c.ml);
@@ -750,7 +929,8 @@ run_main(int argc, char **argv)
 	}
 	/* Queues are bound: now steer traffic to them. */
 	control_reload(&c, "rules");
-	STAT_SET(c.d.ready, 1);
+	if (!c.o.kubernetes)
+		STAT_SET(c.d.ready, 1);
 	log_info("running", "gen=%llu http=%s", (unsigned long long)c.gen, c.o.http_addr);
 	rc = event_loop(&c) < 0 ? 1 : 0;
 out_stop:
@@ -758,6 +938,8 @@ out_stop:
 	log_info("stopped; netfilter rules left in place (nfqwall uninstall removes them)", "%s",
 		 "");
 out:
+	kube_stop(c.kube);
+	kube_store_free(&c.store);
 	urcu_memb_unregister_thread();
 	labels_free(&c.host_labels);
 	if (c.ifd >= 0)

@@ -1,0 +1,93 @@
+/*
+ * kube.h - the Kubernetes source: list and watch the policy kinds and this
+ * node's Node with libcurl, into an object store (DESIGN.md §5).
+ *
+ * One reflector thread per kind does what client-go's reflector does: list
+ * (resourceVersion=0, pages of 500, an expired continue restarts the list),
+ * then watch from the list's resourceVersion with bookmarks and a random
+ * timeout of 300-600 s; 410 (as an ERROR event or as the HTTP status)
+ * relists with mark and sweep; a clean end re-watches; 429 obeys
+ * Retry-After; errors back off 0.8 s doubling to 30 s with jitter, reset
+ * after two minutes of health; a stream silent for 3 minutes is dead. The
+ * store keeps each object's JSON text as the API sent it; every change
+ * bumps its version and wakes the control loop through an eventfd.
+ */
+#ifndef NFQWALL_KUBE_H
+#define NFQWALL_KUBE_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "compiler.h"
+
+struct daemon;
+
+enum kube_kind {
+	KK_GNP,
+	KK_SGNP,
+	KK_HEP,
+	KK_GNS,
+	KK_NS,
+	KK_TIER,
+	KK_FELIX,
+	KK_NODE,
+	KK_NKINDS,
+};
+
+struct kube_config {
+	const char *server;		/* https://host:port; NULL: in-cluster (KUBERNETES_SERVICE_*) */
+	const char *token_file;		/* NULL: the service account's */
+	const char *ca_file;		/* NULL: the service account's */
+	const char *node;		/* this node's name (the Node watch) */
+	const char *group_version;	/* crd.projectcalico.org/v1 or projectcalico.org/v3; NULL: discover */
+};
+
+struct kube_obj {
+	char *key;			/* "namespace/name" or "name" */
+	char *json;			/* the object as the API sent it */
+};
+
+struct kube_kind_state {
+	struct kube_obj *v;
+	size_t n;
+	bool synced;			/* the first list completed */
+	bool absent;			/* the API does not serve this kind (404) */
+	uint64_t last_sync_ns;		/* CLOCK_MONOTONIC of the last list or event */
+	uint64_t last_sync_unix;
+	uint64_t watch_restarts;
+	uint64_t relists;
+	uint64_t errors;
+};
+
+struct kube_store {
+	pthread_mutex_t lock;
+	struct kube_kind_state kinds[KK_NKINDS];
+	uint64_t version;		/* bumped on every change */
+	int efd;			/* eventfd: readable after a change */
+	char group_version[64];		/* what discovery chose */
+};
+
+struct kube_client;
+
+/* kube_kind_name - "GlobalNetworkPolicy", ... */
+const char *kube_kind_name(enum kube_kind k);
+
+/* kube_store_init / kube_store_free - the store and its eventfd. 0 or -errno. */
+int __must_check kube_store_init(struct kube_store *st);
+void kube_store_free(struct kube_store *st);
+
+/* kube_store_synced - every kind listed at least once (or known absent). Locks. */
+bool kube_store_synced(struct kube_store *st);
+
+/*
+ * kube_start - resolve the configuration (in-cluster by default), then start
+ * discovery and the reflectors. Returns 0 or -errno with @why.
+ */
+int __must_check kube_start(struct kube_client **out, const struct kube_config *cfg,
+			    struct kube_store *st, struct daemon *d, char *why, size_t whylen);
+
+/* kube_stop - stop every thread (they notice within a second) and free. */
+void kube_stop(struct kube_client *kc);
+
+#endif /* NFQWALL_KUBE_H */
