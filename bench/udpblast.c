@@ -192,7 +192,7 @@ cmd_send(const struct send_opts *o)
 	int *fds = calloc(o->flows, sizeof(*fds));
 	unsigned long long sent = 0, errors = 0;
 	double t0, t, end, next;
-	unsigned f = 0;
+	unsigned f = 0, iter = 0;
 
 	if (fds == NULL)
 		return 1;
@@ -226,7 +226,7 @@ cmd_send(const struct send_opts *o)
 	while (!stop_flag) {
 		int n;
 
-		if ((sent & 0x3f) == 0 || o->rate > 0) {
+		if ((iter++ & 7) == 0 || o->rate > 0) {
 			t = now_s();
 			if (t >= end)
 				break;

@@ -16,6 +16,9 @@
 #include "stats.h"
 #include "vlog.h"
 
+struct kube_store;
+
+#define DAEMON_STALE_SYNC_NS (180ull * 1000000000ull)	/* a watch silent this long is reported stale */
 #define DAEMON_STALL_NS	(5ull * 1000000000ull)	/* a worker or the control loop silent this long fails /livez */
 
 struct daemon {
@@ -45,6 +48,7 @@ struct daemon {
 	uint64_t api_relists;
 	uint64_t api_errors;
 	uint64_t api_last_sync_unix;
+	struct kube_store *kstore;		/* per-kind sync state, NULL with --policy-dir */
 
 	int ready;				/* 1 once the first table is published (and synced) */
 	pthread_mutex_t lock;

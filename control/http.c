@@ -27,12 +27,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/socket.h>
 
 #include <microhttpd.h>
 #include <urcu/urcu-memb.h>
 
 #include "daemon.h"
+#include "kube.h"
 #include "log.h"
 
 #if MHD_VERSION >= 0x00097002
@@ -131,9 +133,31 @@ serve_readyz(struct MHD_Connection *conn, struct daemon *d)
 	ready = STAT_GET(d->ready);
 	snprintf(text, sizeof(text), "%s\n", d->ready_detail[0] ? d->ready_detail : "not ready");
 	pthread_mutex_unlock(&d->lock);
-	if (ready)
-		return reply_text(conn, MHD_HTTP_OK, "ready\n");
-	return reply_text(conn, MHD_HTTP_SERVICE_UNAVAILABLE, text);
+	if (!ready)
+		return reply_text(conn, MHD_HTTP_SERVICE_UNAVAILABLE, text);
+	if (d->kstore != NULL) {
+		/* still ready (the last good table is enforced), but say which sync is stale */
+		struct kube_store *st = d->kstore;
+		struct timespec now;
+		size_t n = (size_t)snprintf(text, sizeof(text), "ready");
+
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		pthread_mutex_lock(&st->lock);
+		for (int k = 0; k < KK_NKINDS && n < sizeof(text) - 64; k++) {
+			uint64_t ago = (uint64_t)now.tv_sec * 1000000000ull + (uint64_t)now.tv_nsec -
+				       st->kinds[k].last_sync_ns;
+
+			if (!st->kinds[k].absent && ago > DAEMON_STALE_SYNC_NS)
+				n += (size_t)snprintf(text + n, sizeof(text) - n,
+						      "; stale: %s last synced %llu s ago",
+						      kube_kind_name((enum kube_kind)k),
+						      (unsigned long long)(ago / 1000000000ull));
+		}
+		pthread_mutex_unlock(&st->lock);
+		snprintf(text + n, sizeof(text) - n, "\n");
+		return reply_text(conn, MHD_HTTP_OK, text);
+	}
+	return reply_text(conn, MHD_HTTP_OK, "ready\n");
 }
 
 /* The request handler (MHD_AccessHandlerCallback); answers on the first call. */

@@ -36,6 +36,7 @@
 #include <urcu/urcu-memb.h>
 
 #include "daemon.h"
+#include "kube.h"
 #include "ruleset.h"
 
 #define PROC_NFQUEUE	"/proc/net/netfilter/nfnetlink_queue"
@@ -250,6 +251,38 @@ render_log(FILE *f, struct daemon *d)
 }
 
 static void
+render_api_kinds(FILE *f, struct kube_store *st)
+{
+	static const struct {
+		const char *name, *type, *help;
+	} m[] = {
+		{ "api_kind_watch_restarts_total", "counter", "Watches started, by kind." },
+		{ "api_kind_relists_total", "counter", "Lists, by kind." },
+		{ "api_kind_errors_total", "counter", "Failed requests, by kind." },
+		{ "api_kind_last_sync_timestamp_seconds", "gauge",
+		  "Unix time of the last list, event or bookmark, by kind." },
+		{ "api_kind_synced", "gauge", "1 once the kind was listed." },
+		{ "api_kind_objects", "gauge", "Objects held, by kind." },
+	};
+
+	pthread_mutex_lock(&st->lock);
+	for (size_t i = 0; i < ARRAY_SIZE(m); i++) {
+		fprintf(f, "# HELP nfqwall_%s %s\n# TYPE nfqwall_%s %s\n", m[i].name, m[i].help,
+			m[i].name, m[i].type);
+		for (int k = 0; k < KK_NKINDS; k++) {
+			const struct kube_kind_state *ks = &st->kinds[k];
+			uint64_t v = i == 0 ? ks->watch_restarts : i == 1 ? ks->relists :
+				     i == 2 ? ks->errors : i == 3 ? ks->last_sync_unix :
+				     i == 4 ? ks->synced : ks->n;
+
+			fprintf(f, "nfqwall_%s{kind=\"%s\"} %llu\n", m[i].name,
+				kube_kind_name((enum kube_kind)k), (unsigned long long)v);
+		}
+	}
+	pthread_mutex_unlock(&st->lock);
+}
+
+static void
 render_control(FILE *f, struct daemon *d)
 {
 	uint64_t last_sync = STAT_GET(d->api_last_sync_unix);
@@ -291,6 +324,8 @@ render_control(FILE *f, struct daemon *d)
 	      "Unix time of the last complete sync with the Kubernetes API.", last_sync);
 	plain(f, "ready", "gauge", "1 once the daemon is ready (see /readyz).",
 	      STAT_GET(d->ready) ? 1 : 0);
+	if (d->kstore != NULL)
+		render_api_kinds(f, d->kstore);
 }
 
 static void

@@ -880,6 +880,7 @@ run_main(int argc, char **argv)
 		char why[256];
 
 		c.d.source = "kubernetes";
+		c.d.kstore = &c.store;
 		set_detail(&c, "waiting for the first list of every kind from the Kubernetes API");
 		if (kube_start(&c.kube, &kcfg, &c.store, &c.d, why, sizeof(why)) < 0) {
 			log_err("cannot start the Kubernetes client", "error=\"%s\"", why);
