@@ -355,14 +355,6 @@ centry_free(struct centry *e)
 	}
 }
 
-static const struct hep *
-any_hep(const struct hostenv *env, size_t i)
-{
-	if (i < env->ps->nheps)
-		return env->ps->heps[i];
-	return env->has_auto && i == env->ps->nheps ? &env->auto_hep : NULL;
-}
-
 static bool
 selset_eq(uint32_t idx, const void *key, void *ctx)
 {
@@ -400,7 +392,7 @@ selector_addrs(struct cbuild *cb, const struct selector *sel, uint8_t family)
 	s->text = full ? full : xstrdup(text);
 	s->family = family;
 	ivset_init(&s->set);
-	for (size_t i = 0; (h = any_hep(env, i)) != NULL; i++) {
+	for (size_t i = 0; (h = hostenv_any_hep(env, i)) != NULL; i++) {
 		if (!selector_match(sel, &h->labels))
 			continue;
 		for (size_t j = 0; j < h->nips; j++)
@@ -469,7 +461,7 @@ named_port_tuples(struct cbuild *cb, const struct entity *e, const struct rule *
 {
 	const struct hep *h;
 
-	for (size_t i = 0; (h = any_hep(cb->env, i)) != NULL; i++) {
+	for (size_t i = 0; (h = hostenv_any_hep(cb->env, i)) != NULL; i++) {
 		if (e->sel != NULL && !selector_match(e->sel, &h->labels))
 			continue;
 		for (size_t j = 0; j < h->nports; j++) {

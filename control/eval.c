@@ -74,15 +74,6 @@ has_family(const struct cidr *v, size_t n, uint8_t family)
 	return false;
 }
 
-/* Every HostEndpoint of every node, and the synthesized auto HEP. */
-static const struct hep *
-hep_at(const struct hostenv *env, size_t i)
-{
-	if (i < env->ps->nheps)
-		return env->ps->heps[i];
-	return env->has_auto && i == env->ps->nheps ? &env->auto_hep : NULL;
-}
-
 /* Is @a the address of an object (HEP, GlobalNetworkSet, NetworkSet) @sel selects? */
 static bool
 in_selector_set(const struct hostenv *env, const struct selector *sel, uint8_t family,
@@ -90,7 +81,7 @@ in_selector_set(const struct hostenv *env, const struct selector *sel, uint8_t f
 {
 	const struct hep *h;
 
-	for (size_t i = 0; (h = hep_at(env, i)) != NULL; i++)
+	for (size_t i = 0; (h = hostenv_any_hep(env, i)) != NULL; i++)
 		if (ips_contain(h->ips, h->nips, family, a) && selector_match(sel, &h->labels))
 			return true;
 	for (size_t i = 0; i < env->ps->nnetsets; i++) {
@@ -109,7 +100,7 @@ in_named_port(const struct hostenv *env, const struct entity *e, const struct ru
 {
 	const struct hep *h;
 
-	for (size_t i = 0; (h = hep_at(env, i)) != NULL; i++) {
+	for (size_t i = 0; (h = hostenv_any_hep(env, i)) != NULL; i++) {
 		if (e->sel != NULL && !selector_match(e->sel, &h->labels))
 			continue;
 		if (!ips_contain(h->ips, h->nips, k->family, a))

@@ -9,6 +9,14 @@
 #include "hostenv.h"
 #include "xalloc.h"
 
+const struct hep *
+hostenv_any_hep(const struct hostenv *env, size_t i)
+{
+	if (i < env->ps->nheps)
+		return env->ps->heps[i];
+	return env->has_auto && i == env->ps->nheps ? &env->auto_hep : NULL;
+}
+
 bool
 hep_is_wildcard(const struct hep *h)
 {

@@ -67,6 +67,10 @@ void hostenv_add_iface(struct hostenv *env, uint32_t ifindex, const char *name,
 /* hostenv_iface - the interface with @ifindex, or NULL. */
 const struct iface *hostenv_iface(const struct hostenv *env, uint32_t ifindex);
 
+/* hostenv_any_hep - the @i-th HostEndpoint of any node, then the synthesized
+ * auto HEP; NULL past the end (rule selectors and named ports see them all). */
+const struct hep *hostenv_any_hep(const struct hostenv *env, size_t i);
+
 /* hep_is_wildcard - interfaceName "*". */
 bool hep_is_wildcard(const struct hep *h);
 
