@@ -1,0 +1,191 @@
+/*
+ * test_fwrules.c - the iptables-restore text nfqwall writes (control/fwrules.c):
+ * chain order, marks, failsafes, INVALID drop only on claimed interfaces,
+ * tables only when needed, and no policy text in the rules.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fwrules.h"
+
+static char *
+render(const struct fw_config *c, int family)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+
+	fwrules_render(c, family, f);
+	fclose(f);
+	return text;
+}
+
+static void
+base_config(struct fw_config *c, struct failsafe_list *in, struct failsafe_list *out)
+{
+	memset(c, 0, sizeof(*c));
+	assert_int_equal(mark_layout_init(&c->ml, 0xfff80000u), 0);
+	c->gen = 5;
+	c->queue_first = 100;
+	c->queue_count = 2;
+	c->invalid_drop = true;
+	c->rejudge = true;
+	failsafe_defaults(in, true);
+	failsafe_defaults(out, false);
+	c->fs_in = in;
+	c->fs_out = out;
+	c->claimed_all = true;
+}
+
+/* Position of @needle in @hay, or -1. */
+static long
+pos(const char *hay, const char *needle)
+{
+	size_t hn = strlen(hay), nn = strlen(needle);
+
+	for (size_t i = 0; i + nn <= hn; i++)
+		if (memcmp(hay + i, needle, nn) == 0)
+			return (long)i;
+	return -1;
+}
+
+static void
+test_filter_chain_order(void **state)
+{
+	struct failsafe_list in, out;
+	struct fw_config c;
+	char *t;
+
+	(void)state;
+	base_config(&c, &in, &out);
+	t = render(&c, AF_INET);
+	/* returning verdicts first, then failsafes, fast path, conntrack, marks, queue */
+	long save = pos(t, "-A NFQWALL-INPUT -m mark --mark 0x800000/0x800000 -j CONNMARK --save-mark "
+			   "--nfmask 0xff000000 --ctmask 0xff000000");
+	long fs = pos(t, "-A NFQWALL-INPUT -p tcp -m tcp --dport 22 -j NFQWALL-FAILSAFE");
+	long fast = pos(t, "-A NFQWALL-INPUT -m connmark --mark 0x5000000/0xff000000 -j ACCEPT");
+	long fsflow = pos(t, "-A NFQWALL-INPUT -m connmark --mark 0xff000000/0xff000000 -j ACCEPT");
+	long inv = pos(t, "-A NFQWALL-INPUT ! -i cali+ -m conntrack --ctstate INVALID -j DROP");
+	long est = pos(t, "-A NFQWALL-INPUT -m conntrack --ctstate ESTABLISHED -j MARK --or-mark "
+			  "0x200000");
+	long q = pos(t, "-A NFQWALL-INPUT -j NFQUEUE --queue-balance 100:101\n");
+
+	assert_true(save >= 0 && fs > save && fast > fs && fsflow > fast && inv > fsflow &&
+		    est > inv && q > est);
+	assert_true(pos(t, "-A NFQWALL-FAILSAFE -j CONNMARK --set-xmark 0xff000000/0xff000000") >= 0);
+	/* outbound failsafes match the destination port in OUTPUT */
+	assert_true(pos(t, "-A NFQWALL-OUTPUT -p udp -m udp --dport 53 -j NFQWALL-FAILSAFE") >= 0);
+	/* nothing the policy did not ask for */
+	assert_int_equal(pos(t, "*raw"), -1);
+	assert_int_equal(pos(t, "*mangle"), -1);
+	assert_int_equal(pos(t, "-A NFQWALL-FORWARD"), -1);
+	/* fail-closed: no bypass */
+	assert_int_equal(pos(t, "--queue-bypass"), -1);
+	free(t);
+	failsafe_list_free(&in);
+	failsafe_list_free(&out);
+}
+
+static void
+test_options(void **state)
+{
+	struct failsafe_list in, out;
+	struct fw_config c;
+	const char *names[] = { "eth0", "bad name;", "lo" };
+	char *t;
+
+	(void)state;
+	base_config(&c, &in, &out);
+	c.fail_open = true;
+	c.queue_count = 1;
+	c.rejudge = false;
+	c.prednat = true;
+	c.forward = true;
+	c.claimed_all = false;
+	c.claimed = names;
+	c.nclaimed = 3;
+	t = render(&c, AF_INET6);
+	assert_true(pos(t, "-j NFQUEUE --queue-num 100 --queue-bypass") >= 0);
+	assert_true(pos(t, "-A NFQWALL-INPUT -m conntrack --ctstate ESTABLISHED -j ACCEPT") >= 0);
+	assert_true(pos(t, "*mangle") >= 0);
+	assert_true(pos(t, "-A NFQWALL-PREROUTING -m mark --mark 0x400000/0x400000 -j ACCEPT") >= 0);
+	assert_true(pos(t, "-A NFQWALL-PREROUTING -m conntrack --ctdir REPLY -j ACCEPT") >= 0);
+	assert_true(pos(t, "-A NFQWALL-FORWARD -i eth0 -m conntrack --ctstate INVALID -j DROP") >= 0);
+	assert_true(pos(t, "-A NFQWALL-FORWARD -o lo -m conntrack --ctstate INVALID -j DROP") >= 0);
+	assert_true(pos(t, "-A NFQWALL-OUTPUT -o eth0 -m conntrack --ctstate INVALID -j DROP") >= 0);
+	/* an interface name that is not safe to write into a rule is left out */
+	assert_int_equal(pos(t, "bad name"), -1);
+	free(t);
+	failsafe_list_free(&in);
+	failsafe_list_free(&out);
+}
+
+static void
+test_failsafe_nets_per_family(void **state)
+{
+	struct failsafe_list in, out;
+	struct fw_config c;
+	char why[64], *t4, *t6;
+
+	(void)state;
+	base_config(&c, &in, &out);
+	failsafe_list_free(&in);
+	assert_int_equal(failsafe_parse("tcp:10.0.0.0/8:22,udp:[fd00::/8]:53", &in, why,
+					sizeof(why)), 0);
+	t4 = render(&c, AF_INET);
+	t6 = render(&c, AF_INET6);
+	assert_true(pos(t4, "-A NFQWALL-INPUT -p tcp -m tcp --dport 22 -s 10.0.0.0/8 -j NFQWALL-FAILSAFE") >= 0);
+	assert_int_equal(pos(t4, "fd00::"), -1);
+	assert_true(pos(t6, "-A NFQWALL-INPUT -p udp -m udp --dport 53 -s fd00::/8 -j NFQWALL-FAILSAFE") >= 0);
+	assert_int_equal(pos(t6, "10.0.0.0"), -1);
+	free(t4);
+	free(t6);
+	failsafe_list_free(&in);
+	failsafe_list_free(&out);
+}
+
+static void
+test_untracked(void **state)
+{
+	struct failsafe_list in, out;
+	struct fw_config c;
+	char *t;
+
+	(void)state;
+	base_config(&c, &in, &out);
+	c.untracked = true;
+	t = render(&c, AF_INET);
+	assert_true(pos(t, "*raw") >= 0);
+	assert_true(pos(t, "-A NFQWALL-RAW-PRE -m mark --mark 0x880000/0x880000 -j CT --notrack") >= 0);
+	assert_true(pos(t, "-A NFQWALL-RAW-PRE -m mark --mark 0x4c0000/0x4c0000") < 0);
+	assert_true(pos(t, "-A NFQWALL-RAW-PRE -m mark --mark 0x480000/0x480000 -j NFQWALL-RAW-CONT") >= 0);
+	/* failsafe replies in the raw table: source port of the other list */
+	assert_true(pos(t, "-A NFQWALL-RAW-PRE -p udp -m udp --sport 53 -j ACCEPT") >= 0);
+	assert_true(pos(t, "-A NFQWALL-RAW-OUT -j MARK --or-mark 0x80000") >= 0);
+	/* later tables accept what the untracked stage allowed */
+	assert_true(pos(t, "-A NFQWALL-INPUT -m mark --mark 0x880000/0x880000 -j ACCEPT") >= 0);
+	free(t);
+	failsafe_list_free(&in);
+	failsafe_list_free(&out);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_filter_chain_order),
+		cmocka_unit_test(test_options),
+		cmocka_unit_test(test_failsafe_nets_per_family),
+		cmocka_unit_test(test_untracked),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
