@@ -91,10 +91,11 @@ serve_node() {
 # start_nfqwall ARGS...: nfqwall run in the node namespace; waits for /readyz
 start_nfqwall() {
 	# not through nn(): $! must be nfqwall itself (ip netns exec execs it)
-	ip netns exec "$NODE" env NFQWALL_HTTP_ADDR=127.0.0.1:9417 "$NFQWALL" run --policy-dir "$POLICY" \
+	# shellcheck disable=SC2086 # NFQ_SOURCE holds several words on purpose
+	ip netns exec "$NODE" env NFQWALL_HTTP_ADDR=127.0.0.1:9417 "$NFQWALL" run ${NFQ_SOURCE:---policy-dir $POLICY} \
 		--node node-1 --queues 2 "$@" > "$WORK/verdicts.log" 2> "$WORK/nfqwall.err" &
 	NFQ_PID=$!
-	for _ in $(seq 1 50); do
+	for _ in $(seq 1 ${READY_TRIES:-50}); do
 		if nn curl -sf http://127.0.0.1:9417/readyz >/dev/null 2>&1; then
 			return 0
 		fi

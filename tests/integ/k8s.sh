@@ -1,0 +1,121 @@
+#!/bin/sh
+# The Kubernetes source end to end: tests/k8s/apiserver.py (a faithful test API server,
+# TLS + bearer tokens) runs inside the node namespace; policy is applied, changed and
+# deleted with the real kubectl; nfqwall run --kubernetes lists and watches it and real
+# packets from the client namespace show the verdicts follow. Then every fault the
+# client must survive: dropped watches, events split into tiny chunks, 410 (history
+# restarted), 429 with Retry-After, 500s (no spinning: bounded request rate), token
+# rotation -- with the last good table enforced throughout.
+. "$(dirname "$0")/lib.sh"
+need_root
+command -v kubectl >/dev/null || skip "kubectl is not installed"
+command -v openssl >/dev/null || skip "openssl is not installed (make deps)"
+setup_net
+API_DIR=$WORK/api
+nn $PY "$ROOT/tests/k8s/apiserver.py" --state-dir "$API_DIR" --port 0 --admin-port 0 \
+	--groups v1 --bookmark-interval 1 --log-file "$WORK/requests.log" \
+	> "$WORK/api.out" 2> "$WORK/api.err" &
+PIDS="$PIDS $!"
+wait_api() { grep -q '^ready' "$WORK/api.out"; }
+wait_for wait_api || wait_for wait_api || { cat "$WORK/api.err"; exit 1; }
+PORT=$(cat "$API_DIR/port")
+APORT=$(cat "$API_DIR/admin-port")
+kc() { nn kubectl --kubeconfig "$API_DIR/kubeconfig" "$@"; }
+fault() { nn curl -sf -X POST -d "$1" "http://127.0.0.1:$APORT/faults" > /dev/null; }
+requests() { nn curl -sf "http://127.0.0.1:$APORT/stats" | $PY -c 'import json,sys; print(json.load(sys.stdin)["total"])'; }
+
+cat > "$WORK/hep.yaml" <<EOT
+apiVersion: crd.projectcalico.org/v1
+kind: HostEndpoint
+metadata:
+  name: node-1
+  labels: {role: node}
+spec:
+  node: node-1
+  interfaceName: "*"
+  expectedIPs: ["$NODE4"]
+  profiles: [projectcalico-default-allow]
+EOT
+policy() {	# policy PORTS: the stored (v1) form, as kubectl applies it
+	cat > "$WORK/gnp.yaml" <<EOT
+apiVersion: crd.projectcalico.org/v1
+kind: GlobalNetworkPolicy
+metadata:
+  name: default.node-ingress
+spec:
+  tier: default
+  order: 10
+  selector: role == 'node'
+  types: [Ingress]
+  ingress:
+    - action: Allow
+      source: {nets: [127.0.0.0/8]}
+    - action: Allow
+      protocol: TCP
+      destination: {ports: [$1]}
+    - action: Deny
+EOT
+	kc apply -f "$WORK/gnp.yaml" > /dev/null
+}
+check "kubectl applies a HostEndpoint" kc apply -f "$WORK/hep.yaml"
+policy 8080
+serve_node --tcp 8080,9090,9091,9092,9093,9094,9095,9096
+NFQ_SOURCE="--kubernetes --api-server https://127.0.0.1:$PORT --token-file $API_DIR/serviceaccount/token --ca-file $API_DIR/ca.crt" \
+	READY_TRIES=150 start_nfqwall || exit 1
+check "the log says which API group discovery chose" grep -q 'group=crd.projectcalico.org/v1' "$WORK/nfqwall.err"
+
+allowed() { nc_ $PEER tcp $NODE4 "$1" --timeout 0.5; }
+denied() { ! nc_ $PEER tcp $NODE4 "$1" --timeout 0.5; }
+check "policy from the API: 8080 allowed" allowed 8080
+check "policy from the API: 9090 denied" denied 9090
+policy "8080, 9090"
+check "kubectl apply of a change reaches the verdicts" wait_for allowed 9090
+kc label hostendpoint node-1 role=other --overwrite > /dev/null
+check "a label change on the HostEndpoint unselects it (default-allow profile)" wait_for allowed 9091
+kc label hostendpoint node-1 role=node --overwrite > /dev/null
+check "labels back: policy again" wait_for denied 9091
+kc delete globalnetworkpolicy default.node-ingress > /dev/null
+check "kubectl delete removes the policy" wait_for allowed 9091
+policy 8080
+check "policy re-created" wait_for denied 9090
+
+# faults: after each, a change must still arrive, and the last good table holds meanwhile
+fault '{"drop_watches": true}'
+policy "8080, 9092"
+check "watch connections dropped: a change still arrives" wait_for allowed 9092
+fault '{"split_chunks": true, "chunk_size": 3}'
+policy "8080, 9093"
+check "events split into 3-byte chunks: a change still arrives" wait_for allowed 9093
+fault '{"split_chunks": false, "restart_history": true, "drop_watches": true}'
+policy "8080, 9094"
+check "history restarted (410 Gone): relisted, a change still arrives" wait_for allowed 9094
+check "the relist was logged" grep -q 'relisting' "$WORK/nfqwall.err"
+fault '{"fail_with": 429, "fail_count": 6, "retry_after": 1, "drop_watches": true}'
+policy "8080, 9095"
+check "429 with Retry-After: a change still arrives" wait_for allowed 9095
+
+# an outage: every request fails for 6 s; the client backs off instead of spinning
+before=$(requests)
+fault '{"fail_with": 500, "fail_count": -1, "drop_watches": true}'
+sleep 6
+during=$(( $(requests) - before ))
+note "requests during 6 s of HTTP 500 (8 kinds): $during"
+check "during an outage the client backs off (bounded request rate)" [ "$during" -le 60 ]
+check "during an outage the last good table stays: 9095 allowed" allowed 9095
+check "during an outage the last good table stays: 9096 denied" denied 9096
+fault '{"fail_with": 0, "fail_count": 0}'
+policy "8080, 9096"
+check "after the outage a change arrives" wait_for sh -c "ip netns exec $CLI $PEER tcp $NODE4 9096 --timeout 0.5"
+
+# token rotation: the old token is rejected; nfqwall re-reads the file after the 401
+nn curl -sf -X POST -d '{}' "http://127.0.0.1:$APORT/rotate-token" > /dev/null
+fault '{"drop_watches": true}'
+policy "8080, 9090"
+check "after a token rotation a change arrives (401, token re-read)" wait_for sh -c "ip netns exec $CLI $PEER tcp $NODE4 9090 --timeout 0.5"
+check "the 401 was noticed" grep -q '401' "$WORK/nfqwall.err"
+check "the token never reaches the log" sh -c "! grep -qF \"\$(cat $API_DIR/serviceaccount/token)\" $WORK/nfqwall.err"
+check "/metrics counts relists and watch restarts by kind" sh -c "ip netns exec $NODE curl -sf http://127.0.0.1:9417/metrics | grep -q 'nfqwall_api_kind_relists_total{kind=\"GlobalNetworkPolicy\"}'"
+check "/readyz is ready" sh -c "ip netns exec $NODE curl -sf http://127.0.0.1:9417/readyz | grep -q ready"
+check "SIGTERM exits 0" stop_nfqwall
+nn "$NFQWALL" uninstall > /dev/null
+finish
