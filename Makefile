@@ -70,6 +70,7 @@ LIB_SRCS := \
 	control/run.c \
 	control/selector.c \
 	control/selector_parse.c \
+	control/strmap.c \
 	control/walk.c \
 	control/xalloc.c \
 	control/ydoc.c \

@@ -18,6 +18,7 @@
 #include "diag.h"
 #include "labels.h"
 #include "selector.h"
+#include "strmap.h"
 
 enum action {
 	ACT_ALLOW,
@@ -188,6 +189,8 @@ struct polset {
 	size_t nrejected;		/* objects rejected as invalid */
 	char **files;			/* interned file names (srcloc.file) */
 	size_t nfiles;
+	struct strmap file_index;	/* file name -> index in files */
+	struct strmap obj_index;	/* "kind/namespace/name" -> index in its array */
 };
 
 /* polset_init - an empty set. */

@@ -320,6 +320,8 @@ polset_free(struct polset *ps)
 	free(ps->tiers);
 	free(ps->felixcfgs);
 	free(ps->files);
+	strmap_free(&ps->file_index);
+	strmap_free(&ps->obj_index);
 	diags_free(&ps->diags);
 	polset_init(ps);
 }
@@ -336,9 +338,11 @@ polset_tier(const struct polset *ps, const char *name)
 static const char *
 polset_intern_file(struct polset *ps, const char *file)
 {
-	for (size_t i = 0; i < ps->nfiles; i++)
-		if (strcmp(ps->files[i], file) == 0)
-			return ps->files[i];
+	size_t i;
+
+	if (strmap_get(&ps->file_index, file, &i))
+		return ps->files[i];
+	strmap_put(&ps->file_index, file, ps->nfiles);
 	XGROW(ps->files, ps->nfiles);
 	ps->files[ps->nfiles] = xstrdup(file);
 	return ps->files[ps->nfiles++];
@@ -370,12 +374,14 @@ polset_add(struct dctx *c, void ***arr, size_t *n, void *obj,
 	   struct objref (*ref)(const void *), void (*release)(void *))
 {
 	struct objref nw = ref(obj);
+	char key[700];
+	size_t i;
 
-	for (size_t i = 0; i < *n; i++) {
+	/* the kind is in c->object ("Kind/name"), the array tells it apart too */
+	snprintf(key, sizeof(key), "%p/%s/%s", (void *)arr, nw.ns ? nw.ns : "", nw.name);
+	if (strmap_get(&c->ps->obj_index, key, &i)) {
 		struct objref old = ref((*arr)[i]);
 
-		if (strcmp(old.name, nw.name) != 0 || strcmp(old.ns ? old.ns : "", nw.ns ? nw.ns : ""))
-			continue;
 		diag_add(&c->ps->diags, DIAG_WARN, nw.loc->file, nw.loc->line, nw.loc->col,
 			 c->object, NULL, "defined again (first at %s:%d); this definition "
 			 "replaces it", old.loc->file, old.loc->line);
@@ -384,6 +390,7 @@ polset_add(struct dctx *c, void ***arr, size_t *n, void *obj,
 		return;
 	}
 	*arr = xrealloc(*arr, (*n + 1) * sizeof(**arr));
+	strmap_put(&c->ps->obj_index, key, *n);
 	(*arr)[(*n)++] = obj;
 }
 

@@ -16,6 +16,7 @@
 #include <getopt.h>
 #include <stdarg.h>
 #include <ifaddrs.h>
+#include <malloc.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <net/if.h>
@@ -620,6 +621,7 @@ control_reload(struct ctl *c, const char *why)
 	hostenv_free(&env);
 	polset_free(&ps);
 	labels_free(&ni.labels);
+	malloc_trim(0);		/* give the loader's and compiler's temporaries back */
 	return 0;
 }
 
