@@ -130,7 +130,7 @@ test: $(NFQWALL) $(UNIT_BINS) $(DIFF_BINS)
 	$(Q)O=$(O) tests/run.sh unit golden diff
 
 check: deps $(NFQWALL) $(UNIT_BINS) $(DIFF_BINS)
-	$(Q)O=$(O) tests/run.sh unit golden diff examples integ
+	$(Q)O=$(O) tests/run.sh unit golden diff examples k8s integ
 
 demo: deps $(NFQWALL)
 	$(Q)O=$(O) scripts/demo.sh

@@ -1,6 +1,6 @@
 #!/bin/sh
 # tests/run.sh SUITE... - run nfqwall's test suites and print one closing line
-# "N passed, N failed, N skipped". Suites: unit golden diff examples integ.
+# "N passed, N failed, N skipped". Suites: unit golden diff examples k8s integ.
 # Unit and differential tests are cmocka binaries in $O/tests (TAP output);
 # golden tests are tests/golden/run.sh; integration tests are the executable
 # tests/integ/*.sh scripts (exit 0 pass, 77 skip with a reason, else fail).
@@ -78,6 +78,24 @@ suite_examples() {
 	done
 }
 
+# The test API server proven against the real kubectl (tests/k8s/).
+suite_k8s() {
+	echo "== k8s/test_kubectl"
+	out=$(sh tests/k8s/test_kubectl.sh 2>&1)
+	rc=$?
+	if [ $rc -eq 77 ]; then
+		skip=$((skip + 1)); printf '%s\n' "$out" | tail -1; echo "    skip - k8s/test_kubectl"
+		return
+	fi
+	before=$fail
+	count_tap k8s <<EOT
+$out
+EOT
+	if [ $rc -ne 0 ] && [ $fail -eq "$before" ]; then
+		fail=$((fail + 1)); failed_names="$failed_names k8s:exit-$rc"
+	fi
+}
+
 suite_integ() {
 	for t in tests/integ/*.sh; do
 		[ -x "$t" ] || continue
@@ -97,7 +115,7 @@ suite_integ() {
 
 for s in "$@"; do
 	case "$s" in
-	unit|diff|golden|examples|integ) "suite_$s" ;;
+	unit|diff|golden|examples|k8s|integ) "suite_$s" ;;
 	*) echo "tests/run.sh: unknown suite '$s'" >&2; exit 2 ;;
 	esac
 done
