@@ -579,28 +579,41 @@ control_reload(struct ctl *c, const char *why)
 	}
 	add_host_ifaces(&env);
 	rs = compile_ruleset(&env);
-	c->gen = c->gen % MARK_GEN_MAX + 1;
-	ruleset_set_gen(rs, c->gen);
-	ruleset_stats(rs, &nchains, &nentries, &nbitsets);
 	t1 = mono_ns();
+	if (c->have_table && ruleset_equal(rs, ruleset_current())) {
+		/*
+		 * Nothing changed (an interface event, a rewritten file): keep the
+		 * table and its generation, so established flows are not judged
+		 * again for nothing. The rules are still written below.
+		 */
+		ruleset_free(rs);
+		rs = NULL;
+	} else {
+		c->gen = c->gen % MARK_GEN_MAX + 1;
+		ruleset_set_gen(rs, c->gen);
+	}
+	ruleset_stats(rs ? rs : ruleset_current(), &nchains, &nentries, &nbitsets);
 	STAT_SET(c->d.gen, c->gen);
 	STAT_SET(c->d.npolicies, (uint32_t)ps.npolicies);
 	STAT_SET(c->d.nentries, nentries);
 	STAT_SET(c->d.nheps, (uint32_t)env.nlocal);
-	STAT_SET(c->d.table_bytes, (uint32_t)ruleset_size(rs));
 	STAT_SET(c->d.last_compile_ns, t1 - t0);
 	STAT_SET(c->d.last_reload_unix, (uint64_t)time(NULL));
-	ruleset_publish(rs);
-	STAT_ADD(c->d.tables_published, 1);
-	c->have_table = true;
+	if (rs != NULL) {
+		STAT_SET(c->d.table_bytes, (uint32_t)ruleset_size(rs));
+		ruleset_publish(rs);
+		STAT_ADD(c->d.tables_published, 1);
+		c->have_table = true;
+	}
 	const char **claimed = xcalloc(env.nifaces + 1, sizeof(*claimed));
 
 	fw_config_for(c, &ps, &env, &fc, claimed);
-	log_info("table published", "gen=%llu policies=%zu host_endpoints=%zu interfaces=%zu "
-		 "entries=%u bytes=%zu compile_ms=%.2f prednat=%d forward=%d untracked=%d "
-		 "invalid_objects=%zu trigger=%s", (unsigned long long)c->gen, ps.npolicies,
-		 env.nlocal, env.nifaces, nentries, ruleset_size(rs), (double)(t1 - t0) / 1e6,
-		 fc.prednat, fc.forward, fc.untracked, ps.nrejected, why);
+	log_info(rs ? "table published" : "table unchanged", "gen=%llu policies=%zu "
+		 "host_endpoints=%zu interfaces=%zu entries=%u bytes=%zu compile_ms=%.2f prednat=%d "
+		 "forward=%d untracked=%d invalid_objects=%zu trigger=%s",
+		 (unsigned long long)c->gen, ps.npolicies, env.nlocal, env.nifaces, nentries,
+		 ruleset_size(rs ? rs : ruleset_current()), (double)(t1 - t0) / 1e6, fc.prednat,
+		 fc.forward, fc.untracked, ps.nrejected, why);
 	if (env.nlocal == 0)
 		log_warn("no host endpoint on this node: nothing is policed",
 			 "node=%s hint=\"give HostEndpoints with spec.node, or --host-labels\"",

@@ -138,6 +138,10 @@ const char *ruleset_hep_name(const struct ruleset *rs, int32_t hep);
 void ruleset_stats(const struct ruleset *rs, uint32_t *nchains, uint32_t *nentries,
 		   uint32_t *nbitsets);
 
+/* ruleset_equal - do @a and @b decide everything alike (same content, whatever
+ * their generations and counters)? */
+bool ruleset_equal(const struct ruleset *a, const struct ruleset *b);
+
 /* ruleset_hit - count one decision or Log match by entry @meta (relaxed atomic; workers). */
 void ruleset_hit(const struct ruleset *rs, uint32_t meta);
 

@@ -85,6 +85,23 @@ ruleset_stats(const struct ruleset *rs, uint32_t *nchains, uint32_t *nentries,
 	*nbitsets = rs->nbitsets;
 }
 
+bool
+ruleset_equal(const struct ruleset *a, const struct ruleset *b)
+{
+	struct ruleset ha = *a, hb = *b;
+
+	if (a->size != b->size)
+		return false;
+	/* the header without what differs between two publications of one table */
+	memset(&ha.rcu, 0, sizeof(ha.rcu));
+	memset(&hb.rcu, 0, sizeof(hb.rcu));
+	ha.gen = hb.gen = 0;
+	ha.hits = hb.hits = NULL;
+	return memcmp(&ha, &hb, sizeof(ha)) == 0 &&
+	       memcmp((const char *)a + sizeof(*a), (const char *)b + sizeof(*b),
+		      a->size - sizeof(*a)) == 0;
+}
+
 void
 ruleset_hit(const struct ruleset *rs, uint32_t meta)
 {
