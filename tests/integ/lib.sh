@@ -134,9 +134,10 @@ spec:
 EOT
 }
 
-# wait_for CMD...: retry for up to 3 s (a policy change takes a debounce + compile)
+# wait_for CMD...: retry for up to WAIT_TRIES/10 s (default 3 s: a policy change takes a
+# debounce and a compile)
 wait_for() {
-	for _ in $(seq 1 30); do
+	for _ in $(seq 1 "${WAIT_TRIES:-30}"); do
 		"$@" && return 0
 		sleep 0.1
 	done

@@ -11,8 +11,7 @@ serve_node --tcp 8080,8081
 start_nfqwall || exit 1
 nc_ $PEER hold $NODE4 8080 --status "$WORK/hold" --interval 0.1 --duration 5 &
 HOLD=$!
-sleep 1
-check "the connection is up" grep -q alive "$WORK/hold"
+check "the connection is up" wait_for grep -q alive "$WORK/hold"
 write_policy 8081
 wait $HOLD
 note "connection: $(tail -1 "$WORK/hold")"
@@ -25,7 +24,7 @@ write_policy "8080, 8081"
 start_nfqwall --no-rejudge || exit 1
 nc_ $PEER hold $NODE4 8080 --status "$WORK/hold2" --interval 0.1 --duration 4 &
 HOLD=$!
-sleep 1
+wait_for grep -q alive "$WORK/hold2"	# established before the change
 write_policy 8081
 wait $HOLD
 note "connection with --no-rejudge: $(tail -1 "$WORK/hold2")"
