@@ -73,7 +73,7 @@ bool parse_u32(const char *s, uint32_t max, uint32_t *out);
 /* dgnp - decode a GlobalNetworkPolicy/StagedGlobalNetworkPolicy spec into @p (policy_rule.c). */
 void dgnp(struct dctx *c, const yaml_node_t *spec, struct policy *p, bool staged);
 
-/* policy_free / hep_free / netset_free - release one object. */
+/* policy_free / rule_free - release one policy or one rule's contents. */
 void policy_free(struct policy *p);
 void rule_free(struct rule *r);
 

@@ -34,7 +34,7 @@ int __must_check labels_set(struct labels *l, const char *key, const char *value
 /* labels_get - the value of @key, or NULL when the key is absent. */
 const char *labels_get(const struct labels *l, const char *key);
 
-/* labels_copy - make @dst (initialised, possibly non-empty) hold @src's
+/* labels_merge - make @dst (initialised, possibly non-empty) hold @src's
  * pairs in addition to its own; @src wins on equal keys. 0 or -ENOMEM. */
 int __must_check labels_merge(struct labels *dst, const struct labels *src);
 

@@ -27,10 +27,11 @@ struct ydocs {
 };
 
 /*
- * ydocs_load_file - parse every document of @path (or of @buf/@len when @buf
- * is not NULL; @path is then only the name used in diagnostics). A syntax
- * error is recorded in @d with its position; documents before it are kept.
- * Returns 0, -EINVAL (syntax error or unreadable file) or -ENOMEM.
+ * ydocs_load - parse every document of @path (or of @buf/@len when @buf is
+ * not NULL; @path is then only the name used in diagnostics). A syntax error
+ * is recorded in @d with its position; documents before it are kept.
+ * Returns 0, -EINVAL (syntax error), -errno (unreadable file, also recorded)
+ * or -ENOMEM.
  */
 int __must_check ydocs_load(struct ydocs *out, const char *path, const char *buf, size_t len,
 			    struct diags *d);

@@ -46,8 +46,9 @@ enum cidr_mode {
 
 /*
  * cidr_parse - parse "addr/len" (or a bare address in CIDR_LOOSE mode).
- * Returns 0, -EINVAL (not an address/CIDR), or -EDOM (host bits set in
- * CIDR_STRICT mode, or a bare address where a prefix was required: -ENOENT).
+ * Returns 0; -EINVAL when it is not an address or CIDR; in CIDR_STRICT mode,
+ * -EDOM when host bits are set and -ENOENT for a bare address (the address and
+ * family are filled in then, plen is not).
  */
 int __must_check cidr_parse(const char *s, enum cidr_mode mode, struct cidr *c);
 
