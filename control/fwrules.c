@@ -96,12 +96,29 @@ emit_ct_marks(const struct fw_config *c, const char *chain, FILE *out)
 	fprintf(out, "-A %s -m conntrack --ctdir REPLY -j MARK --or-mark 0x%x\n", chain, m->reply);
 }
 
-/* The common head: untracked-allowed packets, returning verdicts. */
+/* The connmark fast path: a flow judged by the current table, or a failsafe flow. */
+static void
+emit_fastpath(const struct fw_config *c, const char *chain, FILE *out)
+{
+	const struct mark_layout *m = &c->ml;
+
+	fprintf(out, "-A %s -m connmark --mark 0x%x/0x%x -j ACCEPT\n", chain, mark_gen(m, c->gen),
+		m->gen_mask);
+	fprintf(out, "-A %s -m connmark --mark 0x%x/0x%x -j ACCEPT\n", chain,
+		mark_gen(m, MARK_GEN_FAILSAFE), m->gen_mask);
+}
+
+/*
+ * The common head: the fast path first (most packets end there), then
+ * untracked-allowed packets and returning verdicts (a returning verdict's
+ * flow has no connmark yet, so it falls through to the save).
+ */
 static void
 emit_head(const struct fw_config *c, const char *chain, FILE *out)
 {
 	const struct mark_layout *m = &c->ml;
 
+	emit_fastpath(c, chain, out);
 	if (c->untracked)
 		fprintf(out, "-A %s -m mark --mark 0x%x/0x%x -j ACCEPT\n", chain, m->raw | m->verdict,
 			m->raw | m->verdict);
@@ -145,12 +162,6 @@ emit_invalid(const struct fw_config *c, const char *chain, const char *dirs, FIL
 static void
 emit_tail(const struct fw_config *c, const char *chain, bool prerouting, FILE *out)
 {
-	const struct mark_layout *m = &c->ml;
-
-	fprintf(out, "-A %s -m connmark --mark 0x%x/0x%x -j ACCEPT\n", chain, mark_gen(m, c->gen),
-		m->gen_mask);
-	fprintf(out, "-A %s -m connmark --mark 0x%x/0x%x -j ACCEPT\n", chain,
-		mark_gen(m, MARK_GEN_FAILSAFE), m->gen_mask);
 	fprintf(out, "-A %s -m conntrack --ctstate RELATED -j ACCEPT\n", chain);
 	if (prerouting) {
 		/* replies are judged at INPUT or FORWARD */
@@ -223,6 +234,7 @@ fwrules_render(const struct fw_config *c, int family, FILE *out)
 		} else if (strcmp(tables[t], "mangle") == 0) {
 			const char *ch = "NFQWALL-PREROUTING";
 
+			emit_fastpath(c, ch, out);
 			if (c->untracked)
 				fprintf(out, "-A %s -m mark --mark 0x%x/0x%x -j ACCEPT\n", ch,
 					m->raw | m->verdict, m->raw | m->verdict);
