@@ -13,34 +13,96 @@
 
 #include "ruleset.h"
 
+/*
+ * Bitsets are cut into blocks of RS_BLOCK_WORDS 64-bit words (512 entries,
+ * one cache line). A chain stores each distinct block once; a bitset is a
+ * "row": the ids of its blocks, in entry order. What a field's tables give
+ * for a packet (a "value") depends on the chain's mode:
+ *
+ *   RS_ROWS_FLAT  one block per bitset (up to 512 entries): the block id.
+ *   RS_ROWS_DESC  the id of the bitset's block 0 | its row number << 16
+ *                 (rows of uint16_t ids at rows + number * rowbytes), so
+ *                 that the scan reads block 0, where it starts and mostly
+ *                 ends, without loading the row. Up to 65536 blocks and rows.
+ *   RS_ROWS_WIDE  larger chains: the row offset (rows of uint32_t ids).
+ */
+#define RS_BLOCK_WORDS	8
+#define RS_BLOCK_SHIFT	9	/* entries per block: 1 << RS_BLOCK_SHIFT */
+
+#define RS_ROWS_FLAT	0
+#define RS_ROWS_DESC	1
+#define RS_ROWS_WIDE	2
+
+#define RS_ACT_RESID	0x80	/* in rs_chain.acts: the entry has a residual check */
+
 /* One entry of a chain. */
 struct rs_entry {
 	uint8_t action;		/* enum rs_action */
 	uint8_t residual;	/* 1: named ports, re-check with the residual record */
-	uint16_t pad;
+	uint8_t reason;		/* enum reason reported when this entry decides */
+	uint8_t outcome;	/* enum rs_outcome when it decides (at its chain's hook) */
 	uint32_t next;		/* RS_A_PASS: first entry of the next tier */
 	uint32_t meta;		/* index into the meta table */
 	uint32_t resid;		/* off of struct rs_resid, when residual */
 };
 
-/* An interval table over one field: starts[] ascending, starts[0] = 0. */
+/*
+ * An interval table over one field: interval i starts at start i (starts
+ * ascending, the first one 0) and gives value i. For 16-bit fields and
+ * IPv4 the two are interleaved in pairs[], for IPv6 they are apart (starts[],
+ * rows[]); either way the arrays are padded with RS_IX_WIN - 1 copies of
+ * the last interval, so that a window search never reads past them.
+ *
+ * Large tables have an index:
+ *   RS_IX_DIRECT  (16-bit fields) index[key] is the value.
+ *   RS_IX_WINDOW  over a 64-bit key (the value; for IPv6 the high 64 bits):
+ *                 bucket d holds the keys from base + (d << shift) to
+ *                 base + ((d + 1) << shift) - 1; entry nbkt is for keys
+ *                 below base, entry nbkt + 1 for keys past the last bucket.
+ *                 An entry is lo << 1: the key's interval is one of the
+ *                 RS_IX_WIN intervals from lo on; or lo << 1 | 1 when the
+ *                 bucket holds more (rare): one of the intervals from lo on.
+ */
+#define RS_IX_NONE	0
+#define RS_IX_DIRECT	1
+#define RS_IX_WINDOW	2
+
+#define RS_IX_WIN	8	/* intervals a window searches (three steps) */
+
+struct rs_pair {
+	uint32_t start;
+	uint32_t row;		/* the value */
+};
+
 struct rs_itab {
 	uint32_t n;
-	uint32_t starts;	/* off: uint32_t[n] (16-bit fields, IPv4) or struct addr[n] (IPv6) */
-	uint32_t ids;		/* off: uint32_t[n], bitset ids */
-	uint32_t none_id;	/* bitset id for packets without this header (ports, icmp) */
+	uint32_t pairs;		/* off: struct rs_pair[n + RS_IX_WIN - 1] (16-bit, IPv4) */
+	uint32_t starts;	/* off: struct addr[n + RS_IX_WIN - 1] (IPv6) */
+	uint32_t rows;		/* off: uint32_t[n + RS_IX_WIN - 1] values (IPv6) */
+	uint32_t none;		/* value for packets without this header (ports, icmp) */
+	uint32_t index;		/* off: uint32_t[65536] (direct) or [nbkt + 2] (window) */
+	uint8_t kind;		/* RS_IX_* */
+	uint8_t shift;
+	uint8_t pad[2];
+	uint32_t nbkt;
+	uint64_t base;
 };
 
 struct rs_chain {
 	uint32_t nentries;
 	uint32_t nwords;	/* 64-bit words per bitset */
+	uint32_t nblocks;	/* blocks per bitset (row length) */
 	uint32_t entries;	/* off: struct rs_entry[nentries] */
-	uint32_t logmask;	/* off: uint64_t[nwords], the Log entries */
-	uint32_t pool;		/* off: uint64_t[nbitsets][nwords] */
-	uint32_t nbitsets;
-	uint32_t proto;		/* off: uint32_t[256], bitset ids */
+	uint32_t acts;		/* off: uint8_t[nentries], action | RS_ACT_RESID (hot copy) */
+	uint32_t blocks;	/* off: uint64_t[nblk][RS_BLOCK_WORDS], 64-byte aligned */
+	uint32_t nblk;		/* distinct blocks (block 0 is all zeros) */
+	uint32_t nbitsets;	/* distinct bitsets (rows) */
+	uint32_t proto;		/* off: uint32_t[256], values */
+	uint32_t rows;		/* RS_ROWS_DESC: off of row 0 */
+	uint32_t rowbytes;	/* RS_ROWS_DESC: bytes per row */
 	uint8_t family;
-	uint8_t pad[3];
+	uint8_t mode;		/* RS_ROWS_* */
+	uint8_t pad[2];
 	struct rs_itab src;
 	struct rs_itab dst;
 	struct rs_itab sport;

@@ -145,38 +145,80 @@ ifmap_hep(const struct ruleset *rs, uint32_t ifindex)
 	return rs->wildcard;
 }
 
-/* The bitset of the interval holding @key (starts[0] is 0, so one always does). */
-static inline uint32_t
-itab_find32(const struct ruleset *rs, const struct rs_itab *t, uint32_t key)
+/* The window index entry for a 64-bit key (see struct rs_itab). */
+static inline __attribute__((always_inline)) uint32_t
+itab_ix(const struct ruleset *rs, const struct rs_itab *t, uint64_t key)
 {
-	const uint32_t *st = rs_at(rs, t->starts);
-	const uint32_t *ids = rs_at(rs, t->ids);
+	const uint32_t *ix = rs_at(rs, t->index);
+	uint64_t d;
+
+	if (unlikely(key < t->base))
+		return ix[t->nbkt];
+	d = (key - t->base) >> t->shift;
+	return likely(d < t->nbkt) ? ix[d] : ix[t->nbkt + 1];
+}
+
+/*
+ * The row of the interval holding @key (the first start is 0, so one
+ * always does): straight from a direct index, by three branch-free steps
+ * in a window, or by binary search.
+ */
+static inline __attribute__((always_inline)) uint32_t
+itab_row32(const struct ruleset *rs, const struct rs_itab *t, uint32_t key)
+{
+	const struct rs_pair *p = rs_at(rs, t->pairs);
 	uint32_t lo = 0, n = t->n;
 
+	if (t->kind == RS_IX_DIRECT)
+		return ((const uint32_t *)rs_at(rs, t->index))[key];
+	if (t->kind == RS_IX_WINDOW) {
+		uint32_t e = itab_ix(rs, t, key);
+
+		lo = e >> 1;
+		if (likely(!(e & 1))) {
+			lo += p[lo + 4].start <= key ? 4 : 0;
+			lo += p[lo + 2].start <= key ? 2 : 0;
+			lo += p[lo + 1].start <= key ? 1 : 0;
+			return p[lo].row;
+		}
+		n -= lo;
+	}
 	/* branch-light binary search for the last start <= key */
 	while (n > 1) {
 		uint32_t half = n / 2;
 
-		lo = st[lo + half] <= key ? lo + half : lo;
+		lo = p[lo + half].start <= key ? lo + half : lo;
 		n -= half;
 	}
-	return ids[lo];
+	return p[lo].row;
 }
 
-static inline uint32_t
-itab_find128(const struct ruleset *rs, const struct rs_itab *t, const struct addr *key)
+static inline __attribute__((always_inline)) uint32_t
+itab_row128(const struct ruleset *rs, const struct rs_itab *t, const struct addr *key)
 {
 	const struct addr *st = rs_at(rs, t->starts);
-	const uint32_t *ids = rs_at(rs, t->ids);
+	const uint32_t *rows = rs_at(rs, t->rows);
 	uint32_t lo = 0, n = t->n;
 
+	if (t->kind == RS_IX_WINDOW) {
+		uint32_t e = itab_ix(rs, t, key->hi);
+
+		lo = e >> 1;
+		if (likely(!(e & 1))) {
+			lo += addr_cmp(&st[lo + 4], key) <= 0 ? 4 : 0;
+			lo += addr_cmp(&st[lo + 2], key) <= 0 ? 2 : 0;
+			lo += addr_cmp(&st[lo + 1], key) <= 0 ? 1 : 0;
+			return rows[lo];
+		}
+		n -= lo;
+	}
 	while (n > 1) {
 		uint32_t half = n / 2;
 
 		lo = addr_cmp(&st[lo + half], key) <= 0 ? lo + half : lo;
 		n -= half;
 	}
-	return ids[lo];
+	return rows[lo];
 }
 
 static bool
@@ -225,12 +267,6 @@ verdict_set(struct rs_verdict *v, uint8_t outcome, uint8_t reason, uint32_t meta
 	v->meta = meta;
 }
 
-static const uint64_t *
-pool_at(const struct ruleset *rs, const struct rs_chain *c, uint32_t id)
-{
-	return (const uint64_t *)rs_at(rs, c->pool) + (size_t)id * c->nwords;
-}
-
 static bool
 hook_is_in(enum rs_hook hook)
 {
@@ -238,15 +274,326 @@ hook_is_in(enum rs_hook hook)
 	       hook == RS_FORWARD_IN;
 }
 
-void
-ruleset_lookup(const struct ruleset *rs, enum rs_hook hook, const struct pkt_key *k,
-	       struct rs_verdict *v)
+/*
+ * The scan ANDs one block (8 words) of each of the six bitsets at a time,
+ * with GCC vector types: SSE2 code by default, AVX2 or AVX-512 where the CPU
+ * has them (x86-64; the whole lookup is compiled once per ISA and chosen at
+ * the first call, see lookup_isa). Matching entries are then taken in order
+ * from the block's bits without leaving the scan. The vectors only travel
+ * between inlined functions, so their argument ABI is of no concern.
+ */
+#pragma GCC diagnostic ignored "-Wpsabi"
+typedef uint64_t rs_vec __attribute__((vector_size(RS_BLOCK_WORDS * 8), may_alias));
+typedef uint64_t rs_vec4 __attribute__((vector_size(32)));
+typedef uint64_t rs_vec2 __attribute__((vector_size(16)));
+
+/* Lanes from word w on: all ones; before it: zero. */
+static const rs_vec lanes_from[RS_BLOCK_WORDS + 1] = {
+	{ ~0ull, ~0ull, ~0ull, ~0ull, ~0ull, ~0ull, ~0ull, ~0ull },
+	{ 0, ~0ull, ~0ull, ~0ull, ~0ull, ~0ull, ~0ull, ~0ull },
+	{ 0, 0, ~0ull, ~0ull, ~0ull, ~0ull, ~0ull, ~0ull },
+	{ 0, 0, 0, ~0ull, ~0ull, ~0ull, ~0ull, ~0ull },
+	{ 0, 0, 0, 0, ~0ull, ~0ull, ~0ull, ~0ull },
+	{ 0, 0, 0, 0, 0, ~0ull, ~0ull, ~0ull },
+	{ 0, 0, 0, 0, 0, 0, ~0ull, ~0ull },
+	{ 0, 0, 0, 0, 0, 0, 0, ~0ull },
+	{ 0, 0, 0, 0, 0, 0, 0, 0 },
+};
+
+/* The entries of a block from entry @pos (mod the block size) on. */
+static inline __attribute__((always_inline)) rs_vec
+vec_from(uint32_t pos)
+{
+	uint32_t w = (pos >> 6) & (RS_BLOCK_WORDS - 1);
+
+	return lanes_from[w + 1] |
+	       ((lanes_from[w] ^ lanes_from[w + 1]) & (uint64_t)(~0ull << (pos & 63)));
+}
+
+/* Is any bit of @m set? (An OR across the lanes: cheap on every ISA.) */
+static inline __attribute__((always_inline)) bool
+vec_any(rs_vec m)
+{
+	rs_vec4 h = __builtin_shufflevector(m, m, 0, 1, 2, 3) |
+		    __builtin_shufflevector(m, m, 4, 5, 6, 7);
+	rs_vec2 q = __builtin_shufflevector(h, h, 0, 1) | __builtin_shufflevector(h, h, 2, 3);
+
+	return (q[0] | q[1]) != 0;
+}
+
+/* The block ids of the row a value stands for (RS_ROWS_DESC: uint16_t, WIDE: uint32_t). */
+static inline __attribute__((always_inline)) const void *
+row_ids(const struct ruleset *rs, const struct rs_chain *c, uint32_t val)
+{
+	if (c->mode == RS_ROWS_DESC)
+		return rs_at(rs, c->rows + (val >> 16) * c->rowbytes);
+	return rs_at(rs, val);
+}
+
+enum { JUDGE_NEXT, JUDGE_DONE, JUDGE_JUMP };
+
+/*
+ * Take the matching entries of @bits (word @w of block @b) in order: record
+ * Log entries, decide on a terminal one (JUDGE_DONE), or on a Pass set *pos
+ * to where evaluation goes on (JUDGE_JUMP). The action comes from the
+ * chain's compact acts[] (hot in cache), the rest from the entry.
+ */
+static inline __attribute__((always_inline)) int
+judge_bits(const struct ruleset *rs, const struct rs_chain *c, uint32_t b, uint32_t w,
+	   uint64_t bits, const struct pkt_key *k, struct rs_verdict *v, uint32_t *pos)
+{
+	const uint8_t *acts = rs_at(rs, c->acts);
+	const struct rs_entry *ent = rs_at(rs, c->entries);
+
+	while (bits != 0) {
+		uint32_t i = b << RS_BLOCK_SHIFT | w << 6 | (uint32_t)__builtin_ctzll(bits);
+		uint8_t a = acts[i];
+
+		bits &= bits - 1;
+		if (unlikely(a & RS_ACT_RESID)) {
+			if (!resid_ok(rs, &ent[i], k))
+				continue;
+			a &= (uint8_t)~RS_ACT_RESID;
+		}
+		if (a == RS_A_LOG) {
+			if (v->nlog < RS_MAX_LOGS)
+				v->log[v->nlog++] = ent[i].meta;
+			continue;
+		}
+		if (a == RS_A_PASS) {
+			/* forward only, whatever the table says: never loop */
+			*pos = ent[i].next > i ? ent[i].next : i + 1;
+			return JUDGE_JUMP;
+		}
+		/* a terminal entry: what it decides was worked out for this hook */
+		verdict_set(v, ent[i].outcome, ent[i].reason, ent[i].meta);
+		return JUDGE_DONE;
+	}
+	return JUDGE_NEXT;
+}
+
+/* The block ids of the rows of the six values @val. */
+static inline __attribute__((always_inline)) void
+rows_of(const struct ruleset *rs, const struct rs_chain *c, const uint32_t val[6],
+	const void *r[6])
+{
+	r[0] = row_ids(rs, c, val[0]);
+	r[1] = row_ids(rs, c, val[1]);
+	r[2] = row_ids(rs, c, val[2]);
+	r[3] = row_ids(rs, c, val[3]);
+	r[4] = row_ids(rs, c, val[4]);
+	r[5] = row_ids(rs, c, val[5]);
+}
+
+/* The AND of block @b of the six rows, with block ids of @idw bytes (2 or 4). */
+static inline __attribute__((always_inline)) rs_vec
+ids_and(const rs_vec *blk, const void *const r[6], uint32_t b, unsigned idw)
+{
+	if (idw == 2)
+		return blk[((const uint16_t *)r[0])[b]] & blk[((const uint16_t *)r[1])[b]] &
+		       blk[((const uint16_t *)r[2])[b]] & blk[((const uint16_t *)r[3])[b]] &
+		       blk[((const uint16_t *)r[4])[b]] & blk[((const uint16_t *)r[5])[b]];
+	return blk[((const uint32_t *)r[0])[b]] & blk[((const uint32_t *)r[1])[b]] &
+	       blk[((const uint32_t *)r[2])[b]] & blk[((const uint32_t *)r[3])[b]] &
+	       blk[((const uint32_t *)r[4])[b]] & blk[((const uint32_t *)r[5])[b]];
+}
+
+/* The AND of block @b of the rows of the six values @val. */
+static inline __attribute__((always_inline)) rs_vec
+block_and(const struct ruleset *rs, const struct rs_chain *c, const uint32_t val[6],
+	  uint32_t b)
+{
+	const rs_vec *blk = rs_at(rs, c->blocks);
+	const void *r[6];
+
+	if (c->mode == RS_ROWS_FLAT)	/* the values are the block ids */
+		return blk[val[0]] & blk[val[1]] & blk[val[2]] & blk[val[3]] & blk[val[4]] &
+		       blk[val[5]];
+	if (c->mode == RS_ROWS_DESC && b == 0)	/* the values hold block 0's ids */
+		return blk[val[0] & 0xffff] & blk[val[1] & 0xffff] & blk[val[2] & 0xffff] &
+		       blk[val[3] & 0xffff] & blk[val[4] & 0xffff] & blk[val[5] & 0xffff];
+	rows_of(rs, c, val, r);
+	return c->mode == RS_ROWS_DESC ? ids_and(blk, r, b, 2) : ids_and(blk, r, b, 4);
+}
+
+/*
+ * One bit per non-zero word of @m, from two 256-bit compares: cheap with
+ * AVX2 or AVX-512, not with SSE2 (no 64-bit compare), which walks the words.
+ */
+static inline __attribute__((always_inline)) uint32_t
+vec_mask(rs_vec m)
+{
+	static const rs_vec4 lo_bit = { 1, 2, 4, 8 }, hi_bit = { 16, 32, 64, 128 };
+	rs_vec4 lo = __builtin_shufflevector(m, m, 0, 1, 2, 3);
+	rs_vec4 hi = __builtin_shufflevector(m, m, 4, 5, 6, 7);
+	rs_vec4 nz = ((rs_vec4)(lo != 0) & lo_bit) | ((rs_vec4)(hi != 0) & hi_bit);
+	rs_vec2 q = __builtin_shufflevector(nz, nz, 0, 1) | __builtin_shufflevector(nz, nz, 2, 3);
+
+	return (uint32_t)(q[0] | q[1]);
+}
+
+/* Word @w of @m: by a lane permute (GCC), not a trip through memory. */
+static inline __attribute__((always_inline)) uint64_t
+vec_word(rs_vec m, uint32_t w)
+{
+#if defined(__GNUC__) && !defined(__clang__)
+	rs_vec idx = { w, w, w, w, w, w, w, w };
+
+	return __builtin_shuffle(m, idx)[0];
+#else
+	return m[w];
+#endif
+}
+
+/* Take the matching entries of block @b, whose AND is @m, in order (see judge_bits). */
+static inline __attribute__((always_inline)) int
+judge_block(const struct ruleset *rs, const struct rs_chain *c, uint32_t b, rs_vec m,
+	    const struct pkt_key *k, struct rs_verdict *v, uint32_t *pos, bool wide)
+{
+	int r;
+
+	if (wide) {
+		for (uint32_t mask = vec_mask(m); mask != 0; mask &= mask - 1) {
+			uint32_t w = (uint32_t)__builtin_ctz(mask);
+
+			r = judge_bits(rs, c, b, w, vec_word(m, w), k, v, pos);
+			if (r != JUDGE_NEXT)
+				return r;
+		}
+		return JUDGE_NEXT;
+	}
+	if (!vec_any(m))
+		return JUDGE_NEXT;
+	for (uint32_t w = 0; w < RS_BLOCK_WORDS; w++) {
+		if (m[w] == 0)
+			continue;
+		r = judge_bits(rs, c, b, w, m[w], k, v, pos);
+		if (r != JUDGE_NEXT)
+			return r;
+	}
+	return JUDGE_NEXT;
+}
+
+/*
+ * The blocks from @b on, with block ids of @idw bytes (2 or 4): ANDed six
+ * at a time, until a block with a match decides or jumps (see judge_bits).
+ */
+static inline __attribute__((always_inline)) int
+scan_blocks(const struct ruleset *rs, const struct rs_chain *c, const uint32_t val[6],
+	    uint32_t b, const struct pkt_key *k, struct rs_verdict *v, uint32_t *pos,
+	    bool wide, unsigned idw)
+{
+	const rs_vec *blk = rs_at(rs, c->blocks);
+	const void *r[6];
+	uint32_t nb = c->nblocks;
+
+	rows_of(rs, c, val, r);
+	for (; b < nb; b++) {
+		rs_vec m = ids_and(blk, r, b, idw);
+		int res;
+
+		if (likely(!vec_any(m)))
+			continue;
+		res = judge_block(rs, c, b, m, k, v, pos, wide);
+		if (res != JUDGE_NEXT)
+			return res;
+	}
+	return JUDGE_NEXT;
+}
+
+/*
+ * The first deciding entry of chain @c for a packet whose six fields gave
+ * the values @val, with the Log entries before it. @wide: the ISA has
+ * 256-bit compares.
+ */
+static inline __attribute__((always_inline)) void
+judge_body(const struct ruleset *rs, const struct rs_chain *c, const uint32_t val[6],
+	   const struct pkt_key *k, struct rs_verdict *v, bool wide)
+{
+	uint32_t pos = 0, b;
+	rs_vec m;
+	int r;
+
+	if (c->nwords == 1) {	/* one word (a flat chain): no vectors */
+		const uint64_t *blk = rs_at(rs, c->blocks);
+		uint64_t bits = blk[val[0] * RS_BLOCK_WORDS] & blk[val[1] * RS_BLOCK_WORDS] &
+				blk[val[2] * RS_BLOCK_WORDS] & blk[val[3] * RS_BLOCK_WORDS] &
+				blk[val[4] * RS_BLOCK_WORDS] & blk[val[5] * RS_BLOCK_WORDS];
+
+		do {
+			r = judge_bits(rs, c, 0, 0, bits & ~0ull << (pos & 63), k, v, &pos);
+			if (r == JUDGE_DONE)
+				return;
+		} while (r == JUDGE_JUMP && pos < 64);
+		goto none;
+	}
+restart:
+	b = pos >> RS_BLOCK_SHIFT;
+	if (b >= c->nblocks)
+		goto none;
+	if (c->mode == RS_ROWS_DESC && b == 0) {
+		/* block 0 needs no row: fetch the rows meanwhile, for the blocks after it */
+		const char *rows = rs_at(rs, c->rows);
+
+		__builtin_prefetch(rows + (val[0] >> 16) * c->rowbytes);
+		__builtin_prefetch(rows + (val[1] >> 16) * c->rowbytes);
+		__builtin_prefetch(rows + (val[2] >> 16) * c->rowbytes);
+		__builtin_prefetch(rows + (val[3] >> 16) * c->rowbytes);
+		__builtin_prefetch(rows + (val[4] >> 16) * c->rowbytes);
+		__builtin_prefetch(rows + (val[5] >> 16) * c->rowbytes);
+	}
+	m = block_and(rs, c, val, b);	/* the first block: from pos on */
+	if (pos & ((1u << RS_BLOCK_SHIFT) - 1))
+		m &= vec_from(pos);
+	r = judge_block(rs, c, b, m, k, v, &pos, wide);
+	if (r == JUDGE_NEXT && b + 1 < c->nblocks)
+		r = c->mode == RS_ROWS_DESC ? scan_blocks(rs, c, val, b + 1, k, v, &pos, wide, 2) :
+					      scan_blocks(rs, c, val, b + 1, k, v, &pos, wide, 4);
+	if (r == JUDGE_DONE)
+		return;
+	if (r == JUDGE_JUMP)
+		goto restart;
+none:
+	verdict_set(v, RS_CONTINUE, REASON_NO_POLICY, RS_NO_META);
+}
+
+/*
+ * The six field values of @k in chain @c: rows (or block ids; see
+ * RS_ROWS_*) of its protocol, addresses, ports and ICMP type/code.
+ */
+static inline __attribute__((always_inline)) void
+classify(const struct ruleset *rs, const struct rs_chain *c, const struct pkt_key *k,
+	 uint32_t val[6])
+{
+	val[0] = ((const uint32_t *)rs_at(rs, c->proto))[k->proto];
+	if (k->family == AF_INET) {
+		val[1] = itab_row32(rs, &c->src, (uint32_t)k->src.lo);
+		val[2] = itab_row32(rs, &c->dst, (uint32_t)k->dst.lo);
+	} else {
+		val[1] = itab_row128(rs, &c->src, &k->src);
+		val[2] = itab_row128(rs, &c->dst, &k->dst);
+	}
+	if (k->flags & PKT_F_PORTS) {
+		val[3] = itab_row32(rs, &c->sport, k->sport);
+		val[4] = itab_row32(rs, &c->dport, k->dport);
+	} else {
+		val[3] = c->sport.none;
+		val[4] = c->dport.none;
+	}
+	if (k->flags & PKT_F_ICMP)
+		val[5] = itab_row32(rs, &c->icmp, (uint32_t)k->icmp_type << 8 | k->icmp_code);
+	else
+		val[5] = c->icmp.none;
+}
+
+/* The whole lookup, compiled once per ISA below (@wide: 256-bit compares). */
+static inline __attribute__((always_inline)) void
+lookup_body(const struct ruleset *rs, enum rs_hook hook, const struct pkt_key *k,
+	    struct rs_verdict *v, bool wide)
 {
 	const struct rs_hep *heps = rs_at(rs, rs->heps);
 	const struct rs_chain *c;
-	const struct rs_entry *ent;
-	const uint64_t *b0, *b1, *b2, *b3, *b4, *b5;
-	uint32_t pos = 0, off;
+	uint32_t val[6], off;
 	int32_t hep;
 
 	v->nlog = 0;
@@ -263,74 +610,77 @@ ruleset_lookup(const struct ruleset *rs, enum rs_hook hook, const struct pkt_key
 		return;
 	}
 	c = rs_at(rs, off);
-	ent = rs_at(rs, c->entries);
+	classify(rs, c, k, val);
+	judge_body(rs, c, val, k, v, wide);
+}
 
-	b0 = pool_at(rs, c, ((const uint32_t *)rs_at(rs, c->proto))[k->proto]);
-	if (k->family == AF_INET) {
-		b1 = pool_at(rs, c, itab_find32(rs, &c->src, (uint32_t)k->src.lo));
-		b2 = pool_at(rs, c, itab_find32(rs, &c->dst, (uint32_t)k->dst.lo));
-	} else {
-		b1 = pool_at(rs, c, itab_find128(rs, &c->src, &k->src));
-		b2 = pool_at(rs, c, itab_find128(rs, &c->dst, &k->dst));
+static void
+lookup_base(const struct ruleset *rs, enum rs_hook hook, const struct pkt_key *k,
+	    struct rs_verdict *v)
+{
+	lookup_body(rs, hook, k, v, false);
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#define LOOKUP_X86 1
+
+__attribute__((target("avx2"))) static void
+lookup_avx2(const struct ruleset *rs, enum rs_hook hook, const struct pkt_key *k,
+	    struct rs_verdict *v)
+{
+	lookup_body(rs, hook, k, v, true);
+}
+
+__attribute__((target("avx512f"))) static void
+lookup_avx512(const struct ruleset *rs, enum rs_hook hook, const struct pkt_key *k,
+	      struct rs_verdict *v)
+{
+	lookup_body(rs, hook, k, v, true);
+}
+#endif
+
+enum { ISA_UNKNOWN, ISA_BASE, ISA_AVX2, ISA_AVX512 };
+
+static int lookup_isa_cached;
+
+/* The widest code this CPU runs; detected once (any thread; the answer is always the same). */
+static int
+lookup_isa(void)
+{
+	int isa = __atomic_load_n(&lookup_isa_cached, __ATOMIC_RELAXED);
+
+	if (likely(isa != ISA_UNKNOWN))
+		return isa;
+	isa = ISA_BASE;
+#ifdef LOOKUP_X86
+	__builtin_cpu_init();
+	if (__builtin_cpu_supports("avx512f"))
+		isa = ISA_AVX512;
+	else if (__builtin_cpu_supports("avx2"))
+		isa = ISA_AVX2;
+#endif
+	__atomic_store_n(&lookup_isa_cached, isa, __ATOMIC_RELAXED);
+	return isa;
+}
+
+void
+ruleset_lookup(const struct ruleset *rs, enum rs_hook hook, const struct pkt_key *k,
+	       struct rs_verdict *v)
+{
+	int isa = lookup_isa();
+
+#ifdef LOOKUP_X86
+	if (isa == ISA_AVX512) {
+		lookup_avx512(rs, hook, k, v);
+		return;
 	}
-	if (k->flags & PKT_F_PORTS) {
-		b3 = pool_at(rs, c, itab_find32(rs, &c->sport, k->sport));
-		b4 = pool_at(rs, c, itab_find32(rs, &c->dport, k->dport));
-	} else {
-		b3 = pool_at(rs, c, c->sport.none_id);
-		b4 = pool_at(rs, c, c->dport.none_id);
+	if (isa == ISA_AVX2) {
+		lookup_avx2(rs, hook, k, v);
+		return;
 	}
-	if (k->flags & PKT_F_ICMP)
-		b5 = pool_at(rs, c, itab_find32(rs, &c->icmp,
-						(uint32_t)k->icmp_type << 8 | k->icmp_code));
-	else
-		b5 = pool_at(rs, c, c->icmp.none_id);
-
-restart:
-	for (uint32_t w = pos >> 6; w < c->nwords; w++) {
-		uint64_t m = b0[w] & b1[w] & b2[w] & b3[w] & b4[w] & b5[w];
-
-		if (w == pos >> 6)
-			m &= ~0ull << (pos & 63);
-		while (m != 0) {
-			uint32_t i = w * 64 + (uint32_t)__builtin_ctzll(m);
-			const struct rs_entry *e = &ent[i];
-
-			m &= m - 1;
-			if (unlikely(e->residual) && !resid_ok(rs, e, k))
-				continue;
-			switch (e->action) {
-			case RS_A_LOG:
-				if (v->nlog < RS_MAX_LOGS)
-					v->log[v->nlog++] = e->meta;
-				continue;
-			case RS_A_PASS:
-				/* forward only, whatever the table says: never loop */
-				pos = e->next > i ? e->next : i + 1;
-				goto restart;
-			case RS_A_ALLOW:
-				verdict_set(v, RS_ACCEPT, ruleset_meta(rs, e->meta)->kind ==
-					    RS_META_PROFILE ? REASON_PROFILE : REASON_RULE, e->meta);
-				return;
-			case RS_A_DENY:
-				verdict_set(v, RS_DROP, ruleset_meta(rs, e->meta)->kind ==
-					    RS_META_PROFILE ? REASON_PROFILE : REASON_RULE, e->meta);
-				return;
-			case RS_A_FAILSAFE:
-				verdict_set(v, hook == RS_NORMAL_IN || hook == RS_NORMAL_OUT ?
-					    RS_ACCEPT : RS_CONTINUE, REASON_FAILSAFE, e->meta);
-				return;
-			case RS_A_EOT_DENY:
-				verdict_set(v, RS_DROP, REASON_END_OF_TIER, e->meta);
-				return;
-			case RS_A_NO_PROFILE:
-			default:
-				verdict_set(v, RS_DROP, REASON_NO_PROFILE, e->meta);
-				return;
-			}
-		}
-	}
-	verdict_set(v, RS_CONTINUE, REASON_NO_POLICY, RS_NO_META);
+#endif
+	(void)isa;
+	lookup_base(rs, hook, k, v);
 }
 
 /* ---- publication ------------------------------------------------------------------- */
