@@ -87,6 +87,7 @@ cleanup() {
 	for p in $PIDS; do kill "$p" 2>/dev/null; done
 	sleep 0.3
 	for p in $PIDS; do kill -9 "$p" 2>/dev/null; done
+	for ns in "$S" "$N"; do ip netns pids "$ns" 2>/dev/null | xargs -r kill -9 2>/dev/null; done
 	ip netns del "$S" 2>/dev/null
 	ip netns del "$N" 2>/dev/null
 	rm -rf "$WORK"
@@ -138,6 +139,7 @@ ns_up() {
 }
 ns_down() {
 	for p in $PIDS; do stop "$p"; done
+	for ns in "$S" "$N"; do ip netns pids "$ns" 2>/dev/null | xargs -r kill -9 2>/dev/null; done
 	ip netns del "$S" 2>/dev/null
 	ip netns del "$N" 2>/dev/null
 }

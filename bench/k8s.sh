@@ -22,6 +22,7 @@ cleanup() {
 	for p in $PIDS; do kill "$p" 2>/dev/null; done
 	sleep 0.3
 	ip netns exec $N "$NFQWALL" uninstall > /dev/null 2>&1
+	for ns in $N $C; do ip netns pids $ns 2>/dev/null | xargs -r kill -9 2>/dev/null; done
 	ip netns del $N 2>/dev/null
 	ip netns del $C 2>/dev/null
 	rm -rf "$W"

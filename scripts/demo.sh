@@ -28,7 +28,10 @@ cleanup() {
 	for p in $PIDS; do kill "$p" 2>/dev/null; done
 	sleep 0.3
 	for p in $PIDS; do kill -9 "$p" 2>/dev/null; done
-	for ns in $NODE $PRIV $PUB; do ip netns del $ns 2>/dev/null; done
+	for ns in $NODE $PRIV $PUB; do
+		ip netns pids $ns 2>/dev/null | xargs -r kill -9 2>/dev/null
+		ip netns del $ns 2>/dev/null
+	done
 	rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -104,7 +107,8 @@ bold "== the policy (nfqwall check)"
 "$NFQWALL" check --node demo-node "$WORK/policy" | sed 's/^/  /'
 
 bold "== starting nfqwall in demo-node"
-n env NFQWALL_HTTP_ADDR=127.0.0.1:9417 "$NFQWALL" run --policy-dir "$WORK/policy" \
+# not through n(): $! must be nfqwall itself (ip netns exec execs it), so cleanup stops it
+ip netns exec $NODE env NFQWALL_HTTP_ADDR=127.0.0.1:9417 "$NFQWALL" run --policy-dir "$WORK/policy" \
 	--node demo-node --queues 2 --log-rate 0 > "$WORK/verdicts.log" 2> "$WORK/nfqwall.err" &
 PIDS="$PIDS $!"
 for _ in $(seq 1 50); do
@@ -114,7 +118,7 @@ done
 grep -E 'table published|running' "$WORK/nfqwall.err" | head -2 | sed 's/^/  /'
 
 # the services on the node
-n $PEER serve --tcp 22,6443,8443,10250,30080 --udp 30053,51820 > /dev/null 2>&1 &
+ip netns exec $NODE $PEER serve --tcp 22,6443,8443,10250,30080 --udp 30053,51820 > /dev/null 2>&1 &
 PIDS="$PIDS $!"
 sleep 0.5
 

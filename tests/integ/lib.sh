@@ -43,6 +43,10 @@ cleanup() {
 	for p in $PIDS $NFQ_PID; do kill "$p" 2>/dev/null; done
 	sleep 0.2
 	for p in $PIDS $NFQ_PID; do kill -9 "$p" 2>/dev/null; done
+	# whatever still runs in our namespaces (servers started through nn/nc_) goes too
+	for ns in "$NODE" "$CLI"; do
+		ip netns pids "$ns" 2>/dev/null | xargs -r kill -9 2>/dev/null
+	done
 	ip netns del "$NODE" 2>/dev/null
 	ip netns del "$CLI" 2>/dev/null
 	rm -rf "$WORK"
