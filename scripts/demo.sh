@@ -90,7 +90,7 @@ spec:
       protocol: TCP
       source: {nets: [198.51.100.0/24]}
       destination:
-        ports: [$1179, "30000:32767", 6443, 6666, 6667, "2379:2380"]
+        ports: [${1}179, "30000:32767", 6443, 6666, 6667, "2379:2380"]
     - action: Allow
       protocol: UDP
       source: {nets: [198.51.100.0/24]}
