@@ -15,6 +15,8 @@
  *               sorted 16-bit intervals   -> bitset id (plus a "none" id for
  *                                            packets without that header)
  *
+ * (The exact layout, with bitsets stored as rows of deduplicated 512-entry
+ * blocks, direct and windowed indexes, is described in ruleset_layout.h.)
  * A bitset has one bit per entry (in chain order). ANDing the six bitsets a
  * packet selects gives the entries that match it; the first terminal one in
  * order decides, Log entries before it are reported, and Pass jumps to the

@@ -11,6 +11,10 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#endif
+
 #include "addr.h"
 #include "ruleset_layout.h"
 
@@ -143,82 +147,6 @@ ifmap_hep(const struct ruleset *rs, uint32_t ifindex)
 			hi = mid;
 	}
 	return rs->wildcard;
-}
-
-/* The window index entry for a 64-bit key (see struct rs_itab). */
-static inline __attribute__((always_inline)) uint32_t
-itab_ix(const struct ruleset *rs, const struct rs_itab *t, uint64_t key)
-{
-	const uint32_t *ix = rs_at(rs, t->index);
-	uint64_t d;
-
-	if (unlikely(key < t->base))
-		return ix[t->nbkt];
-	d = (key - t->base) >> t->shift;
-	return likely(d < t->nbkt) ? ix[d] : ix[t->nbkt + 1];
-}
-
-/*
- * The row of the interval holding @key (the first start is 0, so one
- * always does): straight from a direct index, by three branch-free steps
- * in a window, or by binary search.
- */
-static inline __attribute__((always_inline)) uint32_t
-itab_row32(const struct ruleset *rs, const struct rs_itab *t, uint32_t key)
-{
-	const struct rs_pair *p = rs_at(rs, t->pairs);
-	uint32_t lo = 0, n = t->n;
-
-	if (t->kind == RS_IX_DIRECT)
-		return ((const uint32_t *)rs_at(rs, t->index))[key];
-	if (t->kind == RS_IX_WINDOW) {
-		uint32_t e = itab_ix(rs, t, key);
-
-		lo = e >> 1;
-		if (likely(!(e & 1))) {
-			lo += p[lo + 4].start <= key ? 4 : 0;
-			lo += p[lo + 2].start <= key ? 2 : 0;
-			lo += p[lo + 1].start <= key ? 1 : 0;
-			return p[lo].row;
-		}
-		n -= lo;
-	}
-	/* branch-light binary search for the last start <= key */
-	while (n > 1) {
-		uint32_t half = n / 2;
-
-		lo = p[lo + half].start <= key ? lo + half : lo;
-		n -= half;
-	}
-	return p[lo].row;
-}
-
-static inline __attribute__((always_inline)) uint32_t
-itab_row128(const struct ruleset *rs, const struct rs_itab *t, const struct addr *key)
-{
-	const struct addr *st = rs_at(rs, t->starts);
-	const uint32_t *rows = rs_at(rs, t->rows);
-	uint32_t lo = 0, n = t->n;
-
-	if (t->kind == RS_IX_WINDOW) {
-		uint32_t e = itab_ix(rs, t, key->hi);
-
-		lo = e >> 1;
-		if (likely(!(e & 1))) {
-			lo += addr_cmp(&st[lo + 4], key) <= 0 ? 4 : 0;
-			lo += addr_cmp(&st[lo + 2], key) <= 0 ? 2 : 0;
-			lo += addr_cmp(&st[lo + 1], key) <= 0 ? 1 : 0;
-			return rows[lo];
-		}
-		n -= lo;
-	}
-	while (n > 1) {
-		uint32_t half = n / 2;
-
-		lo = addr_cmp(&st[lo + half], key) <= 0 ? lo + half : lo;
-		n -= half;
-	}
-	return rows[lo];
 }
 
 static bool
@@ -417,57 +345,119 @@ block_and(const struct ruleset *rs, const struct rs_chain *c, const uint32_t val
 }
 
 /*
- * One bit per non-zero word of @m, from two 256-bit compares: cheap with
- * AVX2 or AVX-512, not with SSE2 (no 64-bit compare), which walks the words.
+ * The vector primitives the lookup needs, one set per ISA: is any bit of a
+ * block set, one bit per non-zero word of a block, word w of a block, and
+ * which of the RS_IX_WIN interval starts of an index window is the last one
+ * at or below a key (a window always starts at or below it).
+ * lookup_body takes them as function pointers; once it is inlined into the
+ * ISA's lookup function they are constants, and their bodies are inlined
+ * there too, compiled for that ISA (intrinsics included).
  */
-static inline __attribute__((always_inline)) uint32_t
-vec_mask(rs_vec m)
-{
-	static const rs_vec4 lo_bit = { 1, 2, 4, 8 }, hi_bit = { 16, 32, 64, 128 };
-	rs_vec4 lo = __builtin_shufflevector(m, m, 0, 1, 2, 3);
-	rs_vec4 hi = __builtin_shufflevector(m, m, 4, 5, 6, 7);
-	rs_vec4 nz = ((rs_vec4)(lo != 0) & lo_bit) | ((rs_vec4)(hi != 0) & hi_bit);
-	rs_vec2 q = __builtin_shufflevector(nz, nz, 0, 1) | __builtin_shufflevector(nz, nz, 2, 3);
+struct vec_ops {
+	bool (*any)(rs_vec m);
+	uint32_t (*mask)(rs_vec m);
+	uint64_t (*word)(rs_vec m, uint32_t w);
+	uint32_t (*win)(const struct rs_pair *p, uint32_t key);
+};
 
-	return (uint32_t)(q[0] | q[1]);
+static inline bool
+base_any(rs_vec m)
+{
+	return vec_any(m);
 }
 
-/* Word @w of @m: by a lane permute (GCC), not a trip through memory. */
-static inline __attribute__((always_inline)) uint64_t
-vec_word(rs_vec m, uint32_t w)
+static inline uint32_t
+base_mask(rs_vec m)
 {
-#if defined(__GNUC__) && !defined(__clang__)
-	rs_vec idx = { w, w, w, w, w, w, w, w };
+	uint32_t mask = 0;
 
-	return __builtin_shuffle(m, idx)[0];
-#else
+	for (uint32_t w = 0; w < RS_BLOCK_WORDS; w++)
+		mask |= (uint32_t)(m[w] != 0) << w;
+	return mask;
+}
+
+static inline uint64_t
+base_word(rs_vec m, uint32_t w)
+{
 	return m[w];
-#endif
 }
+
+/* Three branch-free steps of a binary search (RS_IX_WIN is 8). */
+static inline uint32_t
+base_win(const struct rs_pair *p, uint32_t key)
+{
+	uint32_t i = 0;
+
+	i += p[i + 4].start <= key ? 4 : 0;
+	i += p[i + 2].start <= key ? 2 : 0;
+	i += p[i + 1].start <= key ? 1 : 0;
+	return i;
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#define LOOKUP_X86 1
+
+__attribute__((target("avx2"))) static inline uint32_t
+avx2_mask(rs_vec m)
+{
+	__m256i lo = (__m256i)__builtin_shufflevector(m, m, 0, 1, 2, 3);
+	__m256i hi = (__m256i)__builtin_shufflevector(m, m, 4, 5, 6, 7);
+	__m256i z = _mm256_setzero_si256();
+	uint32_t zlo = (uint32_t)_mm256_movemask_pd((__m256d)_mm256_cmpeq_epi64(lo, z));
+	uint32_t zhi = (uint32_t)_mm256_movemask_pd((__m256d)_mm256_cmpeq_epi64(hi, z));
+
+	return ~(zlo | zhi << 4) & 0xff;
+}
+
+__attribute__((target("avx2"))) static inline bool
+avx2_any(rs_vec m)
+{
+	__m256i x = (__m256i)(__builtin_shufflevector(m, m, 0, 1, 2, 3) |
+			      __builtin_shufflevector(m, m, 4, 5, 6, 7));
+
+	return !_mm256_testz_si256(x, x);
+}
+
+__attribute__((target("avx512f"))) static inline uint32_t
+avx512_mask(rs_vec m)
+{
+	return _mm512_test_epi64_mask((__m512i)m, (__m512i)m);
+}
+
+__attribute__((target("avx512f"))) static inline bool
+avx512_any(rs_vec m)
+{
+	return _mm512_test_epi64_mask((__m512i)m, (__m512i)m) != 0;
+}
+
+__attribute__((target("avx512f"))) static inline uint64_t
+avx512_word(rs_vec m, uint32_t w)
+{
+	return (uint64_t)_mm_cvtsi128_si64(_mm512_castsi512_si128(
+		_mm512_permutexvar_epi64(_mm512_set1_epi64(w), (__m512i)m)));
+}
+
+/* All eight starts (the even 32-bit lanes of the window's pairs) compared at once. */
+__attribute__((target("avx512f"))) static inline uint32_t
+avx512_win(const struct rs_pair *p, uint32_t key)
+{
+	__mmask16 le = _mm512_mask_cmple_epu32_mask(0x5555, _mm512_loadu_si512(p),
+						    _mm512_set1_epi32((int)key));
+
+	return (uint32_t)__builtin_popcount(le) - 1;
+}
+#endif
 
 /* Take the matching entries of block @b, whose AND is @m, in order (see judge_bits). */
 static inline __attribute__((always_inline)) int
 judge_block(const struct ruleset *rs, const struct rs_chain *c, uint32_t b, rs_vec m,
-	    const struct pkt_key *k, struct rs_verdict *v, uint32_t *pos, bool wide)
+	    const struct pkt_key *k, struct rs_verdict *v, uint32_t *pos,
+	    const struct vec_ops ops)
 {
-	int r;
+	for (uint32_t mask = ops.mask(m); mask != 0; mask &= mask - 1) {
+		uint32_t w = (uint32_t)__builtin_ctz(mask);
+		int r = judge_bits(rs, c, b, w, ops.word(m, w), k, v, pos);
 
-	if (wide) {
-		for (uint32_t mask = vec_mask(m); mask != 0; mask &= mask - 1) {
-			uint32_t w = (uint32_t)__builtin_ctz(mask);
-
-			r = judge_bits(rs, c, b, w, vec_word(m, w), k, v, pos);
-			if (r != JUDGE_NEXT)
-				return r;
-		}
-		return JUDGE_NEXT;
-	}
-	if (!vec_any(m))
-		return JUDGE_NEXT;
-	for (uint32_t w = 0; w < RS_BLOCK_WORDS; w++) {
-		if (m[w] == 0)
-			continue;
-		r = judge_bits(rs, c, b, w, m[w], k, v, pos);
 		if (r != JUDGE_NEXT)
 			return r;
 	}
@@ -481,7 +471,7 @@ judge_block(const struct ruleset *rs, const struct rs_chain *c, uint32_t b, rs_v
 static inline __attribute__((always_inline)) int
 scan_blocks(const struct ruleset *rs, const struct rs_chain *c, const uint32_t val[6],
 	    uint32_t b, const struct pkt_key *k, struct rs_verdict *v, uint32_t *pos,
-	    bool wide, unsigned idw)
+	    const struct vec_ops ops, unsigned idw)
 {
 	const rs_vec *blk = rs_at(rs, c->blocks);
 	const void *r[6];
@@ -492,41 +482,47 @@ scan_blocks(const struct ruleset *rs, const struct rs_chain *c, const uint32_t v
 		rs_vec m = ids_and(blk, r, b, idw);
 		int res;
 
-		if (likely(!vec_any(m)))
+		if (likely(!ops.any(m)))
 			continue;
-		res = judge_block(rs, c, b, m, k, v, pos, wide);
+		res = judge_block(rs, c, b, m, k, v, pos, ops);
 		if (res != JUDGE_NEXT)
 			return res;
 	}
 	return JUDGE_NEXT;
 }
 
+/* judge_body for a chain of one word (up to 64 entries): plain scalar code. */
+static inline __attribute__((always_inline)) void
+judge_word(const struct ruleset *rs, const struct rs_chain *c, const uint32_t val[6],
+	   const struct pkt_key *k, struct rs_verdict *v)
+{
+	const uint64_t *blk = rs_at(rs, c->blocks);
+	uint64_t bits = blk[val[0] * RS_BLOCK_WORDS] & blk[val[1] * RS_BLOCK_WORDS] &
+			blk[val[2] * RS_BLOCK_WORDS] & blk[val[3] * RS_BLOCK_WORDS] &
+			blk[val[4] * RS_BLOCK_WORDS] & blk[val[5] * RS_BLOCK_WORDS];
+	uint32_t pos = 0;
+	int r;
+
+	do {
+		r = judge_bits(rs, c, 0, 0, bits & ~0ull << (pos & 63), k, v, &pos);
+		if (r == JUDGE_DONE)
+			return;
+	} while (r == JUDGE_JUMP && pos < 64);
+	verdict_set(v, RS_CONTINUE, REASON_NO_POLICY, RS_NO_META);
+}
+
 /*
- * The first deciding entry of chain @c for a packet whose six fields gave
- * the values @val, with the Log entries before it. @wide: the ISA has
- * 256-bit compares.
+ * The first deciding entry of chain @c (more than one word) for a packet
+ * whose six fields gave the values @val, with the Log entries before it.
  */
 static inline __attribute__((always_inline)) void
 judge_body(const struct ruleset *rs, const struct rs_chain *c, const uint32_t val[6],
-	   const struct pkt_key *k, struct rs_verdict *v, bool wide)
+	   const struct pkt_key *k, struct rs_verdict *v, const struct vec_ops ops)
 {
 	uint32_t pos = 0, b;
 	rs_vec m;
 	int r;
 
-	if (c->nwords == 1) {	/* one word (a flat chain): no vectors */
-		const uint64_t *blk = rs_at(rs, c->blocks);
-		uint64_t bits = blk[val[0] * RS_BLOCK_WORDS] & blk[val[1] * RS_BLOCK_WORDS] &
-				blk[val[2] * RS_BLOCK_WORDS] & blk[val[3] * RS_BLOCK_WORDS] &
-				blk[val[4] * RS_BLOCK_WORDS] & blk[val[5] * RS_BLOCK_WORDS];
-
-		do {
-			r = judge_bits(rs, c, 0, 0, bits & ~0ull << (pos & 63), k, v, &pos);
-			if (r == JUDGE_DONE)
-				return;
-		} while (r == JUDGE_JUMP && pos < 64);
-		goto none;
-	}
 restart:
 	b = pos >> RS_BLOCK_SHIFT;
 	if (b >= c->nblocks)
@@ -545,10 +541,10 @@ restart:
 	m = block_and(rs, c, val, b);	/* the first block: from pos on */
 	if (pos & ((1u << RS_BLOCK_SHIFT) - 1))
 		m &= vec_from(pos);
-	r = judge_block(rs, c, b, m, k, v, &pos, wide);
+	r = judge_block(rs, c, b, m, k, v, &pos, ops);
 	if (r == JUDGE_NEXT && b + 1 < c->nblocks)
-		r = c->mode == RS_ROWS_DESC ? scan_blocks(rs, c, val, b + 1, k, v, &pos, wide, 2) :
-					      scan_blocks(rs, c, val, b + 1, k, v, &pos, wide, 4);
+		r = c->mode == RS_ROWS_DESC ? scan_blocks(rs, c, val, b + 1, k, v, &pos, ops, 2) :
+					      scan_blocks(rs, c, val, b + 1, k, v, &pos, ops, 4);
 	if (r == JUDGE_DONE)
 		return;
 	if (r == JUDGE_JUMP)
@@ -557,85 +553,154 @@ none:
 	verdict_set(v, RS_CONTINUE, REASON_NO_POLICY, RS_NO_META);
 }
 
+/* The window index entry for a 64-bit key (see struct rs_itab). */
+static inline __attribute__((always_inline)) uint32_t
+itab_ix(const struct ruleset *rs, const struct rs_itab *t, uint64_t key)
+{
+	const uint32_t *ix = rs_at(rs, t->index);
+	uint64_t d;
+
+	if (unlikely(key < t->base))
+		return ix[t->nbkt];
+	d = (key - t->base) >> t->shift;
+	return likely(d < t->nbkt) ? ix[d] : ix[t->nbkt + 1];
+}
+
+/*
+ * The value of the interval holding @key (the first start is 0, so one
+ * always does): straight from a direct index, by a branch-free search of a
+ * window, or by binary search.
+ */
+static inline __attribute__((always_inline)) uint32_t
+itab_row32(const struct ruleset *rs, const struct rs_itab *t, uint32_t key,
+	   const struct vec_ops ops)
+{
+	const struct rs_pair *p = rs_at(rs, t->pairs);
+	uint32_t lo = 0, n = t->n;
+
+	if (t->kind == RS_IX_DIRECT)
+		return ((const uint32_t *)rs_at(rs, t->index))[key];
+	if (t->kind == RS_IX_WINDOW) {
+		uint32_t e = itab_ix(rs, t, key);
+
+		lo = e >> 1;
+		if (likely(!(e & 1)))
+			return p[lo + ops.win(p + lo, key)].row;
+		n -= lo;
+	}
+	/* branch-light binary search for the last start <= key */
+	while (n > 1) {
+		uint32_t half = n / 2;
+
+		lo = p[lo + half].start <= key ? lo + half : lo;
+		n -= half;
+	}
+	return p[lo].row;
+}
+
+/* @a <= @b as 128-bit numbers, without branches (for the searches below). */
+static inline __attribute__((always_inline)) bool
+addr_le(const struct addr *a, const struct addr *b)
+{
+	return (a->hi < b->hi) | ((a->hi == b->hi) & (a->lo <= b->lo));
+}
+
+static inline __attribute__((always_inline)) uint32_t
+itab_row128(const struct ruleset *rs, const struct rs_itab *t, const struct addr *key)
+{
+	const struct addr *st = rs_at(rs, t->starts);
+	const uint32_t *rows = rs_at(rs, t->rows);
+	uint32_t lo = 0, n = t->n;
+
+	if (t->kind == RS_IX_WINDOW) {
+		uint32_t e = itab_ix(rs, t, key->hi);
+
+		lo = e >> 1;
+		if (likely(!(e & 1))) {
+			lo += addr_le(&st[lo + 4], key) ? 4 : 0;
+			lo += addr_le(&st[lo + 2], key) ? 2 : 0;
+			lo += addr_le(&st[lo + 1], key) ? 1 : 0;
+			return rows[lo];
+		}
+		n -= lo;
+	}
+	while (n > 1) {
+		uint32_t half = n / 2;
+
+		lo = addr_le(&st[lo + half], key) ? lo + half : lo;
+		n -= half;
+	}
+	return rows[lo];
+}
+
 /*
  * The six field values of @k in chain @c: rows (or block ids; see
  * RS_ROWS_*) of its protocol, addresses, ports and ICMP type/code.
  */
 static inline __attribute__((always_inline)) void
 classify(const struct ruleset *rs, const struct rs_chain *c, const struct pkt_key *k,
-	 uint32_t val[6])
+	 uint32_t val[6], const struct vec_ops ops)
 {
 	val[0] = ((const uint32_t *)rs_at(rs, c->proto))[k->proto];
 	if (k->family == AF_INET) {
-		val[1] = itab_row32(rs, &c->src, (uint32_t)k->src.lo);
-		val[2] = itab_row32(rs, &c->dst, (uint32_t)k->dst.lo);
+		val[1] = itab_row32(rs, &c->src, (uint32_t)k->src.lo, ops);
+		val[2] = itab_row32(rs, &c->dst, (uint32_t)k->dst.lo, ops);
 	} else {
 		val[1] = itab_row128(rs, &c->src, &k->src);
 		val[2] = itab_row128(rs, &c->dst, &k->dst);
 	}
 	if (k->flags & PKT_F_PORTS) {
-		val[3] = itab_row32(rs, &c->sport, k->sport);
-		val[4] = itab_row32(rs, &c->dport, k->dport);
+		val[3] = itab_row32(rs, &c->sport, k->sport, ops);
+		val[4] = itab_row32(rs, &c->dport, k->dport, ops);
 	} else {
 		val[3] = c->sport.none;
 		val[4] = c->dport.none;
 	}
 	if (k->flags & PKT_F_ICMP)
-		val[5] = itab_row32(rs, &c->icmp, (uint32_t)k->icmp_type << 8 | k->icmp_code);
+		val[5] = itab_row32(rs, &c->icmp, (uint32_t)k->icmp_type << 8 | k->icmp_code,
+				    ops);
 	else
 		val[5] = c->icmp.none;
 }
 
-/* The whole lookup, compiled once per ISA below (@wide: 256-bit compares). */
-static inline __attribute__((always_inline)) void
-lookup_body(const struct ruleset *rs, enum rs_hook hook, const struct pkt_key *k,
-	    struct rs_verdict *v, bool wide)
-{
-	const struct rs_hep *heps = rs_at(rs, rs->heps);
-	const struct rs_chain *c;
-	uint32_t val[6], off;
-	int32_t hep;
+static const struct vec_ops base_ops = { base_any, base_mask, base_word, base_win };
 
-	v->nlog = 0;
-	hep = ifmap_hep(rs, hook_is_in(hook) ? k->iif : k->oif);
-	v->hep = hep;
-	if (hep < 0) {
-		verdict_set(v, hook == RS_NORMAL_IN || hook == RS_NORMAL_OUT ? RS_ACCEPT :
-			    RS_CONTINUE, REASON_NO_HEP, RS_NO_META);
-		return;
-	}
-	off = heps[hep].chains[hook][k->family == AF_INET ? 0 : 1];
-	if (off == 0) {
-		verdict_set(v, RS_CONTINUE, REASON_NO_POLICY, RS_NO_META);
-		return;
-	}
-	c = rs_at(rs, off);
-	classify(rs, c, k, val);
-	judge_body(rs, c, val, k, v, wide);
+/*
+ * Classify and judge in a chain of more than one word: compiled once per ISA
+ * below, with that ISA's vector primitives. (Chains of one word take the
+ * plain path in ruleset_lookup, without the larger function's prologue.)
+ */
+static inline __attribute__((always_inline)) void
+lookup_body(const struct ruleset *rs, const struct rs_chain *c, const struct pkt_key *k,
+	    struct rs_verdict *v, const struct vec_ops ops)
+{
+	uint32_t val[6];
+
+	classify(rs, c, k, val, ops);
+	judge_body(rs, c, val, k, v, ops);
 }
 
 static void
-lookup_base(const struct ruleset *rs, enum rs_hook hook, const struct pkt_key *k,
+lookup_base(const struct ruleset *rs, const struct rs_chain *c, const struct pkt_key *k,
 	    struct rs_verdict *v)
 {
-	lookup_body(rs, hook, k, v, false);
+	lookup_body(rs, c, k, v, base_ops);
 }
 
-#if defined(__x86_64__) && defined(__GNUC__)
-#define LOOKUP_X86 1
-
+#ifdef LOOKUP_X86
 __attribute__((target("avx2"))) static void
-lookup_avx2(const struct ruleset *rs, enum rs_hook hook, const struct pkt_key *k,
+lookup_avx2(const struct ruleset *rs, const struct rs_chain *c, const struct pkt_key *k,
 	    struct rs_verdict *v)
 {
-	lookup_body(rs, hook, k, v, true);
+	lookup_body(rs, c, k, v, (struct vec_ops){ avx2_any, avx2_mask, base_word, base_win });
 }
 
 __attribute__((target("avx512f"))) static void
-lookup_avx512(const struct ruleset *rs, enum rs_hook hook, const struct pkt_key *k,
+lookup_avx512(const struct ruleset *rs, const struct rs_chain *c, const struct pkt_key *k,
 	      struct rs_verdict *v)
 {
-	lookup_body(rs, hook, k, v, true);
+	lookup_body(rs, c, k, v,
+		    (struct vec_ops){ avx512_any, avx512_mask, avx512_word, avx512_win });
 }
 #endif
 
@@ -667,20 +732,46 @@ void
 ruleset_lookup(const struct ruleset *rs, enum rs_hook hook, const struct pkt_key *k,
 	       struct rs_verdict *v)
 {
-	int isa = lookup_isa();
+	const struct rs_hep *heps = rs_at(rs, rs->heps);
+	const struct rs_chain *c;
+	uint32_t off;
+	int32_t hep;
+	int isa;
 
+	v->nlog = 0;
+	hep = ifmap_hep(rs, hook_is_in(hook) ? k->iif : k->oif);
+	v->hep = hep;
+	if (hep < 0) {
+		verdict_set(v, hook == RS_NORMAL_IN || hook == RS_NORMAL_OUT ? RS_ACCEPT :
+			    RS_CONTINUE, REASON_NO_HEP, RS_NO_META);
+		return;
+	}
+	off = heps[hep].chains[hook][k->family == AF_INET ? 0 : 1];
+	if (off == 0) {
+		verdict_set(v, RS_CONTINUE, REASON_NO_POLICY, RS_NO_META);
+		return;
+	}
+	c = rs_at(rs, off);
+	if (c->nwords == 1) {
+		uint32_t val[6];
+
+		classify(rs, c, k, val, base_ops);
+		judge_word(rs, c, val, k, v);
+		return;
+	}
+	isa = lookup_isa();
 #ifdef LOOKUP_X86
 	if (isa == ISA_AVX512) {
-		lookup_avx512(rs, hook, k, v);
+		lookup_avx512(rs, c, k, v);
 		return;
 	}
 	if (isa == ISA_AVX2) {
-		lookup_avx2(rs, hook, k, v);
+		lookup_avx2(rs, c, k, v);
 		return;
 	}
 #endif
 	(void)isa;
-	lookup_base(rs, hook, k, v);
+	lookup_base(rs, c, k, v);
 }
 
 /* ---- publication ------------------------------------------------------------------- */
