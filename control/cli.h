@@ -12,7 +12,4 @@ int explain_main(int argc, char **argv);
 /* cli_parse_proto - tcp, udp, icmp, icmpv6, sctp, ... (any case) or 0..255; -1 if neither. */
 int cli_parse_proto(const char *s);
 
-/* cli_parse_labels - "K=V,K=V" into @out; -EINVAL on a malformed pair. */
-int cli_parse_labels(const char *text, struct labels *out);
-
 #endif /* NFQWALL_CLI_H */

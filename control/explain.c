@@ -110,27 +110,6 @@ cli_parse_proto(const char *s)
 	return parse_num(s, 255, &v) ? (int)v : -1;
 }
 
-int
-cli_parse_labels(const char *text, struct labels *out)
-{
-	char *copy = xstrdup(text), *save = NULL;
-	int err = 0;
-
-	for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-		char *eq = strchr(tok, '=');
-
-		if (eq == NULL || eq == tok) {
-			err = -EINVAL;
-			break;
-		}
-		*eq = '\0';
-		if (labels_set(out, tok, eq + 1) < 0)
-			exit(70);
-	}
-	free(copy);
-	return err;
-}
-
 /* "IP" or "IP:PORT" or "[IPv6]:PORT". */
 static int
 parse_dnat(const char *s, struct eval_input *in, uint8_t family)
@@ -423,7 +402,7 @@ explain_main(int argc, char **argv)
 		return err;
 
 	labels_init(&hl);
-	if (o.host_labels && cli_parse_labels(o.host_labels, &hl) < 0)
+	if (o.host_labels && labels_parse(o.host_labels, &hl) < 0)
 		return usage_error("--host-labels: '%s' is not K=V,K=V", o.host_labels);
 	polset_init(&ps);
 	for (int i = optind; i < argc; i++)

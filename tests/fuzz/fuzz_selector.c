@@ -1,5 +1,5 @@
 /*
- * fuzz_selector.c - libFuzzer target for control/selector.c.
+ * fuzz_selector.c - libFuzzer target for control/policy/selector.c.
  *
  * Parses the input; when it parses, the canonical text must parse again,
  * print identically, and evaluate the same as the original on a few fixed

@@ -1,5 +1,5 @@
 /*
- * test_diag.c - unit tests for control/diag.c: recording diagnostics and
+ * test_diag.c - unit tests for control/policy/diag.c: recording diagnostics and
  * their exact text, "file:line:col: level: object: field: message", with
  * every optional part present or absent.
  */

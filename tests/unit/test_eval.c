@@ -1,7 +1,7 @@
 /*
  * test_eval.c - scenario tests of the enforcement semantics through both
- * engines: the reference evaluator (control/eval.c) and the compiled table
- * (control/compile.c + nfq/ruleset.c, walked by control/walk.c).
+ * engines: the reference evaluator (control/compile/eval.c) and the compiled table
+ * (control/compile/compile.c + nfq/ruleset.c, walked by control/compile/walk.c).
  *
  * Each scenario loads a small policy set with polset_load_buffer, builds
  * node n1's view (hostenv) with four interfaces, compiles it, and judges

@@ -1,5 +1,5 @@
 /*
- * test_fwrules.c - the iptables-restore text nfqwall writes (control/fwrules.c):
+ * test_fwrules.c - the iptables-restore text nfqwall writes (control/daemon/fwrules.c):
  * chain order, marks, failsafes, INVALID drop only on claimed interfaces,
  * tables only when needed, and no policy text in the rules.
  */

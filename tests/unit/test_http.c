@@ -1,5 +1,5 @@
 /*
- * test_http.c - unit tests for control/http.c and control/metrics.c: a real
+ * test_http.c - unit tests for control/daemon/http.c and control/daemon/metrics.c: a real
  * libmicrohttpd server on 127.0.0.1 over a fake daemon (two workers' stats,
  * a logger's counters, a compiled and published ruleset), fetched with plain
  * HTTP/1.0 sockets. Checks status codes, key metric values, the exposition

@@ -1,5 +1,5 @@
 /*
- * test_ivset.c - unit tests for control/ivset.c, the interval sets the
+ * test_ivset.c - unit tests for control/compile/ivset.c, the interval sets the
  * compiler describes each rule field with. Merging (overlap and adjacency),
  * intersection and difference are checked against a brute-force bitmap
  * model on random small sets over [0, 255]; the 128-bit edges and CIDR

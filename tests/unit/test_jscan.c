@@ -1,6 +1,6 @@
 /*
  * test_jscan.c - the JSON scanner the Kubernetes client splits lists and
- * watch events with (control/jscan.c).
+ * watch events with (control/k8s/jscan.c).
  */
 #include <stdarg.h>
 #include <stddef.h>

@@ -1,5 +1,5 @@
 /*
- * test_labels.c - unit tests for control/labels.c: the sorted, owned label
+ * test_labels.c - unit tests for control/policy/labels.c: the sorted, owned label
  * maps that HostEndpoints, network sets and selectors use.
  */
 #include <stdarg.h>

@@ -1,5 +1,5 @@
 /*
- * test_lint.c - unit tests for control/lint.c (`nfqwall check` warnings):
+ * test_lint.c - unit tests for control/compile/lint.c (`nfqwall check` warnings):
  * each lint fires on a minimal example, at the right object and field, and
  * stays quiet on the clean variant next to it.
  */

@@ -1,6 +1,6 @@
 /*
- * test_policy.c - unit tests for the policy loader (control/policy.c,
- * control/policy_rule.c) and the node view (control/hostenv.c).
+ * test_policy.c - unit tests for the policy loader (control/policy/policy.c,
+ * control/policy/policy_rule.c) and the node view (control/compile/hostenv.c).
  *
  * Every test loads YAML or JSON text with polset_load_buffer() and checks
  * the resulting model and diagnostics exactly: which objects were kept or

@@ -1,5 +1,5 @@
 /*
- * test_ruleset.c - unit tests for the compiled table (control/compile.c,
+ * test_ruleset.c - unit tests for the compiled table (control/compile/compile.c,
  * nfq/ruleset.c): its text dump, lookups at single hooks with hand-built
  * packet keys (fragments, ICMP type/code ranges, 128-bit address interval
  * edges, interface to endpoint mapping, the Log cap), RCU publication, and

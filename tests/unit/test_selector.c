@@ -1,5 +1,5 @@
 /*
- * test_selector.c - unit tests for control/selector.c: every operator, the
+ * test_selector.c - unit tests for control/policy/selector.c: every operator, the
  * precedence and token rules and every error case of calico-semantics.md
  * §6, the §1.4 prefix rewriting, and canonical printing round trips.
  */

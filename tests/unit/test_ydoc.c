@@ -1,5 +1,5 @@
 /*
- * test_ydoc.c - unit tests for control/ydoc.c: YAML and JSON document
+ * test_ydoc.c - unit tests for control/policy/ydoc.c: YAML and JSON document
  * streams with 1-based source positions, syntax errors recorded with their
  * position (earlier documents kept), scalar styles and null detection.
  */

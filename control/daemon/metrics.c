@@ -285,7 +285,8 @@ render_api_kinds(FILE *f, struct kube_store *st)
 static void
 render_control(FILE *f, struct daemon *d)
 {
-	uint64_t last_sync = STAT_GET(d->api_last_sync_unix);
+	static const struct kube_totals none;
+	const struct kube_totals *t = d->kstore ? &d->kstore->totals : &none;
 
 	plain(f, "ruleset_generation", "gauge", "Generation of the published ruleset.",
 	      STAT_GET(d->gen));
@@ -315,13 +316,14 @@ render_control(FILE *f, struct daemon *d)
 	      "Failed installs of nfqwall's netfilter rules.",
 	      STAT_GET(d->rules_install_failures));
 	plain(f, "api_watch_restarts_total", "counter",
-	      "Kubernetes API watches restarted.", STAT_GET(d->api_watch_restarts));
+	      "Kubernetes API watches restarted.", STAT_GET(t->watch_restarts));
 	plain(f, "api_relists_total", "counter", "Kubernetes API relists.",
-	      STAT_GET(d->api_relists));
+	      STAT_GET(t->relists));
 	plain(f, "api_errors_total", "counter", "Kubernetes API request errors.",
-	      STAT_GET(d->api_errors));
+	      STAT_GET(t->errors));
 	plain(f, "api_last_sync_timestamp_seconds", "gauge",
-	      "Unix time of the last complete sync with the Kubernetes API.", last_sync);
+	      "Unix time of the last complete sync with the Kubernetes API.",
+	      STAT_GET(t->last_sync_unix));
 	plain(f, "ready", "gauge", "1 once the daemon is ready (see /readyz).",
 	      STAT_GET(d->ready) ? 1 : 0);
 	if (d->kstore != NULL)

@@ -44,10 +44,6 @@ struct daemon {
 	uint32_t table_bytes;
 
 	/* the Kubernetes source (issue #4); zero with --policy-dir */
-	uint64_t api_watch_restarts;
-	uint64_t api_relists;
-	uint64_t api_errors;
-	uint64_t api_last_sync_unix;
 	struct kube_store *kstore;		/* per-kind sync state, NULL with --policy-dir */
 
 	int ready;				/* 1 once the first table is published (and synced) */

@@ -38,4 +38,8 @@ const char *labels_get(const struct labels *l, const char *key);
  * pairs in addition to its own; @src wins on equal keys. 0 or -ENOMEM. */
 int __must_check labels_merge(struct labels *dst, const struct labels *src);
 
+/* labels_parse - add the pairs of "K=V,K=V" to @out: 0, -EINVAL on a
+ * malformed pair (those before it are kept) or -ENOMEM. */
+int __must_check labels_parse(const char *text, struct labels *out);
+
 #endif /* NFQWALL_LABELS_H */

@@ -21,8 +21,6 @@
 
 #include "compiler.h"
 
-struct daemon;
-
 enum kube_kind {
 	KK_GNP,
 	KK_SGNP,
@@ -60,8 +58,17 @@ struct kube_kind_state {
 	uint64_t errors;
 };
 
+/* Totals over every kind, read by /metrics: STAT_* relaxed atomics (stats.h). */
+struct kube_totals {
+	uint64_t watch_restarts;
+	uint64_t relists;
+	uint64_t errors;
+	uint64_t last_sync_unix;	/* Unix time of the last complete list or event */
+};
+
 struct kube_store {
 	pthread_mutex_t lock;
+	struct kube_totals totals;
 	struct kube_kind_state kinds[KK_NKINDS];
 	uint64_t version;		/* bumped on every change */
 	int efd;			/* eventfd: readable after a change */
@@ -85,7 +92,7 @@ bool kube_store_synced(struct kube_store *st);
  * discovery and the reflectors. Returns 0 or -errno with @why.
  */
 int __must_check kube_start(struct kube_client **out, const struct kube_config *cfg,
-			    struct kube_store *st, struct daemon *d, char *why, size_t whylen);
+			    struct kube_store *st, char *why, size_t whylen);
 
 /* kube_stop - stop every thread (they notice within a second) and free. */
 void kube_stop(struct kube_client *kc);

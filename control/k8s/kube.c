@@ -12,10 +12,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "daemon.h"
 #include "jscan.h"
 #include "kube.h"
 #include "log.h"
+#include "stats.h"
 #include "xalloc.h"
 
 #define SA_DIR		"/var/run/secrets/kubernetes.io/serviceaccount"
@@ -48,7 +48,6 @@ struct kube_client {
 	char *node;
 	char *group_version;
 	struct kube_store *st;
-	struct daemon *d;
 	pthread_t boot;
 	bool boot_started;
 	int stop;
@@ -461,7 +460,7 @@ do_list(struct reflector *r)
 	int err = W_ERROR;
 
 	STAT_ADD(kc->st->kinds[r->kind].relists, 1);
-	STAT_ADD(kc->d->api_relists, 1);
+	STAT_ADD(kc->st->totals.relists, 1);
 	do {
 		CURLcode ce;
 		long st;
@@ -523,7 +522,7 @@ do_list(struct reflector *r)
 	acc.n = 0;
 	snprintf(r->rv, sizeof(r->rv), "%s", rv);
 	r->list_fresh = false;
-	STAT_SET(kc->d->api_last_sync_unix, (uint64_t)time(NULL));
+	STAT_SET(kc->st->totals.last_sync_unix, (uint64_t)time(NULL));
 	err = W_END;
 out:
 	objs_free(acc.v, acc.n);
@@ -566,7 +565,7 @@ watch_event(struct reflector *r, const char *p, size_t n)
 		kc->st->kinds[r->kind].last_sync_ns = mono_ns();
 		kc->st->kinds[r->kind].last_sync_unix = (uint64_t)time(NULL);
 		pthread_mutex_unlock(&kc->st->lock);
-		STAT_SET(kc->d->api_last_sync_unix, (uint64_t)time(NULL));
+		STAT_SET(kc->st->totals.last_sync_unix, (uint64_t)time(NULL));
 		return W_END;
 	}
 	object_key(obj, key, sizeof(key));
@@ -582,7 +581,7 @@ watch_event(struct reflector *r, const char *p, size_t n)
 				     strlen(one.v[0].json));
 		objs_free(one.v, one.n);
 	}
-	STAT_SET(kc->d->api_last_sync_unix, (uint64_t)time(NULL));
+	STAT_SET(kc->st->totals.last_sync_unix, (uint64_t)time(NULL));
 	return W_END;
 }
 
@@ -635,7 +634,7 @@ do_watch(struct reflector *r)
 	r->watch_result = W_END;
 	r->events = 0;
 	STAT_ADD(kc->st->kinds[r->kind].watch_restarts, 1);
-	STAT_ADD(kc->d->api_watch_restarts, 1);
+	STAT_ADD(kc->st->totals.watch_restarts, 1);
 	st = http_get(r, url, &call, &ce);
 	free(body.p);
 	if (__atomic_load_n(&kc->stop, __ATOMIC_RELAXED))
@@ -680,7 +679,7 @@ backoff(struct reflector *r)
 	uint64_t now = mono_ns();
 
 	STAT_ADD(r->kc->st->kinds[r->kind].errors, 1);
-	STAT_ADD(r->kc->d->api_errors, 1);
+	STAT_ADD(r->kc->st->totals.errors, 1);
 	if (r->backoff == 0 || now - r->last_failure_ns > HEALTHY_NS)
 		r->backoff = 0.8;
 	else if ((r->backoff *= 2) > 30)
@@ -806,7 +805,7 @@ safe_node_name(const char *s)
 
 int
 kube_start(struct kube_client **out, const struct kube_config *cfg, struct kube_store *st,
-	   struct daemon *d, char *why, size_t whylen)
+	   char *why, size_t whylen)
 {
 	struct kube_client *kc;
 	static bool curl_ready;
@@ -823,7 +822,6 @@ kube_start(struct kube_client **out, const struct kube_config *cfg, struct kube_
 	kc = xcalloc(1, sizeof(*kc));
 	pthread_mutex_init(&kc->tok_lock, NULL);
 	kc->st = st;
-	kc->d = d;
 	kc->node = xstrdup(cfg->node);
 	kc->token_file = xstrdup(cfg->token_file ? cfg->token_file : SA_DIR "/token");
 	kc->ca_file = xstrdup(cfg->ca_file ? cfg->ca_file : SA_DIR "/ca.crt");

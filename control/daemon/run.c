@@ -34,7 +34,6 @@
 #include <unistd.h>
 #include <urcu/urcu-memb.h>
 
-#include "cli.h"
 #include "compile.h"
 #include "daemon.h"
 #include "fwrules.h"
@@ -864,7 +863,7 @@ run_main(int argc, char **argv)
 		return 2;
 	}
 	labels_init(&c.host_labels);
-	if (c.o.host_labels && cli_parse_labels(c.o.host_labels, &c.host_labels) < 0) {
+	if (c.o.host_labels && labels_parse(c.o.host_labels, &c.host_labels) < 0) {
 		fprintf(stderr, "nfqwall run: --host-labels: '%s' is not K=V,K=V\n", c.o.host_labels);
 		return 2;
 	}
@@ -897,7 +896,7 @@ run_main(int argc, char **argv)
 		c.d.source = "kubernetes";
 		c.d.kstore = &c.store;
 		set_detail(&c, "waiting for the first list of every kind from the Kubernetes API");
-		if (kube_start(&c.kube, &kcfg, &c.store, &c.d, why, sizeof(why)) < 0) {
+		if (kube_start(&c.kube, &kcfg, &c.store, why, sizeof(why)) < 0) {
 			log_err("cannot start the Kubernetes client", "error=\"%s\"", why);
 			rc = 1;
 			goto out;

@@ -106,3 +106,27 @@ labels_merge(struct labels *dst, const struct labels *src)
 	}
 	return 0;
 }
+
+int
+labels_parse(const char *text, struct labels *out)
+{
+	char *copy = strdup(text), *save = NULL;
+	int err = 0;
+
+	if (copy == NULL)
+		return -ENOMEM;
+	for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		char *eq = strchr(tok, '=');
+
+		if (eq == NULL || eq == tok) {
+			err = -EINVAL;
+			break;
+		}
+		*eq = '\0';
+		err = labels_set(out, tok, eq + 1);
+		if (err < 0)
+			break;
+	}
+	free(copy);
+	return err;
+}
