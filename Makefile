@@ -7,7 +7,7 @@
 #   make bench      benchmarks; every figure is printed with its command
 #   make deps       install missing Debian packages (idempotent)
 #   SAN=address,undefined make test     sanitizer build in build/san-address-undefined/
-#   WERROR=1 V=1
+#   WERROR=1 V=1 BUILD=dir (default build/)
 
 CC	?= cc
 CFLAGS	?= -O2 -g
@@ -21,10 +21,11 @@ WARN	+= -Werror
 endif
 
 comma	:= ,
+BUILD	?= build
 ifeq ($(SAN),)
-O	:= build
+O	:= $(BUILD)
 else
-O	:= build/san-$(subst $(comma),-,$(SAN))
+O	:= $(BUILD)/san-$(subst $(comma),-,$(SAN))
 SANFLAGS := -fsanitize=$(SAN) -fno-omit-frame-pointer -fno-sanitize-recover=all
 endif
 

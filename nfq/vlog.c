@@ -53,6 +53,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "clock.h"
 #include "addr.h"
 #include "json.h"
 #include "pkt.h"
@@ -312,15 +313,6 @@ struct vlog_state {
 	pthread_cond_t cv;
 	struct ifname_slot ifc[IFC_SLOTS];
 };
-
-static uint64_t
-mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 static const char *
 ifname_get(struct vlog_state *st, uint32_t ifindex, uint64_t now)

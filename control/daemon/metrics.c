@@ -35,20 +35,12 @@
 
 #include <urcu/urcu-memb.h>
 
+#include "clock.h"
 #include "daemon.h"
 #include "kube.h"
 #include "ruleset.h"
 
 #define PROC_NFQUEUE	"/proc/net/netfilter/nfnetlink_queue"
-
-static uint64_t
-mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 /* Has a heartbeat at @hb (CLOCK_MONOTONIC ns) gone quiet? Seconds silent in @ago. */
 static bool

@@ -34,6 +34,7 @@
 #include <unistd.h>
 #include <urcu/urcu-memb.h>
 
+#include "clock.h"
 #include "compile.h"
 #include "daemon.h"
 #include "fwrules.h"
@@ -156,15 +157,6 @@ struct ctl {
 	int tfd;		/* debounce timer */
 	bool reload_pending;
 };
-
-static uint64_t
-mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 /* ---- options ------------------------------------------------------------------------ */
 

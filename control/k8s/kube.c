@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "jscan.h"
 #include "kube.h"
 #include "log.h"
@@ -85,15 +86,6 @@ enum {
 	W_THROTTLED,			/* 429: wait Retry-After */
 	W_STOP,
 };
-
-static uint64_t
-mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 const char *
 kube_kind_name(enum kube_kind k)

@@ -24,6 +24,7 @@
 
 #include <urcu/urcu-memb.h>
 
+#include "clock.h"
 #include "compile.h"
 #include "daemon.h"
 #include "hostenv.h"
@@ -71,15 +72,6 @@ struct fixture {
 	struct hostenv env;
 	uint32_t hit_meta;	/* the meta of allow-ssh ingress rule 0 */
 };
-
-static uint64_t
-mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 /* Everything fresh: heartbeats now. */
 static void
