@@ -127,7 +127,7 @@ test: $(NFQWALL) $(UNIT_BINS) $(DIFF_BINS)
 	$(Q)O=$(O) tests/run.sh unit golden diff
 
 check: deps $(NFQWALL) $(UNIT_BINS) $(DIFF_BINS)
-	$(Q)O=$(O) tests/run.sh unit golden diff examples k8s integ
+	$(Q)O=$(O) tests/run.sh lint unit golden diff examples k8s integ
 
 demo: deps $(NFQWALL)
 	$(Q)O=$(O) scripts/demo.sh
@@ -138,7 +138,7 @@ bench: $(NFQWALL) $(BENCH_BINS)
 deps:
 	$(Q)scripts/deps.sh
 
-lint:
+lint: hdrcheck
 	$(Q)scripts/lint.sh
 
 hdrcheck:

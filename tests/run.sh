@@ -1,6 +1,6 @@
 #!/bin/sh
 # tests/run.sh SUITE... - run nfqwall's test suites and print one closing line
-# "N passed, N failed, N skipped". Suites: unit golden diff examples k8s integ.
+# "N passed, N failed, N skipped". Suites: lint unit golden diff examples k8s integ.
 # Unit and differential tests are cmocka binaries in $O/tests (TAP output);
 # golden tests are tests/golden/run.sh; integration tests are the executable
 # tests/integ/*.sh scripts (exit 0 pass, 77 skip with a reason, else fail).
@@ -78,6 +78,19 @@ suite_examples() {
 	done
 }
 
+# The house rules: layering, prototypes, banned calls, sizes, self-contained headers.
+suite_lint() {
+	echo "== lint"
+	out=$(make --no-print-directory -s lint 2>&1)
+	rc=$?
+	printf '%s\n' "$out" | sed 's/^/    /'
+	if [ $rc -eq 0 ]; then
+		pass=$((pass + 1)); echo "    ok - lint"
+	else
+		fail=$((fail + 1)); failed_names="$failed_names lint"; echo "    not ok - lint"
+	fi
+}
+
 # The test API server proven against the real kubectl (tests/k8s/).
 suite_k8s() {
 	echo "== k8s/test_kubectl"
@@ -115,7 +128,7 @@ suite_integ() {
 
 for s in "$@"; do
 	case "$s" in
-	unit|diff|golden|examples|k8s|integ) "suite_$s" ;;
+	lint|unit|diff|golden|examples|k8s|integ) "suite_$s" ;;
 	*) echo "tests/run.sh: unknown suite '$s'" >&2; exit 2 ;;
 	esac
 done

@@ -19,7 +19,7 @@
 #define SENT_IIF	0x01020304u
 #define SENT_OIF	0x05060708u
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+#include "fuzz.h"
 
 static void
 check(int cond)

@@ -13,7 +13,7 @@
 
 #include "selector.h"
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+#include "fuzz.h"
 
 static struct labels maps[6];
 static bool maps_ready;
