@@ -35,6 +35,25 @@ else
 Q	:= @
 endif
 
+# Without the -dev packages, say what to do instead of failing on a header.
+# deps, check and demo install them first; clean needs none.
+NODEPS_GOALS := deps check demo clean
+ifneq ($(MAKECMDGOALS),)
+ifeq ($(filter-out $(NODEPS_GOALS),$(MAKECMDGOALS)),)
+SKIP_DEPCHECK := 1
+endif
+endif
+ifneq ($(SKIP_DEPCHECK),1)
+ifneq ($(shell pkg-config --exists $(PKGS) 2>/dev/null && echo ok),ok)
+$(error build dependencies missing (pkg-config: $(PKGS)); run "make deps" as root, or "make demo" / "make check", which run it)
+endif
+ifneq ($(filter test bench,$(MAKECMDGOALS)),)
+ifneq ($(shell pkg-config --exists cmocka 2>/dev/null && echo ok),ok)
+$(error the test library is missing (libcmocka-dev); run "make deps" as root)
+endif
+endif
+endif
+
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 ALL_CFLAGS = $(WARN) $(CFLAGS) $(SANFLAGS) -D_GNU_SOURCE $(PKG_CFLAGS) -MMD -MP
