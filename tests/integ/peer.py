@@ -11,11 +11,20 @@
                                              the number of echoes received
   peer.py flood HOST PORT --count N          N new TCP connection attempts (SYNs) as fast as
                                              possible, non-blocking; prints how many connected
+  peer.py tcp ... --hopopts N --dstopts N    (IPv6) every segment carries a hop-by-hop and/or
+                                             destination options header with N bytes of one
+                                             skippable option, as the kernel builds them
+  peer.py syn6 SRC DST PORT --chain SPEC     one raw IPv6 TCP SYN behind the extension headers of
+                                             SPEC (hop:N, dst:N, rt:N, frag, in order, comma
+                                             separated; N = option bytes); exit 0 when DST answers
+                                             (SYN-ACK or RST), 1 when nothing comes back
 Only ever talks to the address it is given (the tests use namespaces they create).
 """
 import argparse
+import os
 import select
 import socket
+import struct
 import sys
 import threading
 import time
@@ -71,9 +80,91 @@ def serve(args):
                     pass
 
 
+IPV6_NEXTHDR = {"hop": 0, "rt": 43, "frag": 44, "dst": 60}
+
+
+def ext_options(nbytes):
+    """Options area of a hop-by-hop or destination options header: one option of type
+    0x1e (action bits 00: a node that does not know it skips it) carrying @nbytes bytes,
+    then padding to a multiple of 8 with the header's own 2 bytes."""
+    body = bytes([0x1E, nbytes]) + bytes(nbytes)
+    pad = (-(2 + len(body))) % 8
+    if pad == 1:
+        body += b"\0"                      # Pad1
+    elif pad:
+        body += bytes([1, pad - 2]) + bytes(pad - 2)  # PadN
+    return body
+
+
+def ext_header(kind, nbytes, nexthdr):
+    if kind == "frag":                     # an atomic fragment: offset 0, no more fragments
+        return struct.pack("!BBHI", nexthdr, 0, 0, 0x1234)
+    if kind == "rt":                       # type 0 would be dropped; segments left 0: skipped
+        data = bytes(4 + max(0, nbytes))
+        data += bytes((-(2 + len(data))) % 8)
+        return bytes([nexthdr, (2 + len(data)) // 8 - 1, 253, 0]) + data[2:]
+    body = ext_options(nbytes)
+    return bytes([nexthdr, (2 + len(body)) // 8 - 1]) + body
+
+
+def csum(data):
+    if len(data) % 2:
+        data += b"\0"
+    s = sum(struct.unpack("!%dH" % (len(data) // 2), data))
+    while s >> 16:
+        s = (s & 0xFFFF) + (s >> 16)
+    return ~s & 0xFFFF
+
+
+def syn6(args):
+    src = socket.inet_pton(socket.AF_INET6, args.src)
+    dst = socket.inet_pton(socket.AF_INET6, args.host)
+    sport = 40000 + os.getpid() % 20000
+    tcp = struct.pack("!HHIIBBHHH", sport, args.port, 1, 0, 5 << 4, 0x02, 64240, 0, 0)
+    pseudo = src + dst + struct.pack("!I3xB", len(tcp), 6)
+    c = csum(pseudo + tcp)
+    tcp = tcp[:16] + struct.pack("!H", c) + tcp[18:]
+    kinds = [k for k in (args.chain or "").split(",") if k]
+    chain = b""
+    nexthdr = 6
+    for spec in reversed(kinds):
+        kind, _, n = spec.partition(":")
+        chain = ext_header(kind, int(n or 0), nexthdr) + chain
+        nexthdr = IPV6_NEXTHDR[kind]
+    payload = chain + tcp
+    ip6 = struct.pack("!IHBB", 6 << 28, len(payload), nexthdr, 64) + src + dst
+    rx = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_TCP)
+    tx = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_RAW)  # header included
+    tx.sendto(ip6 + payload, (args.host, 0))
+    deadline = time.time() + args.timeout
+    while time.time() < deadline:
+        r, _, _ = select.select([rx], [], [], max(0.0, deadline - time.time()))
+        if not r:
+            break
+        d, a = rx.recvfrom(65535)
+        if a[0] != args.host or len(d) < 14:
+            continue
+        rsport, rdport = struct.unpack("!HH", d[:4])
+        if rsport == args.port and rdport == sport:
+            flags = d[13]
+            print("syn-ack" if flags & 0x12 == 0x12 else "rst" if flags & 0x04 else "flags %#x" % flags)
+            return 0
+    print("no answer")
+    return 1
+
+
 def tcp(args):
     try:
-        s = socket.create_connection((args.host, args.port), timeout=args.timeout)
+        if args.hopopts or args.dstopts:
+            s = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+            for opt, n in ((socket.IPV6_HOPOPTS, args.hopopts), (socket.IPV6_DSTOPTS, args.dstopts)):
+                if n:
+                    body = ext_options(n)
+                    s.setsockopt(socket.IPPROTO_IPV6, opt, bytes([0, (2 + len(body)) // 8 - 1]) + body)
+            s.settimeout(args.timeout)
+            s.connect((args.host, args.port))
+        else:
+            s = socket.create_connection((args.host, args.port), timeout=args.timeout)
         s.sendall(b"hello\n")
         s.settimeout(args.timeout)
         ok = s.recv(64) == b"hello\n"
@@ -181,9 +272,17 @@ def main():
         c.add_argument("--interval", type=float, default=0.2)
         c.add_argument("--duration", type=float, default=10)
         c.add_argument("--count", type=int, default=100)
+        c.add_argument("--hopopts", type=int, default=0)
+        c.add_argument("--dstopts", type=int, default=0)
+    c = sub.add_parser("syn6")
+    c.add_argument("src")
+    c.add_argument("host")
+    c.add_argument("port", type=int)
+    c.add_argument("--chain", default="")
+    c.add_argument("--timeout", type=float, default=1.5)
     a = p.parse_args()
     return {"serve": serve, "tcp": tcp, "udp": udp, "hold": hold, "udpflow": udpflow,
-            "flood": flood}[a.cmd](a)
+            "flood": flood, "syn6": syn6}[a.cmd](a)
 
 
 if __name__ == "__main__":
