@@ -1,0 +1,650 @@
+/*
+ * compile_gen.c - the lookup structures of one chain (see ruleset_layout.h):
+ * each field cut into elementary intervals, each carrying the bitset of the
+ * entries that accept it; bitsets stored once, as rows of deduplicated
+ * blocks; interval tables with direct or window indexes; the entries and
+ * their residual checks. Control thread only.
+ */
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "compile_int.h"
+#include "xalloc.h"
+
+/*
+ * Interval tables of at least ITAB_INDEX_MIN intervals get an index (see
+ * struct rs_itab): a window index of at most 2^ITAB_INDEX_MAX buckets (4
+ * bytes each) that grows with the table, or for 16-bit fields of at least
+ * ITAB_DIRECT_MIN intervals a direct table (256 KiB).
+ */
+#define ITAB_INDEX_MIN		32
+#define ITAB_INDEX_MAX		16
+#define ITAB_DIRECT_MIN		1024
+
+/* ---- the classifier of one chain ------------------------------------------------------------ */
+
+/*
+ * A field is cut into elementary intervals by a sweep: every restricted
+ * entry contributes an event where each of its intervals starts (set its
+ * bit) and one past where it ends (clear it); after sorting, the running
+ * bitset at each distinct position is the bitset of the interval starting
+ * there. Bitsets are interned block by block (RS_BLOCK_WORDS words) and then
+ * as rows of block ids; only the blocks an event touched are re-interned.
+ */
+
+static uint64_t
+mix64(uint64_t h)
+{
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdull;
+	h ^= h >> 33;
+	return h;
+}
+
+static bool
+block_eq(uint32_t id, const void *key, void *ctx)
+{
+	struct cbuild *cb = ctx;
+
+	return memcmp(cb->blk + (size_t)id * RS_BLOCK_WORDS, key, RS_BLOCK_WORDS * 8) == 0;
+}
+
+static uint32_t
+block_intern(struct cbuild *cb, const uint64_t *w)
+{
+	uint64_t h = 0x243f6a8885a308d3ull;
+	size_t slot;
+	uint32_t id;
+
+	for (int i = 0; i < RS_BLOCK_WORDS; i++)
+		h = (h ^ w[i]) * 0x9e3779b97f4a7c15ull;
+	h = mix64(h);
+	id = hmap_find(&cb->blkmap, h, block_eq, w, cb, &slot);
+	if (id != UINT32_MAX)
+		return id;
+	if (cb->nblk == cb->blkcap) {
+		cb->blkcap = cb->blkcap ? cb->blkcap * 2 : 256;
+		cb->blk = xrealloc(cb->blk, cb->blkcap * RS_BLOCK_WORDS * 8);
+	}
+	memcpy(cb->blk + cb->nblk * RS_BLOCK_WORDS, w, RS_BLOCK_WORDS * 8);
+	hmap_set(&cb->blkmap, slot, h, (uint32_t)cb->nblk);
+	return (uint32_t)cb->nblk++;
+}
+
+static bool
+row_eq(uint32_t id, const void *key, void *ctx)
+{
+	struct cbuild *cb = ctx;
+
+	return memcmp(cb->rows + (size_t)id * cb->nblocks, key, cb->nblocks * 4) == 0;
+}
+
+/* The row id of the bitset whose block ids are @ids. */
+static uint32_t
+row_intern(struct cbuild *cb, const uint32_t *ids)
+{
+	uint64_t h = 0x13198a2e03707344ull;
+	size_t slot;
+	uint32_t id;
+
+	for (uint32_t i = 0; i < cb->nblocks; i++)
+		h = (h ^ ids[i]) * 0x9e3779b97f4a7c15ull;
+	h = mix64(h);
+	id = hmap_find(&cb->rowmap, h, row_eq, ids, cb, &slot);
+	if (id != UINT32_MAX)
+		return id;
+	if ((cb->nrows + 1) * cb->nblocks > cb->rowcap) {
+		cb->rowcap = cb->rowcap ? cb->rowcap * 2 : 64;
+		while ((cb->nrows + 1) * cb->nblocks > cb->rowcap)
+			cb->rowcap *= 2;
+		cb->rows = xrealloc(cb->rows, cb->rowcap * 4);
+	}
+	memcpy(cb->rows + cb->nrows * cb->nblocks, ids, cb->nblocks * 4);
+	hmap_set(&cb->rowmap, slot, h, (uint32_t)cb->nrows);
+	return (uint32_t)cb->nrows++;
+}
+
+/* The row id of a whole bitset (RS_BLOCK_WORDS * nblocks words). */
+static uint32_t
+bits_intern(struct cbuild *cb, const uint64_t *bits, uint32_t *ids)
+{
+	for (uint32_t b = 0; b < cb->nblocks; b++)
+		ids[b] = block_intern(cb, bits + (size_t)b * RS_BLOCK_WORDS);
+	return row_intern(cb, ids);
+}
+
+/* LSD radix sort of @v by bytes, skipping the bytes that are the same in every key. */
+static void
+radix_sort64(uint64_t *v, size_t n)
+{
+	uint64_t *tmp, *src = v, *dst, all_or = 0, all_and = ~0ull;
+	size_t cnt[256];
+
+	if (n < 64) {
+		for (size_t i = 1; i < n; i++) {
+			uint64_t x = v[i];
+			size_t j = i;
+
+			for (; j > 0 && v[j - 1] > x; j--)
+				v[j] = v[j - 1];
+			v[j] = x;
+		}
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		all_or |= v[i];
+		all_and &= v[i];
+	}
+	tmp = xmalloc(n * sizeof(*tmp));
+	dst = tmp;
+	for (int shift = 0; shift < 64; shift += 8) {
+		uint64_t *t;
+		size_t sum = 0;
+
+		if ((((all_or ^ all_and) >> shift) & 0xff) == 0)
+			continue;
+		memset(cnt, 0, sizeof(cnt));
+		for (size_t i = 0; i < n; i++)
+			cnt[(src[i] >> shift) & 0xff]++;
+		for (int d = 0; d < 256; d++) {
+			size_t c = cnt[d];
+
+			cnt[d] = sum;
+			sum += c;
+		}
+		for (size_t i = 0; i < n; i++)
+			dst[cnt[(src[i] >> shift) & 0xff]++] = src[i];
+		t = src;
+		src = dst;
+		dst = t;
+	}
+	if (src != v)
+		memcpy(v, src, n * sizeof(*v));
+	free(tmp);
+}
+
+struct ev128 {
+	u128 pos;
+	uint32_t code;			/* entry << 1 | set */
+};
+
+static int
+cmp_ev128(const void *a, const void *b)
+{
+	const struct ev128 *x = a, *y = b;
+
+	if (x->pos != y->pos)
+		return x->pos < y->pos ? -1 : 1;
+	return x->code < y->code ? -1 : x->code > y->code;
+}
+
+/* One field, cut: n intervals, their starts and row ids, and the "no header" row. */
+struct fcut {
+	size_t n;
+	u128 *starts;
+	uint32_t *rowid;
+	uint32_t none;
+};
+
+static void
+fcut_free(struct fcut *fc)
+{
+	free(fc->starts);
+	free(fc->rowid);
+}
+
+/* Make the sets of field @f sorted, disjoint and non-adjacent (they nearly always are). */
+static void
+field_norm(struct ivset *s)
+{
+	for (size_t j = 1; j < s->n; j++)
+		if (s->v[j].lo <= s->v[j - 1].hi + 1) {
+			ivset_norm(s);
+			return;
+		}
+}
+
+static void
+build_field(struct cbuild *cb, struct clist *l, int f, u128 max, struct fcut *out)
+{
+	size_t nb = cb->nblocks, nwb = nb * RS_BLOCK_WORDS, nev = 0, cap = 0;
+	bool wide = max > 0xffffffffu;
+	uint64_t *cur = xcalloc(nwb, 8), *ev64 = NULL;
+	struct ev128 *ev = NULL;
+	uint32_t *ids = xcalloc(nb, 4), prev = UINT32_MAX;
+	bool *dirty = xcalloc(nb, 1);
+	size_t j = 0, ncap = 16;
+	u128 p = 0;
+
+	/* the "no header" row, and the entries that take any value */
+	for (size_t i = 0; i < l->n; i++)
+		if (l->v[i].none[f])
+			cur[i >> 6] |= 1ull << (i & 63);
+	out->none = bits_intern(cb, cur, ids);
+	memset(cur, 0, nwb * 8);
+	for (size_t i = 0; i < l->n; i++) {
+		struct ivset *s = &l->v[i].f[f];
+
+		if (ivset_is_full(s, max)) {
+			cur[i >> 6] |= 1ull << (i & 63);
+			continue;
+		}
+		field_norm(s);
+		if (nev + 2 * s->n > cap) {
+			cap = (nev + 2 * s->n) * 2;
+			if (wide)
+				ev = xrealloc(ev, cap * sizeof(*ev));
+			else
+				ev64 = xrealloc(ev64, cap * sizeof(*ev64));
+		}
+		for (size_t k = 0; k < s->n; k++) {
+			uint32_t code = (uint32_t)i << 1;
+
+			if (wide) {
+				ev[nev++] = (struct ev128){ s->v[k].lo, code | 1 };
+				if (s->v[k].hi < max)
+					ev[nev++] = (struct ev128){ s->v[k].hi + 1, code };
+			} else {
+				ev64[nev++] = (uint64_t)s->v[k].lo << 32 | code | 1;
+				if (s->v[k].hi < max)
+					ev64[nev++] = (uint64_t)(s->v[k].hi + 1) << 32 | code;
+			}
+		}
+	}
+	if (wide && nev > 0)
+		qsort(ev, nev, sizeof(*ev), cmp_ev128);
+	else if (nev > 0)
+		radix_sort64(ev64, nev);
+
+	/* sweep: at each distinct position, apply its events, then emit the running bitset */
+	for (size_t b = 0; b < nb; b++)
+		dirty[b] = true;
+	out->n = 0;
+	out->starts = xmalloc(ncap * sizeof(*out->starts));
+	out->rowid = xmalloc(ncap * sizeof(*out->rowid));
+	for (;;) {
+		uint32_t rid;
+
+		for (; j < nev; j++) {
+			u128 q = wide ? ev[j].pos : ev64[j] >> 32;
+			uint32_t code = wide ? ev[j].code : (uint32_t)ev64[j];
+			size_t i = code >> 1;
+
+			if (q != p)
+				break;
+			if (code & 1)
+				cur[i >> 6] |= 1ull << (i & 63);
+			else
+				cur[i >> 6] &= ~(1ull << (i & 63));
+			dirty[i >> RS_BLOCK_SHIFT] = true;
+		}
+		for (size_t b = 0; b < nb; b++)
+			if (dirty[b]) {
+				ids[b] = block_intern(cb, cur + b * RS_BLOCK_WORDS);
+				dirty[b] = false;
+			}
+		rid = row_intern(cb, ids);
+		if (rid != prev) {	/* neighbours with the same bitset merge */
+			if (out->n == ncap) {
+				ncap *= 2;
+				out->starts = xrealloc(out->starts, ncap * sizeof(*out->starts));
+				out->rowid = xrealloc(out->rowid, ncap * sizeof(*out->rowid));
+			}
+			out->starts[out->n] = p;
+			out->rowid[out->n++] = rid;
+			prev = rid;
+		}
+		if (j == nev)
+			break;
+		p = wide ? ev[j].pos : ev64[j] >> 32;
+	}
+	free(cur);
+	free(ev);
+	free(ev64);
+	free(ids);
+	free(dirty);
+}
+
+/* What the lookup gets for a bitset (row) in a chain of @mode (see RS_ROWS_*). */
+struct fval {
+	uint8_t mode;
+	uint32_t nblocks;
+	const uint32_t *ids;		/* the rows' block ids, nblocks per row */
+	uint32_t rows;			/* RS_ROWS_WIDE: offset of row 0 */
+	uint32_t rowbytes;
+};
+
+static uint32_t
+fval_of(const struct fval *fv, uint32_t rowid)
+{
+	switch (fv->mode) {
+	case RS_ROWS_FLAT:
+		return fv->ids[rowid];
+	case RS_ROWS_DESC:
+		return fv->ids[(size_t)rowid * fv->nblocks] | rowid << 16;
+	default:
+		return fv->rows + rowid * fv->rowbytes;
+	}
+}
+
+/* The interval of @fc holding @key, searching from *j on (keys come in ascending order). */
+static size_t
+fcut_find(const struct fcut *fc, size_t *j, u128 key)
+{
+	while (*j + 1 < fc->n && fc->starts[*j + 1] <= key)
+		(*j)++;
+	return *j;
+}
+
+/* The first and last key of window bucket @d (or of the entries below and past the buckets). */
+static void
+ix_bucket(bool wide, uint64_t base, unsigned shift, uint64_t nbkt, uint64_t kmax, uint64_t d,
+	  u128 *k0, u128 *k1)
+{
+	if (d == nbkt) {			/* below base (none when base is 0) */
+		*k0 = 0;
+		*k1 = base ? (u128)base - 1 : 0;
+	} else {
+		*k0 = (u128)base + ((u128)(d > nbkt ? nbkt : d) << shift);
+		*k1 = d > nbkt ? kmax : *k0 + ((u128)1 << shift) - 1;
+		if (*k0 > kmax)
+			*k0 = kmax;
+		if (*k1 > kmax)
+			*k1 = kmax;
+	}
+	if (wide) {
+		*k0 <<= 64;
+		*k1 = *k1 << 64 | ~(uint64_t)0;
+	}
+}
+
+/* The window index entry of bucket @d. */
+static uint32_t
+ix_entry(const struct fcut *fc, size_t *j, bool wide, uint64_t base, unsigned shift,
+	 uint64_t nbkt, uint64_t kmax, uint64_t d)
+{
+	u128 k0, k1;
+	size_t lo, hi;
+
+	ix_bucket(wide, base, shift, nbkt, kmax, d, &k0, &k1);
+	lo = fcut_find(fc, j, k0);
+	hi = fcut_find(fc, j, k1);
+	return (uint32_t)lo << 1 | (hi - lo >= RS_IX_WIN);
+}
+
+/* The window buckets over @fc at @ibits index bits; returns how many hold too many intervals. */
+static size_t
+ix_layout(const struct fcut *fc, bool wide, uint64_t kmax, unsigned ibits, uint64_t *base,
+	  unsigned *shift, uint64_t *nbkt)
+{
+	uint64_t span;
+	size_t j = 0, over = 0;
+
+	*base = (uint64_t)(wide ? fc->starts[1] >> 64 : fc->starts[1]);
+	span = (uint64_t)(wide ? fc->starts[fc->n - 1] >> 64 : fc->starts[fc->n - 1]) - *base;
+	*shift = 0;
+	while ((span >> *shift) >> ibits != 0)
+		(*shift)++;
+	*nbkt = (span >> *shift) + 1;
+	for (uint64_t d = 0; d < *nbkt; d++) {
+		u128 k0, k1;
+		size_t lo, hi;
+
+		ix_bucket(wide, *base, *shift, *nbkt, kmax, d, &k0, &k1);
+		lo = fcut_find(fc, &j, k0);
+		hi = fcut_find(fc, &j, k1);
+		over += hi - lo >= RS_IX_WIN;
+	}
+	return over;
+}
+
+/*
+ * The index of an interval table (see struct rs_itab): 16-bit fields with
+ * many intervals get a direct table; other large tables a window index with
+ * the fewest buckets (at least one per two intervals) that keeps all but
+ * 1/64 of them within a window.
+ */
+static void
+write_index(struct cbuild *cb, const struct fcut *fc, bool wide, unsigned keybits,
+	    const struct fval *fv, struct rs_itab *t)
+{
+	uint64_t kmax = wide ? UINT64_MAX : ((uint64_t)1 << keybits) - 1, base, nbkt;
+	unsigned ibits = 1, shift, top;
+	uint32_t *ix;
+	size_t j = 0;
+
+	if (fc->n < ITAB_INDEX_MIN || fc->n >= ((size_t)1 << 30))
+		return;
+	if (keybits == 16 && fc->n >= ITAB_DIRECT_MIN) {
+		t->kind = RS_IX_DIRECT;
+		t->index = blob_put(&cb->b, NULL, 65536 * 4, 64);
+		ix = blob_at(&cb->b, t->index);
+		for (uint32_t key = 0; key < 65536; key++)
+			ix[key] = fval_of(fv, fc->rowid[fcut_find(fc, &j, key)]);
+		return;
+	}
+	while (((size_t)1 << ibits) < fc->n)
+		ibits++;
+	/* from about 1/2 to at most 8 buckets per interval */
+	top = ibits + 2 < ITAB_INDEX_MAX ? ibits + 2 : ITAB_INDEX_MAX;
+	for (ibits--; ibits < top; ibits++)
+		if (ix_layout(fc, wide, kmax, ibits, &base, &shift, &nbkt) <= nbkt / 64)
+			break;
+	ix_layout(fc, wide, kmax, ibits, &base, &shift, &nbkt);
+	t->kind = RS_IX_WINDOW;
+	t->base = base;
+	t->shift = (uint8_t)shift;
+	t->nbkt = (uint32_t)nbkt;
+	t->index = blob_put(&cb->b, NULL, (nbkt + 2) * 4, 64);
+	ix = blob_at(&cb->b, t->index);
+	/* keys ascend: below base, the buckets, past them */
+	ix[nbkt] = ix_entry(fc, &j, wide, base, shift, nbkt, kmax, nbkt);
+	for (uint64_t d = 0; d < nbkt; d++)
+		ix[d] = ix_entry(fc, &j, wide, base, shift, nbkt, kmax, d);
+	ix[nbkt + 1] = ix_entry(fc, &j, wide, base, shift, nbkt, kmax, nbkt + 1);
+}
+
+static void
+write_itab(struct cbuild *cb, const struct fcut *fc, uint8_t family, unsigned keybits,
+	   const struct fval *fv, struct rs_itab *t)
+{
+	bool wide = family == AF_INET6;
+	size_t npad = fc->n + RS_IX_WIN - 1;
+
+	memset(t, 0, sizeof(*t));
+	t->n = (uint32_t)fc->n;
+	t->none = fval_of(fv, fc->none);
+	if (wide) {
+		struct addr *st;
+		uint32_t *rw;
+
+		t->starts = blob_put(&cb->b, NULL, npad * sizeof(struct addr), 16);
+		t->rows = blob_put(&cb->b, NULL, npad * 4, 4);
+		st = blob_at(&cb->b, t->starts);
+		rw = blob_at(&cb->b, t->rows);
+		for (size_t e = 0; e < npad; e++) {
+			size_t i = e < fc->n ? e : fc->n - 1;
+
+			st[e] = addr_from_u128(fc->starts[i]);
+			rw[e] = fval_of(fv, fc->rowid[i]);
+		}
+	} else {
+		struct rs_pair *p;
+
+		t->pairs = blob_put(&cb->b, NULL, npad * sizeof(*p), 8);
+		p = blob_at(&cb->b, t->pairs);
+		for (size_t e = 0; e < npad; e++) {
+			size_t i = e < fc->n ? e : fc->n - 1;
+
+			p[e].start = (uint32_t)fc->starts[i];
+			p[e].row = fval_of(fv, fc->rowid[i]);
+		}
+	}
+	write_index(cb, fc, wide, keybits, fv, t);
+}
+
+static uint32_t
+write_resid(struct cbuild *cb, const struct centry *ce)
+{
+	uint32_t off = blob_put(&cb->b, NULL, sizeof(struct rs_resid), 8);
+
+	for (int i = 0; i < 4; i++) {
+		const struct rb_pside *s = &ce->side[i];
+		struct rs_pside ps;
+		uint32_t *ranges = xmalloc((s->ranges.n + 1) * sizeof(*ranges));
+
+		memset(&ps, 0, sizeof(ps));
+		ps.present = s->present;
+		for (size_t j = 0; j < s->ranges.n; j++)
+			ranges[j] = (uint32_t)(s->ranges.v[j].lo << 16 | s->ranges.v[j].hi);
+		ps.nranges = (uint32_t)s->ranges.n;
+		ps.ranges = ps.nranges ? blob_put(&cb->b, ranges, ps.nranges * 4, 4) : 0;
+		ps.ntuples = (uint32_t)s->ntuples;
+		ps.tuples = s->ntuples ? blob_put(&cb->b, s->tuples,
+						  s->ntuples * sizeof(*s->tuples), 8) : 0;
+		free(ranges);
+		memcpy(&((struct rs_resid *)blob_at(&cb->b, off))->side[i], &ps, sizeof(ps));
+	}
+	return off;
+}
+
+/* What a terminal entry decides at a hook of stage @st. */
+static uint8_t
+entry_outcome(const struct centry *ce, enum stage st)
+{
+	switch (ce->action) {
+	case RS_A_ALLOW:
+		return RS_ACCEPT;
+	case RS_A_FAILSAFE:	/* accept in the normal stage, skip the stage elsewhere */
+		return st == STAGE_NORMAL ? RS_ACCEPT : RS_CONTINUE;
+	default:
+		return RS_DROP;
+	}
+}
+
+/* The reason an entry reports when it decides. */
+static uint8_t
+entry_reason(const struct cbuild *cb, const struct centry *ce)
+{
+	switch (ce->action) {
+	case RS_A_FAILSAFE:
+		return REASON_FAILSAFE;
+	case RS_A_EOT_DENY:
+		return REASON_END_OF_TIER;
+	case RS_A_NO_PROFILE:
+		return REASON_NO_PROFILE;
+	default:
+		return cb->meta[ce->meta].kind == RS_META_PROFILE ? REASON_PROFILE : REASON_RULE;
+	}
+}
+
+uint32_t
+write_chain(struct cbuild *cb, struct clist *l, enum stage st, uint8_t family)
+{
+	static const uint64_t zero[RS_BLOCK_WORDS];
+	struct rs_chain c;
+	struct fcut fc[NFIELDS];
+	struct fval fv;
+	uint32_t off, proto[256];
+	struct rs_entry *ents;
+	u128 amax = addr_space_max(family);
+
+	if (l->n == 0)
+		return 0;
+	memset(&c, 0, sizeof(c));
+	cb->nwords = (uint32_t)((l->n + 63) / 64);
+	cb->nblocks = (cb->nwords + RS_BLOCK_WORDS - 1) / RS_BLOCK_WORDS;
+	cb->nblk = 0;
+	cb->nrows = 0;
+	hmap_clear(&cb->blkmap);
+	hmap_clear(&cb->rowmap);
+	block_intern(cb, zero);			/* id 0 */
+	c.nentries = (uint32_t)l->n;
+	c.nwords = cb->nwords;
+	c.nblocks = cb->nblocks;
+	c.family = family;
+
+	build_field(cb, l, F_PROTO, 255, &fc[F_PROTO]);
+	build_field(cb, l, F_SRC, amax, &fc[F_SRC]);
+	build_field(cb, l, F_DST, amax, &fc[F_DST]);
+	build_field(cb, l, F_SPORT, FIELD_MAX16, &fc[F_SPORT]);
+	build_field(cb, l, F_DPORT, FIELD_MAX16, &fc[F_DPORT]);
+	build_field(cb, l, F_ICMP, FIELD_MAX16, &fc[F_ICMP]);
+
+	/*
+	 * The blocks, then the rows of block ids (uint16_t while ids fit); a
+	 * chain of one block needs no rows: a row's only block stands for it.
+	 */
+	c.nblk = (uint32_t)cb->nblk;
+	c.nbitsets = (uint32_t)cb->nrows;
+	c.blocks = blob_put(&cb->b, cb->blk, cb->nblk * RS_BLOCK_WORDS * 8, 64);
+	memset(&fv, 0, sizeof(fv));
+	fv.ids = cb->rows;
+	fv.nblocks = cb->nblocks;
+	if (cb->nblocks == 1) {
+		fv.mode = RS_ROWS_FLAT;		/* a row is its one block */
+	} else {
+		bool desc = cb->nblk <= 65536 && cb->nrows <= 65536;
+		uint32_t idw = desc ? 2 : 4;
+
+		fv.mode = desc ? RS_ROWS_DESC : RS_ROWS_WIDE;
+		fv.rowbytes = cb->nblocks * idw;
+		if (fv.rowbytes < 64)		/* keep a row inside one cache line */
+			while (fv.rowbytes & (fv.rowbytes - 1))
+				fv.rowbytes += idw;
+		fv.rows = blob_put(&cb->b, NULL, cb->nrows * fv.rowbytes, 64);
+		for (size_t r = 0; r < cb->nrows; r++) {
+			void *dst = (char *)blob_at(&cb->b, fv.rows) + r * fv.rowbytes;
+			const uint32_t *src = cb->rows + r * cb->nblocks;
+
+			for (uint32_t b = 0; b < cb->nblocks; b++) {
+				if (idw == 4)
+					((uint32_t *)dst)[b] = src[b];
+				else
+					((uint16_t *)dst)[b] = (uint16_t)src[b];
+			}
+		}
+		c.rows = fv.rows;
+		c.rowbytes = fv.rowbytes;
+	}
+	c.mode = fv.mode;
+
+	for (uint32_t v = 0, e = 0; v < 256; v++) {
+		while (e + 1 < fc[F_PROTO].n && fc[F_PROTO].starts[e + 1] <= v)
+			e++;
+		proto[v] = fval_of(&fv, fc[F_PROTO].rowid[e]);
+	}
+	c.proto = blob_put(&cb->b, proto, sizeof(proto), 64);
+	write_itab(cb, &fc[F_SRC], family, 32, &fv, &c.src);
+	write_itab(cb, &fc[F_DST], family, 32, &fv, &c.dst);
+	write_itab(cb, &fc[F_SPORT], AF_INET, 16, &fv, &c.sport);
+	write_itab(cb, &fc[F_DPORT], AF_INET, 16, &fv, &c.dport);
+	write_itab(cb, &fc[F_ICMP], AF_INET, 16, &fv, &c.icmp);
+	for (int f = 0; f < NFIELDS; f++)
+		fcut_free(&fc[f]);
+
+	ents = xcalloc(l->n, sizeof(*ents));
+	c.acts = blob_put(&cb->b, NULL, l->n, 64);
+	for (size_t i = 0; i < l->n; i++) {
+		((uint8_t *)blob_at(&cb->b, c.acts))[i] = l->v[i].action |
+							  (l->v[i].resid ? RS_ACT_RESID : 0);
+		ents[i].action = l->v[i].action;
+		ents[i].reason = entry_reason(cb, &l->v[i]);
+		ents[i].outcome = entry_outcome(&l->v[i], st);
+		ents[i].next = l->v[i].next;
+		ents[i].meta = l->v[i].meta;
+		if (l->v[i].resid) {
+			ents[i].residual = 1;
+			ents[i].resid = write_resid(cb, &l->v[i]);
+		}
+	}
+	c.entries = blob_put(&cb->b, ents, l->n * sizeof(*ents), 8);
+	off = blob_put(&cb->b, &c, sizeof(c), 8);
+	free(ents);
+	cb->nchains++;
+	cb->nentries += (uint32_t)l->n;
+	cb->nbitsets += (uint32_t)cb->nrows;
+	return off;
+}
+
