@@ -17,7 +17,6 @@
 #include "compile.h"
 #include "json.h"
 #include "walk.h"
-#include "xalloc.h"
 
 static const char explain_usage[] =
 	"usage: nfqwall explain [--json] [--node NAME] [--host-labels K=V,...]\n"
@@ -46,7 +45,8 @@ static const char explain_usage[] =
 	"  --json               one JSON object: verdict, stage, tier, policy, rule,\n"
 	"                       reason, hep, direction, logs, trace\n"
 	"\n"
-	"Exit status: 0 a verdict was reached, 1 PATH holds invalid objects, 2 usage.\n";
+	"Exit status: 0 a verdict was reached, 1 PATH holds invalid objects, 2 usage,\n"
+	"70 out of memory.\n";
 
 struct explain_opts {
 	bool json;
@@ -75,6 +75,16 @@ usage_error(const char *fmt, const char *arg)
 	fprintf(stderr, fmt, arg);
 	fprintf(stderr, "\nTry 'nfqwall explain --help'.\n");
 	return 2;
+}
+
+/* A failure that is no usage error: said on stderr; returns CLI_EXIT_NOMEM. */
+static int
+explain_fail(const char *fmt, const char *arg)
+{
+	fprintf(stderr, "nfqwall explain: ");
+	fprintf(stderr, fmt, arg);
+	fputc('\n', stderr);
+	return CLI_EXIT_NOMEM;
 }
 
 static bool
@@ -110,6 +120,13 @@ cli_parse_proto(const char *s)
 	return parse_num(s, 255, &v) ? (int)v : -1;
 }
 
+int
+cli_nomem(const char *cmd)
+{
+	fprintf(stderr, "nfqwall %s: out of memory\n", cmd);
+	return CLI_EXIT_NOMEM;
+}
+
 /* "IP" or "IP:PORT" or "[IPv6]:PORT". */
 static int
 parse_dnat(const char *s, struct eval_input *in, uint8_t family)
@@ -139,7 +156,7 @@ parse_dnat(const char *s, struct eval_input *in, uint8_t family)
 		buf[colon - s] = '\0';
 		port = colon + 1;
 	} else {
-		strcpy(buf, s);
+		snprintf(buf, sizeof(buf), "%s", s);	/* fits: checked above */
 	}
 	if (addr_parse(buf, &in->dnat_addr, &fam) < 0 || fam != family)
 		return -EINVAL;
@@ -340,6 +357,55 @@ print_text(const struct eval_input *in, const struct eval_result *r, const struc
 	}
 }
 
+/* Judge @in with both engines over @env and print the result; the exit status. */
+static int
+explain_run(const struct explain_opts *o, const struct eval_input *in, struct hostenv *env)
+{
+	struct eval_result *res = malloc(sizeof(*res));
+	struct walk_result *w = malloc(sizeof(*w));
+	struct ruleset *rs = NULL;
+	int rc = 0;
+
+	/* The interfaces: the packet's local address is an address of its interface. */
+	if (in->k.iif) {
+		struct cidr a = { in->k.dst, in->k.family, (uint8_t)addr_bits(in->k.family) };
+
+		(void)hostenv_add_iface(env, 1, o->in ? o->in : "", &a, in->path == PATH_LOCAL_IN);
+	}
+	if (in->k.oif) {
+		struct cidr a = { in->k.src, in->k.family, (uint8_t)addr_bits(in->k.family) };
+
+		(void)hostenv_add_iface(env, 2, o->out ? o->out : "", &a,
+					in->path == PATH_LOCAL_OUT);
+	}
+	/* a failed hostenv_add_iface is in env->err */
+	if (res == NULL || w == NULL || env->err < 0 || eval_packet(env, in, res) < 0) {
+		rc = cli_nomem("explain");
+		goto out;
+	}
+	rs = compile_ruleset(env);
+	if (rs == NULL) {
+		if (errno == ENOMEM)
+			rc = cli_nomem("explain");
+		else
+			rc = explain_fail("compiling the table failed: %s", strerror(errno));
+		goto out;
+	}
+	if (env->nlocal == 0 && !o->json)
+		printf("note: no HostEndpoint is enforced (give --node, or --host-labels for an "
+		       "auto host endpoint)\n");
+	walk_ruleset(rs, in, w);
+	if (o->json)
+		print_json(in, res, w);
+	else
+		print_text(in, res, w, env);
+out:
+	ruleset_free(rs);
+	free(res);
+	free(w);
+	return rc;
+}
+
 int
 explain_main(int argc, char **argv)
 {
@@ -363,11 +429,8 @@ explain_main(int argc, char **argv)
 	struct polset ps;
 	struct hostenv env;
 	struct hostenv_opts ho = { 0 };
-	struct eval_result *res;
-	struct walk_result *w;
-	struct ruleset *rs;
 	char why[200];
-	int c, err;
+	int c, err, rc;
 
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		const char **slot[] = {
@@ -419,39 +482,18 @@ explain_main(int argc, char **argv)
 	ho.host_labels = o.host_labels ? &hl : NULL;
 	ho.failsafe_in = o.fs_in;
 	ho.failsafe_out = o.fs_out;
-	if (hostenv_build(&env, &ps, &ho, why, sizeof(why)) < 0) {
+	err = hostenv_build(&env, &ps, &ho, why, sizeof(why));
+	if (err < 0) {
 		polset_free(&ps);
 		labels_free(&hl);
+		if (err == -ENOMEM)
+			return cli_nomem("explain");
 		return usage_error("failsafe list: %s", why);
 	}
-	/* The interfaces: the packet's local address is an address of its interface. */
-	if (in.k.iif) {
-		struct cidr a = { in.k.dst, in.k.family, (uint8_t)addr_bits(in.k.family) };
-
-		hostenv_add_iface(&env, 1, o.in ? o.in : "", &a, in.path == PATH_LOCAL_IN);
-	}
-	if (in.k.oif) {
-		struct cidr a = { in.k.src, in.k.family, (uint8_t)addr_bits(in.k.family) };
-
-		hostenv_add_iface(&env, 2, o.out ? o.out : "", &a, in.path == PATH_LOCAL_OUT);
-	}
-	if (env.nlocal == 0 && !o.json)
-		printf("note: no HostEndpoint is enforced (give --node, or --host-labels for an "
-		       "auto host endpoint)\n");
-	res = xmalloc(sizeof(*res));
-	w = xmalloc(sizeof(*w));
-	eval_packet(&env, &in, res);
-	rs = compile_ruleset(&env);
-	walk_ruleset(rs, &in, w);
-	if (o.json)
-		print_json(&in, res, w);
-	else
-		print_text(&in, res, w, &env);
-	ruleset_free(rs);
-	free(res);
-	free(w);
+	rc = explain_run(&o, &in, &env);
 	hostenv_free(&env);
 	polset_free(&ps);
 	labels_free(&hl);
-	return 0;
+	return rc;
 }
+

@@ -2,6 +2,7 @@
  * main.c - the nfqwall command line: dispatch to the subcommands, and the
  * small ones (check, select) themselves.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,7 +12,6 @@
 #include "lint.h"
 #include "run.h"
 #include "ydoc.h"
-#include "xalloc.h"
 
 #define NFQWALL_VERSION "0.1.0"
 
@@ -48,7 +48,7 @@ static const char check_usage[] =
 	"police loopback and default-deny 127.0.0.1 (the loopback trap).\n"
 	"\n"
 	"Exit status: 0 all objects valid (warnings allowed), 1 some object invalid,\n"
-	"2 usage error.\n";
+	"2 usage error, 70 out of memory.\n";
 
 static const char select_usage[] =
 	"usage: nfqwall select [--labels FILE] SELECTOR [KEY=VALUE...]\n"
@@ -89,7 +89,10 @@ check_main(int argc, char **argv)
 	polset_init(&ps);
 	for (int i = optind; i < argc; i++)
 		polset_load_path(&ps, argv[i]);
-	lint_polset(&ps, node);
+	if (lint_polset(&ps, node) < 0) {
+		polset_free(&ps);
+		return cli_nomem("check");
+	}
 	diag_print(&ps.diags, stdout);
 	printf("%zu object%s checked: %zu invalid, %zu error%s, %zu warning%s\n", ps.nobjects,
 	       ps.nobjects == 1 ? "" : "s", ps.nrejected, ps.diags.nerr,
@@ -99,6 +102,7 @@ check_main(int argc, char **argv)
 	return rc;
 }
 
+/* The labels of the map in @path into @out: 0, -EINVAL (said on stderr) or -ENOMEM. */
 static int
 labels_from_file(const char *path, struct labels *out)
 {
@@ -111,7 +115,7 @@ labels_from_file(const char *path, struct labels *out)
 	    ydoc_root(&docs.v[0])->type != YAML_MAPPING_NODE) {
 		diag_print(&d, stderr);
 		fprintf(stderr, "nfqwall select: %s must hold one map of labels\n", path);
-		rc = -1;
+		rc = -EINVAL;
 		goto out;
 	}
 	yaml_node_t *root = ydoc_root(&docs.v[0]);
@@ -123,11 +127,13 @@ labels_from_file(const char *path, struct labels *out)
 		if (ydoc_str(k) == NULL || ydoc_str(v) == NULL) {
 			fprintf(stderr, "%s:%d:%d: label keys and values must be strings\n", path,
 				ydoc_line(k), ydoc_col(k));
-			rc = -1;
+			rc = -EINVAL;
 			break;
 		}
-		if (labels_set(out, ydoc_str(k), ydoc_str(v)) < 0)
-			exit(70);
+		if (labels_set(out, ydoc_str(k), ydoc_str(v)) < 0) {
+			rc = -ENOMEM;
+			break;
+		}
 	}
 out:
 	ydocs_free(&docs);
@@ -158,9 +164,10 @@ select_main(int argc, char **argv)
 			fputs(select_usage, stderr);
 			return 2;
 		}
-		if (labels_from_file(optarg, &l) < 0) {
+		rc = labels_from_file(optarg, &l);
+		if (rc < 0) {
 			labels_free(&l);
-			return 2;
+			return rc == -ENOMEM ? cli_nomem("select") : 2;
 		}
 	}
 	if (optind >= argc) {
@@ -177,8 +184,10 @@ select_main(int argc, char **argv)
 			return 2;
 		}
 		*eq = '\0';
-		if (labels_set(&l, argv[i], eq + 1) < 0)
-			exit(70);
+		if (labels_set(&l, argv[i], eq + 1) < 0) {
+			labels_free(&l);
+			return cli_nomem("select");
+		}
 	}
 	if (selector_parse(argv[optind], &sel, &se) < 0) {
 		printf("error: column %d: %s\n  %s\n  %*s^\n", se.col, se.msg, argv[optind],

@@ -11,15 +11,14 @@
  * Temporaries are freed before returning; the result is one block.
  * Control thread only.
  */
+#include <errno.h>
 #include <netinet/in.h>
 #include <sys/mman.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "compile.h"
 #include "compile_int.h"
-#include "xalloc.h"
 
 #define TABLE_HUGE		((size_t)2 << 20)	/* a huge page */
 #define TABLE_HUGE_MIN		((size_t)1 << 20)	/* tables from here: huge pages */
@@ -37,86 +36,80 @@ static const struct {
 	[RS_FORWARD_OUT] = { STAGE_FORWARD, DIR_EGRESS },
 };
 
-static uint32_t
-compile_chain(struct cbuild *cb, const struct hep *h, int hook, uint8_t family)
+/* The chain of endpoint @h at @hook for @family; its offset in *@offp (0: none). */
+static int
+compile_chain(struct cbuild *cb, const struct hep *h, int hook, uint8_t family, uint32_t *offp)
 {
 	enum stage st = hook_info[hook].stage;
 	enum dir dir = hook_info[hook].dir;
 	struct clist l = { NULL, 0, 0 };
-	uint32_t off;
+	int err = 0;
 
+	*offp = 0;
 	if (st == STAGE_UNTRACKED && hep_is_wildcard(h))
 		return 0;	/* doNotTrack is ignored on "*" endpoints */
 	if (st != STAGE_FORWARD)
-		add_failsafes(cb, &l, st, dir, family);
-	add_tiers(cb, &l, h, st, dir, family);
+		err = add_failsafes(cb, &l, st, dir, family);
+	if (err == 0)
+		err = add_tiers(cb, &l, h, st, dir, family);
 	/* Elsewhere there is no final entry: nothing matching means "no verdict here". */
-	if (st == STAGE_NORMAL)
-		add_profiles(cb, &l, h, dir, family);
-	off = write_chain(cb, &l, st, family);
+	if (err == 0 && st == STAGE_NORMAL)
+		err = add_profiles(cb, &l, h, dir, family);
+	if (err == 0)
+		err = write_chain(cb, &l, st, family, offp);
 	for (size_t i = 0; i < l.n; i++)
 		centry_free(&l.v[i]);
 	free(l.v);
-	return off;
+	return err;
 }
 
-/*
- * The memory of the table: 64-byte aligned, so that the aligned offsets of
- * blocks are; a large table on transparent huge pages where the kernel
- * offers them (madvise mode), since lookups touch it at random.
- */
-static struct ruleset *
-table_alloc(size_t len)
+/* The local endpoints and their chains, for every hook and family. */
+static int
+compile_heps(struct cbuild *cb, struct ruleset *hdr)
 {
-	size_t align = len >= TABLE_HUGE_MIN ? TABLE_HUGE : 64;
-	size_t size = (len + align - 1) & ~(align - 1);
-	void *p = aligned_alloc(align, size);
+	const struct hostenv *env = cb->env;
+	struct rs_hep *heps = calloc(env->nlocal + 1, sizeof(*heps));
+	int err = heps == NULL ? -ENOMEM : 0;
 
-	if (p == NULL) {	/* as xalloc does */
-		fprintf(stderr, "level=error msg=\"out of memory\" size=%zu\n", size);
-		exit(70);
-	}
-	if (align == TABLE_HUGE)
-		(void)madvise(p, size, MADV_HUGEPAGE);	/* a hint: failure is harmless */
-	return p;
-}
-
-struct ruleset *
-compile_ruleset(const struct hostenv *env)
-{
-	struct cbuild cb;
-	struct ruleset hdr, *rs;
-	struct rs_hep *heps;
-	struct rs_ifmap *ifmap;
-	const struct hep *wild;
-
-	memset(&cb, 0, sizeof(cb));
-	memset(&hdr, 0, sizeof(hdr));
-	cb.env = env;
-	build_order(&cb);
-	blob_put(&cb.b, NULL, sizeof(struct ruleset), 16);
-
-	heps = xcalloc(env->nlocal + 1, sizeof(*heps));
-	for (size_t i = 0; i < env->nlocal; i++) {
-		heps[i].name = str_intern(&cb, env->local[i]->name);
-		for (int hook = 0; hook < RS_NHOOKS; hook++) {
-			heps[i].chains[hook][0] = compile_chain(&cb, env->local[i], hook, AF_INET);
-			heps[i].chains[hook][1] = compile_chain(&cb, env->local[i], hook, AF_INET6);
+	for (size_t i = 0; err == 0 && i < env->nlocal; i++) {
+		err = str_intern(cb, env->local[i]->name, &heps[i].name);
+		for (int hook = 0; err == 0 && hook < RS_NHOOKS; hook++) {
+			err = compile_chain(cb, env->local[i], hook, AF_INET, &heps[i].chains[hook][0]);
+			if (err == 0)
+				err = compile_chain(cb, env->local[i], hook, AF_INET6,
+						    &heps[i].chains[hook][1]);
 		}
 	}
-	hdr.nheps = (uint32_t)env->nlocal;
-	hdr.heps = blob_put(&cb.b, heps, env->nlocal * sizeof(*heps), 8);
+	hdr->nheps = (uint32_t)env->nlocal;
+	if (err == 0)
+		err = blob_put(&cb->b, heps, env->nlocal * sizeof(*heps), 8, &hdr->heps);
+	free(heps);
+	return err;
+}
 
-	/* interface index -> endpoint, for every known interface */
-	ifmap = xcalloc(env->nifaces + 1, sizeof(*ifmap));
+/* The index of endpoint @h among the local ones, or -1. */
+static int32_t
+local_index(const struct hostenv *env, const struct hep *h)
+{
+	for (size_t j = 0; h != NULL && j < env->nlocal; j++)
+		if (env->local[j] == h)
+			return (int32_t)j;
+	return -1;
+}
+
+/* Interface index -> endpoint, for every known interface, and the "*" endpoint. */
+static int
+compile_ifmap(struct cbuild *cb, struct ruleset *hdr)
+{
+	const struct hostenv *env = cb->env;
+	struct rs_ifmap *ifmap = calloc(env->nifaces + 1, sizeof(*ifmap));
+	int err;
+
+	if (ifmap == NULL)
+		return -ENOMEM;
 	for (size_t i = 0; i < env->nifaces; i++) {
-		const struct hep *h = hostenv_hep_for_iface(env, &env->ifaces[i]);
-
 		ifmap[i].ifindex = env->ifaces[i].ifindex;
-		ifmap[i].hep = -1;
-		for (size_t j = 0; h != NULL && j < env->nlocal; j++)
-			if (env->local[j] == h)
-				ifmap[i].hep = (int32_t)j;
+		ifmap[i].hep = local_index(env, hostenv_hep_for_iface(env, &env->ifaces[i]));
 	}
 	for (size_t i = 1; i < env->nifaces; i++)	/* insertion sort by ifindex */
 		for (size_t j = i; j > 0 && ifmap[j - 1].ifindex > ifmap[j].ifindex; j--) {
@@ -125,42 +118,123 @@ compile_ruleset(const struct hostenv *env)
 			ifmap[j] = ifmap[j - 1];
 			ifmap[j - 1] = t;
 		}
-	hdr.nifmap = (uint32_t)env->nifaces;
-	hdr.ifmap = blob_put(&cb.b, ifmap, env->nifaces * sizeof(*ifmap), 8);
-	wild = hostenv_hep_for_iface(env, NULL);
-	hdr.wildcard = -1;
-	for (size_t j = 0; wild != NULL && j < env->nlocal; j++)
-		if (env->local[j] == wild)
-			hdr.wildcard = (int32_t)j;
-
-	hdr.nmeta = (uint32_t)cb.nmeta;
-	hdr.meta = blob_put(&cb.b, cb.meta, cb.nmeta * sizeof(*cb.meta), 8);
-	hdr.nchains = cb.nchains;
-	hdr.nentries = cb.nentries;
-	hdr.nbitsets = cb.nbitsets;
-	hdr.flags = env->invalid_drop ? RS_F_INVALID_DROP : 0;
-	hdr.size = (uint32_t)cb.b.len;
-	memcpy(cb.b.buf, &hdr, sizeof(hdr));
-	rs = table_alloc(cb.b.len);
-	memcpy(rs, cb.b.buf, cb.b.len);
-	free(cb.b.buf);
-	rs->hits = xcalloc(cb.nmeta ? cb.nmeta : 1, sizeof(*rs->hits));
-
-	free(heps);
+	hdr->nifmap = (uint32_t)env->nifaces;
+	err = blob_put(&cb->b, ifmap, env->nifaces * sizeof(*ifmap), 8, &hdr->ifmap);
 	free(ifmap);
-	free(cb.order);
-	free(cb.meta);
-	free(cb.blk);
-	free(cb.rows);
-	for (size_t i = 0; i < cb.nselsets; i++) {
-		free(cb.selsets[i].text);
-		ivset_free(&cb.selsets[i].set);
+	hdr->wildcard = local_index(env, hostenv_hep_for_iface(env, NULL));
+	return err;
+}
+
+/*
+ * The memory of the table: 64-byte aligned, so that the aligned offsets of
+ * blocks are; a large table on transparent huge pages where the kernel
+ * offers them (madvise mode), since lookups touch it at random. NULL when
+ * out of memory.
+ */
+static struct ruleset *
+table_alloc(size_t len)
+{
+	size_t align = len >= TABLE_HUGE_MIN ? TABLE_HUGE : 64;
+	size_t size = (len + align - 1) & ~(align - 1);
+	void *p = aligned_alloc(align, size);
+
+	if (p != NULL && align == TABLE_HUGE)
+		(void)madvise(p, size, MADV_HUGEPAGE);	/* a hint: failure is harmless */
+	return p;
+}
+
+/* The table, copied out of the block being built, with its hit counters. */
+static struct ruleset *
+table_finish(struct cbuild *cb)
+{
+	struct ruleset *rs = table_alloc(cb->b.len);
+
+	if (rs == NULL)
+		return NULL;
+	memcpy(rs, cb->b.buf, cb->b.len);
+	rs->hits = calloc(cb->nmeta ? cb->nmeta : 1, sizeof(*rs->hits));
+	if (rs->hits == NULL) {
+		free(rs);
+		return NULL;
 	}
-	free(cb.selsets);
-	hmap_free(&cb.strings);
-	hmap_free(&cb.metamap);
-	hmap_free(&cb.selmap);
-	hmap_free(&cb.blkmap);
-	hmap_free(&cb.rowmap);
 	return rs;
+}
+
+static void
+cbuild_free(struct cbuild *cb)
+{
+	free(cb->b.buf);
+	free(cb->order);
+	free(cb->meta);
+	free(cb->blk);
+	free(cb->rows);
+	for (size_t i = 0; i < cb->nselsets; i++) {
+		free(cb->selsets[i].text);
+		ivset_free(&cb->selsets[i].set);
+	}
+	free(cb->selsets);
+	hmap_free(&cb->strings);
+	hmap_free(&cb->metamap);
+	hmap_free(&cb->selmap);
+	hmap_free(&cb->blkmap);
+	hmap_free(&cb->rowmap);
+}
+
+/* Build the whole block in @cb; 0 or a negative errno. */
+static int
+compile_block(struct cbuild *cb)
+{
+	const struct hostenv *env = cb->env;
+	struct ruleset hdr;
+	int err;
+
+	memset(&hdr, 0, sizeof(hdr));
+	err = build_order(cb);
+	if (err == 0)
+		err = blob_put(&cb->b, NULL, sizeof(struct ruleset), 16, NULL);
+	if (err == 0)
+		err = compile_heps(cb, &hdr);
+	if (err == 0)
+		err = compile_ifmap(cb, &hdr);
+	hdr.nmeta = (uint32_t)cb->nmeta;
+	if (err == 0)
+		err = blob_put(&cb->b, cb->meta, cb->nmeta * sizeof(*cb->meta), 8, &hdr.meta);
+	if (err < 0)
+		return err;
+	hdr.nchains = cb->nchains;
+	hdr.nentries = cb->nentries;
+	hdr.nbitsets = cb->nbitsets;
+	hdr.flags = env->invalid_drop ? RS_F_INVALID_DROP : 0;
+	hdr.size = (uint32_t)cb->b.len;
+	memcpy(cb->b.buf, &hdr, sizeof(hdr));
+	return 0;
+}
+
+struct ruleset *
+compile_ruleset_max(const struct hostenv *env, size_t max_bytes)
+{
+	struct cbuild cb;
+	struct ruleset *rs = NULL;
+	int err = env->err;
+
+	memset(&cb, 0, sizeof(cb));
+	cb.env = env;
+	cb.b.max = max_bytes < COMPILE_MAX_BYTES ? max_bytes : COMPILE_MAX_BYTES;
+	if (err == 0)
+		err = compile_block(&cb);
+	if (err == 0) {
+		rs = table_finish(&cb);
+		if (rs == NULL)
+			err = -ENOMEM;
+	}
+	cbuild_free(&cb);
+	if (err < 0)
+		errno = -err;
+	return rs;
+}
+
+struct ruleset *
+compile_ruleset(const struct hostenv *env)
+{
+	return compile_ruleset_max(env, COMPILE_MAX_BYTES);
 }

@@ -7,12 +7,13 @@
  * and ICMP type/code sets; failsafes and catch-alls are entries too.
  * Control thread only.
  */
+#include <errno.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "alloc.h"
 #include "compile_int.h"
-#include "xalloc.h"
 
 static bool
 str_eq(uint32_t off, const void *key, void *ctx)
@@ -22,22 +23,30 @@ str_eq(uint32_t off, const void *key, void *ctx)
 	return strcmp(cb->b.buf + off, key) == 0;
 }
 
-uint32_t
-str_intern(struct cbuild *cb, const char *s)
+int
+str_intern(struct cbuild *cb, const char *s, uint32_t *offp)
 {
 	uint64_t h;
 	size_t slot;
 	uint32_t off;
+	int err;
 
+	*offp = 0;
 	if (s == NULL)
 		return 0;
+	err = hmap_reserve(&cb->strings);
+	if (err < 0)
+		return err;
 	h = hash_bytes(s, strlen(s));
 	off = hmap_find(&cb->strings, h, str_eq, s, cb, &slot);
-	if (off != UINT32_MAX)
-		return off;
-	off = blob_put(&cb->b, s, strlen(s) + 1, 1);
-	hmap_set(&cb->strings, slot, h, off);
-	return off;
+	if (off == UINT32_MAX) {
+		err = blob_put(&cb->b, s, strlen(s) + 1, 1, &off);
+		if (err < 0)
+			return err;
+		hmap_set(&cb->strings, slot, h, off);
+	}
+	*offp = off;
+	return 0;
 }
 
 static bool
@@ -48,31 +57,39 @@ meta_eq(uint32_t idx, const void *key, void *ctx)
 	return memcmp(&cb->meta[idx], key, sizeof(struct rs_meta)) == 0;
 }
 
-uint32_t
-meta_intern(struct cbuild *cb, enum rs_meta_kind kind, enum rs_action action, enum stage st,
-	    enum dir dir, const char *tier, const char *policy, int rule)
+int
+meta_intern(struct cbuild *cb, const struct meta_key *k, uint32_t *idxp)
 {
 	struct rs_meta m;
 	uint64_t h;
 	size_t slot;
 	uint32_t idx;
+	int err;
 
 	memset(&m, 0, sizeof(m));
-	m.kind = (uint8_t)kind;
-	m.action = (uint8_t)action;
-	m.stage = (uint8_t)st;
-	m.dir = (uint8_t)dir;
-	m.tier = str_intern(cb, tier);
-	m.policy = str_intern(cb, policy);
-	m.rule = rule;
+	m.kind = (uint8_t)k->kind;
+	m.action = (uint8_t)k->action;
+	m.stage = (uint8_t)k->stage;
+	m.dir = (uint8_t)k->dir;
+	m.rule = k->rule;
+	err = str_intern(cb, k->tier, &m.tier);
+	if (err == 0)
+		err = str_intern(cb, k->policy, &m.policy);
+	if (err == 0)
+		err = hmap_reserve(&cb->metamap);
+	if (err < 0)
+		return err;
 	h = hash_bytes(&m, sizeof(m));
 	idx = hmap_find(&cb->metamap, h, meta_eq, &m, cb, &slot);
-	if (idx != UINT32_MAX)
-		return idx;
-	XGROW(cb->meta, cb->nmeta);
-	cb->meta[cb->nmeta] = m;
-	hmap_set(&cb->metamap, slot, h, (uint32_t)cb->nmeta);
-	return (uint32_t)cb->nmeta++;
+	if (idx == UINT32_MAX) {
+		if (ARRAY_PUSH_ROOM(cb->meta, cb->metacap, cb->nmeta) < 0)
+			return -ENOMEM;
+		idx = (uint32_t)cb->nmeta++;
+		cb->meta[idx] = m;
+		hmap_set(&cb->metamap, slot, h, idx);
+	}
+	*idxp = idx;
+	return 0;
 }
 
 /* ---- field sets of one entry ----------------------------------------------------------- */
@@ -101,6 +118,19 @@ centry_free(struct centry *e)
 	}
 }
 
+/* 0, or -ENOMEM when making a set of @e failed (see ivset_failed). */
+static int
+centry_check(const struct centry *e)
+{
+	for (int i = 0; i < NFIELDS; i++)
+		if (ivset_failed(&e->f[i]))
+			return -ENOMEM;
+	for (int i = 0; i < 4; i++)
+		if (ivset_failed(&e->side[i].ranges))
+			return -ENOMEM;
+	return 0;
+}
+
 static bool
 selset_eq(uint32_t idx, const void *key, void *ctx)
 {
@@ -110,40 +140,19 @@ selset_eq(uint32_t idx, const void *key, void *ctx)
 	return cb->selsets[idx].family == k->family && strcmp(cb->selsets[idx].text, k->text) == 0;
 }
 
-/* The addresses of every labelled object @sel selects (calico-semantics.md §5), cached. */
-static const struct ivset *
-selector_addrs(struct cbuild *cb, const struct selector *sel, uint8_t family)
+/* The addresses of the objects @sel selects, into @s (normalised). */
+static void
+selector_collect(const struct hostenv *env, const struct selector *sel, uint8_t family,
+		 struct ivset *s)
 {
-	const struct hostenv *env = cb->env;
-	char text[4096];
-	struct selset key, *s;
 	const struct hep *h;
-	size_t need = selector_format(sel, text, sizeof(text)), slot;
-	char *full = need < sizeof(text) ? NULL : xmalloc(need + 1);
-	uint64_t hash;
-	uint32_t idx;
 
-	if (full != NULL)
-		selector_format(sel, full, need + 1);
-	key.text = full ? full : text;
-	key.family = family;
-	hash = hash_bytes(key.text, strlen(key.text)) ^ family;
-	idx = hmap_find(&cb->selmap, hash, selset_eq, &key, cb, &slot);
-	if (idx != UINT32_MAX) {
-		free(full);
-		return &cb->selsets[idx].set;
-	}
-	XGROW(cb->selsets, cb->nselsets);
-	s = &cb->selsets[cb->nselsets];
-	s->text = full ? full : xstrdup(text);
-	s->family = family;
-	ivset_init(&s->set);
 	for (size_t i = 0; (h = hostenv_any_hep(env, i)) != NULL; i++) {
 		if (!selector_match(sel, &h->labels))
 			continue;
 		for (size_t j = 0; j < h->nips; j++)
 			if (h->ips[j].family == family)
-				ivset_add_cidr(&s->set, &h->ips[j]);
+				ivset_add_cidr(s, &h->ips[j]);
 	}
 	for (size_t i = 0; i < env->ps->nnetsets; i++) {
 		const struct netset *n = env->ps->netsets[i];
@@ -152,11 +161,56 @@ selector_addrs(struct cbuild *cb, const struct selector *sel, uint8_t family)
 			continue;
 		for (size_t j = 0; j < n->nnets; j++)
 			if (n->nets[j].family == family)
-				ivset_add_cidr(&s->set, &n->nets[j]);
+				ivset_add_cidr(s, &n->nets[j]);
 	}
-	ivset_norm(&s->set);
-	hmap_set(&cb->selmap, slot, hash, (uint32_t)cb->nselsets);
-	return &cb->selsets[cb->nselsets++].set;
+	ivset_norm(s);
+}
+
+/*
+ * The addresses of every labelled object @sel selects (calico-semantics.md
+ * §5), cached by the selector's text; NULL when out of memory.
+ */
+static const struct ivset *
+selector_addrs(struct cbuild *cb, const struct selector *sel, uint8_t family)
+{
+	char buf[4096], *full = NULL;
+	struct selset key, *s;
+	size_t need = selector_format(sel, buf, sizeof(buf)), slot;
+	uint64_t hash;
+	uint32_t idx;
+
+	if (need >= sizeof(buf)) {
+		full = malloc(need + 1);
+		if (full == NULL)
+			return NULL;
+		selector_format(sel, full, need + 1);
+	}
+	if (hmap_reserve(&cb->selmap) < 0)
+		goto fail;
+	key.text = full ? full : buf;
+	key.family = family;
+	hash = hash_bytes(key.text, strlen(key.text)) ^ family;
+	idx = hmap_find(&cb->selmap, hash, selset_eq, &key, cb, &slot);
+	if (idx != UINT32_MAX) {
+		free(full);
+		s = &cb->selsets[idx];
+		return ivset_failed(&s->set) ? NULL : &s->set;
+	}
+	if (ARRAY_PUSH_ROOM(cb->selsets, cb->selcap, cb->nselsets) < 0)
+		goto fail;
+	if (full == NULL && (full = strdup(buf)) == NULL)
+		goto fail;
+	idx = (uint32_t)cb->nselsets++;
+	s = &cb->selsets[idx];
+	s->text = full;
+	s->family = family;
+	ivset_init(&s->set);
+	selector_collect(cb->env, sel, family, &s->set);
+	hmap_set(&cb->selmap, slot, hash, idx);
+	return ivset_failed(&s->set) ? NULL : &s->set;
+fail:
+	free(full);
+	return NULL;
 }
 
 static void
@@ -178,9 +232,10 @@ has_family(const struct cidr *v, size_t n, uint8_t family)
 }
 
 /* Address field of one side: nets ∩ ¬notNets ∩ selector ∩ ¬notSelector. */
-static void
+static int
 entity_addrs(struct cbuild *cb, const struct entity *e, uint8_t family, struct ivset *out)
 {
+	const struct ivset *sel;
 	struct ivset t;
 
 	ivset_init(&t);
@@ -194,14 +249,23 @@ entity_addrs(struct cbuild *cb, const struct entity *e, uint8_t family, struct i
 		ivset_sub(out, &t);
 	}
 	ivset_free(&t);
-	if (e->sel)
-		ivset_and(out, selector_addrs(cb, e->sel, family));
-	if (e->not_sel)
-		ivset_sub(out, selector_addrs(cb, e->not_sel, family));
+	if (e->sel) {
+		sel = selector_addrs(cb, e->sel, family);
+		if (sel == NULL)
+			return -ENOMEM;
+		ivset_and(out, sel);
+	}
+	if (e->not_sel) {
+		sel = selector_addrs(cb, e->not_sel, family);
+		if (sel == NULL)
+			return -ENOMEM;
+		ivset_sub(out, sel);
+	}
+	return 0;
 }
 
 /* The exact tuples of a named port (calico-semantics.md §1.7), and their ports. */
-static void
+static int
 named_port_tuples(struct cbuild *cb, const struct entity *e, const struct rule *r,
 		  const char *name, struct rb_pside *side, struct ivset *ports)
 {
@@ -218,8 +282,8 @@ named_port_tuples(struct cbuild *cb, const struct entity *e, const struct rule *
 			for (size_t a = 0; a < h->nips; a++) {
 				struct rs_tuple *t;
 
-				side->tuples = xrealloc(side->tuples,
-							(side->ntuples + 1) * sizeof(*side->tuples));
+				if (ARRAY_PUSH_ROOM(side->tuples, side->tuplecap, side->ntuples) < 0)
+					return -ENOMEM;
 				t = &side->tuples[side->ntuples++];
 				memset(t, 0, sizeof(*t));
 				t->addr = h->ips[a].addr;
@@ -231,52 +295,58 @@ named_port_tuples(struct cbuild *cb, const struct entity *e, const struct rule *
 				ivset_add(ports, np->port, np->port);
 		}
 	}
+	return 0;
 }
 
-static void
+/* The sets of a port list and its residual side: positive (@neg false) or notPorts. */
+static int
+port_list(struct cbuild *cb, struct centry *ce, const struct rule *r, const struct entity *e,
+	  int side, bool neg, struct ivset *set)
+{
+	const struct port_item *v = neg ? e->not_ports : e->ports;
+	size_t n = neg ? e->nnot_ports : e->nports;
+	int err;
+
+	for (size_t i = 0; i < n; i++) {
+		if (v[i].name == NULL) {
+			ivset_add(set, v[i].lo, v[i].hi);
+			ivset_add(&ce->side[side].ranges, v[i].lo, v[i].hi);
+			continue;
+		}
+		ce->resid = true;
+		err = named_port_tuples(cb, e, r, v[i].name, &ce->side[side], neg ? NULL : set);
+		if (err < 0)
+			return err;
+	}
+	ce->side[side].present = n > 0;
+	ivset_norm(set);
+	return 0;
+}
+
+static int
 port_side(struct cbuild *cb, struct centry *ce, const struct rule *r, const struct entity *e,
 	  int field, int sidebase)
 {
-	struct ivset *p = &ce->f[field];
 	struct ivset pos, neg;
-	bool named = false;
+	int err;
 
 	if (e->nports == 0 && e->nnot_ports == 0)
-		return;
+		return 0;
 	ce->none[field] = false;
 	ivset_init(&pos);
 	ivset_init(&neg);
-	for (size_t i = 0; i < e->nports; i++) {
-		if (e->ports[i].name == NULL) {
-			ivset_add(&pos, e->ports[i].lo, e->ports[i].hi);
-			ivset_add(&ce->side[sidebase].ranges, e->ports[i].lo, e->ports[i].hi);
-		} else {
-			named = true;
-			named_port_tuples(cb, e, r, e->ports[i].name, &ce->side[sidebase], &pos);
-		}
+	err = port_list(cb, ce, r, e, sidebase, false, &pos);
+	if (err == 0)
+		err = port_list(cb, ce, r, e, sidebase + 1, true, &neg);
+	if (err == 0) {
+		if (e->nports)
+			ivset_and(&ce->f[field], &pos);
+		/* a superset when notPorts name ports: the residual is exact */
+		ivset_sub(&ce->f[field], &neg);
 	}
-	for (size_t i = 0; i < e->nnot_ports; i++) {
-		if (e->not_ports[i].name == NULL) {
-			ivset_add(&neg, e->not_ports[i].lo, e->not_ports[i].hi);
-			ivset_add(&ce->side[sidebase + 1].ranges, e->not_ports[i].lo,
-				  e->not_ports[i].hi);
-		} else {
-			named = true;
-			named_port_tuples(cb, e, r, e->not_ports[i].name, &ce->side[sidebase + 1],
-					  NULL);
-		}
-	}
-	ivset_norm(&pos);
-	ivset_norm(&neg);
-	if (e->nports)
-		ivset_and(p, &pos);
-	ivset_sub(p, &neg);	/* a superset when notPorts name ports: the residual is exact */
-	ce->side[sidebase].present = e->nports > 0;
-	ce->side[sidebase + 1].present = e->nnot_ports > 0;
-	if (named)
-		ce->resid = true;
 	ivset_free(&pos);
 	ivset_free(&neg);
+	return err;
 }
 
 static void
@@ -291,15 +361,14 @@ icmp_range(struct ivset *s, uint8_t type, bool has_code, uint8_t code)
 }
 
 /*
- * The entry for rule @r in @family, or false when Felix would not render it
- * for that family (§1.7) or it can never match a host (serviceAccounts,
- * services).
+ * Felix renders a rule once per IP family and drops it for a family when a
+ * non-empty nets/notNets list holds only CIDRs of the other one (§1.7); a
+ * rule on serviceAccounts or services never matches a host.
  */
-bool
-centry_rule(struct cbuild *cb, struct centry *ce, const struct rule *r, uint8_t family)
+static bool
+rule_renders(const struct rule *r, uint8_t family)
 {
 	const struct entity *ents[2] = { &r->src, &r->dst };
-	struct ivset t;
 
 	if (r->ip_version != 0 && (r->ip_version == 4) != (family == AF_INET))
 		return false;
@@ -311,6 +380,17 @@ centry_rule(struct cbuild *cb, struct centry *ce, const struct rule *r, uint8_t 
 		if (ents[i]->has_sa || ents[i]->has_services)
 			return false;
 	}
+	return true;
+}
+
+int
+centry_rule(struct cbuild *cb, struct centry *ce, const struct rule *r, uint8_t family)
+{
+	struct ivset t;
+	int err;
+
+	if (!rule_renders(r, family))
+		return 0;
 	centry_init_full(ce, family);
 	ivset_init(&t);
 	if (r->proto != 0) {
@@ -335,11 +415,16 @@ centry_rule(struct cbuild *cb, struct centry *ce, const struct rule *r, uint8_t 
 		ce->none[F_ICMP] = false;
 	}
 	ivset_free(&t);
-	entity_addrs(cb, &r->src, family, &ce->f[F_SRC]);
-	entity_addrs(cb, &r->dst, family, &ce->f[F_DST]);
-	port_side(cb, ce, r, &r->src, F_SPORT, 0);
-	port_side(cb, ce, r, &r->dst, F_DPORT, 2);
-	return true;
+	err = entity_addrs(cb, &r->src, family, &ce->f[F_SRC]);
+	if (err == 0)
+		err = entity_addrs(cb, &r->dst, family, &ce->f[F_DST]);
+	if (err == 0)
+		err = port_side(cb, ce, r, &r->src, F_SPORT, 0);
+	if (err == 0)
+		err = port_side(cb, ce, r, &r->dst, F_DPORT, 2);
+	if (err == 0)
+		err = centry_check(ce);
+	return err < 0 ? err : 1;
 }
 
 /* ---- chains ------------------------------------------------------------------------------ */
@@ -347,59 +432,73 @@ centry_rule(struct cbuild *cb, struct centry *ce, const struct rule *r, uint8_t 
 struct centry *
 clist_add(struct clist *l)
 {
-	if (l->n == l->cap) {
-		l->cap = l->cap ? l->cap * 2 : 16;
-		l->v = xrealloc(l->v, l->cap * sizeof(*l->v));
-	}
+	if (ARRAY_PUSH_ROOM(l->v, l->cap, l->n) < 0)
+		return NULL;
+	memset(&l->v[l->n], 0, sizeof(l->v[l->n]));
 	return &l->v[l->n++];
 }
 
-void
+int
 add_catch_all(struct clist *l, uint8_t family, uint8_t action, uint32_t meta)
 {
 	struct centry *e = clist_add(l);
 
+	if (e == NULL)
+		return -ENOMEM;
 	centry_init_full(e, family);
 	e->action = action;
 	e->meta = meta;
+	return centry_check(e);
 }
 
-void
+/* The entry of failsafe @f, forward (@pass 0) or the reply direction of the raw table. */
+static int
+add_failsafe(struct clist *l, const struct failsafe *f, int pass, enum dir dir, uint8_t family,
+	     uint32_t meta)
+{
+	struct centry *e = clist_add(l);
+	struct ivset t;
+
+	if (e == NULL)
+		return -ENOMEM;
+	centry_init_full(e, family);
+	e->action = RS_A_FAILSAFE;
+	e->meta = meta;
+	ivset_init(&t);
+	ivset_add(&t, f->proto, f->proto);
+	ivset_and(&e->f[F_PROTO], &t);
+	t.n = 0;
+	ivset_add(&t, f->port, f->port);
+	ivset_and(&e->f[pass == 0 ? F_DPORT : F_SPORT], &t);
+	e->none[F_SPORT] = e->none[F_DPORT] = false;
+	if (f->has_net) {
+		t.n = 0;
+		ivset_add_cidr(&t, &f->net);
+		ivset_and(&e->f[dir == DIR_INGRESS ? F_SRC : F_DST], &t);
+	}
+	ivset_free(&t);
+	return centry_check(e);
+}
+
+int
 add_failsafes(struct cbuild *cb, struct clist *l, enum stage st, enum dir dir, uint8_t family)
 {
 	const struct failsafe_list *fwd = dir == DIR_INGRESS ? &cb->env->fs_in : &cb->env->fs_out;
 	const struct failsafe_list *rev = dir == DIR_INGRESS ? &cb->env->fs_out : &cb->env->fs_in;
-	uint32_t meta = meta_intern(cb, RS_META_FAILSAFE, RS_A_FAILSAFE, st, dir, NULL, NULL, -1);
+	const struct meta_key mk = {
+		.kind = RS_META_FAILSAFE, .action = RS_A_FAILSAFE, .stage = st, .dir = dir,
+		.rule = -1,
+	};
+	uint32_t meta;
+	int err = meta_intern(cb, &mk, &meta);
 
 	/* In the raw table the replies of failsafe flows are accepted too (felix PR #1718). */
-	for (int pass = 0; pass < (st == STAGE_UNTRACKED ? 2 : 1); pass++) {
+	for (int pass = 0; err == 0 && pass < (st == STAGE_UNTRACKED ? 2 : 1); pass++) {
 		const struct failsafe_list *fl = pass == 0 ? fwd : rev;
 
-		for (size_t i = 0; i < fl->n; i++) {
-			const struct failsafe *f = &fl->v[i];
-			struct ivset t;
-			struct centry *e;
-
-			if (f->has_net && f->net.family != family)
-				continue;
-			e = clist_add(l);
-			centry_init_full(e, family);
-			e->action = RS_A_FAILSAFE;
-			e->meta = meta;
-			ivset_init(&t);
-			ivset_add(&t, f->proto, f->proto);
-			ivset_and(&e->f[F_PROTO], &t);
-			t.n = 0;
-			ivset_add(&t, f->port, f->port);
-			ivset_and(&e->f[pass == 0 ? F_DPORT : F_SPORT], &t);
-			e->none[F_SPORT] = e->none[F_DPORT] = false;
-			if (f->has_net) {
-				t.n = 0;
-				ivset_add_cidr(&t, &f->net);
-				ivset_and(&e->f[dir == DIR_INGRESS ? F_SRC : F_DST], &t);
-			}
-			ivset_free(&t);
-		}
+		for (size_t i = 0; err == 0 && i < fl->n; i++)
+			if (!fl->v[i].has_net || fl->v[i].net.family == family)
+				err = add_failsafe(l, &fl->v[i], pass, dir, family, meta);
 	}
+	return err;
 }
-

@@ -5,12 +5,13 @@
  * blocks; interval tables with direct or window indexes; the entries and
  * their residual checks. Control thread only.
  */
+#include <errno.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "alloc.h"
 #include "compile_int.h"
-#include "xalloc.h"
 
 /*
  * Interval tables of at least ITAB_INDEX_MIN intervals get an index (see
@@ -50,26 +51,29 @@ block_eq(uint32_t id, const void *key, void *ctx)
 	return memcmp(cb->blk + (size_t)id * RS_BLOCK_WORDS, key, RS_BLOCK_WORDS * 8) == 0;
 }
 
-static uint32_t
-block_intern(struct cbuild *cb, const uint64_t *w)
+/* The id of the block of RS_BLOCK_WORDS words @w, in *@idp. */
+static int
+block_intern(struct cbuild *cb, const uint64_t *w, uint32_t *idp)
 {
 	uint64_t h = 0x243f6a8885a308d3ull;
 	size_t slot;
 	uint32_t id;
 
+	if (hmap_reserve(&cb->blkmap) < 0)
+		return -ENOMEM;
 	for (int i = 0; i < RS_BLOCK_WORDS; i++)
 		h = (h ^ w[i]) * 0x9e3779b97f4a7c15ull;
 	h = mix64(h);
 	id = hmap_find(&cb->blkmap, h, block_eq, w, cb, &slot);
-	if (id != UINT32_MAX)
-		return id;
-	if (cb->nblk == cb->blkcap) {
-		cb->blkcap = cb->blkcap ? cb->blkcap * 2 : 256;
-		cb->blk = xrealloc(cb->blk, cb->blkcap * RS_BLOCK_WORDS * 8);
+	if (id == UINT32_MAX) {
+		if (array_reserve(&cb->blk, &cb->blkcap, cb->nblk + 1, RS_BLOCK_WORDS * 8) < 0)
+			return -ENOMEM;
+		memcpy(cb->blk + cb->nblk * RS_BLOCK_WORDS, w, RS_BLOCK_WORDS * 8);
+		id = (uint32_t)cb->nblk++;
+		hmap_set(&cb->blkmap, slot, h, id);
 	}
-	memcpy(cb->blk + cb->nblk * RS_BLOCK_WORDS, w, RS_BLOCK_WORDS * 8);
-	hmap_set(&cb->blkmap, slot, h, (uint32_t)cb->nblk);
-	return (uint32_t)cb->nblk++;
+	*idp = id;
+	return 0;
 }
 
 static bool
@@ -80,42 +84,46 @@ row_eq(uint32_t id, const void *key, void *ctx)
 	return memcmp(cb->rows + (size_t)id * cb->nblocks, key, cb->nblocks * 4) == 0;
 }
 
-/* The row id of the bitset whose block ids are @ids. */
-static uint32_t
-row_intern(struct cbuild *cb, const uint32_t *ids)
+/* The row id of the bitset whose block ids are @ids, in *@idp. */
+static int
+row_intern(struct cbuild *cb, const uint32_t *ids, uint32_t *idp)
 {
 	uint64_t h = 0x13198a2e03707344ull;
 	size_t slot;
 	uint32_t id;
 
+	if (hmap_reserve(&cb->rowmap) < 0)
+		return -ENOMEM;
 	for (uint32_t i = 0; i < cb->nblocks; i++)
 		h = (h ^ ids[i]) * 0x9e3779b97f4a7c15ull;
 	h = mix64(h);
 	id = hmap_find(&cb->rowmap, h, row_eq, ids, cb, &slot);
-	if (id != UINT32_MAX)
-		return id;
-	if ((cb->nrows + 1) * cb->nblocks > cb->rowcap) {
-		cb->rowcap = cb->rowcap ? cb->rowcap * 2 : 64;
-		while ((cb->nrows + 1) * cb->nblocks > cb->rowcap)
-			cb->rowcap *= 2;
-		cb->rows = xrealloc(cb->rows, cb->rowcap * 4);
+	if (id == UINT32_MAX) {
+		if (array_reserve(&cb->rows, &cb->rowcap, (cb->nrows + 1) * cb->nblocks, 4) < 0)
+			return -ENOMEM;
+		memcpy(cb->rows + cb->nrows * cb->nblocks, ids, cb->nblocks * 4);
+		id = (uint32_t)cb->nrows++;
+		hmap_set(&cb->rowmap, slot, h, id);
 	}
-	memcpy(cb->rows + cb->nrows * cb->nblocks, ids, cb->nblocks * 4);
-	hmap_set(&cb->rowmap, slot, h, (uint32_t)cb->nrows);
-	return (uint32_t)cb->nrows++;
+	*idp = id;
+	return 0;
 }
 
-/* The row id of a whole bitset (RS_BLOCK_WORDS * nblocks words). */
-static uint32_t
-bits_intern(struct cbuild *cb, const uint64_t *bits, uint32_t *ids)
+/* The row id of a whole bitset (RS_BLOCK_WORDS * nblocks words), in *@idp. */
+static int
+bits_intern(struct cbuild *cb, const uint64_t *bits, uint32_t *ids, uint32_t *idp)
 {
-	for (uint32_t b = 0; b < cb->nblocks; b++)
-		ids[b] = block_intern(cb, bits + (size_t)b * RS_BLOCK_WORDS);
-	return row_intern(cb, ids);
+	for (uint32_t b = 0; b < cb->nblocks; b++) {
+		int err = block_intern(cb, bits + (size_t)b * RS_BLOCK_WORDS, &ids[b]);
+
+		if (err < 0)
+			return err;
+	}
+	return row_intern(cb, ids, idp);
 }
 
 /* LSD radix sort of @v by bytes, skipping the bytes that are the same in every key. */
-static void
+static int
 radix_sort64(uint64_t *v, size_t n)
 {
 	uint64_t *tmp, *src = v, *dst, all_or = 0, all_and = ~0ull;
@@ -130,13 +138,15 @@ radix_sort64(uint64_t *v, size_t n)
 				v[j] = v[j - 1];
 			v[j] = x;
 		}
-		return;
+		return 0;
 	}
 	for (size_t i = 0; i < n; i++) {
 		all_or |= v[i];
 		all_and &= v[i];
 	}
-	tmp = xmalloc(n * sizeof(*tmp));
+	tmp = malloc(n * sizeof(*tmp));
+	if (tmp == NULL)
+		return -ENOMEM;
 	dst = tmp;
 	for (int shift = 0; shift < 64; shift += 8) {
 		uint64_t *t;
@@ -162,6 +172,7 @@ radix_sort64(uint64_t *v, size_t n)
 	if (src != v)
 		memcpy(v, src, n * sizeof(*v));
 	free(tmp);
+	return 0;
 }
 
 struct ev128 {
@@ -184,6 +195,8 @@ struct fcut {
 	size_t n;
 	u128 *starts;
 	uint32_t *rowid;
+	size_t scap;			/* allocated starts */
+	size_t rcap;			/* allocated rowid */
 	uint32_t none;
 };
 
@@ -205,70 +218,88 @@ field_norm(struct ivset *s)
 		}
 }
 
-static void
-build_field(struct cbuild *cb, struct clist *l, int f, u128 max, struct fcut *out)
-{
-	size_t nb = cb->nblocks, nwb = nb * RS_BLOCK_WORDS, nev = 0, cap = 0;
-	bool wide = max > 0xffffffffu;
-	uint64_t *cur = xcalloc(nwb, 8), *ev64 = NULL;
-	struct ev128 *ev = NULL;
-	uint32_t *ids = xcalloc(nb, 4), prev = UINT32_MAX;
-	bool *dirty = xcalloc(nb, 1);
-	size_t j = 0, ncap = 16;
-	u128 p = 0;
+/* The events of one field: (position, entry << 1 | set), sorted by position. */
+struct fevents {
+	bool wide;			/* 128-bit positions (IPv6): ev, else ev64 */
+	size_t n;
+	size_t cap;
+	struct ev128 *ev;
+	uint64_t *ev64;			/* position << 32 | code */
+};
 
-	/* the "no header" row, and the entries that take any value */
-	for (size_t i = 0; i < l->n; i++)
-		if (l->v[i].none[f])
-			cur[i >> 6] |= 1ull << (i & 63);
-	out->none = bits_intern(cb, cur, ids);
-	memset(cur, 0, nwb * 8);
+/*
+ * The events of field @f of the entries of @l, sorted; the entries that take
+ * any value of it have their bit set in @cur instead.
+ */
+static int
+field_events(struct clist *l, int f, u128 max, uint64_t *cur, struct fevents *e)
+{
 	for (size_t i = 0; i < l->n; i++) {
 		struct ivset *s = &l->v[i].f[f];
+		int err;
 
 		if (ivset_is_full(s, max)) {
 			cur[i >> 6] |= 1ull << (i & 63);
 			continue;
 		}
 		field_norm(s);
-		if (nev + 2 * s->n > cap) {
-			cap = (nev + 2 * s->n) * 2;
-			if (wide)
-				ev = xrealloc(ev, cap * sizeof(*ev));
-			else
-				ev64 = xrealloc(ev64, cap * sizeof(*ev64));
-		}
+		err = e->wide ? array_reserve(&e->ev, &e->cap, e->n + 2 * s->n, sizeof(*e->ev)) :
+				array_reserve(&e->ev64, &e->cap, e->n + 2 * s->n, sizeof(*e->ev64));
+		if (err < 0)
+			return err;
 		for (size_t k = 0; k < s->n; k++) {
 			uint32_t code = (uint32_t)i << 1;
 
-			if (wide) {
-				ev[nev++] = (struct ev128){ s->v[k].lo, code | 1 };
+			if (e->wide) {
+				e->ev[e->n++] = (struct ev128){ s->v[k].lo, code | 1 };
 				if (s->v[k].hi < max)
-					ev[nev++] = (struct ev128){ s->v[k].hi + 1, code };
+					e->ev[e->n++] = (struct ev128){ s->v[k].hi + 1, code };
 			} else {
-				ev64[nev++] = (uint64_t)s->v[k].lo << 32 | code | 1;
+				e->ev64[e->n++] = (uint64_t)s->v[k].lo << 32 | code | 1;
 				if (s->v[k].hi < max)
-					ev64[nev++] = (uint64_t)(s->v[k].hi + 1) << 32 | code;
+					e->ev64[e->n++] = (uint64_t)(s->v[k].hi + 1) << 32 | code;
 			}
 		}
 	}
-	if (wide && nev > 0)
-		qsort(ev, nev, sizeof(*ev), cmp_ev128);
-	else if (nev > 0)
-		radix_sort64(ev64, nev);
+	if (e->wide && e->n > 0)
+		qsort(e->ev, e->n, sizeof(*e->ev), cmp_ev128);
+	else if (e->n > 0)
+		return radix_sort64(e->ev64, e->n);
+	return 0;
+}
 
-	/* sweep: at each distinct position, apply its events, then emit the running bitset */
-	for (size_t b = 0; b < nb; b++)
+/* Append interval [@p, ...) with row @rid to @out. */
+static int
+fcut_push(struct fcut *out, u128 p, uint32_t rid)
+{
+	if (ARRAY_PUSH_ROOM(out->starts, out->scap, out->n) < 0 ||
+	    ARRAY_PUSH_ROOM(out->rowid, out->rcap, out->n) < 0)
+		return -ENOMEM;
+	out->starts[out->n] = p;
+	out->rowid[out->n++] = rid;
+	return 0;
+}
+
+/*
+ * The sweep: at each distinct position, apply its events to the running
+ * bitset @cur, then emit it; only the blocks an event touched (@dirty) are
+ * interned again.
+ */
+static int
+field_sweep(struct cbuild *cb, const struct fevents *e, uint64_t *cur, uint32_t *ids,
+	    bool *dirty, struct fcut *out)
+{
+	uint32_t prev = UINT32_MAX, rid;
+	size_t j = 0;
+	u128 p = 0;
+	int err;
+
+	for (size_t b = 0; b < cb->nblocks; b++)
 		dirty[b] = true;
-	out->n = 0;
-	out->starts = xmalloc(ncap * sizeof(*out->starts));
-	out->rowid = xmalloc(ncap * sizeof(*out->rowid));
 	for (;;) {
-		uint32_t rid;
-
-		for (; j < nev; j++) {
-			u128 q = wide ? ev[j].pos : ev64[j] >> 32;
-			uint32_t code = wide ? ev[j].code : (uint32_t)ev64[j];
+		for (; j < e->n; j++) {
+			u128 q = e->wide ? e->ev[j].pos : e->ev64[j] >> 32;
+			uint32_t code = e->wide ? e->ev[j].code : (uint32_t)e->ev64[j];
 			size_t i = code >> 1;
 
 			if (q != p)
@@ -279,31 +310,70 @@ build_field(struct cbuild *cb, struct clist *l, int f, u128 max, struct fcut *ou
 				cur[i >> 6] &= ~(1ull << (i & 63));
 			dirty[i >> RS_BLOCK_SHIFT] = true;
 		}
-		for (size_t b = 0; b < nb; b++)
-			if (dirty[b]) {
-				ids[b] = block_intern(cb, cur + b * RS_BLOCK_WORDS);
-				dirty[b] = false;
-			}
-		rid = row_intern(cb, ids);
+		for (size_t b = 0; b < cb->nblocks; b++) {
+			if (!dirty[b])
+				continue;
+			err = block_intern(cb, cur + b * RS_BLOCK_WORDS, &ids[b]);
+			if (err < 0)
+				return err;
+			dirty[b] = false;
+		}
+		err = row_intern(cb, ids, &rid);
+		if (err < 0)
+			return err;
 		if (rid != prev) {	/* neighbours with the same bitset merge */
-			if (out->n == ncap) {
-				ncap *= 2;
-				out->starts = xrealloc(out->starts, ncap * sizeof(*out->starts));
-				out->rowid = xrealloc(out->rowid, ncap * sizeof(*out->rowid));
-			}
-			out->starts[out->n] = p;
-			out->rowid[out->n++] = rid;
+			err = fcut_push(out, p, rid);
+			if (err < 0)
+				return err;
 			prev = rid;
 		}
-		if (j == nev)
-			break;
-		p = wide ? ev[j].pos : ev64[j] >> 32;
+		if (j == e->n)
+			return 0;
+		p = e->wide ? e->ev[j].pos : e->ev64[j] >> 32;
 	}
+}
+
+/* The highest value of field @f in a chain of @family. */
+static u128
+field_max(int f, uint8_t family)
+{
+	if (f == F_PROTO)
+		return 255;
+	return f == F_SRC || f == F_DST ? addr_space_max(family) : FIELD_MAX16;
+}
+
+/* Cut field @f of the entries of @l (values 0..@max) into @out (freed by fcut_free). */
+static int
+build_field(struct cbuild *cb, struct clist *l, int f, u128 max, struct fcut *out)
+{
+	size_t nb = cb->nblocks, nwb = nb * RS_BLOCK_WORDS;
+	struct fevents ev = { .wide = max > 0xffffffffu };
+	uint64_t *cur = calloc(nwb, 8);
+	uint32_t *ids = calloc(nb, 4);
+	bool *dirty = calloc(nb, 1);
+	int err = -ENOMEM;
+
+	memset(out, 0, sizeof(*out));
+	if (cur == NULL || ids == NULL || dirty == NULL)
+		goto out;
+	/* the "no header" row */
+	for (size_t i = 0; i < l->n; i++)
+		if (l->v[i].none[f])
+			cur[i >> 6] |= 1ull << (i & 63);
+	err = bits_intern(cb, cur, ids, &out->none);
+	if (err < 0)
+		goto out;
+	memset(cur, 0, nwb * 8);
+	err = field_events(l, f, max, cur, &ev);
+	if (err == 0)
+		err = field_sweep(cb, &ev, cur, ids, dirty, out);
+out:
 	free(cur);
-	free(ev);
-	free(ev64);
+	free(ev.ev);
+	free(ev.ev64);
 	free(ids);
 	free(dirty);
+	return err;
 }
 
 /* What the lookup gets for a bitset (row) in a chain of @mode (see RS_ROWS_*). */
@@ -405,7 +475,7 @@ ix_layout(const struct fcut *fc, bool wide, uint64_t kmax, unsigned ibits, uint6
  * the fewest buckets (at least one per two intervals) that keeps all but
  * 1/64 of them within a window.
  */
-static void
+static int
 write_index(struct cbuild *cb, const struct fcut *fc, bool wide, unsigned keybits,
 	    const struct fval *fv, struct rs_itab *t)
 {
@@ -413,16 +483,19 @@ write_index(struct cbuild *cb, const struct fcut *fc, bool wide, unsigned keybit
 	unsigned ibits = 1, shift, top;
 	uint32_t *ix;
 	size_t j = 0;
+	int err;
 
 	if (fc->n < ITAB_INDEX_MIN || fc->n >= ((size_t)1 << 30))
-		return;
+		return 0;
 	if (keybits == 16 && fc->n >= ITAB_DIRECT_MIN) {
+		err = blob_put(&cb->b, NULL, 65536 * 4, 64, &t->index);
+		if (err < 0)
+			return err;
 		t->kind = RS_IX_DIRECT;
-		t->index = blob_put(&cb->b, NULL, 65536 * 4, 64);
 		ix = blob_at(&cb->b, t->index);
 		for (uint32_t key = 0; key < 65536; key++)
 			ix[key] = fval_of(fv, fc->rowid[fcut_find(fc, &j, key)]);
-		return;
+		return 0;
 	}
 	while (((size_t)1 << ibits) < fc->n)
 		ibits++;
@@ -432,25 +505,29 @@ write_index(struct cbuild *cb, const struct fcut *fc, bool wide, unsigned keybit
 		if (ix_layout(fc, wide, kmax, ibits, &base, &shift, &nbkt) <= nbkt / 64)
 			break;
 	ix_layout(fc, wide, kmax, ibits, &base, &shift, &nbkt);
+	err = blob_put(&cb->b, NULL, (nbkt + 2) * 4, 64, &t->index);
+	if (err < 0)
+		return err;
 	t->kind = RS_IX_WINDOW;
 	t->base = base;
 	t->shift = (uint8_t)shift;
 	t->nbkt = (uint32_t)nbkt;
-	t->index = blob_put(&cb->b, NULL, (nbkt + 2) * 4, 64);
 	ix = blob_at(&cb->b, t->index);
 	/* keys ascend: below base, the buckets, past them */
 	ix[nbkt] = ix_entry(fc, &j, wide, base, shift, nbkt, kmax, nbkt);
 	for (uint64_t d = 0; d < nbkt; d++)
 		ix[d] = ix_entry(fc, &j, wide, base, shift, nbkt, kmax, d);
 	ix[nbkt + 1] = ix_entry(fc, &j, wide, base, shift, nbkt, kmax, nbkt + 1);
+	return 0;
 }
 
-static void
+static int
 write_itab(struct cbuild *cb, const struct fcut *fc, uint8_t family, unsigned keybits,
 	   const struct fval *fv, struct rs_itab *t)
 {
 	bool wide = family == AF_INET6;
 	size_t npad = fc->n + RS_IX_WIN - 1;
+	int err;
 
 	memset(t, 0, sizeof(*t));
 	t->n = (uint32_t)fc->n;
@@ -459,8 +536,11 @@ write_itab(struct cbuild *cb, const struct fcut *fc, uint8_t family, unsigned ke
 		struct addr *st;
 		uint32_t *rw;
 
-		t->starts = blob_put(&cb->b, NULL, npad * sizeof(struct addr), 16);
-		t->rows = blob_put(&cb->b, NULL, npad * 4, 4);
+		err = blob_put(&cb->b, NULL, npad * sizeof(struct addr), 16, &t->starts);
+		if (err == 0)
+			err = blob_put(&cb->b, NULL, npad * 4, 4, &t->rows);
+		if (err < 0)
+			return err;
 		st = blob_at(&cb->b, t->starts);
 		rw = blob_at(&cb->b, t->rows);
 		for (size_t e = 0; e < npad; e++) {
@@ -472,7 +552,9 @@ write_itab(struct cbuild *cb, const struct fcut *fc, uint8_t family, unsigned ke
 	} else {
 		struct rs_pair *p;
 
-		t->pairs = blob_put(&cb->b, NULL, npad * sizeof(*p), 8);
+		err = blob_put(&cb->b, NULL, npad * sizeof(*p), 8, &t->pairs);
+		if (err < 0)
+			return err;
 		p = blob_at(&cb->b, t->pairs);
 		for (size_t e = 0; e < npad; e++) {
 			size_t i = e < fc->n ? e : fc->n - 1;
@@ -481,32 +563,47 @@ write_itab(struct cbuild *cb, const struct fcut *fc, uint8_t family, unsigned ke
 			p[e].row = fval_of(fv, fc->rowid[i]);
 		}
 	}
-	write_index(cb, fc, wide, keybits, fv, t);
+	return write_index(cb, fc, wide, keybits, fv, t);
 }
 
-static uint32_t
-write_resid(struct cbuild *cb, const struct centry *ce)
+/* One side of a residual check: its port ranges (lo << 16 | hi) and tuples. */
+static int
+write_pside(struct cbuild *cb, const struct rb_pside *s, struct rs_pside *ps)
 {
-	uint32_t off = blob_put(&cb->b, NULL, sizeof(struct rs_resid), 8);
+	uint32_t *ranges = malloc((s->ranges.n + 1) * sizeof(*ranges));
+	int err = 0;
 
-	for (int i = 0; i < 4; i++) {
-		const struct rb_pside *s = &ce->side[i];
+	if (ranges == NULL)
+		return -ENOMEM;
+	memset(ps, 0, sizeof(*ps));
+	ps->present = s->present;
+	for (size_t j = 0; j < s->ranges.n; j++)
+		ranges[j] = (uint32_t)(s->ranges.v[j].lo << 16 | s->ranges.v[j].hi);
+	ps->nranges = (uint32_t)s->ranges.n;
+	if (ps->nranges)
+		err = blob_put(&cb->b, ranges, ps->nranges * 4, 4, &ps->ranges);
+	ps->ntuples = (uint32_t)s->ntuples;
+	if (err == 0 && s->ntuples)
+		err = blob_put(&cb->b, s->tuples, s->ntuples * sizeof(*s->tuples), 8, &ps->tuples);
+	free(ranges);
+	return err;
+}
+
+/* The residual check of an entry whose port lists name ports; its offset in *@offp. */
+static int
+write_resid(struct cbuild *cb, const struct centry *ce, uint32_t *offp)
+{
+	int err = blob_put(&cb->b, NULL, sizeof(struct rs_resid), 8, offp);
+
+	for (int i = 0; err == 0 && i < 4; i++) {
 		struct rs_pside ps;
-		uint32_t *ranges = xmalloc((s->ranges.n + 1) * sizeof(*ranges));
 
-		memset(&ps, 0, sizeof(ps));
-		ps.present = s->present;
-		for (size_t j = 0; j < s->ranges.n; j++)
-			ranges[j] = (uint32_t)(s->ranges.v[j].lo << 16 | s->ranges.v[j].hi);
-		ps.nranges = (uint32_t)s->ranges.n;
-		ps.ranges = ps.nranges ? blob_put(&cb->b, ranges, ps.nranges * 4, 4) : 0;
-		ps.ntuples = (uint32_t)s->ntuples;
-		ps.tuples = s->ntuples ? blob_put(&cb->b, s->tuples,
-						  s->ntuples * sizeof(*s->tuples), 8) : 0;
-		free(ranges);
-		memcpy(&((struct rs_resid *)blob_at(&cb->b, off))->side[i], &ps, sizeof(ps));
+		err = write_pside(cb, &ce->side[i], &ps);
+		if (err == 0)
+			memcpy(&((struct rs_resid *)blob_at(&cb->b, *offp))->side[i], &ps,
+			       sizeof(ps));
 	}
-	return off;
+	return err;
 }
 
 /* What a terminal entry decides at a hook of stage @st. */
@@ -539,63 +636,38 @@ entry_reason(const struct cbuild *cb, const struct centry *ce)
 	}
 }
 
-uint32_t
-write_chain(struct cbuild *cb, struct clist *l, enum stage st, uint8_t family)
+/*
+ * The blocks, then the rows of block ids (uint16_t while ids fit); a chain
+ * of one block needs no rows: a row's only block stands for it. What the
+ * lookup gets for a row is set up in @fv.
+ */
+static int
+write_rows(struct cbuild *cb, struct rs_chain *c, struct fval *fv)
 {
-	static const uint64_t zero[RS_BLOCK_WORDS];
-	struct rs_chain c;
-	struct fcut fc[NFIELDS];
-	struct fval fv;
-	uint32_t off, proto[256];
-	struct rs_entry *ents;
-	u128 amax = addr_space_max(family);
+	bool desc = cb->nblk <= 65536 && cb->nrows <= 65536;
+	uint32_t idw = desc ? 2 : 4;
+	int err;
 
-	if (l->n == 0)
-		return 0;
-	memset(&c, 0, sizeof(c));
-	cb->nwords = (uint32_t)((l->n + 63) / 64);
-	cb->nblocks = (cb->nwords + RS_BLOCK_WORDS - 1) / RS_BLOCK_WORDS;
-	cb->nblk = 0;
-	cb->nrows = 0;
-	hmap_clear(&cb->blkmap);
-	hmap_clear(&cb->rowmap);
-	block_intern(cb, zero);			/* id 0 */
-	c.nentries = (uint32_t)l->n;
-	c.nwords = cb->nwords;
-	c.nblocks = cb->nblocks;
-	c.family = family;
-
-	build_field(cb, l, F_PROTO, 255, &fc[F_PROTO]);
-	build_field(cb, l, F_SRC, amax, &fc[F_SRC]);
-	build_field(cb, l, F_DST, amax, &fc[F_DST]);
-	build_field(cb, l, F_SPORT, FIELD_MAX16, &fc[F_SPORT]);
-	build_field(cb, l, F_DPORT, FIELD_MAX16, &fc[F_DPORT]);
-	build_field(cb, l, F_ICMP, FIELD_MAX16, &fc[F_ICMP]);
-
-	/*
-	 * The blocks, then the rows of block ids (uint16_t while ids fit); a
-	 * chain of one block needs no rows: a row's only block stands for it.
-	 */
-	c.nblk = (uint32_t)cb->nblk;
-	c.nbitsets = (uint32_t)cb->nrows;
-	c.blocks = blob_put(&cb->b, cb->blk, cb->nblk * RS_BLOCK_WORDS * 8, 64);
-	memset(&fv, 0, sizeof(fv));
-	fv.ids = cb->rows;
-	fv.nblocks = cb->nblocks;
-	if (cb->nblocks == 1) {
-		fv.mode = RS_ROWS_FLAT;		/* a row is its one block */
-	} else {
-		bool desc = cb->nblk <= 65536 && cb->nrows <= 65536;
-		uint32_t idw = desc ? 2 : 4;
-
-		fv.mode = desc ? RS_ROWS_DESC : RS_ROWS_WIDE;
-		fv.rowbytes = cb->nblocks * idw;
-		if (fv.rowbytes < 64)		/* keep a row inside one cache line */
-			while (fv.rowbytes & (fv.rowbytes - 1))
-				fv.rowbytes += idw;
-		fv.rows = blob_put(&cb->b, NULL, cb->nrows * fv.rowbytes, 64);
+	c->nblk = (uint32_t)cb->nblk;
+	c->nbitsets = (uint32_t)cb->nrows;
+	err = blob_put(&cb->b, cb->blk, cb->nblk * RS_BLOCK_WORDS * 8, 64, &c->blocks);
+	if (err < 0)
+		return err;
+	memset(fv, 0, sizeof(*fv));
+	fv->ids = cb->rows;
+	fv->nblocks = cb->nblocks;
+	fv->mode = RS_ROWS_FLAT;		/* a row is its one block */
+	if (cb->nblocks > 1) {
+		fv->mode = desc ? RS_ROWS_DESC : RS_ROWS_WIDE;
+		fv->rowbytes = cb->nblocks * idw;
+		if (fv->rowbytes < 64)		/* keep a row inside one cache line */
+			while (fv->rowbytes & (fv->rowbytes - 1))
+				fv->rowbytes += idw;
+		err = blob_put(&cb->b, NULL, cb->nrows * fv->rowbytes, 64, &fv->rows);
+		if (err < 0)
+			return err;
 		for (size_t r = 0; r < cb->nrows; r++) {
-			void *dst = (char *)blob_at(&cb->b, fv.rows) + r * fv.rowbytes;
+			void *dst = (char *)blob_at(&cb->b, fv->rows) + r * fv->rowbytes;
 			const uint32_t *src = cb->rows + r * cb->nblocks;
 
 			for (uint32_t b = 0; b < cb->nblocks; b++) {
@@ -605,30 +677,52 @@ write_chain(struct cbuild *cb, struct clist *l, enum stage st, uint8_t family)
 					((uint16_t *)dst)[b] = (uint16_t)src[b];
 			}
 		}
-		c.rows = fv.rows;
-		c.rowbytes = fv.rowbytes;
+		c->rows = fv->rows;
+		c->rowbytes = fv->rowbytes;
 	}
-	c.mode = fv.mode;
+	c->mode = fv->mode;
+	return 0;
+}
+
+/* The protocol table and the interval tables of the fields cut in @fc. */
+static int
+write_fields(struct cbuild *cb, struct rs_chain *c, const struct fcut *fc, const struct fval *fv)
+{
+	uint32_t proto[256];
+	int err;
 
 	for (uint32_t v = 0, e = 0; v < 256; v++) {
 		while (e + 1 < fc[F_PROTO].n && fc[F_PROTO].starts[e + 1] <= v)
 			e++;
-		proto[v] = fval_of(&fv, fc[F_PROTO].rowid[e]);
+		proto[v] = fval_of(fv, fc[F_PROTO].rowid[e]);
 	}
-	c.proto = blob_put(&cb->b, proto, sizeof(proto), 64);
-	write_itab(cb, &fc[F_SRC], family, 32, &fv, &c.src);
-	write_itab(cb, &fc[F_DST], family, 32, &fv, &c.dst);
-	write_itab(cb, &fc[F_SPORT], AF_INET, 16, &fv, &c.sport);
-	write_itab(cb, &fc[F_DPORT], AF_INET, 16, &fv, &c.dport);
-	write_itab(cb, &fc[F_ICMP], AF_INET, 16, &fv, &c.icmp);
-	for (int f = 0; f < NFIELDS; f++)
-		fcut_free(&fc[f]);
+	err = blob_put(&cb->b, proto, sizeof(proto), 64, &c->proto);
+	if (err == 0)
+		err = write_itab(cb, &fc[F_SRC], c->family, 32, fv, &c->src);
+	if (err == 0)
+		err = write_itab(cb, &fc[F_DST], c->family, 32, fv, &c->dst);
+	if (err == 0)
+		err = write_itab(cb, &fc[F_SPORT], AF_INET, 16, fv, &c->sport);
+	if (err == 0)
+		err = write_itab(cb, &fc[F_DPORT], AF_INET, 16, fv, &c->dport);
+	if (err == 0)
+		err = write_itab(cb, &fc[F_ICMP], AF_INET, 16, fv, &c->icmp);
+	return err;
+}
 
-	ents = xcalloc(l->n, sizeof(*ents));
-	c.acts = blob_put(&cb->b, NULL, l->n, 64);
-	for (size_t i = 0; i < l->n; i++) {
-		((uint8_t *)blob_at(&cb->b, c.acts))[i] = l->v[i].action |
-							  (l->v[i].resid ? RS_ACT_RESID : 0);
+/* The entries of @l (and their hot copy of actions) for a hook of stage @st. */
+static int
+write_entries(struct cbuild *cb, struct rs_chain *c, const struct clist *l, enum stage st)
+{
+	struct rs_entry *ents = calloc(l->n, sizeof(*ents));
+	int err;
+
+	if (ents == NULL)
+		return -ENOMEM;
+	err = blob_put(&cb->b, NULL, l->n, 64, &c->acts);
+	for (size_t i = 0; err == 0 && i < l->n; i++) {
+		((uint8_t *)blob_at(&cb->b, c->acts))[i] = l->v[i].action |
+							   (l->v[i].resid ? RS_ACT_RESID : 0);
 		ents[i].action = l->v[i].action;
 		ents[i].reason = entry_reason(cb, &l->v[i]);
 		ents[i].outcome = entry_outcome(&l->v[i], st);
@@ -636,15 +730,58 @@ write_chain(struct cbuild *cb, struct clist *l, enum stage st, uint8_t family)
 		ents[i].meta = l->v[i].meta;
 		if (l->v[i].resid) {
 			ents[i].residual = 1;
-			ents[i].resid = write_resid(cb, &l->v[i]);
+			err = write_resid(cb, &l->v[i], &ents[i].resid);
 		}
 	}
-	c.entries = blob_put(&cb->b, ents, l->n * sizeof(*ents), 8);
-	off = blob_put(&cb->b, &c, sizeof(c), 8);
+	if (err == 0)
+		err = blob_put(&cb->b, ents, l->n * sizeof(*ents), 8, &c->entries);
 	free(ents);
+	return err;
+}
+
+int
+write_chain(struct cbuild *cb, struct clist *l, enum stage st, uint8_t family, uint32_t *offp)
+{
+	static const uint64_t zero[RS_BLOCK_WORDS];
+	struct rs_chain c;
+	struct fcut fc[NFIELDS];
+	struct fval fv;
+	uint32_t id0;
+	int err;
+
+	*offp = 0;
+	if (l->n == 0)
+		return 0;
+	memset(&c, 0, sizeof(c));
+	memset(fc, 0, sizeof(fc));
+	cb->nwords = (uint32_t)((l->n + 63) / 64);
+	cb->nblocks = (cb->nwords + RS_BLOCK_WORDS - 1) / RS_BLOCK_WORDS;
+	cb->nblk = 0;
+	cb->nrows = 0;
+	hmap_clear(&cb->blkmap);
+	hmap_clear(&cb->rowmap);
+	c.nentries = (uint32_t)l->n;
+	c.nwords = cb->nwords;
+	c.nblocks = cb->nblocks;
+	c.family = family;
+
+	err = block_intern(cb, zero, &id0);		/* id 0 */
+	for (int f = 0; err == 0 && f < NFIELDS; f++)
+		err = build_field(cb, l, f, field_max(f, family), &fc[f]);
+	if (err == 0)
+		err = write_rows(cb, &c, &fv);
+	if (err == 0)
+		err = write_fields(cb, &c, fc, &fv);
+	for (int f = 0; f < NFIELDS; f++)
+		fcut_free(&fc[f]);
+	if (err == 0)
+		err = write_entries(cb, &c, l, st);
+	if (err == 0)
+		err = blob_put(&cb->b, &c, sizeof(c), 8, offp);
+	if (err < 0)
+		return err;
 	cb->nchains++;
 	cb->nentries += (uint32_t)l->n;
 	cb->nbitsets += (uint32_t)cb->nrows;
-	return off;
+	return 0;
 }
-

@@ -41,13 +41,16 @@ enum field {
 	NFIELDS,
 };
 
+/* One port list of a rule side, for the residual check of named ports. */
 struct rb_pside {
 	bool present;
 	struct ivset ranges;
 	struct rs_tuple *tuples;
 	size_t ntuples;
+	size_t tuplecap;
 };
 
+/* An entry of a chain being built: what it accepts in each field. */
 struct centry {
 	uint8_t action;
 	uint32_t next;
@@ -64,6 +67,7 @@ struct blob {
 	char *buf;
 	size_t len;
 	size_t cap;
+	size_t max;			/* the budget: no byte at or past it */
 };
 
 
@@ -91,9 +95,11 @@ struct cbuild {
 	struct hmap strings;		/* -> blob offset */
 	struct rs_meta *meta;
 	size_t nmeta;
+	size_t metacap;
 	struct hmap metamap;		/* -> meta index */
 	struct selset *selsets;
 	size_t nselsets;
+	size_t selcap;
 	struct hmap selmap;		/* -> selsets index */
 	const struct policy **order;	/* enforced policies in evaluation order */
 	size_t norder;
@@ -113,6 +119,17 @@ struct cbuild {
 	struct hmap rowmap;
 };
 
+/* The fields of a meta record (see struct rs_meta), for meta_intern. */
+struct meta_key {
+	enum rs_meta_kind kind;
+	enum rs_action action;
+	enum stage stage;
+	enum dir dir;
+	const char *tier;		/* NULL: none */
+	const char *policy;		/* policy or profile name, NULL: none */
+	int rule;			/* -1: none */
+};
+
 
 /* ---- chains ------------------------------------------------------------------------------ */
 
@@ -123,10 +140,19 @@ struct clist {
 };
 
 
+/*
+ * Every function below that can fail returns 0 or a negative errno:
+ * -ENOMEM, or -ERANGE when the table would grow past its budget (blob.max).
+ */
+
 /* ---- compile_mem.c ------------------------------------------------------------------- */
 
-/* blob_put - append @size bytes (zeros when @data is NULL) at @align; their offset. */
-uint32_t blob_put(struct blob *b, const void *data, size_t size, size_t align);
+/*
+ * blob_put - append @size bytes (zeros when @data is NULL) at @align; their
+ * offset in *@off (when @off is not NULL).
+ */
+int __must_check blob_put(struct blob *b, const void *data, size_t size, size_t align,
+			  uint32_t *off);
 
 /* blob_at - the bytes at offset @off (valid until the next blob_put). */
 void *blob_at(struct blob *b, uint32_t off);
@@ -134,11 +160,14 @@ void *blob_at(struct blob *b, uint32_t off);
 /* hash_bytes - a 64-bit hash of @n bytes (FNV-1a, folded). */
 uint64_t hash_bytes(const void *p, size_t n);
 
+/* hmap_reserve - room for one more value in @m; call it before hmap_find. */
+int __must_check hmap_reserve(struct hmap *m);
+
 /*
  * hmap_find - the value stored for @h that @eq accepts, or UINT32_MAX; the
  * slot to insert at is left in *slot.
  */
-uint32_t hmap_find(struct hmap *m, uint64_t h,
+uint32_t hmap_find(const struct hmap *m, uint64_t h,
 		   bool (*eq)(uint32_t val, const void *key, void *ctx), const void *key,
 		   void *ctx, size_t *slot);
 
@@ -153,51 +182,56 @@ void hmap_free(struct hmap *m);
 
 /* ---- compile_build.c ------------------------------------------------------------------ */
 
-/* str_intern - the offset of @s in the table's strings (0 for NULL). */
-uint32_t str_intern(struct cbuild *cb, const char *s);
+/* str_intern - the offset of @s in the table's strings, in *@off (0 for NULL). */
+int __must_check str_intern(struct cbuild *cb, const char *s, uint32_t *off);
 
-/* meta_intern - the index of the meta record with these fields. */
-uint32_t meta_intern(struct cbuild *cb, enum rs_meta_kind kind, enum rs_action action,
-		     enum stage st, enum dir dir, const char *tier, const char *policy, int rule);
+/* meta_intern - the index of the meta record @k, in *@idx. */
+int __must_check meta_intern(struct cbuild *cb, const struct meta_key *k, uint32_t *idx);
 
-/* centry_init_full - an entry that accepts every packet of @family. */
+/* centry_init_full - an entry that accepts every packet of @family (see centry_check). */
 void centry_init_full(struct centry *e, uint8_t family);
 
 /* centry_free - release the sets of @e. */
 void centry_free(struct centry *e);
 
 /*
- * centry_rule - the entry for rule @r in @family, or false when Felix would
- * not render it for that family or it can never match a host.
+ * centry_rule - the entry for rule @r in @family: 1, or 0 when Felix would
+ * not render it for that family or it can never match a host (@ce is then
+ * untouched), or a negative errno.
  */
-bool centry_rule(struct cbuild *cb, struct centry *ce, const struct rule *r, uint8_t family);
+int __must_check centry_rule(struct cbuild *cb, struct centry *ce, const struct rule *r,
+			     uint8_t family);
 
-/* clist_add - a new (uninitialised) entry at the end of @l. */
+/* clist_add - a new zeroed entry at the end of @l, or NULL (out of memory). */
 struct centry *clist_add(struct clist *l);
 
 /* add_catch_all - append an entry that matches every packet. */
-void add_catch_all(struct clist *l, uint8_t family, uint8_t action, uint32_t meta);
+int __must_check add_catch_all(struct clist *l, uint8_t family, uint8_t action, uint32_t meta);
 
 /* add_failsafes - append the failsafe entries of a hook. */
-void add_failsafes(struct cbuild *cb, struct clist *l, enum stage st, enum dir dir,
-		   uint8_t family);
+int __must_check add_failsafes(struct cbuild *cb, struct clist *l, enum stage st, enum dir dir,
+			       uint8_t family);
 
 /* ---- compile_tiers.c ------------------------------------------------------------------ */
 
 /* build_order - cb->order: the enforced policies in evaluation order. */
-void build_order(struct cbuild *cb);
+int __must_check build_order(struct cbuild *cb);
 
 /* add_tiers - append the entries of every tier that applies to @h at (@st, @dir). */
-void add_tiers(struct cbuild *cb, struct clist *l, const struct hep *h, enum stage st,
-	       enum dir dir, uint8_t family);
+int __must_check add_tiers(struct cbuild *cb, struct clist *l, const struct hep *h,
+			   enum stage st, enum dir dir, uint8_t family);
 
 /* add_profiles - append the profile entry of @h (normal stage only). */
-void add_profiles(struct cbuild *cb, struct clist *l, const struct hep *h, enum dir dir,
-		  uint8_t family);
+int __must_check add_profiles(struct cbuild *cb, struct clist *l, const struct hep *h,
+			      enum dir dir, uint8_t family);
 
 /* ---- compile_gen.c ------------------------------------------------------------------- */
 
-/* write_chain - lay out the chain of entries @l in the block; its offset (0: empty). */
-uint32_t write_chain(struct cbuild *cb, struct clist *l, enum stage st, uint8_t family);
+/*
+ * write_chain - lay out the chain of entries @l (for a hook of stage @st) in
+ * the block; its offset in *@off (0 when @l is empty: no chain).
+ */
+int __must_check write_chain(struct cbuild *cb, struct clist *l, enum stage st, uint8_t family,
+			     uint32_t *off);
 
 #endif /* NFQWALL_COMPILE_INT_H */

@@ -3,25 +3,31 @@
  * table takes shape in it) and a small open-addressing hash map from 64-bit
  * hashes to indexes (for interning). Control thread only.
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "compile_int.h"
-#include "xalloc.h"
 
 /* ---- a growable block addressed by offsets ------------------------------------- */
 
-uint32_t
-blob_put(struct blob *b, const void *data, size_t size, size_t align)
+int
+blob_put(struct blob *b, const void *data, size_t size, size_t align, uint32_t *offp)
 {
 	size_t off = (b->len + align - 1) & ~(align - 1);
 
+	if (off < b->len || size > b->max || off > b->max - size)
+		return -ERANGE;		/* over budget: offsets must stay below b->max */
 	if (off + size > b->cap) {
 		size_t cap = b->cap ? b->cap : 4096;
+		char *buf;
 
 		while (off + size > cap)
 			cap *= 2;
-		b->buf = xrealloc(b->buf, cap);
+		buf = realloc(b->buf, cap);
+		if (buf == NULL)
+			return -ENOMEM;
+		b->buf = buf;
 		b->cap = cap;
 	}
 	memset(b->buf + b->len, 0, off - b->len);
@@ -30,7 +36,9 @@ blob_put(struct blob *b, const void *data, size_t size, size_t align)
 	else
 		memset(b->buf + off, 0, size);
 	b->len = off + size;
-	return (uint32_t)off;
+	if (offp != NULL)
+		*offp = (uint32_t)off;
+	return 0;
 }
 
 void *
@@ -52,14 +60,24 @@ hash_bytes(const void *p, size_t n)
 	return h ^ (h >> 29);
 }
 
-static void
-hmap_grow(struct hmap *m)
+int
+hmap_reserve(struct hmap *m)
 {
 	struct hmap old = *m;
+	size_t cap;
 
-	m->cap = old.cap ? old.cap * 2 : 64;
-	m->hash = xmalloc(m->cap * sizeof(*m->hash));
-	m->val = xmalloc(m->cap * sizeof(*m->val));
+	if ((m->n + 1) * 2 <= m->cap)
+		return 0;
+	cap = old.cap ? old.cap * 2 : 64;
+	m->hash = malloc(cap * sizeof(*m->hash));
+	m->val = malloc(cap * sizeof(*m->val));
+	if (m->hash == NULL || m->val == NULL) {
+		free(m->hash);
+		free(m->val);
+		*m = old;
+		return -ENOMEM;
+	}
+	m->cap = cap;
 	memset(m->val, 0xff, m->cap * sizeof(*m->val));
 	m->n = 0;
 	for (size_t i = 0; i < old.cap; i++) {
@@ -75,20 +93,16 @@ hmap_grow(struct hmap *m)
 	}
 	free(old.hash);
 	free(old.val);
+	return 0;
 }
 
-/*
- * hmap_find - the value stored for @h that @eq accepts, or UINT32_MAX; the
- * slot to insert at is left in *slot.
- */
 uint32_t
-hmap_find(struct hmap *m, uint64_t h, bool (*eq)(uint32_t val, const void *key, void *ctx),
-	  const void *key, void *ctx, size_t *slot)
+hmap_find(const struct hmap *m, uint64_t h,
+	  bool (*eq)(uint32_t val, const void *key, void *ctx), const void *key, void *ctx,
+	  size_t *slot)
 {
 	size_t j;
 
-	if ((m->n + 1) * 2 > m->cap)
-		hmap_grow(m);
 	for (j = h & (m->cap - 1); m->val[j] != UINT32_MAX; j = (j + 1) & (m->cap - 1))
 		if (m->hash[j] == h && eq(m->val[j], key, ctx))
 			return m->val[j];
@@ -104,7 +118,6 @@ hmap_set(struct hmap *m, size_t slot, uint64_t h, uint32_t val)
 	m->n++;
 }
 
-/* hmap_clear - empty @m, keeping its memory. */
 void
 hmap_clear(struct hmap *m)
 {
@@ -120,4 +133,3 @@ hmap_free(struct hmap *m)
 	free(m->val);
 	memset(m, 0, sizeof(*m));
 }
-

@@ -9,11 +9,12 @@
  * written apart on purpose: the evaluator is the oracle the compiled table
  * is tested against, so it shares no ordering code with the compiler.
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "alloc.h"
 #include "compile_int.h"
-#include "xalloc.h"
 
 /* ---- policy order --------------------------------------------------------------------- */
 
@@ -49,16 +50,16 @@ tier_default(const struct polset *ps, const char *name)
 	return t != NULL ? t->default_action : ACT_DENY;
 }
 
-static const struct polset *order_ps;
-
+/* qsort_r order of two policies (@ctx is the polset): tier, then policy order, then name. */
 static int
-order_cmp(const void *pa, const void *pb)
+order_cmp(const void *pa, const void *pb, void *ctx)
 {
+	const struct polset *ps = ctx;
 	const struct policy *a = *(const struct policy *const *)pa;
 	const struct policy *b = *(const struct policy *const *)pb;
 
 	if (strcmp(a->tier, b->tier) != 0) {
-		struct tkey x = tier_key(order_ps, a->tier), y = tier_key(order_ps, b->tier);
+		struct tkey x = tier_key(ps, a->tier), y = tier_key(ps, b->tier);
 
 		if (x.invalid != y.invalid)
 			return x.invalid - y.invalid;
@@ -75,19 +76,25 @@ order_cmp(const void *pa, const void *pb)
 	return strcmp(a->name, b->name);
 }
 
-void
+int
 build_order(struct cbuild *cb)
 {
 	const struct polset *ps = cb->env->ps;
 
-	cb->order = xmalloc((ps->npolicies + 1) * sizeof(*cb->order));
+	cb->order = malloc((ps->npolicies + 1) * sizeof(*cb->order));
+	if (cb->order == NULL)
+		return -ENOMEM;
 	for (size_t i = 0; i < ps->npolicies; i++)
 		if (ps->policies[i]->kind == KIND_GNP)
 			cb->order[cb->norder++] = ps->policies[i];
-	order_ps = ps;
-	qsort(cb->order, cb->norder, sizeof(*cb->order), order_cmp);
+	qsort_r(cb->order, cb->norder, sizeof(*cb->order), order_cmp, (void *)ps);
+	return 0;
 }
 
+/*
+ * Does @p apply at stage @st? (The reference evaluator asks the same in
+ * eval_tiers.c, written apart on purpose: see the top of this file.)
+ */
 static bool
 policy_stage(const struct policy *p, enum stage st)
 {
@@ -100,76 +107,124 @@ policy_stage(const struct policy *p, enum stage st)
 	return st == STAGE_NORMAL || p->apply_on_forward;
 }
 
-void
+/* The tier of the last entries ends: its end entry, and its Pass entries point past it. */
+static int
+close_tier(struct cbuild *cb, struct clist *l, const char *tier, enum stage st, enum dir dir,
+	   uint8_t family, const size_t *passes, size_t npasses)
+{
+	const struct meta_key mk = {
+		.kind = RS_META_EOT, .action = RS_A_EOT_DENY, .stage = st, .dir = dir,
+		.tier = tier, .rule = -1,
+	};
+	uint32_t meta;
+	int err;
+
+	/* Untracked and preDNAT tiers never default-deny (calico-semantics.md §1.3). */
+	if (st != STAGE_UNTRACKED && st != STAGE_PREDNAT &&
+	    tier_default(cb->env->ps, tier) == ACT_DENY) {
+		err = meta_intern(cb, &mk, &meta);
+		if (err == 0)
+			err = add_catch_all(l, family, RS_A_EOT_DENY, meta);
+		if (err < 0)
+			return err;
+	}
+	for (size_t k = 0; k < npasses; k++)
+		l->v[passes[k]].next = (uint32_t)l->n;
+	return 0;
+}
+
+/* The entries of policy @p's rules in direction @dir; Pass entries are noted in @passes. */
+static int
+add_policy(struct cbuild *cb, struct clist *l, const struct policy *p, enum stage st,
+	   enum dir dir, uint8_t family, size_t **passes, size_t *npasses, size_t *passcap)
+{
+	static const uint8_t act[] = {
+		[ACT_ALLOW] = RS_A_ALLOW, [ACT_DENY] = RS_A_DENY,
+		[ACT_PASS] = RS_A_PASS, [ACT_LOG] = RS_A_LOG,
+	};
+	const struct rule *rules = dir == DIR_INGRESS ? p->ingress : p->egress;
+	size_t nr = dir == DIR_INGRESS ? p->ningress : p->negress;
+
+	for (size_t r = 0; r < nr; r++) {
+		struct meta_key mk = {
+			.kind = RS_META_RULE, .action = act[rules[r].action], .stage = st,
+			.dir = dir, .tier = p->tier, .policy = p->name, .rule = (int)r,
+		};
+		struct centry *e = clist_add(l);
+		int res;
+
+		if (e == NULL)
+			return -ENOMEM;
+		res = centry_rule(cb, e, &rules[r], family);
+		if (res < 0)
+			return res;
+		if (res == 0) {
+			l->n--;			/* not rendered for this family */
+			continue;
+		}
+		e->action = act[rules[r].action];
+		res = meta_intern(cb, &mk, &e->meta);
+		if (res < 0)
+			return res;
+		if (e->action == RS_A_PASS) {
+			if (ARRAY_PUSH_ROOM(*passes, *passcap, *npasses) < 0)
+				return -ENOMEM;
+			(*passes)[(*npasses)++] = l->n - 1;
+		}
+	}
+	return 0;
+}
+
+int
 add_tiers(struct cbuild *cb, struct clist *l, const struct hep *h, enum stage st, enum dir dir,
 	  uint8_t family)
 {
 	unsigned want = dir == DIR_INGRESS ? TYPE_INGRESS : TYPE_EGRESS;
-	bool never_deny = st == STAGE_UNTRACKED || st == STAGE_PREDNAT;
 	const char *tier = NULL;
-	size_t *passes = NULL, npasses = 0;
+	size_t *passes = NULL, npasses = 0, passcap = 0;
+	int err = 0;
 
-	for (size_t i = 0; i <= cb->norder; i++) {
+	for (size_t i = 0; i <= cb->norder && err == 0; i++) {
 		const struct policy *p = i < cb->norder ? cb->order[i] : NULL;
 
 		if (p != NULL && (!policy_stage(p, st) || !(p->types & want) ||
 				  !selector_match(p->sel, &h->labels)))
 			continue;
 		if (tier != NULL && (p == NULL || strcmp(p->tier, tier) != 0)) {
-			/* close the tier: its end, then point its Pass entries past it */
-			if (!never_deny && tier_default(cb->env->ps, tier) == ACT_DENY)
-				add_catch_all(l, family, RS_A_EOT_DENY,
-					      meta_intern(cb, RS_META_EOT, RS_A_EOT_DENY, st, dir,
-							  tier, NULL, -1));
-			for (size_t k = 0; k < npasses; k++)
-				l->v[passes[k]].next = (uint32_t)l->n;
+			err = close_tier(cb, l, tier, st, dir, family, passes, npasses);
 			npasses = 0;
 		}
-		if (p == NULL)
+		if (p == NULL || err < 0)
 			break;
 		tier = p->tier;
-
-		const struct rule *rules = dir == DIR_INGRESS ? p->ingress : p->egress;
-		size_t nr = dir == DIR_INGRESS ? p->ningress : p->negress;
-
-		for (size_t r = 0; r < nr; r++) {
-			static const uint8_t act[] = {
-				[ACT_ALLOW] = RS_A_ALLOW, [ACT_DENY] = RS_A_DENY,
-				[ACT_PASS] = RS_A_PASS, [ACT_LOG] = RS_A_LOG,
-			};
-			struct centry *e = clist_add(l);
-
-			if (!centry_rule(cb, e, &rules[r], family)) {
-				l->n--;
-				continue;
-			}
-			e->action = act[rules[r].action];
-			e->meta = meta_intern(cb, RS_META_RULE, e->action, st, dir, tier, p->name,
-					      (int)r);
-			if (e->action == RS_A_PASS) {
-				passes = xrealloc(passes, (npasses + 1) * sizeof(*passes));
-				passes[npasses++] = l->n - 1;
-			}
-		}
+		err = add_policy(cb, l, p, st, dir, family, &passes, &npasses, &passcap);
 	}
 	free(passes);
+	return err;
 }
 
-void
+int
 add_profiles(struct cbuild *cb, struct clist *l, const struct hep *h, enum dir dir,
 	     uint8_t family)
 {
+	struct meta_key mk = {
+		.kind = RS_META_NO_PROFILE, .action = RS_A_NO_PROFILE, .stage = STAGE_NORMAL,
+		.dir = dir, .rule = -1,
+	};
+	uint32_t meta;
+	int err;
+
 	if (h->nprofiles > 0) {
 		/* Profiles are catch-alls: the first one decides. */
 		bool allow = strcmp(h->profiles[0], PROFILE_DEFAULT_ALLOW) == 0;
-		uint8_t a = allow ? RS_A_ALLOW : RS_A_DENY;
 
-		add_catch_all(l, family, a, meta_intern(cb, RS_META_PROFILE, a, STAGE_NORMAL, dir,
-							NULL, h->profiles[0], 0));
-		return;
+		mk.kind = RS_META_PROFILE;
+		mk.action = allow ? RS_A_ALLOW : RS_A_DENY;
+		mk.policy = h->profiles[0];
+		mk.rule = 0;
 	}
-	add_catch_all(l, family, RS_A_NO_PROFILE,
-		      meta_intern(cb, RS_META_NO_PROFILE, RS_A_NO_PROFILE, STAGE_NORMAL, dir,
-				  NULL, NULL, -1));
+	err = meta_intern(cb, &mk, &meta);
+	if (err < 0)
+		return err;
+	return add_catch_all(l, family, (uint8_t)mk.action, meta);
 }
-

@@ -6,14 +6,15 @@
  * selectors are evaluated against every labelled object each time). Slow on
  * purpose, and written to be read next to calico-semantics.md §0.
  */
+#include <errno.h>
 #include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "alloc.h"
 #include "eval.h"
-#include "xalloc.h"
 
 struct ectx {
 	const struct hostenv *env;
@@ -260,14 +261,14 @@ cmp_tier(const struct polset *ps, const char *a, const char *b)
 	return strcmp(a, b);
 }
 
-static const struct polset *sort_ps;
-
+/* qsort_r order of two policies (@ctx is the polset): tier, then policy order, then name. */
 static int
-cmp_policy(const void *pa, const void *pb)
+cmp_policy(const void *pa, const void *pb, void *ctx)
 {
+	const struct polset *ps = ctx;
 	const struct policy *a = *(const struct policy *const *)pa;
 	const struct policy *b = *(const struct policy *const *)pb;
-	int t = cmp_tier(sort_ps, a->tier, b->tier);
+	int t = cmp_tier(ps, a->tier, b->tier);
 
 	if (t != 0)
 		return t;
@@ -301,6 +302,7 @@ enum outcome {
 	OUT_CONTINUE,			/* no verdict from this stage */
 	OUT_ALLOW,
 	OUT_DENY,
+	OUT_NOMEM,			/* out of memory: no verdict at all */
 };
 
 static void
@@ -396,7 +398,7 @@ walk_tiers(struct ectx *c, const struct hep *h, const struct pkt_key *k, bool *a
 	const struct polset *ps = c->env->ps;
 	unsigned want = c->dir == DIR_INGRESS ? TYPE_INGRESS : TYPE_EGRESS;
 	const struct policy **pv = NULL;
-	size_t n = 0, i = 0;
+	size_t n = 0, cap = 0, i = 0;
 	enum outcome res = OUT_CONTINUE;
 
 	for (size_t j = 0; j < ps->npolicies; j++) {
@@ -404,13 +406,15 @@ walk_tiers(struct ectx *c, const struct hep *h, const struct pkt_key *k, bool *a
 
 		if (p->kind == KIND_GNP && policy_in_stage(p, c->stage) && (p->types & want) &&
 		    selector_match(p->sel, &h->labels)) {
-			XGROW(pv, n);
+			if (ARRAY_PUSH_ROOM(pv, cap, n) < 0) {
+				free(pv);
+				return OUT_NOMEM;
+			}
 			pv[n++] = p;
 		}
 	}
-	sort_ps = ps;
 	if (n > 1)
-		qsort(pv, n, sizeof(*pv), cmp_policy);
+		qsort_r(pv, n, sizeof(*pv), cmp_policy, (void *)ps);
 	*any_policy = n > 0;
 
 	while (i < n) {
@@ -593,7 +597,7 @@ apply_dnat(struct ectx *c, const struct eval_input *in, struct pkt_key *k)
 		 addr_format(&k->dst, k->family, a), k->dport);
 }
 
-void
+int
 eval_packet(const struct hostenv *env, const struct eval_input *in, struct eval_result *out)
 {
 	struct ectx c = { .env = env, .out = out };
@@ -609,7 +613,7 @@ eval_packet(const struct hostenv *env, const struct eval_input *in, struct eval_
 	/* 1. untracked (raw) */
 	o = eval_stage(&c, STAGE_UNTRACKED, ingress_path ? DIR_INGRESS : DIR_EGRESS, first_if, &k);
 	if (o != OUT_CONTINUE)
-		return;
+		goto out;
 
 	/* 2. conntrack */
 	c.stage = STAGE_CONNTRACK;
@@ -618,12 +622,12 @@ eval_packet(const struct hostenv *env, const struct eval_input *in, struct eval_
 		step_add(&c, STEP_CONNTRACK, "conntrack %s: accept",
 			 k.ct == CT_ESTABLISHED ? "established" : "related")->action = "accept";
 		decide(&c, true, REASON_CONNTRACK, NULL, NULL, -1);
-		return;
+		return 0;
 	}
 	if (k.ct == CT_INVALID && env->invalid_drop && path_policed(env, in)) {
 		step_add(&c, STEP_CONNTRACK, "conntrack invalid: drop")->action = "drop";
 		decide(&c, false, REASON_INVALID, NULL, NULL, -1);
-		return;
+		return 0;
 	}
 
 	/* 3. preDNAT (ingress only) */
@@ -631,8 +635,8 @@ eval_packet(const struct hostenv *env, const struct eval_input *in, struct eval_
 
 	if (ingress_path) {
 		o = eval_stage(&c, STAGE_PREDNAT, DIR_INGRESS, k.iif, &k);
-		if (o == OUT_DENY)
-			return;
+		if (o == OUT_DENY || o == OUT_NOMEM)
+			goto out;
 		prednat_allowed = o == OUT_ALLOW;
 	}
 	apply_dnat(&c, in, &k);
@@ -640,22 +644,24 @@ eval_packet(const struct hostenv *env, const struct eval_input *in, struct eval_
 	/* 4. normal or forward */
 	if (in->path == PATH_LOCAL_IN) {
 		if (prednat_allowed)
-			return;		/* a preDNAT Allow is final for host ingress */
-		eval_stage(&c, STAGE_NORMAL, DIR_INGRESS, k.iif, &k);
-		return;
+			return 0;	/* a preDNAT Allow is final for host ingress */
+		o = eval_stage(&c, STAGE_NORMAL, DIR_INGRESS, k.iif, &k);
+		goto out;
 	}
 	if (in->path == PATH_LOCAL_OUT) {
-		eval_stage(&c, STAGE_NORMAL, DIR_EGRESS, k.oif, &k);
-		return;
+		o = eval_stage(&c, STAGE_NORMAL, DIR_EGRESS, k.oif, &k);
+		goto out;
 	}
 	if (!prednat_allowed) {
 		o = eval_stage(&c, STAGE_FORWARD, DIR_INGRESS, k.iif, &k);
-		if (o == OUT_DENY)
-			return;
+		if (o == OUT_DENY || o == OUT_NOMEM)
+			goto out;
 	}
 	o = eval_stage(&c, STAGE_FORWARD, DIR_EGRESS, k.oif, &k);
 	if (o == OUT_CONTINUE && out->final.stage == STAGE_NONE) {
 		/* Nothing dropped it: forwarded traffic passes. */
 		decide(&c, true, REASON_NO_POLICY, NULL, NULL, -1);
 	}
+out:
+	return o == OUT_NOMEM ? -ENOMEM : 0;
 }

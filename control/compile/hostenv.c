@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alloc.h"
 #include "hostenv.h"
-#include "xalloc.h"
 
 const struct hep *
 hostenv_any_hep(const struct hostenv *env, size_t i)
@@ -66,7 +66,11 @@ resolve_failsafe(struct hostenv *env, const struct hostenv_opts *o, bool in, cha
 		failsafe_defaults(dst, in);
 		return 0;
 	}
-	dst->v = xmalloc((pick->n ? pick->n : 1) * sizeof(*dst->v));
+	dst->v = malloc((pick->n ? pick->n : 1) * sizeof(*dst->v));
+	if (dst->v == NULL) {
+		snprintf(why, whylen, "out of memory");
+		return -ENOMEM;
+	}
 	if (pick->n > 0)
 		memcpy(dst->v, pick->v, pick->n * sizeof(*dst->v));
 	dst->n = pick->n;
@@ -74,58 +78,86 @@ resolve_failsafe(struct hostenv *env, const struct hostenv_opts *o, bool in, cha
 	return 0;
 }
 
+/* Calico's auto host endpoint (calico-semantics.md §3.3): 0 or -ENOMEM. */
+static int
+make_auto_hep(struct hostenv *env, const struct hostenv_opts *o)
+{
+	struct hep *a = &env->auto_hep;
+
+	env->has_auto = true;		/* hostenv_free releases what is made */
+	labels_init(&a->labels);
+	if (asprintf(&a->name, "%s-auto-hep", o->node ? o->node : "node") < 0) {
+		a->name = NULL;
+		return -ENOMEM;
+	}
+	a->node = strdup(o->node ? o->node : "");
+	a->iface = strdup("*");
+	a->profiles = calloc(1, sizeof(char *));
+	if (a->node == NULL || a->iface == NULL || a->profiles == NULL)
+		return -ENOMEM;
+	a->profiles[0] = strdup(PROFILE_DEFAULT_ALLOW);
+	if (a->profiles[0] == NULL)
+		return -ENOMEM;
+	a->nprofiles = 1;
+	a->synthetic = true;
+	if (labels_merge(&a->labels, o->host_labels) < 0 ||
+	    labels_set(&a->labels, "projectcalico.org/created-by", "calico-kube-controllers") < 0)
+		return -ENOMEM;
+	if (o->nhost_ips > 0) {
+		a->ips = malloc(o->nhost_ips * sizeof(*a->ips));
+		if (a->ips == NULL)
+			return -ENOMEM;
+		memcpy(a->ips, o->host_ips, o->nhost_ips * sizeof(*a->ips));
+		a->nips = o->nhost_ips;
+	}
+	return 0;
+}
+
+/* Append @h to the local endpoints: 0 or -ENOMEM. */
+static int
+add_local(struct hostenv *env, const struct hep *h, size_t *cap)
+{
+	if (ARRAY_PUSH_ROOM(env->local, *cap, env->nlocal) < 0)
+		return -ENOMEM;
+	env->local[env->nlocal++] = h;
+	return 0;
+}
+
 int
 hostenv_build(struct hostenv *env, const struct polset *ps, const struct hostenv_opts *o,
 	      char *why, size_t whylen)
 {
-	int err;
+	size_t localcap = 0;
+	int err = 0;
 
 	memset(env, 0, sizeof(*env));
 	env->ps = ps;
 	env->node = o->node;
 	env->invalid_drop = !o->no_invalid_drop;
-	if (o->node != NULL) {
-		for (size_t i = 0; i < ps->nheps; i++) {
-			const struct hep *h = ps->heps[i];
+	for (size_t i = 0; o->node != NULL && err == 0 && i < ps->nheps; i++) {
+		const struct hep *h = ps->heps[i];
 
-			if (h->node && strcmp(h->node, o->node) == 0) {
-				XGROW(env->local, env->nlocal);
-				env->local[env->nlocal++] = h;
-			}
-		}
+		if (h->node && strcmp(h->node, o->node) == 0)
+			err = add_local(env, h, &localcap);
 	}
-	if (env->nlocal == 0 && o->host_labels != NULL) {
-		struct hep *a = &env->auto_hep;
-
-		/* Calico's auto host endpoint (calico-semantics.md §3.3). */
-		a->name = xasprintf("%s-auto-hep", o->node ? o->node : "node");
-		a->node = xstrdup(o->node ? o->node : "");
-		a->iface = xstrdup("*");
-		a->profiles = xmalloc(sizeof(char *));
-		a->profiles[0] = xstrdup(PROFILE_DEFAULT_ALLOW);
-		a->nprofiles = 1;
-		a->synthetic = true;
-		labels_init(&a->labels);
-		if (labels_merge(&a->labels, o->host_labels) < 0 ||
-		    labels_set(&a->labels, "projectcalico.org/created-by",
-				 "calico-kube-controllers") < 0)
-			exit(70);
-		if (o->nhost_ips > 0) {
-			a->ips = xmalloc(o->nhost_ips * sizeof(*a->ips));
-			memcpy(a->ips, o->host_ips, o->nhost_ips * sizeof(*a->ips));
-			a->nips = o->nhost_ips;
-		}
-		env->has_auto = true;
-		XGROW(env->local, env->nlocal);
-		env->local[env->nlocal++] = a;
+	if (err == 0 && env->nlocal == 0 && o->host_labels != NULL) {
+		err = make_auto_hep(env, o);
+		if (err == 0)
+			err = add_local(env, &env->auto_hep, &localcap);
+	}
+	if (err < 0) {
+		snprintf(why, whylen, "out of memory");
+		goto fail;
 	}
 	if (env->nlocal > 1)
 		qsort(env->local, env->nlocal, sizeof(*env->local), cmp_hep_name);
 	err = resolve_failsafe(env, o, true, why, whylen);
 	if (err == 0)
 		err = resolve_failsafe(env, o, false, why, whylen);
-	if (err < 0)
-		hostenv_free(env);
+	if (err == 0)
+		return 0;
+fail:
+	hostenv_free(env);
 	return err;
 }
 
@@ -138,7 +170,8 @@ hostenv_free(struct hostenv *env)
 		free(a->name);
 		free(a->node);
 		free(a->iface);
-		free(a->profiles[0]);
+		if (a->profiles != NULL)
+			free(a->profiles[0]);
 		free(a->profiles);
 		free(a->ips);
 		labels_free(&a->labels);
@@ -152,22 +185,32 @@ hostenv_free(struct hostenv *env)
 	memset(env, 0, sizeof(*env));
 }
 
-void
+int
 hostenv_add_iface(struct hostenv *env, uint32_t ifindex, const char *name,
 		  const struct cidr *addrs, size_t naddrs)
 {
 	struct iface *ifc;
+	struct cidr *copy = NULL;
 
-	XGROW(env->ifaces, env->nifaces);
+	if (naddrs > 0) {
+		copy = malloc(naddrs * sizeof(*addrs));
+		if (copy == NULL)
+			goto fail;
+		memcpy(copy, addrs, naddrs * sizeof(*addrs));
+	}
+	if (ARRAY_PUSH_ROOM(env->ifaces, env->ifacecap, env->nifaces) < 0)
+		goto fail;
 	ifc = &env->ifaces[env->nifaces++];
 	memset(ifc, 0, sizeof(*ifc));
 	ifc->ifindex = ifindex;
 	snprintf(ifc->name, sizeof(ifc->name), "%s", name);
-	if (naddrs > 0) {
-		ifc->addrs = xmalloc(naddrs * sizeof(*addrs));
-		memcpy(ifc->addrs, addrs, naddrs * sizeof(*addrs));
-	}
+	ifc->addrs = copy;
 	ifc->naddrs = naddrs;
+	return 0;
+fail:
+	free(copy);
+	env->err = -ENOMEM;
+	return -ENOMEM;
 }
 
 const struct iface *

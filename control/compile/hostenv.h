@@ -44,15 +44,17 @@ struct hostenv {
 	bool has_auto;
 	struct iface *ifaces;
 	size_t nifaces;
+	size_t ifacecap;
 	struct failsafe_list fs_in;
 	struct failsafe_list fs_out;
 	bool invalid_drop;
+	int err;			/* a hostenv_add_iface failed: -ENOMEM */
 };
 
 /*
  * hostenv_build - resolve the node's endpoints and failsafes from @ps.
- * Returns 0, or -EINVAL when a failsafe option does not parse (the reason is
- * written to @why).
+ * Returns 0, or -EINVAL when a failsafe option does not parse, or -ENOMEM
+ * (the reason is written to @why). Nothing is left to free on failure.
  */
 int __must_check hostenv_build(struct hostenv *env, const struct polset *ps,
 			       const struct hostenv_opts *o, char *why, size_t whylen);
@@ -60,9 +62,13 @@ int __must_check hostenv_build(struct hostenv *env, const struct polset *ps,
 /* hostenv_free - release what hostenv_build made (not the polset). */
 void hostenv_free(struct hostenv *env);
 
-/* hostenv_add_iface - add an interface (copied) with its addresses. */
-void hostenv_add_iface(struct hostenv *env, uint32_t ifindex, const char *name,
-		       const struct cidr *addrs, size_t naddrs);
+/*
+ * hostenv_add_iface - add an interface (copied) with its addresses. Returns
+ * 0 or -ENOMEM; a failure is also remembered in env->err, so that
+ * compile_ruleset refuses an environment that lacks an interface.
+ */
+int hostenv_add_iface(struct hostenv *env, uint32_t ifindex, const char *name,
+		      const struct cidr *addrs, size_t naddrs);
 
 /* hostenv_iface - the interface with @ifindex, or NULL. */
 const struct iface *hostenv_iface(const struct hostenv *env, uint32_t ifindex);

@@ -4,8 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alloc.h"
 #include "ivset.h"
-#include "xalloc.h"
 
 void
 ivset_init(struct ivset *s)
@@ -23,9 +23,9 @@ ivset_free(struct ivset *s)
 void
 ivset_add(struct ivset *s, u128 lo, u128 hi)
 {
-	if (s->n == s->cap) {
-		s->cap = s->cap ? s->cap * 2 : 4;
-		s->v = xrealloc(s->v, s->cap * sizeof(*s->v));
+	if (ARRAY_PUSH_ROOM(s->v, s->cap, s->n) < 0) {
+		s->failed = true;
+		return;
 	}
 	s->v[s->n].lo = lo;
 	s->v[s->n].hi = hi;
@@ -80,6 +80,7 @@ ivset_copy(struct ivset *dst, const struct ivset *src)
 	dst->n = 0;
 	for (size_t i = 0; i < src->n; i++)
 		ivset_add(dst, src->v[i].lo, src->v[i].hi);
+	dst->failed |= src->failed;
 }
 
 void
@@ -100,6 +101,7 @@ ivset_and(struct ivset *a, const struct ivset *b)
 		else
 			j++;
 	}
+	r.failed |= a->failed || b->failed;
 	free(a->v);
 	*a = r;
 }
@@ -129,6 +131,7 @@ ivset_sub(struct ivset *a, const struct ivset *b)
 		if (alive)
 			ivset_add(&r, lo, hi);
 	}
+	r.failed |= a->failed || b->failed;
 	free(a->v);
 	*a = r;
 }

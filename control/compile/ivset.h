@@ -2,6 +2,11 @@
  * ivset.h - sets of unsigned integers (up to 128 bits) as sorted, disjoint,
  * non-adjacent closed intervals. The compiler describes what each rule
  * accepts in each packet field with one of these. Control thread only.
+ *
+ * Set algebra composes, so an allocation failure does not interrupt it:
+ * like the error indicator of a FILE, it marks the set (ivset_failed), the
+ * mark passes to every result computed from a marked set, and the caller
+ * checks once after composing. A marked set's intervals mean nothing.
  */
 #ifndef NFQWALL_IVSET_H
 #define NFQWALL_IVSET_H
@@ -22,6 +27,7 @@ struct ivset {
 	struct iv *v;
 	size_t n;
 	size_t cap;
+	bool failed;			/* an allocation failed: see ivset_failed */
 };
 
 /* ivset_init - the empty set. */
@@ -56,6 +62,13 @@ bool ivset_has(const struct ivset *s, u128 x);
 
 /* ivset_add_cidr - add the addresses of @c. */
 void ivset_add_cidr(struct ivset *s, const struct cidr *c);
+
+/* ivset_failed - did an allocation fail while making @s (or a set it was made from)? */
+static inline bool
+ivset_failed(const struct ivset *s)
+{
+	return s->failed;
+}
 
 /* u128_from_addr / addr_from_u128 - conversions. */
 static inline u128

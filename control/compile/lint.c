@@ -11,6 +11,7 @@
  *     rule allowing 127.0.0.0/8 (§9.3);
  *   - rule parts nfqwall cannot resolve for hosts (pods, services).
  */
+#include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,7 +19,6 @@
 
 #include "eval.h"
 #include "lint.h"
-#include "xalloc.h"
 
 static void
 lint_at(struct polset *ps, const struct srcloc *loc, const char *object, const char *field,
@@ -174,24 +174,31 @@ lint_rules(struct polset *ps, const struct policy *p, const char *obj, bool ingr
 	}
 }
 
-/* Would a local-in TCP packet 127.0.0.1 -> 127.0.0.1 on lo be dropped? */
-static void
+/* Would a local-in TCP packet 127.0.0.1 -> 127.0.0.1 on lo be dropped? 0 or -ENOMEM. */
+static int
 lint_loopback(struct polset *ps, const struct hep *h, const char *node)
 {
 	struct hostenv_opts o = { .node = node };
 	struct hostenv env;
 	struct eval_input in;
-	struct eval_result *res;
+	struct eval_result *res = NULL;
 	struct cidr lo;
 	char why[128];
+	int err;
 
 	if (!hep_is_wildcard(h) && !(h->iface && strcmp(h->iface, "lo") == 0))
-		return;
-	if (hostenv_build(&env, ps, &o, why, sizeof(why)) < 0)
-		return;
-	if (cidr_parse("127.0.0.1", CIDR_LOOSE, &lo) < 0)
+		return 0;
+	err = hostenv_build(&env, ps, &o, why, sizeof(why));
+	if (err < 0)
+		return err == -ENOMEM ? err : 0;
+	err = cidr_parse("127.0.0.1", CIDR_LOOSE, &lo);
+	if (err < 0) {
+		err = 0;
 		goto out;
-	hostenv_add_iface(&env, 1, "lo", &lo, 1);
+	}
+	err = hostenv_add_iface(&env, 1, "lo", &lo, 1);
+	if (err < 0)
+		goto out;
 	/* one endpoint governs lo (§3.2): only that one is blamed */
 	if (hostenv_hep_for_iface(&env, hostenv_iface(&env, 1)) != h)
 		goto out;
@@ -205,9 +212,9 @@ lint_loopback(struct polset *ps, const struct hep *h, const char *node)
 	in.k.sport = 40000;
 	in.k.dport = 10248;		/* kubelet healthz */
 	in.k.iif = 1;
-	res = xmalloc(sizeof(*res));
-	eval_packet(&env, &in, res);
-	if (!res->final.allow && res->final.stage == STAGE_NORMAL) {
+	res = malloc(sizeof(*res));
+	err = res == NULL ? -ENOMEM : eval_packet(&env, &in, res);
+	if (err == 0 && !res->final.allow && res->final.stage == STAGE_NORMAL) {
 		const struct decision *d = &res->final;
 		char obj[300], msg[600], by[300];
 
@@ -222,12 +229,13 @@ lint_loopback(struct polset *ps, const struct hep *h, const char *node)
 			 "checks is dropped; add an ingress Allow for source nets 127.0.0.0/8", by);
 		lint_at(ps, &h->loc, obj, NULL, DIAG_WARN, msg);
 	}
-	free(res);
 out:
+	free(res);
 	hostenv_free(&env);
+	return err;
 }
 
-void
+int
 lint_polset(struct polset *ps, const char *node)
 {
 	for (size_t i = 0; i < ps->npolicies; i++) {
@@ -256,7 +264,12 @@ lint_polset(struct polset *ps, const char *node)
 	for (size_t i = 0; i < ps->nheps; i++) {
 		const struct hep *h = ps->heps[i];
 
-		if (node == NULL || (h->node && strcmp(h->node, node) == 0))
-			lint_loopback(ps, h, h->node);
+		if (node == NULL || (h->node && strcmp(h->node, node) == 0)) {
+			int err = lint_loopback(ps, h, h->node);
+
+			if (err < 0)
+				return err;
+		}
 	}
+	return 0;
 }

@@ -58,7 +58,7 @@ lint_text(struct lint_run *r, const char *text, const char *node)
 		fail_msg("the example does not load cleanly");
 	}
 	r->first = r->ps.diags.n;
-	lint_polset(&r->ps, node);
+	assert_int_equal(lint_polset(&r->ps, node), 0);
 }
 
 static size_t
