@@ -32,6 +32,15 @@ dup_or_null(const char *s)
 	return s ? strdup(s) : NULL;
 }
 
+static void
+diag_count(struct diags *d, enum diag_level level)
+{
+	if (level == DIAG_ERROR)
+		d->nerr++;
+	else if (level == DIAG_WARN)
+		d->nwarn++;
+}
+
 void
 diag_add(struct diags *d, enum diag_level level, const char *file, int line, int col,
 	 const char *object, const char *field, const char *fmt, ...)
@@ -55,13 +64,11 @@ diag_add(struct diags *d, enum diag_level level, const char *file, int line, int
 	r.file = dup_or_null(file);
 	r.object = dup_or_null(object);
 	r.field = dup_or_null(field && *field ? field : NULL);
-	if (r.msg == NULL || (file && !r.file) || (object && !r.object))
+	if (r.msg == NULL || (file && !r.file) || (object && !r.object) ||
+	    (field && *field && !r.field))
 		goto out_free;
 	d->v[d->n++] = r;
-	if (level == DIAG_ERROR)
-		d->nerr++;
-	else if (level == DIAG_WARN)
-		d->nwarn++;
+	diag_count(d, level);
 	return;
 out_free:
 	free(r.msg);
@@ -70,6 +77,8 @@ out_free:
 	free(r.field);
 out_nomem:
 	fprintf(stderr, "nfqwall: out of memory while recording a diagnostic\n");
+	d->nlost++;
+	diag_count(d, level);
 }
 
 static const char *const level_names[] = {

@@ -34,8 +34,9 @@ struct diags {
 	struct diag *v;
 	size_t n;
 	size_t cap;
-	size_t nerr;
-	size_t nwarn;
+	size_t nerr;		/* errors added, also those lost (see nlost) */
+	size_t nwarn;		/* warnings added, also those lost */
+	size_t nlost;		/* records dropped for lack of memory */
 };
 
 /* diags_init - an empty list. */
@@ -45,7 +46,9 @@ void diags_init(struct diags *d);
 void diags_free(struct diags *d);
 
 /* diag_add - append a record; strings are copied. Allocation failure is
- * reported on stderr and the record dropped (diagnostics never fail). */
+ * reported on stderr and the record dropped (diagnostics never fail), but
+ * still counted in nerr/nwarn, so a caller that checks nerr sees the error,
+ * and in nlost. */
 void diag_add(struct diags *d, enum diag_level level, const char *file, int line, int col,
 	      const char *object, const char *field, const char *fmt, ...) __printf(8, 9);
 

@@ -1,8 +1,10 @@
 /*
  * model.h - the policy model: Calico objects as nfqwall understands them.
  *
- * policy.c fills a struct polset from YAML/JSON files (or, later, from the
- * Kubernetes API); the reference evaluator (eval.c) walks it rule by rule
+ * polset.c fills a struct polset from YAML/JSON files or buffers (the
+ * Kubernetes objects too), with one decoder per kind beside it (policy.c,
+ * rule.c, hostendpoint.c, ...; decode.h lists them); the reference
+ * evaluator (eval.c) walks it rule by rule
  * and the compiler (compile.c) turns it into a struct ruleset. Everything in
  * a polset is owned by it; polset_free releases it all. Control thread only.
  */
@@ -203,7 +205,11 @@ void polset_free(struct polset *ps);
  * polset_load_path - load a file, or every *.yaml, *.yml and *.json file of a
  * directory (sorted by name, not recursive). Problems go to ps->diags; an
  * invalid object is rejected and the valid ones beside it are kept.
- * Returns 0, or -errno when @path itself cannot be read (also recorded).
+ * Returns 0, or -errno when @path itself cannot be read (also recorded), or
+ * -ENOMEM when memory ran out: the load stopped there, an "out of memory"
+ * error is recorded (and counted in ps->diags.nerr even when the record
+ * itself could not be kept), and the set holds only whole objects, for
+ * polset_free.
  */
 int polset_load_path(struct polset *ps, const char *path);
 
@@ -218,12 +224,13 @@ const char *action_name(enum action a);
 
 /* failsafe_parse - Felix's string syntax: "tcp:22,udp:68", "proto:cidr:port",
  * "[v6cidr]", "none" (empty, set) or "" (not set: defaults).
- * Returns 0 or -EINVAL with a message in @why. */
+ * Returns 0, or -EINVAL or -ENOMEM with a message in @why. */
 int __must_check failsafe_parse(const char *text, struct failsafe_list *out, char *why,
 				size_t whylen);
 
-/* failsafe_defaults - Felix's default inbound (@in true) or outbound list. */
-void failsafe_defaults(struct failsafe_list *out, bool in);
+/* failsafe_defaults - Felix's default inbound (@in true) or outbound list
+ * into @out: 0, or -ENOMEM with @out empty and not set. */
+int failsafe_defaults(struct failsafe_list *out, bool in);
 
 /* failsafe_list_free - release the entries. */
 void failsafe_list_free(struct failsafe_list *l);

@@ -39,8 +39,11 @@ ydocs_load(struct ydocs *docs, const char *path, const char *buf, size_t len, st
 	docs->file = strdup(path);
 	if (docs->file == NULL)
 		return -ENOMEM;
-	if (!yaml_parser_initialize(&parser))
+	if (!yaml_parser_initialize(&parser)) {
+		free(docs->file);
+		docs->file = NULL;
 		return -ENOMEM;
+	}
 	if (buf != NULL) {
 		yaml_parser_set_input_string(&parser, (const unsigned char *)buf, len);
 	} else {
@@ -59,7 +62,12 @@ ydocs_load(struct ydocs *docs, const char *path, const char *buf, size_t len, st
 		if (!yaml_parser_load(&parser, &doc)) {
 			const yaml_mark_t *m = &parser.problem_mark;
 
-			if (parser.error == YAML_MEMORY_ERROR) {
+			/*
+			 * libyaml sets an error for every problem in the
+			 * text, but some of its allocation failures (the
+			 * loader's tag copies) fail with no error set.
+			 */
+			if (parser.error == YAML_MEMORY_ERROR || parser.error == YAML_NO_ERROR) {
 				err = -ENOMEM;
 			} else {
 				diag_add(d, DIAG_ERROR, path, (int)m->line + 1, (int)m->column + 1,

@@ -1,12 +1,16 @@
 /*
- * strmap.c - string -> size_t map (control thread).
+ * strmap.c - string -> size_t map (control thread). Open addressing with
+ * linear probing, kept at most half full; allocation failure is -ENOMEM
+ * and leaves the map as it was.
  */
+#include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "strmap.h"
-#include "xalloc.h"
+
+#define STRMAP_MIN_CAP	64
 
 static uint64_t
 strmap_hash(const char *s)
@@ -18,13 +22,14 @@ strmap_hash(const char *s)
 	return h;
 }
 
+/* The slot of @key in @keys (@cap slots), or the empty slot where it would go. */
 static size_t
-strmap_slot(const struct strmap *m, const char *key)
+strmap_slot(char *const *keys, size_t cap, const char *key)
 {
-	size_t i = strmap_hash(key) & (m->cap - 1);
+	size_t i = strmap_hash(key) & (cap - 1);
 
-	while (m->keys[i] != NULL && strcmp(m->keys[i], key) != 0)
-		i = (i + 1) & (m->cap - 1);
+	while (keys[i] != NULL && strcmp(keys[i], key) != 0)
+		i = (i + 1) & (cap - 1);
 	return i;
 }
 
@@ -35,42 +40,74 @@ strmap_get(const struct strmap *m, const char *key, size_t *val)
 
 	if (m->cap == 0)
 		return false;
-	i = strmap_slot(m, key);
+	i = strmap_slot(m->keys, m->cap, key);
 	if (m->keys[i] == NULL)
 		return false;
 	*val = m->vals[i];
 	return true;
 }
 
-void
+/* Double the table (or make the first one): 0 or -ENOMEM, @m unchanged. */
+static int
+strmap_grow(struct strmap *m)
+{
+	size_t cap = m->cap ? m->cap * 2 : STRMAP_MIN_CAP;
+	char **keys;
+	size_t *vals;
+
+	if (cap < m->cap)
+		return -ENOMEM;
+	keys = calloc(cap, sizeof(*keys));
+	vals = calloc(cap, sizeof(*vals));
+	if (keys == NULL || vals == NULL) {
+		free(keys);
+		free(vals);
+		return -ENOMEM;
+	}
+	for (size_t j = 0; j < m->cap; j++) {
+		size_t i;
+
+		if (m->keys[j] == NULL)
+			continue;
+		i = strmap_slot(keys, cap, m->keys[j]);
+		keys[i] = m->keys[j];
+		vals[i] = m->vals[j];
+	}
+	free(m->keys);
+	free(m->vals);
+	m->keys = keys;
+	m->vals = vals;
+	m->cap = cap;
+	return 0;
+}
+
+int
 strmap_put(struct strmap *m, const char *key, size_t val)
 {
+	char *copy;
 	size_t i;
+	int err;
 
-	if ((m->n + 1) * 2 > m->cap) {
-		struct strmap old = *m;
-
-		m->cap = old.cap ? old.cap * 2 : 64;
-		m->keys = xcalloc(m->cap, sizeof(*m->keys));
-		m->vals = xcalloc(m->cap, sizeof(*m->vals));
-		m->n = 0;
-		for (size_t j = 0; j < old.cap; j++) {
-			if (old.keys[j] == NULL)
-				continue;
-			i = strmap_slot(m, old.keys[j]);
-			m->keys[i] = old.keys[j];
-			m->vals[i] = old.vals[j];
-			m->n++;
+	if (m->cap != 0) {
+		i = strmap_slot(m->keys, m->cap, key);
+		if (m->keys[i] != NULL) {
+			m->vals[i] = val;
+			return 0;
 		}
-		free(old.keys);
-		free(old.vals);
 	}
-	i = strmap_slot(m, key);
-	if (m->keys[i] == NULL) {
-		m->keys[i] = xstrdup(key);
-		m->n++;
+	if ((m->n + 1) * 2 > m->cap) {
+		err = strmap_grow(m);
+		if (err < 0)
+			return err;
 	}
+	copy = strdup(key);
+	if (copy == NULL)
+		return -ENOMEM;
+	i = strmap_slot(m->keys, m->cap, key);
+	m->keys[i] = copy;
 	m->vals[i] = val;
+	m->n++;
+	return 0;
 }
 
 void

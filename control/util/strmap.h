@@ -9,6 +9,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "compiler.h"
+
 struct strmap {
 	char **keys;
 	size_t *vals;
@@ -19,8 +21,9 @@ struct strmap {
 /* strmap_get - the value of @key into *@val; false when absent. */
 bool strmap_get(const struct strmap *m, const char *key, size_t *val);
 
-/* strmap_put - set @key to @val (adds or replaces). */
-void strmap_put(struct strmap *m, const char *key, size_t val);
+/* strmap_put - set @key to @val (adds or replaces): 0, or -ENOMEM with the
+ * map unchanged. */
+int __must_check strmap_put(struct strmap *m, const char *key, size_t val);
 
 /* strmap_free - release the map; it is empty afterwards. */
 void strmap_free(struct strmap *m);
