@@ -222,15 +222,6 @@ cidrs_to_set(struct ivset *s, const struct cidr *v, size_t n, uint8_t family)
 	ivset_norm(s);
 }
 
-static bool
-has_family(const struct cidr *v, size_t n, uint8_t family)
-{
-	for (size_t i = 0; i < n; i++)
-		if (v[i].family == family)
-			return true;
-	return false;
-}
-
 /* Address field of one side: nets ∩ ¬notNets ∩ selector ∩ ¬notSelector. */
 static int
 entity_addrs(struct cbuild *cb, const struct entity *e, uint8_t family, struct ivset *out)
@@ -363,7 +354,8 @@ icmp_range(struct ivset *s, uint8_t type, bool has_code, uint8_t code)
 /*
  * Felix renders a rule once per IP family and drops it for a family when a
  * non-empty nets/notNets list holds only CIDRs of the other one (§1.7); a
- * rule on serviceAccounts or services never matches a host.
+ * rule on serviceAccounts or services never matches a host. (The reference
+ * evaluator decides this on its own in eval.c, on purpose: see eval_tiers.c.)
  */
 static bool
 rule_renders(const struct rule *r, uint8_t family)
@@ -373,11 +365,13 @@ rule_renders(const struct rule *r, uint8_t family)
 	if (r->ip_version != 0 && (r->ip_version == 4) != (family == AF_INET))
 		return false;
 	for (int i = 0; i < 2; i++) {
-		if (ents[i]->nnets && !has_family(ents[i]->nets, ents[i]->nnets, family))
+		const struct entity *e = ents[i];
+
+		if (e->nnets && !cidrs_have_family(e->nets, e->nnets, family))
 			return false;
-		if (ents[i]->nnot_nets && !has_family(ents[i]->not_nets, ents[i]->nnot_nets, family))
+		if (e->nnot_nets && !cidrs_have_family(e->not_nets, e->nnot_nets, family))
 			return false;
-		if (ents[i]->has_sa || ents[i]->has_services)
+		if (e->has_sa || e->has_services)
 			return false;
 	}
 	return true;

@@ -13,7 +13,9 @@
  *                    policies in tier order, each tier's end, the profiles
  *   compile_gen.c    the lookup structures of a chain: each field cut into
  *                    elementary intervals carrying bitsets of entries,
- *                    bitsets interned as rows of blocks, interval indexes
+ *                    bitsets interned as rows of blocks, the entries;
+ *                    compile_itab.c lays out the interval tables and their
+ *                    direct or window indexes
  *
  * compile.c drives them for every endpoint, hook and family, and
  * compile_mem.c holds the growable block and the hash map they use.
@@ -117,6 +119,25 @@ struct cbuild {
 	size_t nrows;
 	size_t rowcap;			/* in block ids */
 	struct hmap rowmap;
+};
+
+/* One field, cut: n intervals, their starts and row ids, and the "no header" row. */
+struct fcut {
+	size_t n;
+	u128 *starts;
+	uint32_t *rowid;
+	size_t scap;			/* allocated starts */
+	size_t rcap;			/* allocated rowid */
+	uint32_t none;
+};
+
+/* What the lookup gets for a bitset (row) in a chain of @mode (see RS_ROWS_*). */
+struct fval {
+	uint8_t mode;
+	uint32_t nblocks;
+	const uint32_t *ids;		/* the rows' block ids, nblocks per row */
+	uint32_t rows;			/* RS_ROWS_WIDE: offset of row 0 */
+	uint32_t rowbytes;
 };
 
 /* The fields of a meta record (see struct rs_meta), for meta_intern. */
@@ -224,6 +245,12 @@ int __must_check add_tiers(struct cbuild *cb, struct clist *l, const struct hep 
 /* add_profiles - append the profile entry of @h (normal stage only). */
 int __must_check add_profiles(struct cbuild *cb, struct clist *l, const struct hep *h,
 			      enum dir dir, uint8_t family);
+
+/* ---- compile_itab.c ------------------------------------------------------------------ */
+
+/* write_fields - the protocol table and the interval tables of the fields cut in @fc. */
+int __must_check write_fields(struct cbuild *cb, struct rs_chain *c, const struct fcut *fc,
+			      const struct fval *fv);
 
 /* ---- compile_gen.c ------------------------------------------------------------------- */
 

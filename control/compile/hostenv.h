@@ -77,6 +77,21 @@ const struct iface *hostenv_iface(const struct hostenv *env, uint32_t ifindex);
  * auto HEP; NULL past the end (rule selectors and named ports see them all). */
 const struct hep *hostenv_any_hep(const struct hostenv *env, size_t i);
 
+/*
+ * cidrs_have_family - does the list @v of @n CIDRs hold one of @family? A
+ * plain CIDR helper, shared by the compiler and the reference evaluator,
+ * which both ask whether Felix renders a rule for a family (§1.7); that
+ * decision itself each of them writes on its own (see eval_tiers.c).
+ */
+static inline bool
+cidrs_have_family(const struct cidr *v, size_t n, uint8_t family)
+{
+	for (size_t i = 0; i < n; i++)
+		if (v[i].family == family)
+			return true;
+	return false;
+}
+
 /* hep_is_wildcard - interfaceName "*". */
 bool hep_is_wildcard(const struct hep *h);
 
