@@ -1,9 +1,9 @@
 /*
  * ruleset_layout.h - the byte layout of a struct ruleset block.
  *
- * Only nfq/ruleset.c (reader) and control/compile/compile.c (writer) include this;
- * everyone else uses the functions of ruleset.h. All "off" fields are byte
- * offsets from the start of the block; 0 means "absent".
+ * Only nfq/ruleset*.c (reader) and control/compile/compile*.c (writer)
+ * include this; everyone else uses the functions of ruleset.h. All "off"
+ * fields are byte offsets from the start of the block; 0 means "absent".
  */
 #ifndef NFQWALL_RULESET_LAYOUT_H
 #define NFQWALL_RULESET_LAYOUT_H
