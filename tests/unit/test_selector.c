@@ -1,7 +1,9 @@
 /*
- * test_selector.c - unit tests for control/policy/selector.c: every operator, the
- * precedence and token rules and every error case of calico-semantics.md
- * §6, the §1.4 prefix rewriting, and canonical printing round trips.
+ * test_selector.c - unit tests for parsing and evaluating Calico selectors
+ * (control/policy/selector_parse.c, selector.c): every operator, the
+ * precedence and token rules, nesting limits and every error case of
+ * calico-semantics.md §6. Rewriting and printing are in
+ * test_selector_rewrite.c.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,91 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "selector.h"
-
-/* A label map from "key", "value", ..., NULL. */
-static struct labels
-mk(const char *first, ...)
-{
-	struct labels l;
-	va_list ap;
-	const char *k;
-
-	labels_init(&l);
-	va_start(ap, first);
-	for (k = first; k != NULL; k = va_arg(ap, const char *)) {
-		const char *v = va_arg(ap, const char *);
-
-		assert_int_equal(labels_set(&l, k, v), 0);
-	}
-	va_end(ap);
-	return l;
-}
-
-static struct selector *
-parse_ok(const char *text)
-{
-	struct selector *s = NULL;
-	struct selector_error e;
-	int err = selector_parse(text, &s, &e);
-
-	if (err != 0)
-		print_error("parse of \"%s\" failed: col %d: %s\n", text, e.col, e.msg);
-	assert_int_equal(err, 0);
-	assert_non_null(s);
-	return s;
-}
-
-/* Parse @text (must succeed) and evaluate it against @l. */
-static bool
-eval(const char *text, const struct labels *l)
-{
-	struct selector *s = parse_ok(text);
-	bool r = selector_match(s, l);
-
-	selector_free(s);
-	return r;
-}
-
-/* Parse @text, which must fail with -EINVAL; returns the column. */
-static int
-parse_bad(const char *text)
-{
-	struct selector *s = (struct selector *)&s;	/* must be reset to NULL */
-	struct selector_error e;
-	int err = selector_parse(text, &s, &e);
-
-	if (err != -EINVAL)
-		print_error("\"%s\" was not rejected (%d)\n", text, err);
-	assert_int_equal(err, -EINVAL);
-	assert_null(s);
-	assert_true(e.msg[0] != '\0');
-	assert_true(e.col >= 1 && (size_t)e.col <= strlen(text) + 1);
-	return e.col;
-}
-
-static char *
-fmt(const struct selector *s)
-{
-	size_t n = selector_format(s, NULL, 0);
-	char *buf = malloc(n + 1);
-
-	assert_non_null(buf);
-	assert_int_equal(selector_format(s, buf, n + 1), n);
-	assert_int_equal(strlen(buf), n);
-	return buf;
-}
-
-static void
-assert_canon(const char *text, const char *want)
-{
-	struct selector *s = parse_ok(text);
-	char *got = fmt(s);
-
-	assert_string_equal(got, want);
-	free(got);
-	selector_free(s);
-}
+#include "test_selector.h"
 
 static void
 test_empty_and_blank(void **state)
@@ -538,7 +456,7 @@ test_nesting(void **state)
 	(void)state;
 	n = 256;
 	memset(text, '(', (size_t)n);
-	strcpy(text + n, "has(a)");
+	memcpy(text + n, "has(a)", 6);
 	memset(text + n + 6, ')', (size_t)n);
 	text[2 * n + 6] = '\0';
 	assert_true(eval(text, &a));
@@ -546,267 +464,16 @@ test_nesting(void **state)
 
 	n = 257;
 	memset(text, '(', (size_t)n);
-	strcpy(text + n, "has(a)");
+	memcpy(text + n, "has(a)", 6);
 	memset(text + n + 6, ')', (size_t)n);
 	text[2 * n + 6] = '\0';
 	assert_int_equal(parse_bad(text), 257);
 
 	/* any number of '!' costs no nesting */
 	memset(text, '!', 1001);
-	strcpy(text + 1001, "has(a)");
+	memcpy(text + 1001, "has(a)", sizeof("has(a)"));
 	assert_false(eval(text, &a));
 	labels_free(&a);
-}
-
-static void
-test_prefixed_namespace(void **state)
-{
-	struct labels hep = mk("env", "prod", NULL);
-	struct labels wep = mk("pcns.env", "prod", "projectcalico.org/namespace", "default", NULL);
-	const char *ns = "projectcalico.org/namespace";
-	struct selector *s, *p;
-	char *t;
-
-	(void)state;
-	/* a purely negative namespaceSelector selects HEPs (§1.4 surprise) */
-	s = parse_ok("!has(env)");
-	p = selector_prefixed(s, "pcns.", ns);
-	assert_non_null(p);
-	assert_false(selector_match(s, &hep));
-	assert_true(selector_match(p, &hep));
-	assert_false(selector_match(p, &wep));
-	t = fmt(p);
-	assert_string_equal(t, "!has(pcns.env)");
-	free(t);
-	selector_free(p);
-	selector_free(s);
-
-	s = parse_ok("env == 'prod' && tier in {'a'}");
-	p = selector_prefixed(s, "pcns.", ns);
-	assert_non_null(p);
-	assert_false(selector_match(p, &hep));
-	t = fmt(p);
-	assert_string_equal(t, "(pcns.env == \"prod\" && pcns.tier in {\"a\"})");
-	free(t);
-	selector_free(p);
-	selector_free(s);
-
-	/* all() becomes has(projectcalico.org/namespace), which no HEP has */
-	s = parse_ok("all()");
-	p = selector_prefixed(s, "pcns.", ns);
-	assert_non_null(p);
-	assert_false(selector_is_all(p));
-	assert_false(selector_match(p, &hep));
-	assert_true(selector_match(p, &wep));
-	t = fmt(p);
-	assert_string_equal(t, "has(projectcalico.org/namespace)");
-	free(t);
-	selector_free(p);
-	selector_free(s);
-
-	s = parse_ok("");
-	p = selector_prefixed(s, "pcsa.", "projectcalico.org/serviceaccount");
-	assert_non_null(p);
-	t = fmt(p);
-	assert_string_equal(t, "has(projectcalico.org/serviceaccount)");
-	free(t);
-	selector_free(p);
-	selector_free(s);
-	labels_free(&hep);
-	labels_free(&wep);
-}
-
-static void
-test_prefixed_copy(void **state)
-{
-	const char *text = "(all() || global()) && k not in {'b', 'a'} && !x ends with 'y'";
-	struct selector *s, *p, *q;
-	char *a, *b, *c;
-
-	(void)state;
-	s = parse_ok(text);
-	p = selector_prefixed(s, "", NULL);
-	q = selector_prefixed(s, "p.", NULL);
-	assert_non_null(p);
-	assert_non_null(q);
-	a = fmt(s);
-	b = fmt(p);
-	c = fmt(q);
-	assert_string_equal(a, b);
-	assert_string_equal(c, "((all() || global()) && p.k not in {\"a\", \"b\"} && "
-			    "!p.x ends with \"y\")");
-	assert_true(selector_uses_global(q));
-	selector_free(s);		/* the copies do not share memory with it */
-	b[0] = '\0';
-	free(b);
-	b = fmt(p);
-	assert_string_equal(a, b);
-	free(a);
-	free(b);
-	free(c);
-	selector_free(p);
-	selector_free(q);
-}
-
-static void
-test_and(void **state)
-{
-	struct labels both = mk("a", "1", "b", "2", NULL), one = mk("a", "1", NULL);
-	struct selector *x, *y, *z, *w;
-	char *t;
-
-	(void)state;
-	x = parse_ok("a == '1' || c == '3'");
-	y = parse_ok("has(b)");
-	z = selector_and(x, y);
-	assert_non_null(z);
-	assert_true(selector_match(z, &both));
-	assert_false(selector_match(z, &one));
-	assert_true(selector_match(x, &one));		/* arguments untouched */
-	t = fmt(z);
-	assert_string_equal(t, "((a == \"1\" || c == \"3\") && has(b))");
-	free(t);
-
-	w = selector_and(z, z);
-	assert_non_null(w);
-	t = fmt(w);
-	assert_string_equal(t, "(((a == \"1\" || c == \"3\") && has(b)) && "
-			    "((a == \"1\" || c == \"3\") && has(b)))");
-	free(t);
-	assert_true(selector_match(w, &both));
-	selector_free(w);
-	selector_free(z);
-	selector_free(x);
-	selector_free(y);
-
-	x = parse_ok("");
-	y = parse_ok("global()");
-	z = selector_and(x, y);
-	assert_non_null(z);
-	assert_false(selector_is_all(z));
-	assert_false(selector_is_global(z));
-	assert_true(selector_uses_global(z));
-	selector_free(z);
-	selector_free(x);
-	selector_free(y);
-	labels_free(&both);
-	labels_free(&one);
-}
-
-static void
-test_format_canonical(void **state)
-{
-	(void)state;
-	assert_canon("a in {'b','a','b',}", "a in {\"a\", \"b\"}");
-	assert_canon("a in {}", "a in {}");
-	assert_canon("a notin{}", "a not in {}");
-	assert_canon("(a=='x'&&b=='y')||c=='z'", "((a == \"x\" && b == \"y\") || c == \"z\")");
-	assert_canon("a=='x'&&b=='y'&&c=='z'", "(a == \"x\" && b == \"y\" && c == \"z\")");
-	assert_canon("(a=='x'&&b=='y')&&c=='z'", "((a == \"x\" && b == \"y\") && c == \"z\")");
-	assert_canon("!(a=='x' || b=='y')", "!(a == \"x\" || b == \"y\")");
-	assert_canon("!a=='x'", "!a == \"x\"");
-	assert_canon("k startswith 'p' || k endswith 's' || k contains 'c'",
-		     "(k starts with \"p\" || k ends with \"s\" || k contains \"c\")");
-	assert_canon("((((has(a)))))", "has(a)");
-	assert_canon("has( a ) && global( )", "(has(a) && global())");
-}
-
-static void
-test_format_truncation(void **state)
-{
-	struct selector *s = parse_ok("has(abc)");
-	char buf[16];
-
-	(void)state;
-	assert_int_equal(selector_format(s, NULL, 0), 8);
-	memset(buf, 'X', sizeof(buf));
-	assert_int_equal(selector_format(s, buf, 5), 8);
-	assert_string_equal(buf, "has(");
-	assert_int_equal(buf[5], 'X');			/* nothing past size */
-	assert_int_equal(selector_format(s, buf, 1), 8);
-	assert_string_equal(buf, "");
-	assert_int_equal(selector_format(s, buf, 9), 8);
-	assert_string_equal(buf, "has(abc)");
-	assert_int_equal(selector_format(s, buf, 8), 8);
-	assert_string_equal(buf, "has(abc");
-	assert_int_equal(strlen(buf), 7);
-	selector_free(s);
-}
-
-static void
-test_round_trip(void **state)
-{
-	static const char *const texts[] = {
-		"",
-		"all()",
-		"global()",
-		"has(a)",
-		"!has(a) && b != 'x'",
-		"a in {'1', '2', '3', '2'} || b not in {'x',}",
-		"!(a == '1' || !(b == '2' && c contains 'x'))",
-		"a starts with '1' && a ends with '' || !!b in {}",
-		"((a == \"'\" || b == '\"') && (c == 'x' || has(c)))",
-		"contains contains 'contains' && notin notin {'in'}",
-		"!!!(has(a) && !(has(b) || !has(c)))",
-		"a == '1' || b == '2' || c == '3' && !has(d)",
-	};
-	struct labels maps[6];
-
-	(void)state;
-	maps[0] = mk(NULL);
-	maps[1] = mk("a", "1", NULL);
-	maps[2] = mk("a", "1", "b", "2", "c", "x", NULL);
-	maps[3] = mk("b", "\"", "c", "axb", "d", "", NULL);
-	maps[4] = mk("a", "'", "contains", "contains", "notin", "out", NULL);
-	maps[5] = mk("a", "3", "b", "x", "c", "3", NULL);
-	for (size_t i = 0; i < ARRAY_SIZE(texts); i++) {
-		struct selector *s = parse_ok(texts[i]), *r;
-		char *t1 = fmt(s), *t2;
-
-		r = parse_ok(t1);
-		t2 = fmt(r);
-		assert_string_equal(t1, t2);
-		for (size_t j = 0; j < ARRAY_SIZE(maps); j++)
-			assert_int_equal(selector_match(s, &maps[j]), selector_match(r, &maps[j]));
-		free(t1);
-		free(t2);
-		selector_free(s);
-		selector_free(r);
-	}
-	for (size_t j = 0; j < ARRAY_SIZE(maps); j++)
-		labels_free(&maps[j]);
-}
-
-struct keys {
-	char buf[256];
-};
-
-static void
-collect_key(const char *key, void *arg)
-{
-	struct keys *k = arg;
-
-	strncat(k->buf, key, sizeof(k->buf) - strlen(k->buf) - 2);
-	strcat(k->buf, ",");
-}
-
-static void
-test_for_each_key(void **state)
-{
-	struct selector *s = parse_ok("has(a) && !(b == 'x' || c in {}) && all() && "
-				      "global() && d contains 'a' && a not in {'q'}");
-	struct keys k = { "" };
-
-	(void)state;
-	selector_for_each_key(s, collect_key, &k);
-	assert_string_equal(k.buf, "a,b,c,d,a,");
-	selector_free(s);
-
-	s = parse_ok("all() || global()");
-	k.buf[0] = '\0';
-	selector_for_each_key(s, collect_key, &k);
-	assert_string_equal(k.buf, "");
-	selector_free(s);
 }
 
 int
@@ -833,13 +500,6 @@ main(void)
 		cmocka_unit_test(test_error_unknown_operators),
 		cmocka_unit_test(test_error_messages),
 		cmocka_unit_test(test_nesting),
-		cmocka_unit_test(test_prefixed_namespace),
-		cmocka_unit_test(test_prefixed_copy),
-		cmocka_unit_test(test_and),
-		cmocka_unit_test(test_format_canonical),
-		cmocka_unit_test(test_format_truncation),
-		cmocka_unit_test(test_round_trip),
-		cmocka_unit_test(test_for_each_key),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
