@@ -1,21 +1,10 @@
 /*
  * judge.h - from a queued packet to a verdict and a packet mark.
  *
- * The kernel rules (control/iptables.c) and the workers agree on the bits of
- * one contiguous mark field (--mark-mask, 13 bits at least; default
- * 0xfff80000). From the top:
- *
- *   G  8 bits  generation: in the connmark, "this flow was judged by table G";
- *              in a verdict's packet mark, the table that judged it
- *   V  1 bit   a verdict from nfqwall: save G into the connmark and accept
- *   P  1 bit   the preDNAT stage allowed this packet (final for host ingress)
- *   E  1 bit   conntrack ESTABLISHED (set by a rule before the queue)
- *   R  1 bit   conntrack reply direction (set by a rule before the queue)
- *   U  1 bit   queued from the raw table (the untracked stage)
- *
- * This machine's kernel has no conntrack glue for NFQUEUE, so conntrack state
- * travels in E/R and the connmark is written by a rule that runs when the
- * verdict sends the packet back with NF_REPEAT and V set (DESIGN.md §2).
+ * The verdict carries the fast path's mark bits (mark.h): an allowed flow
+ * goes back to nfqwall's chain with NF_REPEAT and G|V in its packet mark, and
+ * a rule there saves G into the connmark (control/daemon/fastpath.c), so the
+ * flow's later packets are accepted in the kernel until the table changes.
  *
  * judge_packet runs in the worker threads, per packet, under the RCU read
  * lock the caller holds for the batch. No allocation, no syscalls.
@@ -27,35 +16,9 @@
 #include <stdint.h>
 
 #include "compiler.h"
+#include "mark.h"
 #include "pktkey.h"
 #include "ruleset.h"
-
-struct mark_layout {
-	uint32_t mask;		/* every bit nfqwall owns */
-	uint32_t gen_mask;	/* G */
-	uint32_t gen_shift;
-	uint32_t verdict;	/* V */
-	uint32_t prednat;	/* P */
-	uint32_t est;		/* E */
-	uint32_t reply;		/* R */
-	uint32_t raw;		/* U */
-};
-
-/* mark_layout_init - lay the bits out in @mask (contiguous, at least 13 bits).
- * Returns 0 or -EINVAL. */
-int __must_check mark_layout_init(struct mark_layout *ml, uint32_t mask);
-
-/* Generations run 1..254; G = 255 in the connmark marks a failsafe flow, accepted
- * in the kernel whatever the table (set by the failsafe rules). */
-#define MARK_GEN_FAILSAFE	255
-#define MARK_GEN_MAX		254
-
-/* mark_gen - the mark bits of generation @gen (1..255). */
-static inline uint32_t
-mark_gen(const struct mark_layout *ml, uint64_t gen)
-{
-	return ((uint32_t)gen << ml->gen_shift) & ml->gen_mask;
-}
 
 /* Netfilter hook numbers, as NFQA_PACKET_HDR reports them. */
 enum judge_hook {

@@ -14,33 +14,8 @@
  * its key is turned around (pkt_key_original) and the hooks of the original
  * path are used, so a reply is never taken for a new inbound connection.
  */
-#include <errno.h>
-
 #include "judge.h"
 #include "pkt.h"
-
-int
-mark_layout_init(struct mark_layout *ml, uint32_t mask)
-{
-	unsigned lo, bits;
-
-	if (mask == 0)
-		return -EINVAL;
-	lo = (unsigned)__builtin_ctz(mask);
-	bits = 32 - lo - (unsigned)__builtin_clz(mask);
-	/* contiguous: mask >> lo is 2^bits - 1 */
-	if (bits < 13 || ((mask >> lo) & ((mask >> lo) + 1)) != 0)
-		return -EINVAL;
-	ml->mask = mask;
-	ml->gen_shift = lo + bits - 8;
-	ml->gen_mask = 0xffu << ml->gen_shift;
-	ml->verdict = 1u << (ml->gen_shift - 1);
-	ml->prednat = 1u << (ml->gen_shift - 2);
-	ml->est = 1u << (ml->gen_shift - 3);
-	ml->reply = 1u << (ml->gen_shift - 4);
-	ml->raw = 1u << (ml->gen_shift - 5);
-	return 0;
-}
 
 /* One lookup; Log hits accumulate across the lookups of one packet. */
 static enum rs_outcome
@@ -71,9 +46,7 @@ static void
 accept_flow(const struct ruleset *rs, const struct mark_layout *ml, uint32_t mark,
 	    struct judge_result *r)
 {
-	uint32_t keep = mark & ~(ml->gen_mask | ml->verdict | ml->est | ml->reply);
-
-	set_verdict(r, JV_REPEAT, keep | mark_gen(ml, ruleset_gen(rs)) | ml->verdict);
+	set_verdict(r, JV_REPEAT, mark_judged(ml, mark, ruleset_gen(rs)));
 }
 
 /* The forward path: ingress of the incoming endpoint (unless preDNAT allowed), then egress. */

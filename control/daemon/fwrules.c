@@ -1,11 +1,13 @@
 /*
  * fwrules.c - rendering, installing and removing nfqwall's netfilter rules.
  *
- * Each nfqwall chain runs, in order (DESIGN.md §2): packets returning from a
- * verdict (NF_REPEAT with the V bit: save the generation into the connmark,
- * accept), failsafe accepts, the connmark fast path (the flow was judged by
- * the current table), RELATED accept and INVALID drop, conntrack state and
- * direction into packet-mark bits, and NFQUEUE. Control thread only.
+ * Each nfqwall chain runs, in order: the connmark fast path and returning
+ * verdicts (fastpath.c: a flow judged by the current table is accepted; a
+ * verdict coming back with NF_REPEAT and the V bit has its generation saved
+ * into the connmark), failsafe accepts, RELATED accept and INVALID drop,
+ * conntrack state and direction into packet-mark bits (fastpath.c), and
+ * NFQUEUE. This file lays out the chains and tables and runs
+ * iptables-restore / iptables-save. Control thread only.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -19,9 +21,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "fastpath.h"
 #include "fwrules.h"
 #include "hostenv.h"
-#include "xalloc.h"
 
 extern char **environ;
 
@@ -85,48 +87,6 @@ emit_failsafes(const struct failsafe_list *l, int family, const char *chain, boo
 	}
 }
 
-static void
-emit_ct_marks(const struct fw_config *c, const char *chain, FILE *out)
-{
-	const struct mark_layout *m = &c->ml;
-
-	fprintf(out, "-A %s -j MARK --set-xmark 0x0/0x%x\n", chain, m->est | m->reply);
-	fprintf(out, "-A %s -m conntrack --ctstate ESTABLISHED -j MARK --or-mark 0x%x\n", chain,
-		m->est);
-	fprintf(out, "-A %s -m conntrack --ctdir REPLY -j MARK --or-mark 0x%x\n", chain, m->reply);
-}
-
-/* The connmark fast path: a flow judged by the current table, or a failsafe flow. */
-static void
-emit_fastpath(const struct fw_config *c, const char *chain, FILE *out)
-{
-	const struct mark_layout *m = &c->ml;
-
-	fprintf(out, "-A %s -m connmark --mark 0x%x/0x%x -j ACCEPT\n", chain, mark_gen(m, c->gen),
-		m->gen_mask);
-	fprintf(out, "-A %s -m connmark --mark 0x%x/0x%x -j ACCEPT\n", chain,
-		mark_gen(m, MARK_GEN_FAILSAFE), m->gen_mask);
-}
-
-/*
- * The common head: the fast path first (most packets end there), then
- * untracked-allowed packets and returning verdicts (a returning verdict's
- * flow has no connmark yet, so it falls through to the save).
- */
-static void
-emit_head(const struct fw_config *c, const char *chain, FILE *out)
-{
-	const struct mark_layout *m = &c->ml;
-
-	emit_fastpath(c, chain, out);
-	if (c->untracked)
-		fprintf(out, "-A %s -m mark --mark 0x%x/0x%x -j ACCEPT\n", chain, m->raw | m->verdict,
-			m->raw | m->verdict);
-	fprintf(out, "-A %s -m mark --mark 0x%x/0x%x -j CONNMARK --save-mark --nfmask 0x%x "
-		"--ctmask 0x%x\n", chain, m->verdict, m->verdict, m->gen_mask, m->gen_mask);
-	fprintf(out, "-A %s -m mark --mark 0x%x/0x%x -j ACCEPT\n", chain, m->verdict, m->verdict);
-}
-
 /* A kernel interface name we may write into a rule. */
 static bool
 safe_ifname(const char *s)
@@ -172,7 +132,7 @@ emit_tail(const struct fw_config *c, const char *chain, bool prerouting, FILE *o
 	}
 	if (!c->rejudge)
 		fprintf(out, "-A %s -m conntrack --ctstate ESTABLISHED -j ACCEPT\n", chain);
-	emit_ct_marks(c, chain, out);
+	fastpath_ct_marks(c, chain, out);
 	emit_queue(c, chain, out);
 }
 
@@ -218,8 +178,6 @@ table_wanted(const struct fw_config *c, const char *table)
 void
 fwrules_render(const struct fw_config *c, int family, FILE *out)
 {
-	const struct mark_layout *m = &c->ml;
-
 	fprintf(out, "# nfqwall generation %llu, %s\n", (unsigned long long)c->gen,
 		family == AF_INET ? "IPv4" : "IPv6");
 	for (size_t t = 0; t < ARRAY_SIZE(tables); t++) {
@@ -234,36 +192,21 @@ fwrules_render(const struct fw_config *c, int family, FILE *out)
 		} else if (strcmp(tables[t], "mangle") == 0) {
 			const char *ch = "NFQWALL-PREROUTING";
 
-			emit_fastpath(c, ch, out);
-			if (c->untracked)
-				fprintf(out, "-A %s -m mark --mark 0x%x/0x%x -j ACCEPT\n", ch,
-					m->raw | m->verdict, m->raw | m->verdict);
-			/* a preDNAT Allow coming back: INPUT or FORWARD takes it from here */
-			fprintf(out, "-A %s -m mark --mark 0x%x/0x%x -j ACCEPT\n", ch, m->prednat,
-				m->prednat);
+			fastpath_prednat_head(c, ch, out);
 			emit_failsafes(c->fs_in, family, ch, true, false, out);
 			emit_tail(c, ch, true, out);
 		} else if (strcmp(tables[t], "filter") == 0) {
-			fprintf(out, "-A NFQWALL-FAILSAFE -j CONNMARK --set-xmark 0x%x/0x%x\n"
-				"-A NFQWALL-FAILSAFE -j ACCEPT\n", mark_gen(m, MARK_GEN_FAILSAFE),
-				m->gen_mask);
-			emit_head(c, "NFQWALL-INPUT", out);
-			if (c->prednat)
-				/* preDNAT allowed: final for host ingress */
-				fprintf(out, "-A NFQWALL-INPUT -m mark --mark 0x%x/0x%x -j MARK "
-					"--set-xmark 0x%x/0x%x\n-A NFQWALL-INPUT -m mark --mark "
-					"0x%x/0x%x -j CONNMARK --save-mark --nfmask 0x%x --ctmask 0x%x\n"
-					"-A NFQWALL-INPUT -m mark --mark 0x%x/0x%x -j ACCEPT\n",
-					m->prednat, m->prednat, mark_gen(m, c->gen) | m->verdict,
-					m->gen_mask | m->verdict, m->prednat, m->prednat, m->gen_mask,
-					m->gen_mask, m->prednat, m->prednat);
+			fastpath_failsafe_chain(c, out);
+			fastpath_head(c, "NFQWALL-INPUT", out);
+			if (c->prednat)	/* preDNAT allowed: final for host ingress */
+				fastpath_prednat_final(c, "NFQWALL-INPUT", out);
 			emit_failsafes(c->fs_in, family, "NFQWALL-INPUT", true, false, out);
 			emit_tail(c, "NFQWALL-INPUT", false, out);
-			emit_head(c, "NFQWALL-OUTPUT", out);
+			fastpath_head(c, "NFQWALL-OUTPUT", out);
 			emit_failsafes(c->fs_out, family, "NFQWALL-OUTPUT", false, false, out);
 			emit_tail(c, "NFQWALL-OUTPUT", false, out);
 			if (c->forward) {
-				emit_head(c, "NFQWALL-FORWARD", out);
+				fastpath_head(c, "NFQWALL-FORWARD", out);
 				emit_tail(c, "NFQWALL-FORWARD", false, out);
 			}
 		}
@@ -284,6 +227,7 @@ run_tool(const char *const argv[], const char *input, char **outp, char *why, si
 	posix_spawn_file_actions_t fa;
 	size_t olen = 0, elen = 0, ilen = input ? strlen(input) : 0, ioff = 0;
 	char *obuf = NULL;
+	bool nomem = false;
 	pid_t pid;
 	int err;
 
@@ -339,11 +283,15 @@ run_tool(const char *const argv[], const char *input, char **outp, char *why, si
 			char tmp[4096];
 			ssize_t r = read(ofd, tmp, sizeof(tmp));
 
-			if (r > 0) {
-				obuf = xrealloc(obuf, olen + (size_t)r + 1);
+			char *grown = r > 0 && !nomem ? realloc(obuf, olen + (size_t)r + 1) : NULL;
+
+			if (grown != NULL) {
+				obuf = grown;
 				memcpy(obuf + olen, tmp, (size_t)r);
 				olen += (size_t)r;
 				obuf[olen] = '\0';
+			} else if (r > 0) {
+				nomem = true;	/* keep draining: the tool must not block */
 			} else if (r == 0 || errno != EINTR) {
 				ofd = -1;	/* end of output */
 			}
@@ -369,8 +317,16 @@ run_tool(const char *const argv[], const char *input, char **outp, char *why, si
 	close(outfd[0]);
 	close(errfd[0]);
 	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
+		if (errno != EINTR) {
+			free(obuf);
 			return -errno;
+		}
+	if (nomem) {
+		free(obuf);
+		if (why && whylen)
+			snprintf(why, whylen, "out of memory reading the output of %s", argv[0]);
+		return -ENOMEM;
+	}
 	if (outp)
 		*outp = obuf;
 	else
@@ -549,17 +505,8 @@ unsigned
 fwrules_installed_gen(const struct mark_layout *ml)
 {
 	char *saved = save_table(AF_INET, "filter");
-	const char *p;
-	unsigned gen = 0;
+	unsigned gen = fastpath_installed_gen(saved, ml);
 
-	if (saved == NULL)
-		return 0;
-	p = strstr(saved, "-A NFQWALL-INPUT -m connmark --mark 0x");
-	if (p != NULL) {
-		unsigned long v = strtoul(p + strlen("-A NFQWALL-INPUT -m connmark --mark "), NULL, 16);
-
-		gen = (unsigned)((v & ml->gen_mask) >> ml->gen_shift);
-	}
 	free(saved);
 	return gen;
 }

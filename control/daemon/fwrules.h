@@ -1,5 +1,6 @@
 /*
- * fwrules.h - the netfilter rules nfqwall installs (DESIGN.md §2).
+ * fwrules.h - the netfilter rules nfqwall installs (the chains; the connmark
+ * fast path in them is fastpath.c, its mark bits mark.h).
  *
  * Everything lives in chains named NFQWALL-*, jumped to from the top of the
  * built-in chains, and is written with one `iptables-restore --noflush` (and
@@ -15,7 +16,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "judge.h"
+#include "mark.h"
 #include "model.h"
 
 struct fw_config {

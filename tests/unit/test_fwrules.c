@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fastpath.h"
 #include "fwrules.h"
 
 static char *
@@ -179,6 +180,26 @@ test_untracked(void **state)
 	failsafe_list_free(&out);
 }
 
+/* A restarted daemon reads the generation back from the installed fast-path rule. */
+static void
+test_installed_gen(void **state)
+{
+	struct failsafe_list in, out;
+	struct fw_config c;
+	char *t;
+
+	(void)state;
+	base_config(&c, &in, &out);
+	c.gen = 203;
+	t = render(&c, AF_INET);
+	assert_int_equal(fastpath_installed_gen(t, &c.ml), 203);
+	assert_int_equal(fastpath_installed_gen("*filter\nCOMMIT\n", &c.ml), 0);
+	assert_int_equal(fastpath_installed_gen(NULL, &c.ml), 0);
+	free(t);
+	failsafe_list_free(&in);
+	failsafe_list_free(&out);
+}
+
 int
 main(void)
 {
@@ -187,6 +208,7 @@ main(void)
 		cmocka_unit_test(test_options),
 		cmocka_unit_test(test_failsafe_nets_per_family),
 		cmocka_unit_test(test_untracked),
+		cmocka_unit_test(test_installed_gen),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
