@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alloc.h"
 #include "diag.h"
 
 void
@@ -48,15 +49,8 @@ diag_add(struct diags *d, enum diag_level level, const char *file, int line, int
 	struct diag r = { .level = level, .line = line, .col = col };
 	va_list ap;
 
-	if (d->n == d->cap) {
-		size_t cap = d->cap ? d->cap * 2 : 16;
-		struct diag *nv = realloc(d->v, cap * sizeof(*nv));
-
-		if (nv == NULL)
-			goto out_nomem;
-		d->v = nv;
-		d->cap = cap;
-	}
+	if (ARRAY_PUSH_ROOM(d->v, d->cap, d->n) < 0)
+		goto out_nomem;
 	va_start(ap, fmt);
 	if (vasprintf(&r.msg, fmt, ap) < 0)
 		r.msg = NULL;

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alloc.h"
 #include "labels.h"
 
 void
@@ -63,15 +64,8 @@ labels_set(struct labels *l, const char *key, const char *value)
 		l->v[i].value = v;
 		return 0;
 	}
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 8;
-		struct label *nv = realloc(l->v, cap * sizeof(*nv));
-
-		if (nv == NULL)
-			goto out_free;
-		l->v = nv;
-		l->cap = cap;
-	}
+	if (ARRAY_PUSH_ROOM(l->v, l->cap, l->n) < 0)
+		goto out_free;
 	char *k = strdup(key);
 
 	if (k == NULL)

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alloc.h"
 #include "selector.h"
 #include "selector_int.h"
 
@@ -24,27 +25,6 @@ sel_op_has_key(uint32_t op)
 }
 
 /* ---- building ---------------------------------------------------------- */
-
-/* Make room for @need elements of @elem bytes; returns the (maybe moved)
- * array or NULL, leaving @p valid on failure. */
-static void *
-sel_buf_reserve(void *p, size_t *cap, size_t need, size_t elem)
-{
-	size_t ncap = *cap ? *cap : 16;
-	void *np;
-
-	if (need <= *cap)
-		return p;
-	while (ncap < need) {
-		if (ncap > SIZE_MAX / 2 / elem)
-			return NULL;
-		ncap *= 2;
-	}
-	np = realloc(p, ncap * elem);
-	if (np != NULL)
-		*cap = ncap;
-	return np;
-}
 
 void
 sel_buf_free(struct sel_buf *b)
@@ -58,15 +38,11 @@ sel_buf_free(struct sel_buf *b)
 int
 sel_buf_node(struct sel_buf *b, uint32_t op, uint32_t key, uint32_t val, uint32_t len)
 {
-	struct sel_node *n;
-
 	if (b->nnodes >= UINT32_MAX - 1)
 		return -ENOMEM;
-	n = sel_buf_reserve(b->node, &b->capnodes, b->nnodes + 1, sizeof(*n));
-	if (n == NULL)
+	if (ARRAY_PUSH_ROOM(b->node, b->capnodes, b->nnodes) < 0)
 		return -ENOMEM;
-	b->node = n;
-	n[b->nnodes++] = (struct sel_node){ op, 1, key, val, len };
+	b->node[b->nnodes++] = (struct sel_node){ op, 1, key, val, len };
 	return 0;
 }
 
@@ -80,10 +56,9 @@ sel_buf_str2(struct sel_buf *b, const char *a, size_t na, const char *s, size_t 
 
 	if (na + ns >= UINT32_MAX - 1 - b->nstr)
 		return -ENOMEM;
-	p = sel_buf_reserve(b->str, &b->capstr, b->nstr + na + ns + 1, 1);
-	if (p == NULL)
+	if (array_reserve(&b->str, &b->capstr, b->nstr + na + ns + 1, 1) < 0)
 		return -ENOMEM;
-	b->str = p;
+	p = b->str;
 	memcpy(p + b->nstr, a, na);
 	memcpy(p + b->nstr + na, s, ns);
 	p[b->nstr + na + ns] = '\0';
@@ -101,15 +76,11 @@ sel_buf_str(struct sel_buf *b, const char *s, size_t n, uint32_t *off)
 int
 sel_buf_member(struct sel_buf *b, uint32_t off)
 {
-	uint32_t *p;
-
 	if (b->nset >= UINT32_MAX - 1)
 		return -ENOMEM;
-	p = sel_buf_reserve(b->set, &b->capset, b->nset + 1, sizeof(*p));
-	if (p == NULL)
+	if (ARRAY_PUSH_ROOM(b->set, b->capset, b->nset) < 0)
 		return -ENOMEM;
-	b->set = p;
-	p[b->nset++] = off;
+	b->set[b->nset++] = off;
 	return 0;
 }
 

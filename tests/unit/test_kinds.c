@@ -32,16 +32,7 @@
 static void
 expect_hep_reject(const char *text, int line, int col, const char *field, const char *msg)
 {
-	struct polset ps;
-
-	load(&ps, text);
-	if (ps.diags.nerr != 1)
-		print_diags(&ps);
-	assert_int_equal(ps.diags.nerr, 1);
-	assert_int_equal(ps.nheps, 0);
-	assert_int_equal(ps.nrejected, 1);
-	assert_diag(nth_diag(&ps, DIAG_ERROR, 0), line, col, "HostEndpoint/h", field, msg);
-	polset_free(&ps);
+	expect_reject_obj(text, "HostEndpoint/h", line, col, field, msg);
 }
 
 

@@ -86,9 +86,10 @@ assert_diag(const struct diag *d, int line, int col, const char *object, const c
 }
 
 /*
- * @text holds one GlobalNetworkPolicy "x" with exactly one error: it must be
- * rejected (absent from the set, counted), the error must sit at
- * @line:@col on @field, and the "object rejected" note must follow.
+ * @text holds one object (@object, "Kind/name") with exactly one error: it
+ * must be rejected (the set stays empty, the rejection is counted), the
+ * error must sit at @line:@col on @field, and the "object rejected" note
+ * must follow.
  */
 static inline void
 expect_reject_obj(const char *text, const char *object, int line, int col, const char *field,
@@ -100,7 +101,7 @@ expect_reject_obj(const char *text, const char *object, int line, int col, const
 	if (ps.diags.nerr != 1)
 		print_diags(&ps);
 	assert_int_equal(ps.diags.nerr, 1);
-	assert_int_equal(ps.npolicies, 0);
+	assert_int_equal(ps.npolicies + ps.nheps + ps.nnetsets + ps.ntiers + ps.nfelixcfgs, 0);
 	assert_int_equal(ps.nobjects, 1);
 	assert_int_equal(ps.nrejected, 1);
 	assert_diag(nth_diag(&ps, DIAG_ERROR, 0), line, col, object, field, msg_part);
