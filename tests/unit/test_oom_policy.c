@@ -30,6 +30,7 @@
 
 #include "helpers.h"
 #include "model.h"
+#include "strmap.h"
 
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
 #define OOM_SANITIZER 1
@@ -524,6 +525,63 @@ test_failsafe_nth_fails(void **state)
 	assert_true(nenomem > 0);
 }
 
+/* A record diag_add cannot keep is still counted, so nerr tells the caller. */
+static void
+test_diag_lost_is_counted(void **state)
+{
+	struct diags d;
+
+	(void)state;
+	skip_unless_interposed();
+	diags_init(&d);
+	oom_arm(1, true);
+	diag_add(&d, DIAG_ERROR, "f.yaml", 1, 1, "Tier/t", "spec", "lost %d", 1);
+	diag_add(&d, DIAG_WARN, "f.yaml", 2, 1, NULL, NULL, "lost too");
+	assert_true(oom_disarm());
+	assert_int_equal(d.n, 0);
+	assert_int_equal(d.nerr, 1);
+	assert_int_equal(d.nwarn, 1);
+	assert_int_equal(d.nlost, 2);
+	diag_add(&d, DIAG_ERROR, "f.yaml", 3, 1, NULL, "spec", "kept");
+	assert_int_equal(d.n, 1);
+	assert_int_equal(d.nerr, 2);
+	diags_free(&d);
+}
+
+/* strmap_put fails with -ENOMEM and leaves the map as it was. */
+static void
+test_strmap_nth_fails(void **state)
+{
+	long nenomem = 0;
+
+	(void)state;
+	skip_unless_interposed();
+	for (long nth = 1;; nth++) {
+		struct strmap m = { 0 };
+		bool in[200] = { false }, injected;
+		char key[32];
+		size_t v;
+
+		oom_arm(nth, false);
+		for (size_t i = 0; i < ARRAY_SIZE(in); i++) {
+			snprintf(key, sizeof(key), "key-%zu", i);
+			in[i] = strmap_put(&m, key, i) == 0;
+		}
+		injected = oom_disarm();
+		for (size_t i = 0; i < ARRAY_SIZE(in); i++) {
+			snprintf(key, sizeof(key), "key-%zu", i);
+			assert_int_equal(strmap_get(&m, key, &v), in[i]);
+			if (in[i])
+				assert_int_equal(v, i);
+			nenomem += !in[i];
+		}
+		strmap_free(&m);
+		if (!injected)
+			break;
+	}
+	assert_true(nenomem > 0);
+}
+
 int
 main(void)
 {
@@ -533,6 +591,8 @@ main(void)
 		cmocka_unit_test(test_buffer_all_fail_from_nth),
 		cmocka_unit_test(test_path_nth_fails),
 		cmocka_unit_test(test_failsafe_nth_fails),
+		cmocka_unit_test(test_diag_lost_is_counted),
+		cmocka_unit_test(test_strmap_nth_fails),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
