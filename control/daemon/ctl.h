@@ -1,0 +1,79 @@
+/*
+ * ctl.h - the control thread's state in `nfqwall run`, shared by run.c
+ * (start, stop, the event loop) and reload.c (load, compile, publish,
+ * install). Private to control/daemon. Control thread only, but for
+ * struct daemon, which the HTTP thread reads (see daemon.h).
+ */
+#ifndef NFQWALL_CTL_H
+#define NFQWALL_CTL_H
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "compiler.h"
+#include "daemon.h"
+#include "kube.h"
+#include "labels.h"
+#include "mark.h"
+#include "options.h"
+#include "vlog.h"
+
+struct worker;
+struct http_server;
+
+struct ctl {
+	struct run_opts o;
+	struct labels host_labels;
+	struct daemon d;
+	struct mark_layout ml;
+	struct worker *workers;
+	unsigned nworkers;
+	struct vlog_logger logger;
+	struct http_server *http;
+	struct kube_store store;
+	struct kube_client *kube;
+	uint64_t store_version;		/* of the last reload from the store */
+	FILE *logout;
+	uint64_t gen;
+	bool have_table;
+	int ifd;		/* inotify */
+	int wd;
+	int nlfd;		/* rtnetlink */
+	int sfd;		/* signalfd */
+	int tfd;		/* debounce timer */
+	bool reload_pending;
+};
+
+/* ctl_set_detail - what /readyz says besides ready or not (under d.lock). */
+static inline void __printf(2, 3)
+ctl_set_detail(struct ctl *c, const char *fmt, ...)
+{
+	va_list ap;
+
+	pthread_mutex_lock(&c->d.lock);
+	va_start(ap, fmt);
+	vsnprintf(c->d.ready_detail, sizeof(c->d.ready_detail), fmt, ap);
+	va_end(ap);
+	pthread_mutex_unlock(&c->d.lock);
+}
+
+/*
+ * reload_policy - load, compile, publish and install; @why names the
+ * trigger in the log. On the first load a policy with errors still loads
+ * its valid objects (there is no older table to keep); later, a load with
+ * errors is rejected as a whole. Any failure (a rejected policy, memory)
+ * keeps the last good table, is logged and counted. Returns 0 or -errno.
+ */
+int reload_policy(struct ctl *c, const char *why);
+
+/* reload_schedule - a change was seen: reload after --debounce-ms of quiet. */
+void reload_schedule(struct ctl *c);
+
+/* reload_due - the debounce timer fired: reload if a change is pending,
+ * then, with the Kubernetes source, see whether the daemon is now ready. */
+void reload_due(struct ctl *c);
+
+#endif /* NFQWALL_CTL_H */

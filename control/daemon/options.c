@@ -1,0 +1,308 @@
+/*
+ * options.c - `nfqwall run`'s options: defaults, then the environment, then
+ * the command line (see options.h and the usage text below). Nothing here
+ * allocates; strings point into the environment, argv or struct run_opts.
+ * Control thread, once at start.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "options.h"
+
+static const char run_usage[] =
+	"usage: nfqwall run --policy-dir DIR [OPTIONS]\n"
+	"       nfqwall run --kubernetes [OPTIONS]\n"
+	"\n"
+	"Enforce the policy in DIR (YAML/JSON files, watched), or the policy in the\n"
+	"Kubernetes API (listed and watched). A change recompiles and swaps the table\n"
+	"without dropping a packet; a policy with errors is reported and the last good\n"
+	"table stays enforced. Every option also reads an environment variable.\n"
+	"\n"
+	"  --policy-dir DIR      NFQWALL_POLICY_DIR     policy files to enforce\n"
+	"  --kubernetes          NFQWALL_KUBERNETES=1   list and watch GlobalNetworkPolicy,\n"
+	"                                               StagedGlobalNetworkPolicy, HostEndpoint,\n"
+	"                                               GlobalNetworkSet, NetworkSet, Tier,\n"
+	"                                               FelixConfiguration and this node's Node\n"
+	"                                               (default when KUBERNETES_SERVICE_HOST is\n"
+	"                                               set and no --policy-dir is given)\n"
+	"  --api-server URL      NFQWALL_API_SERVER     default https://$KUBERNETES_SERVICE_HOST:\n"
+	"                                               $KUBERNETES_SERVICE_PORT (TLS verified)\n"
+	"  --token-file PATH     NFQWALL_TOKEN_FILE     default: the service account's; re-read\n"
+	"                                               every minute and after a 401\n"
+	"  --ca-file PATH        NFQWALL_CA_FILE        default: the service account's ca.crt\n"
+	"  --calico-api-group G  NFQWALL_CALICO_API_GROUP  crd.projectcalico.org/v1 or\n"
+	"                                               projectcalico.org/v3 (default: discovered)\n"
+	"  --auto-host-endpoint  NFQWALL_AUTO_HOST_ENDPOINT=1  with no HostEndpoint on this node,\n"
+	"                                               synthesize Calico's auto host endpoint\n"
+	"                                               from the Node (labels, InternalIPs)\n"
+	"  --node NAME           NFQWALL_NODE, NODE_NAME  enforce HostEndpoints of this node\n"
+	"                                               (default: the host name)\n"
+	"  --host-labels K=V,..  NFQWALL_HOST_LABELS    labels of an auto host endpoint\n"
+	"                                               (interfaceName \"*\", default-allow\n"
+	"                                               profile) used when no HostEndpoint\n"
+	"                                               is on this node\n"
+	"  --failsafe-in LIST    NFQWALL_FAILSAFE_IN    Felix syntax (tcp:22,udp:68,\n"
+	"  --failsafe-out LIST   NFQWALL_FAILSAFE_OUT   proto:cidr:port, none); default:\n"
+	"                                               FelixConfiguration, else Felix's\n"
+	"  --queues N            NFQWALL_QUEUES         worker threads and queues (default:\n"
+	"                                               one per CPU)\n"
+	"  --queue-first N       NFQWALL_QUEUE_FIRST    first queue number (default 100)\n"
+	"  --queue-len N         NFQWALL_QUEUE_LEN      packets per queue (default 4096)\n"
+	"  --fail-open           NFQWALL_FAIL_OPEN=1    packets pass when nfqwall is down or\n"
+	"                                               a queue is full (default: they drop,\n"
+	"                                               failsafe ports excepted)\n"
+	"  --mark-mask MASK      NFQWALL_MARK_MASK      13+ contiguous mark bits nfqwall owns\n"
+	"                                               (default 0xfff80000)\n"
+	"  --no-invalid-drop     NFQWALL_NO_INVALID_DROP=1  let conntrack INVALID through\n"
+	"  --no-rejudge          NFQWALL_NO_REJUDGE=1   accept established flows in the\n"
+	"                                               kernel as Felix does (a policy change\n"
+	"                                               then spares existing connections)\n"
+	"  --log-allowed         NFQWALL_LOG_ALLOWED=1  log allow verdicts too\n"
+	"  --audit               NFQWALL_AUDIT=1        judge but accept everything; log\n"
+	"                                               \"would-deny\"\n"
+	"  --log-file PATH       NFQWALL_LOG_FILE       verdict log (default stdout)\n"
+	"  --log-rate N          NFQWALL_LOG_RATE       lines per second per rule (default 10;\n"
+	"  --log-burst N         NFQWALL_LOG_BURST      burst 20; 0 = unlimited)\n"
+	"  --http-addr ADDR:PORT NFQWALL_HTTP_ADDR      /metrics, /livez, /readyz (default\n"
+	"                                               127.0.0.1:9417; \"off\" disables)\n"
+	"  --debounce-ms N       NFQWALL_DEBOUNCE_MS    wait after a change (default 100)\n"
+	"\n"
+	"SIGHUP reloads; SIGTERM/SIGINT drain, flush the logs and exit 0, leaving the\n"
+	"netfilter rules in place (fail-closed keeps the node closed, failsafes excepted,\n"
+	"until nfqwall is back); `nfqwall uninstall` removes them.\n";
+
+static const char *
+env_or(const char *name, const char *def)
+{
+	const char *v = getenv(name);
+
+	return v && *v ? v : def;
+}
+
+static bool
+env_flag(const char *name)
+{
+	const char *v = getenv(name);
+
+	return v && (strcmp(v, "1") == 0 || strcmp(v, "true") == 0 || strcmp(v, "yes") == 0);
+}
+
+static int
+parse_uint(const char *what, const char *s, unsigned long max, unsigned *out)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 0);
+	if (errno || *end || s[0] == '\0' || s[0] == '-' || v > max) {
+		fprintf(stderr, "nfqwall run: %s: '%s' is not a number up to %lu\n", what, s, max);
+		return -EINVAL;
+	}
+	*out = (unsigned)v;
+	return 0;
+}
+
+/* Defaults, and the string and flag options of the environment. */
+static void
+options_defaults(struct run_opts *o)
+{
+	memset(o->hostname, 0, sizeof(o->hostname));
+	gethostname(o->hostname, sizeof(o->hostname) - 1);
+	o->policy_dir = env_or("NFQWALL_POLICY_DIR", NULL);
+	o->kubernetes = env_flag("NFQWALL_KUBERNETES");
+	o->api_server = env_or("NFQWALL_API_SERVER", NULL);
+	o->token_file = env_or("NFQWALL_TOKEN_FILE", NULL);
+	o->ca_file = env_or("NFQWALL_CA_FILE", NULL);
+	o->api_group = env_or("NFQWALL_CALICO_API_GROUP", NULL);
+	o->auto_hep = env_flag("NFQWALL_AUTO_HOST_ENDPOINT");
+	o->node = env_or("NFQWALL_NODE", env_or("NODE_NAME", NULL));
+	o->host_labels = env_or("NFQWALL_HOST_LABELS", NULL);
+	o->fs_in = env_or("NFQWALL_FAILSAFE_IN", NULL);
+	o->fs_out = env_or("NFQWALL_FAILSAFE_OUT", NULL);
+	o->fail_open = env_flag("NFQWALL_FAIL_OPEN");
+	o->no_invalid_drop = env_flag("NFQWALL_NO_INVALID_DROP");
+	o->no_rejudge = env_flag("NFQWALL_NO_REJUDGE");
+	o->log_allowed = env_flag("NFQWALL_LOG_ALLOWED");
+	o->audit = env_flag("NFQWALL_AUDIT");
+	o->log_file = env_or("NFQWALL_LOG_FILE", NULL);
+	o->http_addr = env_or("NFQWALL_HTTP_ADDR", "127.0.0.1:9417");
+	o->queues = (unsigned)sysconf(_SC_NPROCESSORS_ONLN);
+	o->queue_first = 100;
+	o->queue_len = 4096;
+	o->mark_mask = 0xfff80000u;
+	o->log_rate = 10;
+	o->log_burst = 20;
+	o->debounce_ms = 100;
+}
+
+/* The numeric options of the environment (flags override them). 0 or 2. */
+static int
+options_env_numbers(struct run_opts *o)
+{
+	const char *s;
+	unsigned v;
+
+	if ((s = getenv("NFQWALL_QUEUES")) && parse_uint("NFQWALL_QUEUES", s, 64, &o->queues))
+		return 2;
+	if ((s = getenv("NFQWALL_QUEUE_FIRST")) &&
+	    parse_uint("NFQWALL_QUEUE_FIRST", s, 65000, &o->queue_first))
+		return 2;
+	if ((s = getenv("NFQWALL_QUEUE_LEN")) &&
+	    parse_uint("NFQWALL_QUEUE_LEN", s, 1u << 20, &o->queue_len))
+		return 2;
+	if ((s = getenv("NFQWALL_MARK_MASK")) && parse_uint("NFQWALL_MARK_MASK", s, 0xffffffffu, &v))
+		return 2;
+	if (s)
+		o->mark_mask = v;
+	if ((s = getenv("NFQWALL_LOG_RATE")) && parse_uint("NFQWALL_LOG_RATE", s, 1000000, &v) == 0)
+		o->log_rate = v;
+	if ((s = getenv("NFQWALL_LOG_BURST")) && parse_uint("NFQWALL_LOG_BURST", s, 1000000, &v) == 0)
+		o->log_burst = v;
+	if ((s = getenv("NFQWALL_DEBOUNCE_MS")) &&
+	    parse_uint("NFQWALL_DEBOUNCE_MS", s, 60000, &o->debounce_ms))
+		return 2;
+	return 0;
+}
+
+/* The command line. 0, 1 (--help) or 2. */
+static int
+options_flags(int argc, char **argv, struct run_opts *o)
+{
+	static const struct option longopts[] = {
+		{ "policy-dir", required_argument, NULL, 'p' }, { "node", required_argument, NULL, 'n' },
+		{ "host-labels", required_argument, NULL, 'L' },
+		{ "failsafe-in", required_argument, NULL, 'I' },
+		{ "failsafe-out", required_argument, NULL, 'O' },
+		{ "queues", required_argument, NULL, 'q' },
+		{ "queue-first", required_argument, NULL, 'f' },
+		{ "queue-len", required_argument, NULL, 'l' },
+		{ "fail-open", no_argument, NULL, 'o' }, { "mark-mask", required_argument, NULL, 'm' },
+		{ "no-invalid-drop", no_argument, NULL, 'i' }, { "no-rejudge", no_argument, NULL, 'r' },
+		{ "log-allowed", no_argument, NULL, 'a' }, { "audit", no_argument, NULL, 'A' },
+		{ "log-file", required_argument, NULL, 'F' }, { "log-rate", required_argument, NULL, 'R' },
+		{ "log-burst", required_argument, NULL, 'B' },
+		{ "http-addr", required_argument, NULL, 'H' },
+		{ "debounce-ms", required_argument, NULL, 'D' }, { "help", no_argument, NULL, 'h' },
+		{ "kubernetes", no_argument, NULL, 'K' }, { "api-server", required_argument, NULL, 'S' },
+		{ "token-file", required_argument, NULL, 'T' }, { "ca-file", required_argument, NULL, 'C' },
+		{ "calico-api-group", required_argument, NULL, 'G' },
+		{ "auto-host-endpoint", no_argument, NULL, 'U' },
+		{ NULL, 0, NULL, 0 },
+	};
+	unsigned v;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'p': o->policy_dir = optarg; break;
+		case 'n': o->node = optarg; break;
+		case 'L': o->host_labels = optarg; break;
+		case 'I': o->fs_in = optarg; break;
+		case 'O': o->fs_out = optarg; break;
+		case 'q': if (parse_uint("--queues", optarg, 64, &o->queues)) return 2; break;
+		case 'f': if (parse_uint("--queue-first", optarg, 65000, &o->queue_first)) return 2; break;
+		case 'l': if (parse_uint("--queue-len", optarg, 1u << 20, &o->queue_len)) return 2; break;
+		case 'o': o->fail_open = true; break;
+		case 'm':
+			if (parse_uint("--mark-mask", optarg, 0xffffffffu, &v))
+				return 2;
+			o->mark_mask = v;
+			break;
+		case 'i': o->no_invalid_drop = true; break;
+		case 'r': o->no_rejudge = true; break;
+		case 'a': o->log_allowed = true; break;
+		case 'A': o->audit = true; break;
+		case 'F': o->log_file = optarg; break;
+		case 'R': if (parse_uint("--log-rate", optarg, 1000000, &v)) return 2; o->log_rate = v; break;
+		case 'B': if (parse_uint("--log-burst", optarg, 1000000, &v)) return 2; o->log_burst = v; break;
+		case 'H': o->http_addr = optarg; break;
+		case 'D': if (parse_uint("--debounce-ms", optarg, 60000, &o->debounce_ms)) return 2; break;
+		case 'K': o->kubernetes = true; break;
+		case 'S': o->api_server = optarg; break;
+		case 'T': o->token_file = optarg; break;
+		case 'C': o->ca_file = optarg; break;
+		case 'G': o->api_group = optarg; break;
+		case 'U': o->auto_hep = true; break;
+		case 'h': fputs(run_usage, stdout); return 1;
+		default: fputs(run_usage, stderr); return 2;
+		}
+	}
+	return 0;
+}
+
+/* What the options must agree on. 0 or 2. */
+static int
+options_check(int argc, char **argv, struct run_opts *o)
+{
+	if (optind < argc) {
+		fprintf(stderr, "nfqwall run: unexpected argument '%s'\n", argv[optind]);
+		return 2;
+	}
+	if (o->node == NULL)
+		o->node = o->hostname;
+	if (o->policy_dir == NULL && !o->kubernetes && getenv("KUBERNETES_SERVICE_HOST"))
+		o->kubernetes = true;
+	if (o->policy_dir == NULL && !o->kubernetes) {
+		fprintf(stderr, "nfqwall run: give --policy-dir DIR or --kubernetes\n");
+		return 2;
+	}
+	if (o->policy_dir != NULL && o->kubernetes) {
+		fprintf(stderr, "nfqwall run: --policy-dir and --kubernetes exclude each other\n");
+		return 2;
+	}
+	if (o->api_group && strcmp(o->api_group, "crd.projectcalico.org/v1") &&
+	    strcmp(o->api_group, "projectcalico.org/v3")) {
+		fprintf(stderr, "nfqwall run: --calico-api-group must be crd.projectcalico.org/v1 or "
+			"projectcalico.org/v3\n");
+		return 2;
+	}
+	if (o->queues == 0)
+		o->queues = 1;
+	if (o->queue_first + o->queues > 65535) {
+		fprintf(stderr, "nfqwall run: queues %u..%u do not fit in 0..65535\n", o->queue_first,
+			o->queue_first + o->queues - 1);
+		return 2;
+	}
+	return 0;
+}
+
+int
+options_parse(int argc, char **argv, struct run_opts *o)
+{
+	int rc;
+
+	options_defaults(o);
+	rc = options_env_numbers(o);
+	if (rc == 0)
+		rc = options_flags(argc, argv, o);
+	if (rc == 0)
+		rc = options_check(argc, argv, o);
+	return rc;
+}
+
+int
+options_http_addr(const char *s, char *host, size_t hostlen, uint16_t *port)
+{
+	const char *colon = strrchr(s, ':');
+	unsigned p;
+	size_t n;
+
+	if (colon == NULL || colon == s)
+		return -EINVAL;
+	n = (size_t)(colon - s);
+	if (s[0] == '[' && colon[-1] == ']') {
+		s++;
+		n -= 2;
+	}
+	if (n >= hostlen || parse_uint("--http-addr port", colon + 1, 65535, &p) < 0)
+		return -EINVAL;
+	memcpy(host, s, n);
+	host[n] = '\0';
+	*port = (uint16_t)p;
+	return 0;
+}

@@ -1,0 +1,58 @@
+/*
+ * options.h - the options of `nfqwall run`: command-line flags, each with an
+ * environment variable (flags win), parsed and checked once at start.
+ * Control thread only.
+ */
+#ifndef NFQWALL_OPTIONS_H
+#define NFQWALL_OPTIONS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "compiler.h"
+
+struct run_opts {
+	const char *policy_dir;
+	bool kubernetes;
+	const char *api_server;
+	const char *token_file;
+	const char *ca_file;
+	const char *api_group;
+	bool auto_hep;
+	const char *node;		/* --node, else $NFQWALL_NODE or $NODE_NAME, else hostname */
+	const char *host_labels;
+	const char *fs_in;
+	const char *fs_out;
+	unsigned queues;
+	unsigned queue_first;
+	unsigned queue_len;
+	bool fail_open;
+	uint32_t mark_mask;
+	bool no_invalid_drop;
+	bool no_rejudge;
+	bool log_allowed;
+	bool audit;
+	const char *log_file;
+	double log_rate;
+	double log_burst;
+	const char *http_addr;
+	unsigned debounce_ms;
+	char hostname[256];		/* what node points to when no name is given */
+};
+
+/*
+ * options_parse - the environment, then @argv, into @o (whose strings point
+ * into the environment, @argv or @o itself). Returns 0 to run, 1 when
+ * --help was printed (exit 0), 2 on a usage error (already reported on
+ * stderr; exit 2).
+ */
+int __must_check options_parse(int argc, char **argv, struct run_opts *o);
+
+/*
+ * options_http_addr - split "HOST:PORT" or "[V6]:PORT" (--http-addr) into
+ * @host and @port. Returns 0 or -EINVAL.
+ */
+int __must_check options_http_addr(const char *s, char *host, size_t hostlen, uint16_t *port);
+
+#endif /* NFQWALL_OPTIONS_H */

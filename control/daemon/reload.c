@@ -1,0 +1,467 @@
+/*
+ * reload.c - one reload of `nfqwall run`: load the policy (from the policy
+ * directory, or from the Kubernetes object store with this Node's labels
+ * and InternalIPs), resolve this node's endpoints and interfaces, compile,
+ * publish the table with RCU and write the netfilter rules; plus the
+ * debounce that turns a burst of changes into one reload.
+ *
+ * Control thread only. A reload that fails (a policy with errors after the
+ * first load, a bad failsafe list, memory, a table over budget) publishes
+ * nothing: the last good table stays enforced, the failure is logged and
+ * counted, and /readyz says why.
+ */
+#include <errno.h>
+#include <ifaddrs.h>
+#include <malloc.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "alloc.h"
+#include "clock.h"
+#include "compile.h"
+#include "ctl.h"
+#include "fwrules.h"
+#include "jscan.h"
+#include "log.h"
+
+/* ---- interfaces ------------------------------------------------------------------------ */
+
+/* One interface's IPv4 and IPv6 addresses from @ifa, into *@addrs. 0 or -ENOMEM. */
+static int
+iface_addrs(const struct ifaddrs *ifa, const char *name, struct cidr **addrs, size_t *na)
+{
+	size_t cap = 0;
+
+	for (const struct ifaddrs *a = ifa; a; a = a->ifa_next) {
+		struct cidr *c;
+		uint8_t fam;
+
+		if (a->ifa_addr == NULL || strcmp(a->ifa_name, name) != 0)
+			continue;
+		fam = (uint8_t)a->ifa_addr->sa_family;
+		if (fam != AF_INET && fam != AF_INET6)
+			continue;
+		if (ARRAY_PUSH_ROOM(*addrs, cap, *na) < 0)
+			return -ENOMEM;
+		c = &(*addrs)[(*na)++];
+		memset(c, 0, sizeof(*c));
+		c->family = fam;
+		c->plen = (uint8_t)addr_bits(fam);
+		if (fam == AF_INET)
+			addr_from_bytes(&c->addr, (const uint8_t *)
+					&((struct sockaddr_in *)(void *)a->ifa_addr)->sin_addr, fam);
+		else
+			addr_from_bytes(&c->addr, (const uint8_t *)
+					&((struct sockaddr_in6 *)(void *)a->ifa_addr)->sin6_addr, fam);
+	}
+	return 0;
+}
+
+/* This host's interfaces and their addresses into @env. 0 or -ENOMEM. */
+static int
+add_host_ifaces(struct hostenv *env)
+{
+	struct if_nameindex *names = if_nameindex(), *n;
+	struct ifaddrs *ifa = NULL;
+	int err = 0;
+
+	if (names == NULL)
+		return errno == ENOMEM ? -ENOMEM : 0;
+	if (getifaddrs(&ifa) < 0)
+		ifa = NULL;
+	for (n = names; err == 0 && n->if_index != 0; n++) {
+		struct cidr *addrs = NULL;
+		size_t na = 0;
+
+		err = iface_addrs(ifa, n->if_name, &addrs, &na);
+		if (err == 0)
+			err = hostenv_add_iface(env, n->if_index, n->if_name, addrs, na);
+		free(addrs);
+	}
+	freeifaddrs(ifa);
+	if_freenameindex(names);
+	return err;
+}
+
+/* ---- the policy -------------------------------------------------------------------------- */
+
+static void
+log_diags(const struct diags *ds)
+{
+	for (size_t i = 0; i < ds->n; i++) {
+		const struct diag *r = &ds->v[i];
+		char line[1200];
+
+		if (r->level == DIAG_NOTE)
+			continue;
+		diag_format(r, line, sizeof(line));
+		log_msg(r->level == DIAG_ERROR ? LOG_ERR : LOG_WARN,
+			r->level == DIAG_ERROR ? "policy error" : "policy warning", "where=\"%s\"",
+			line);
+	}
+}
+
+struct node_info {
+	struct labels labels;
+	struct cidr ips[16];
+	size_t nips;
+	int err;		/* -ENOMEM: a label could not be stored */
+};
+
+static bool
+node_label(const char *key, struct jspan v, void *arg)
+{
+	struct node_info *ni = arg;
+	char val[512];
+
+	if (jscan_string(v, val, sizeof(val)) && labels_set(&ni->labels, key, val) < 0) {
+		ni->err = -ENOMEM;
+		return false;
+	}
+	return true;
+}
+
+static bool
+node_address(struct jspan item, void *arg)
+{
+	struct node_info *ni = arg;
+	char type[32], addr[64];
+
+	if (jscan_string(jscan_get(item, "type"), type, sizeof(type)) &&
+	    strcmp(type, "InternalIP") == 0 &&
+	    jscan_string(jscan_get(item, "address"), addr, sizeof(addr)) &&
+	    ni->nips < ARRAY_SIZE(ni->ips) && cidr_parse(addr, CIDR_LOOSE, &ni->ips[ni->nips]) == 0)
+		ni->nips++;
+	return true;
+}
+
+/*
+ * Every stored object into @ps (and this Node's labels and InternalIPs into
+ * @ni). 0, or -ENOMEM when an object or a label could not be stored.
+ */
+static int
+load_from_store(struct ctl *c, struct polset *ps, struct node_info *ni)
+{
+	struct kube_store *st = &c->store;
+	int err = 0;
+
+	pthread_mutex_lock(&st->lock);
+	c->store_version = st->version;
+	for (int k = 0; k < KK_NKINDS && err == 0; k++) {
+		const struct kube_kind_state *ks = &st->kinds[k];
+
+		for (size_t i = 0; i < ks->n && err == 0; i++) {
+			char name[600];
+
+			if (k == KK_NODE) {
+				struct jspan obj = { ks->v[i].json, strlen(ks->v[i].json) };
+
+				jscan_each_pair(jscan_path(obj, "metadata.labels"), node_label, ni);
+				jscan_each(jscan_path(obj, "status.addresses"), node_address, ni);
+				err = ni->err;
+				continue;
+			}
+			snprintf(name, sizeof(name), "k8s:%s/%s", kube_kind_name((enum kube_kind)k),
+				 ks->v[i].key);
+			if (polset_load_buffer(ps, name, ks->v[i].json, strlen(ks->v[i].json)) ==
+			    -ENOMEM)
+				err = -ENOMEM;
+		}
+	}
+	pthread_mutex_unlock(&st->lock);
+	return err;
+}
+
+static void
+fw_config_for(const struct ctl *c, const struct polset *ps, const struct hostenv *env,
+	      struct fw_config *fc, const char **claimed)
+{
+	memset(fc, 0, sizeof(*fc));
+	fc->claimed_all = hostenv_hep_for_iface(env, NULL) != NULL;
+	fc->claimed = claimed;
+	for (size_t i = 0; i < env->nifaces; i++)
+		if (hostenv_hep_for_iface(env, &env->ifaces[i]) != NULL)
+			claimed[fc->nclaimed++] = env->ifaces[i].name;
+	fc->ml = c->ml;
+	fc->gen = c->gen;
+	fc->queue_first = (uint16_t)c->o.queue_first;
+	fc->queue_count = (uint16_t)c->o.queues;
+	fc->fail_open = c->o.fail_open;
+	fc->invalid_drop = !c->o.no_invalid_drop;
+	fc->rejudge = !c->o.no_rejudge;
+	fc->fs_in = &env->fs_in;
+	fc->fs_out = &env->fs_out;
+	/* queue only from the hooks the policy needs */
+	for (size_t i = 0; i < ps->npolicies; i++) {
+		const struct policy *p = ps->policies[i];
+
+		if (p->kind != KIND_GNP)
+			continue;
+		if (p->pre_dnat)
+			fc->prednat = true;
+		if (p->apply_on_forward || p->pre_dnat)
+			fc->forward = true;
+		if (p->do_not_track) {
+			for (size_t j = 0; j < env->nlocal; j++)
+				if (!hep_is_wildcard(env->local[j]) &&
+				    selector_match(p->sel, &env->local[j]->labels))
+					fc->untracked = true;
+		}
+	}
+}
+
+/* ---- one reload ---------------------------------------------------------------------------- */
+
+/* What one reload holds until it is done. */
+struct reload {
+	const char *why;		/* the trigger */
+	struct polset ps;
+	struct hostenv env;
+	bool have_env;
+	struct node_info ni;
+	struct ruleset *rs;		/* compiled, not published yet */
+	const char **claimed;		/* interface names for fw_config */
+	uint32_t nentries;		/* of the table enforced after this reload */
+	uint64_t t0, t1;
+};
+
+/* A reload that could not finish: count it, say why, keep the last good table. */
+static int
+reload_fail(struct ctl *c, const struct reload *r, const char *step, int err)
+{
+	STAT_ADD(c->d.reload_failures, 1);
+	log_err("reload failed, the last good table stays enforced",
+		"step=%s error=\"%s\" gen=%llu trigger=%s", step, strerror(-err),
+		(unsigned long long)c->gen, r->why);
+	if (c->have_table)
+		ctl_set_detail(c, "last reload failed (%s: %s); enforcing generation %llu", step,
+			       strerror(-err), (unsigned long long)c->gen);
+	else
+		ctl_set_detail(c, "no table yet: the reload failed (%s: %s)", step, strerror(-err));
+	return err;
+}
+
+static void
+reload_free(struct reload *r)
+{
+	ruleset_free(r->rs);
+	free(r->claimed);
+	if (r->have_env)
+		hostenv_free(&r->env);
+	polset_free(&r->ps);
+	labels_free(&r->ni.labels);
+}
+
+/* Load the objects. 0, -EINVAL (rejected: the last good table stays) or -ENOMEM. */
+static int
+reload_load(struct ctl *c, struct reload *r, struct hostenv_opts *ho)
+{
+	int err;
+
+	if (c->o.kubernetes) {
+		err = load_from_store(c, &r->ps, &r->ni);
+		if (c->o.auto_hep) {
+			/* Calico's auto host endpoint: the Node's labels and InternalIPs */
+			ho->host_labels = &r->ni.labels;
+			ho->host_ips = r->ni.ips;
+			ho->nhost_ips = r->ni.nips;
+		}
+	} else {
+		err = polset_load_path(&r->ps, c->o.policy_dir);
+	}
+	if (err == -ENOMEM)
+		return reload_fail(c, r, "load", err);
+	/* other errors (an unreadable directory) are diagnostics, handled below */
+	STAT_SET(c->d.objects_rejected, r->ps.nrejected);
+	log_diags(&r->ps.diags);
+	if (r->ps.diags.nerr > 0 && c->have_table) {
+		STAT_ADD(c->d.reload_failures, 1);
+		log_err("policy rejected, the last good table stays enforced",
+			"errors=%zu gen=%llu trigger=%s", r->ps.diags.nerr, (unsigned long long)c->gen,
+			r->why);
+		ctl_set_detail(c, "last policy load rejected (%zu errors); enforcing generation %llu",
+			       r->ps.diags.nerr, (unsigned long long)c->gen);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* This node's endpoints, failsafes and interfaces, then the table. 0 or -errno. */
+static int
+reload_compile(struct ctl *c, struct reload *r, const struct hostenv_opts *ho)
+{
+	char reason[512];
+	int err;
+
+	err = hostenv_build(&r->env, &r->ps, ho, reason, sizeof(reason));
+	if (err == -EINVAL) {
+		log_err("failsafe list invalid", "reason=\"%s\"", reason);
+		return err;
+	}
+	if (err < 0)
+		return reload_fail(c, r, "host endpoints", err);
+	r->have_env = true;
+	err = add_host_ifaces(&r->env);
+	if (err < 0)
+		return reload_fail(c, r, "interfaces", err);
+	r->claimed = calloc(r->env.nifaces + 1, sizeof(*r->claimed));
+	if (r->claimed == NULL)
+		return reload_fail(c, r, "interfaces", -ENOMEM);
+	r->rs = compile_ruleset(&r->env);
+	if (r->rs == NULL)
+		return reload_fail(c, r, "compile", errno ? -errno : -ENOMEM);
+	r->t1 = mono_ns();
+	return 0;
+}
+
+/* Publish the new table, unless it decides everything as the current one does. */
+static void
+reload_publish(struct ctl *c, struct reload *r)
+{
+	uint32_t nchains, nbitsets;
+
+	if (c->have_table && ruleset_equal(r->rs, ruleset_current())) {
+		/*
+		 * Nothing changed (an interface event, a rewritten file): keep the
+		 * table and its generation, so established flows are not judged
+		 * again for nothing. The rules are still written.
+		 */
+		ruleset_free(r->rs);
+		r->rs = NULL;
+	} else {
+		c->gen = c->gen % MARK_GEN_MAX + 1;
+		ruleset_set_gen(r->rs, c->gen);
+	}
+	ruleset_stats(r->rs ? r->rs : ruleset_current(), &nchains, &r->nentries, &nbitsets);
+	STAT_SET(c->d.gen, c->gen);
+	STAT_SET(c->d.npolicies, (uint32_t)r->ps.npolicies);
+	STAT_SET(c->d.nentries, r->nentries);
+	STAT_SET(c->d.nheps, (uint32_t)r->env.nlocal);
+	STAT_SET(c->d.last_compile_ns, r->t1 - r->t0);
+	STAT_SET(c->d.last_reload_unix, (uint64_t)time(NULL));
+	if (r->rs != NULL) {
+		STAT_SET(c->d.table_bytes, (uint32_t)ruleset_size(r->rs));
+		ruleset_publish(r->rs);
+		STAT_ADD(c->d.tables_published, 1);
+		c->have_table = true;
+	}
+}
+
+/* Log what is enforced now and write the netfilter rules for it. */
+static void
+reload_install(struct ctl *c, struct reload *r, bool published)
+{
+	struct fw_config fc;
+	char reason[512];
+
+	fw_config_for(c, &r->ps, &r->env, &fc, r->claimed);
+	log_info(published ? "table published" : "table unchanged", "gen=%llu policies=%zu "
+		 "host_endpoints=%zu interfaces=%zu entries=%u bytes=%zu compile_ms=%.2f prednat=%d "
+		 "forward=%d untracked=%d invalid_objects=%zu trigger=%s",
+		 (unsigned long long)c->gen, r->ps.npolicies, r->env.nlocal, r->env.nifaces,
+		 r->nentries, ruleset_size(ruleset_current()),
+		 (double)(r->t1 - r->t0) / 1e6, fc.prednat, fc.forward, fc.untracked,
+		 r->ps.nrejected, r->why);
+	if (r->env.nlocal == 0)
+		log_warn("no host endpoint on this node: nothing is policed",
+			 "node=%s hint=\"give HostEndpoints with spec.node, or --host-labels\"",
+			 c->o.node);
+	if (c->nworkers > 0 && fwrules_install(&fc, reason, sizeof(reason)) < 0) {
+		STAT_ADD(c->d.rules_install_failures, 1);
+		log_err("installing netfilter rules failed", "error=\"%s\"", reason);
+	}
+	if (r->ps.nrejected > 0)
+		ctl_set_detail(c, "enforcing generation %llu; %zu invalid objects were skipped",
+			       (unsigned long long)c->gen, r->ps.nrejected);
+	else
+		ctl_set_detail(c, "enforcing generation %llu", (unsigned long long)c->gen);
+}
+
+int
+reload_policy(struct ctl *c, const char *why)
+{
+	struct hostenv_opts ho = {
+		.node = c->o.node,
+		.host_labels = c->o.host_labels ? &c->host_labels : NULL,
+		.failsafe_in = c->o.fs_in,
+		.failsafe_out = c->o.fs_out,
+		.no_invalid_drop = c->o.no_invalid_drop,
+	};
+	struct reload r;
+	int err;
+
+	memset(&r, 0, sizeof(r));
+	r.why = why;
+	r.t0 = mono_ns();
+	STAT_ADD(c->d.reloads, 1);
+	polset_init(&r.ps);
+	labels_init(&r.ni.labels);
+	err = reload_load(c, &r, &ho);
+	if (err == 0)
+		err = reload_compile(c, &r, &ho);
+	if (err == 0) {
+		bool published;
+
+		reload_publish(c, &r);
+		published = r.rs != NULL;
+		r.rs = NULL;		/* published, or freed as unchanged */
+		reload_install(c, &r, published);
+		/* with a policy directory, ready once a table is enforced by running workers */
+		if (!c->o.kubernetes && c->nworkers > 0)
+			STAT_SET(c->d.ready, 1);
+	}
+	reload_free(&r);
+	malloc_trim(0);		/* give the loader's and compiler's temporaries back */
+	return err;
+}
+
+/* ---- debounce ------------------------------------------------------------------------------ */
+
+void
+reload_schedule(struct ctl *c)
+{
+	struct itimerspec its = { { 0, 0 }, { c->o.debounce_ms / 1000,
+					      (long)(c->o.debounce_ms % 1000) * 1000000 } };
+
+	if (its.it_value.tv_sec == 0 && its.it_value.tv_nsec == 0)
+		its.it_value.tv_nsec = 1;
+	timerfd_settime(c->tfd, 0, &its, NULL);
+	c->reload_pending = true;
+}
+
+/* With the Kubernetes source, ready once every kind was listed and a table built from it. */
+static void
+kube_ready_check(struct ctl *c)
+{
+	uint64_t now;
+
+	if (!c->o.kubernetes || STAT_GET(c->d.ready) || !c->have_table ||
+	    !kube_store_synced(&c->store))
+		return;
+	pthread_mutex_lock(&c->store.lock);
+	now = c->store.version;
+	pthread_mutex_unlock(&c->store.lock);
+	if (c->store_version != now) {
+		reload_schedule(c);	/* the table predates the sync: build it again first */
+		return;
+	}
+	STAT_SET(c->d.ready, 1);
+	log_info("synced with the Kubernetes API: ready", "gen=%llu", (unsigned long long)c->gen);
+}
+
+void
+reload_due(struct ctl *c)
+{
+	if (c->reload_pending) {
+		c->reload_pending = false;
+		reload_policy(c, "change");
+	}
+	kube_ready_check(c);
+}
