@@ -111,7 +111,7 @@ DIFF_BINS  := $(DIFF_SRCS:tests/diff/%.c=$(O)/tests/%)
 BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(O)/bench/%)
 NFQWALL    := $(O)/nfqwall
 
-.PHONY: all test check demo bench deps lint hdrcheck clean
+.PHONY: all test-bins test check demo bench deps lint hdrcheck clean fuzz fuzz-replay
 all: $(NFQWALL)
 
 $(O)/obj/%.o: %.c
@@ -142,11 +142,13 @@ $(BENCH_BINS): $(O)/bench/%: $(O)/obj/bench/%.o $(O)/libnfqwall.a
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) -o $@ $^ $(ALL_LDLIBS)
 
+test-bins: $(NFQWALL) $(UNIT_BINS) $(DIFF_BINS)
+
 test: $(NFQWALL) $(UNIT_BINS) $(DIFF_BINS)
 	$(Q)O=$(O) tests/run.sh unit golden diff
 
 check: deps $(NFQWALL) $(UNIT_BINS) $(DIFF_BINS)
-	$(Q)O=$(O) tests/run.sh lint unit golden diff examples k8s integ
+	$(Q)O=$(O) BUILD=$(BUILD) tests/run.sh lint unit golden diff examples k8s integ san fuzz
 
 demo: deps $(NFQWALL)
 	$(Q)O=$(O) scripts/demo.sh
@@ -165,7 +167,41 @@ hdrcheck:
 		printf '#include "%s"\n' $$(basename $$h) | \
 		$(CC) $(ALL_CFLAGS) $(INC_top) -MF /dev/null -x c -fsyntax-only - || exit 1; done
 
+# libFuzzer targets (tests/fuzz/fuzz_*.c), built with clang, ASan and UBSan into
+# $(BUILD)/fuzz/. Seeds and every finding kept as a regression input live in
+# tests/fuzz/corpus/<target>/; new inputs a run discovers go to $(BUILD)/fuzz/corpus/.
+#   make fuzz [FUZZ_SECONDS=60]   fuzz each target for that long
+#   make fuzz-replay              replay every corpus, then fuzz each target briefly
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_BRIEF   ?= 10
+FUZZ_O       := $(BUILD)/fuzz
+FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+FUZZ_CFLAGS  := -std=gnu11 -O1 -g -D_GNU_SOURCE -DFUZZING $(FUZZ_SAN) -fsanitize=fuzzer-no-link \
+		$(PKG_CFLAGS)
+FUZZ_SRCS    := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BINS    := $(FUZZ_SRCS:tests/fuzz/%.c=$(FUZZ_O)/%)
+FUZZ_LIBOBJS := $(LIB_SRCS:%.c=$(FUZZ_O)/obj/%.o)
+
+$(FUZZ_O)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  FUZZCC  $<")
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) $(call room_inc,$<) -Itests/fuzz -Itests/unit -MMD -MP -c -o $@ $<
+
+$(FUZZ_O)/libnfqwall.a: $(FUZZ_LIBOBJS)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(FUZZ_BINS): $(FUZZ_O)/%: $(FUZZ_O)/obj/tests/fuzz/%.o $(FUZZ_O)/libnfqwall.a
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $^ $(PKG_LIBS) -lpthread -lm
+
+fuzz: $(FUZZ_BINS)
+	$(Q)FUZZ_O=$(FUZZ_O) tests/fuzz/run.sh fuzz $(FUZZ_SECONDS)
+
+fuzz-replay: $(FUZZ_BINS)
+	$(Q)FUZZ_O=$(FUZZ_O) tests/fuzz/run.sh replay $(FUZZ_BRIEF)
+
 clean:
 	rm -rf build
 
--include $(shell find $(O)/obj -name '*.d' 2>/dev/null)
+-include $(shell find $(O)/obj $(FUZZ_O)/obj -name '*.d' 2>/dev/null)

@@ -4,7 +4,7 @@
 set -eu
 PKGS="gcc make pkg-config libyaml-dev liburcu-dev libmnl-dev libnetfilter-queue-dev
 libcmocka-dev libmicrohttpd-dev libcurl4-openssl-dev iptables iproute2 conntrack
-python3 openssl curl iputils-ping"
+python3 openssl curl iputils-ping clang libclang-rt-14-dev"
 missing=""
 for p in $PKGS; do
 	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then

@@ -1,6 +1,6 @@
 #!/bin/sh
 # tests/run.sh SUITE... - run nfqwall's test suites and print one closing line
-# "N passed, N failed, N skipped". Suites: lint unit golden diff examples k8s integ.
+# "N passed, N failed, N skipped". Suites: lint unit golden diff examples k8s integ san fuzz.
 # Unit and differential tests are cmocka binaries in $O/tests (TAP output);
 # golden tests are tests/golden/run.sh; integration tests are the executable
 # tests/integ/*.sh scripts (exit 0 pass, 77 skip with a reason, else fail).
@@ -15,6 +15,7 @@ failed_names=""
 count_tap() {	# $1 = name; stdin = TAP
 	while IFS= read -r line; do
 		case "$line" in
+		*"# SKIP"*|*"# skip"*) skip=$((skip + 1)) ;;
 		"ok "*) pass=$((pass + 1)) ;;
 		"not ok "*) fail=$((fail + 1)); failed_names="$failed_names $1:${line#not ok }" ;;
 		esac
@@ -22,10 +23,10 @@ count_tap() {	# $1 = name; stdin = TAP
 	done
 }
 
-run_cmocka() {	# binaries...
+run_cmocka() {	# binaries... ($PREFIX names them, e.g. "san/")
 	for t in "$@"; do
 		[ -x "$t" ] || continue
-		name=$(basename "$t")
+		name=${PREFIX:-}$(basename "$t")
 		echo "== $name"
 		out=$(CMOCKA_MESSAGE_OUTPUT=TAP "$t" 2>&1)
 		rc=$?
@@ -112,23 +113,57 @@ EOT
 suite_integ() {
 	for t in tests/integ/*.sh; do
 		[ -x "$t" ] || continue
-		name=$(basename "$t" .sh)
-		echo "== integ/$name"
-		"$t" > "$O/integ-$name.log" 2>&1
+		name=${PREFIX:-}integ/$(basename "$t" .sh)
+		echo "== $name"
+		log=$O/integ-$(basename "$t" .sh).log
+		"$t" > "$log" 2>&1
 		rc=$?
-		sed 's/^/    /' "$O/integ-$name.log" | tail -40
+		sed 's/^/    /' "$log" | tail -40
 		case $rc in
-		0) pass=$((pass + 1)); echo "    ok - integ/$name" ;;
-		77) skip=$((skip + 1)); echo "    skip - integ/$name" ;;
-		*) fail=$((fail + 1)); failed_names="$failed_names integ/$name"
-		   echo "    not ok - integ/$name (exit $rc)" ;;
+		0) pass=$((pass + 1)); echo "    ok - $name" ;;
+		77) skip=$((skip + 1)); echo "    skip - $name" ;;
+		*) fail=$((fail + 1)); failed_names="$failed_names $name"
+		   echo "    not ok - $name (exit $rc)" ;;
 		esac
 	done
 }
 
+# Unit, differential and integration tests again, built with AddressSanitizer and
+# UndefinedBehaviorSanitizer (any report fails: -fno-sanitize-recover, LSan at exit).
+suite_san() {
+	echo "== san: building with -fsanitize=address,undefined"
+	san_o=${BUILD:-build}/san-address-undefined
+	if ! make --no-print-directory -s SAN=address,undefined BUILD="${BUILD:-build}" test-bins \
+		> "$O/san-build.log" 2>&1; then
+		tail -30 "$O/san-build.log"
+		fail=$((fail + 1)); failed_names="$failed_names san:build"; return
+	fi
+	export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:halt_on_error=1}
+	export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+	PREFIX=san/
+	run_cmocka $(ls "$san_o"/tests/test_* 2>/dev/null)
+	o_saved=$O nfqwall_saved=$NFQWALL
+	O=$san_o NFQWALL=$san_o/nfqwall
+	export O NFQWALL
+	suite_integ
+	O=$o_saved NFQWALL=$nfqwall_saved PREFIX=
+	export O NFQWALL
+}
+
+# libFuzzer targets: replay every kept input, then fuzz each target briefly.
+suite_fuzz() {
+	echo "== fuzz: building with clang -fsanitize=fuzzer,address,undefined"
+	if ! make --no-print-directory -s BUILD="${BUILD:-build}" fuzz-replay > "$O/fuzz.log" 2>&1; then
+		:
+	fi
+	count_tap fuzz < "$O/fuzz.log"
+	grep -q '^ok - fuzz/' "$O/fuzz.log" || {
+		tail -30 "$O/fuzz.log"; fail=$((fail + 1)); failed_names="$failed_names fuzz:build"; }
+}
+
 for s in "$@"; do
 	case "$s" in
-	lint|unit|diff|golden|examples|k8s|integ) "suite_$s" ;;
+	lint|unit|diff|golden|examples|k8s|integ|san|fuzz) "suite_$s" ;;
 	*) echo "tests/run.sh: unknown suite '$s'" >&2; exit 2 ;;
 	esac
 done
