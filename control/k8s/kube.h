@@ -1,6 +1,8 @@
 /*
  * kube.h - the Kubernetes source: list and watch the policy kinds and this
- * node's Node with libcurl, into an object store (DESIGN.md §5).
+ * node's Node with libcurl, into an object store. The room's files:
+ * kstore.c (the store), kapi.c (the API client and discovery) and
+ * reflector.c (list/watch); kube_int.h is what they share.
  *
  * One reflector thread per kind does what client-go's reflector does: list
  * (resourceVersion=0, pages of 500, an expired continue restarts the list),
@@ -49,6 +51,7 @@ struct kube_obj {
 struct kube_kind_state {
 	struct kube_obj *v;
 	size_t n;
+	size_t cap;			/* elements allocated in v (at least n) */
 	bool synced;			/* the first list completed */
 	bool absent;			/* the API does not serve this kind (404) */
 	uint64_t last_sync_ns;		/* CLOCK_MONOTONIC of the last list or event */

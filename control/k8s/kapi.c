@@ -1,0 +1,361 @@
+/*
+ * kapi.c - the Kubernetes API client (see kube_int.h): the configuration
+ * (in-cluster by default), the service account token, one HTTP GET over
+ * libcurl with TLS always verified, the discovery of the Calico API group,
+ * and starting and stopping the reflector threads (reflector.c).
+ *
+ * kube_start and kube_stop run on the control thread; the discovery
+ * ("boot") thread and the reflectors call kapi_get. The bearer token is
+ * never logged.
+ */
+#include <curl/curl.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clock.h"
+#include "kube_int.h"
+#include "log.h"
+
+#define SA_DIR		"/var/run/secrets/kubernetes.io/serviceaccount"
+#define TOKEN_REREAD_NS	(60ull * 1000000000ull)
+#define IDLE_SECONDS	180		/* no byte for 3 minutes: the stream is dead */
+
+int
+kube_buf_append(struct kube_buf *b, const char *p, size_t n)
+{
+	if (b->n + n + 1 > b->cap) {
+		size_t cap = (b->n + n + 1) * 2;
+		char *grown = realloc(b->p, cap);
+
+		if (grown == NULL)
+			return -ENOMEM;
+		b->p = grown;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->n, p, n);
+	b->n += n;
+	b->p[b->n] = '\0';
+	return 0;
+}
+
+/* ---- the token ------------------------------------------------------------------------- */
+
+/* A small text file, trailing white space cut; NULL when unreadable or out of memory. */
+static char *
+read_small_file(const char *path, size_t max)
+{
+	FILE *f = fopen(path, "rb");
+	char *s;
+	size_t n;
+
+	if (f == NULL)
+		return NULL;
+	s = malloc(max + 1);
+	if (s == NULL) {
+		fclose(f);
+		return NULL;
+	}
+	n = fread(s, 1, max, f);
+	fclose(f);
+	s[n] = '\0';
+	while (n > 0 && (s[n - 1] == '\n' || s[n - 1] == '\r' || s[n - 1] == ' '))
+		s[--n] = '\0';
+	return s;
+}
+
+/* The token, re-read at least every minute and at once after a 401 (@force). */
+static bool
+token_get(struct kube_client *kc, char *out, size_t size, bool force)
+{
+	uint64_t now = mono_ns();
+	bool ok;
+
+	pthread_mutex_lock(&kc->tok_lock);
+	if (force || kc->token[0] == '\0' || now - kc->token_read_ns > TOKEN_REREAD_NS) {
+		char *t = read_small_file(kc->token_file, sizeof(kc->token) - 1);
+
+		if (t != NULL) {
+			snprintf(kc->token, sizeof(kc->token), "%s", t);
+			free(t);
+			kc->token_read_ns = now;
+		}
+	}
+	ok = kc->token[0] != '\0';
+	snprintf(out, size, "%s", kc->token);
+	pthread_mutex_unlock(&kc->tok_lock);
+	return ok;
+}
+
+/* ---- one GET ------------------------------------------------------------------------------ */
+
+static size_t
+body_cb(char *p, size_t sz, size_t nm, void *arg)
+{
+	struct kapi_call *c = arg;
+	size_t n = sz * nm;
+
+	if (c->stream != NULL)
+		return c->stream(p, n, c->r);
+	if (kube_buf_append(c->body, p, n) < 0) {
+		c->err = -ENOMEM;
+		return 0;	/* abort the transfer */
+	}
+	return n;
+}
+
+static size_t
+header_cb(char *p, size_t sz, size_t nm, void *arg)
+{
+	struct kapi_call *c = arg;
+	size_t n = sz * nm;
+
+	if (n > 12 && strncasecmp(p, "Retry-After:", 12) == 0)
+		c->retry_after = strtod(p + 12, NULL);
+	return n;
+}
+
+static int
+progress_cb(void *arg, curl_off_t a, curl_off_t b, curl_off_t c, curl_off_t d)
+{
+	struct reflector *r = arg;
+
+	(void)a, (void)b, (void)c, (void)d;
+	return kube_stopping(r->kc) ? 1 : 0;
+}
+
+/* Everything but the headers, the same on every attempt. */
+static void
+setup_handle(CURL *c, const struct kube_client *kc, const char *url, struct kapi_call *call)
+{
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_CAINFO, kc->ca_file);
+	curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
+	curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
+#if LIBCURL_VERSION_NUM >= 0x075700
+	curl_easy_setopt(c, CURLOPT_CA_CACHE_TIMEOUT, 0L);	/* re-read a rotated CA */
+#endif
+	curl_easy_setopt(c, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 10L);
+	curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, body_cb);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, call);
+	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, header_cb);
+	curl_easy_setopt(c, CURLOPT_HEADERDATA, call);
+	curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, progress_cb);
+	curl_easy_setopt(c, CURLOPT_XFERINFODATA, call->r);
+	curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
+	curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, call->stream ? (long)IDLE_SECONDS : 60L);
+	if (call->stream == NULL)
+		curl_easy_setopt(c, CURLOPT_TIMEOUT, 120L);
+}
+
+long
+kapi_get(struct reflector *r, const char *url, struct kapi_call *call, CURLcode *cerr)
+{
+	struct kube_client *kc = r->kc;
+	char auth[8300], token[8192];
+	struct curl_slist *h = NULL;
+	long status = -1;
+	CURL *c = curl_easy_init();
+
+	if (c == NULL) {
+		*cerr = CURLE_OUT_OF_MEMORY;
+		return -1;
+	}
+	for (int attempt = 0; attempt < 2; attempt++) {
+		token_get(kc, token, sizeof(token), attempt > 0);
+		snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
+		h = curl_slist_append(NULL, auth);
+		h = curl_slist_append(h, "Accept: application/json");
+		h = curl_slist_append(h, "User-Agent: nfqwall/0.1");
+		curl_easy_reset(c);
+		curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+		setup_handle(c, kc, url, call);
+		call->retry_after = 0;
+		call->err = 0;
+		if (call->body)
+			call->body->n = 0;
+		*cerr = curl_easy_perform(c);
+		curl_slist_free_all(h);
+		status = -1;
+		if (*cerr == CURLE_OK || *cerr == CURLE_WRITE_ERROR)
+			curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+		if (status != 401)
+			break;
+		log_warn("API server answered 401: re-reading the token", "kind=%s",
+			 kube_kind_name(r->kind));
+	}
+	curl_easy_cleanup(c);
+	return status;
+}
+
+/* ---- discovery and start --------------------------------------------------------------------- */
+
+static bool
+group_served(const struct kube_buf *b, const char *group)
+{
+	char needle[128];
+
+	snprintf(needle, sizeof(needle), "\"name\":\"%s\"", group);
+	if (b->p && strstr(b->p, needle))
+		return true;
+	snprintf(needle, sizeof(needle), "\"name\": \"%s\"", group);
+	return b->p && strstr(b->p, needle);
+}
+
+/* Which Calico API group the cluster serves, into kc->group_version; false when stopped. */
+static bool
+discover_group(struct kube_client *kc)
+{
+	struct reflector probe = { .kc = kc, .kind = KK_GNP };
+	struct kube_buf body = { NULL, 0, 0 };
+	struct kapi_call call = { &probe, &body, NULL, 0, 0 };
+	char url[1024];
+
+	snprintf(url, sizeof(url), "%s/apis", kc->server);
+	while (!kube_stopping(kc)) {
+		CURLcode ce;
+		long st = kapi_get(&probe, url, &call, &ce);
+
+		if (st == 200 && call.err == 0 && group_served(&body, "crd.projectcalico.org")) {
+			snprintf(kc->group_version, sizeof(kc->group_version), "crd.projectcalico.org/v1");
+			break;
+		}
+		if (st == 200 && call.err == 0 && group_served(&body, "projectcalico.org")) {
+			snprintf(kc->group_version, sizeof(kc->group_version), "projectcalico.org/v3");
+			break;
+		}
+		log_warn("discovery: no Calico API group yet", "status=%ld curl=\"%s\"", st,
+			 curl_easy_strerror(ce));
+		reflector_backoff(&probe);
+	}
+	free(body.p);
+	return kc->group_version[0] != '\0';
+}
+
+static void *
+boot_main(void *arg)
+{
+	struct kube_client *kc = arg;
+
+	if (kc->group_version[0] == '\0' && !discover_group(kc))
+		return NULL;
+	snprintf(kc->st->group_version, sizeof(kc->st->group_version), "%s", kc->group_version);
+	log_info("watching the Kubernetes API", "server=%s group=%s node=%s", kc->server,
+		 kc->group_version, kc->node);
+	for (int k = 0; k < KK_NKINDS; k++)
+		if (reflector_start(&kc->refl[k], kc, (enum kube_kind)k) < 0)
+			log_err("cannot start a reflector thread", "kind=%s",
+				kube_kind_name((enum kube_kind)k));
+	return NULL;
+}
+
+static bool
+safe_node_name(const char *s)
+{
+	for (const char *p = s; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-' || *p == '.'))
+			return false;
+	return *s != '\0' && strlen(s) <= 253;
+}
+
+/* The API server's URL: --api-server, else in-cluster. 0 or -errno with @why. */
+static int
+server_url(struct kube_client *kc, const struct kube_config *cfg, char *why, size_t whylen)
+{
+	const char *host = getenv("KUBERNETES_SERVICE_HOST");
+	const char *port = getenv("KUBERNETES_SERVICE_PORT");
+
+	if (cfg->server != NULL) {
+		kc->server = strdup(cfg->server);
+	} else if (host == NULL || port == NULL) {
+		snprintf(why, whylen, "not in a cluster (KUBERNETES_SERVICE_HOST/PORT unset) "
+			 "and no --api-server");
+		return -EINVAL;
+	} else if (asprintf(&kc->server, "https://%s%s%s:%s", strchr(host, ':') ? "[" : "", host,
+			    strchr(host, ':') ? "]" : "", port) < 0) {
+		kc->server = NULL;
+	}
+	if (kc->server == NULL) {
+		snprintf(why, whylen, "out of memory");
+		return -ENOMEM;
+	}
+	if (strncmp(kc->server, "https://", 8) != 0) {
+		snprintf(why, whylen, "the API server must be https:// (TLS is always verified)");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int
+kube_start(struct kube_client **out, const struct kube_config *cfg, struct kube_store *st,
+	   char *why, size_t whylen)
+{
+	struct kube_client *kc;
+	static bool curl_ready;
+	int err;
+
+	if (!curl_ready) {
+		curl_global_init(CURL_GLOBAL_DEFAULT);
+		curl_ready = true;
+	}
+	if (cfg->node == NULL || !safe_node_name(cfg->node)) {
+		snprintf(why, whylen, "the node name '%s' is not a Kubernetes node name",
+			 cfg->node ? cfg->node : "");
+		return -EINVAL;
+	}
+	kc = calloc(1, sizeof(*kc));
+	if (kc == NULL) {
+		snprintf(why, whylen, "out of memory");
+		return -ENOMEM;
+	}
+	pthread_mutex_init(&kc->tok_lock, NULL);
+	kc->st = st;
+	kc->node = strdup(cfg->node);
+	kc->token_file = strdup(cfg->token_file ? cfg->token_file : SA_DIR "/token");
+	kc->ca_file = strdup(cfg->ca_file ? cfg->ca_file : SA_DIR "/ca.crt");
+	if (cfg->group_version != NULL)
+		snprintf(kc->group_version, sizeof(kc->group_version), "%s", cfg->group_version);
+	if (kc->node == NULL || kc->token_file == NULL || kc->ca_file == NULL) {
+		snprintf(why, whylen, "out of memory");
+		err = -ENOMEM;
+		goto out_stop;
+	}
+	err = server_url(kc, cfg, why, whylen);
+	if (err < 0)
+		goto out_stop;
+	if (pthread_create(&kc->boot, NULL, boot_main, kc) != 0) {
+		snprintf(why, whylen, "cannot start a thread");
+		err = -EAGAIN;
+		goto out_stop;
+	}
+	kc->boot_started = true;
+	*out = kc;
+	return 0;
+out_stop:
+	kube_stop(kc);
+	return err;
+}
+
+void
+kube_stop(struct kube_client *kc)
+{
+	if (kc == NULL)
+		return;
+	__atomic_store_n(&kc->stop, 1, __ATOMIC_RELAXED);
+	if (kc->boot_started)
+		pthread_join(kc->boot, NULL);
+	for (int k = 0; k < KK_NKINDS; k++)
+		if (kc->refl[k].started)
+			pthread_join(kc->refl[k].thread, NULL);
+	free(kc->server);
+	free(kc->token_file);
+	free(kc->ca_file);
+	free(kc->node);
+	pthread_mutex_destroy(&kc->tok_lock);
+	free(kc);
+}

@@ -1,0 +1,185 @@
+/*
+ * kstore.c - the Kubernetes object store (see kube.h): per kind, the objects
+ * as the API sent them, keyed by "namespace/name" or "name", and the kind's
+ * sync state. The reflector threads write it; the control thread reads it
+ * under the same mutex when it reloads. Every change bumps the version and
+ * wakes the control loop through the eventfd.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/types.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "alloc.h"
+#include "clock.h"
+#include "kube_int.h"
+
+const struct kube_kind_info kube_kinds[KK_NKINDS] = {
+	[KK_GNP] = { "GlobalNetworkPolicy", "globalnetworkpolicies", true },
+	[KK_SGNP] = { "StagedGlobalNetworkPolicy", "stagedglobalnetworkpolicies", true },
+	[KK_HEP] = { "HostEndpoint", "hostendpoints", true },
+	[KK_GNS] = { "GlobalNetworkSet", "globalnetworksets", true },
+	[KK_NS] = { "NetworkSet", "networksets", true },
+	[KK_TIER] = { "Tier", "tiers", true },
+	[KK_FELIX] = { "FelixConfiguration", "felixconfigurations", true },
+	[KK_NODE] = { "Node", "nodes", false },
+};
+
+const char *
+kube_kind_name(enum kube_kind k)
+{
+	return (unsigned)k < KK_NKINDS ? kube_kinds[k].kind : "?";
+}
+
+int
+kube_store_init(struct kube_store *st)
+{
+	memset(st, 0, sizeof(*st));
+	pthread_mutex_init(&st->lock, NULL);
+	st->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	return st->efd < 0 ? -errno : 0;
+}
+
+void
+kstore_objs_free(struct kube_obj *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(v[i].key);
+		free(v[i].json);
+	}
+	free(v);
+}
+
+void
+kube_store_free(struct kube_store *st)
+{
+	for (int k = 0; k < KK_NKINDS; k++)
+		kstore_objs_free(st->kinds[k].v, st->kinds[k].n);
+	if (st->efd >= 0)
+		close(st->efd);
+	pthread_mutex_destroy(&st->lock);
+}
+
+bool
+kube_store_synced(struct kube_store *st)
+{
+	bool all = true;
+
+	pthread_mutex_lock(&st->lock);
+	for (int k = 0; k < KK_NKINDS; k++)
+		all = all && st->kinds[k].synced;
+	pthread_mutex_unlock(&st->lock);
+	return all;
+}
+
+/* Caller holds the lock. */
+static void
+store_synced_now(struct kube_store *st, enum kube_kind k)
+{
+	st->kinds[k].last_sync_ns = mono_ns();
+	st->kinds[k].last_sync_unix = (uint64_t)time(NULL);
+}
+
+/* Caller holds the lock. */
+static void
+store_changed(struct kube_store *st, enum kube_kind k)
+{
+	uint64_t one = 1;
+
+	st->version++;
+	store_synced_now(st, k);
+	(void)!write(st->efd, &one, sizeof(one));
+}
+
+static ssize_t
+store_find(const struct kube_kind_state *ks, const char *key)
+{
+	for (size_t i = 0; i < ks->n; i++)
+		if (strcmp(ks->v[i].key, key) == 0)
+			return (ssize_t)i;
+	return -1;
+}
+
+int
+kstore_upsert(struct kube_store *st, enum kube_kind k, const char *key, const char *json,
+	      size_t n)
+{
+	struct kube_kind_state *ks = &st->kinds[k];
+	char *copy = malloc(n + 1);
+	ssize_t i;
+	int err = 0;
+
+	if (copy == NULL)
+		return -ENOMEM;
+	memcpy(copy, json, n);
+	copy[n] = '\0';
+	pthread_mutex_lock(&st->lock);
+	i = store_find(ks, key);
+	if (i < 0) {
+		char *kcopy = strdup(key);
+
+		if (kcopy == NULL || ARRAY_PUSH_ROOM(ks->v, ks->cap, ks->n) < 0) {
+			free(kcopy);
+			free(copy);
+			err = -ENOMEM;
+			goto out;
+		}
+		i = (ssize_t)ks->n++;
+		ks->v[i].key = kcopy;
+		ks->v[i].json = NULL;
+	}
+	free(ks->v[i].json);
+	ks->v[i].json = copy;
+	store_changed(st, k);
+out:
+	pthread_mutex_unlock(&st->lock);
+	return err;
+}
+
+void
+kstore_delete(struct kube_store *st, enum kube_kind k, const char *key)
+{
+	struct kube_kind_state *ks = &st->kinds[k];
+	ssize_t i;
+
+	pthread_mutex_lock(&st->lock);
+	i = store_find(ks, key);
+	if (i >= 0) {
+		free(ks->v[i].key);
+		free(ks->v[i].json);
+		ks->v[i] = ks->v[--ks->n];
+	}
+	store_changed(st, k);
+	pthread_mutex_unlock(&st->lock);
+}
+
+void
+kstore_replace(struct kube_store *st, enum kube_kind k, struct kube_obj *v, size_t n, bool absent)
+{
+	struct kube_kind_state *ks = &st->kinds[k];
+	struct kube_obj *old;
+	size_t oldn;
+
+	pthread_mutex_lock(&st->lock);
+	old = ks->v;
+	oldn = ks->n;
+	ks->v = v;
+	ks->n = n;
+	ks->cap = n;
+	ks->synced = true;
+	ks->absent = absent;
+	store_changed(st, k);
+	pthread_mutex_unlock(&st->lock);
+	kstore_objs_free(old, oldn);
+}
+
+void
+kstore_touch(struct kube_store *st, enum kube_kind k)
+{
+	pthread_mutex_lock(&st->lock);
+	store_synced_now(st, k);
+	pthread_mutex_unlock(&st->lock);
+}
