@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "compile.h"
 #include "lint.h"
 #include "run.h"
 #include "ydoc.h"
@@ -24,7 +25,9 @@ static const char main_usage[] =
 	"Commands:\n"
 	"  run --policy-dir DIR [...]      the daemon: enforce the policy on this node\n"
 	"  uninstall                       remove every netfilter rule nfqwall installed\n"
-	"  check [--node NAME] PATH...     validate and lint policy files\n"
+	"  check [--node NAME] [--dump-table] PATH...\n"
+	"                                  validate and lint policy files; print the\n"
+	"                                  compiled table of node NAME\n"
 	"  explain ... PATH...             which stage, tier, policy and rule decide a packet\n"
 	"  select [--labels FILE] SELECTOR [KEY=VALUE...]\n"
 	"                                  evaluate a Calico selector against labels\n"
@@ -35,10 +38,20 @@ static const char main_usage[] =
 	"crd.projectcalico.org/v1 form. 'nfqwall COMMAND --help' tells more.\n";
 
 static const char check_usage[] =
-	"usage: nfqwall check [--node NAME] PATH...\n"
+	"usage: nfqwall check [--node NAME] [--dump-table] PATH...\n"
 	"\n"
 	"Parse and validate every object in PATH as Calico would, then lint it.\n"
 	"Errors and warnings are printed as file:line:col: level: Kind/name: field: message.\n"
+	"\n"
+	"  --node NAME     the node whose HostEndpoints (spec.node) are enforced\n"
+	"  --dump-table    compile the valid objects for --node as the daemon would and\n"
+	"                  print the table on stdout (the diagnostics go to stderr):\n"
+	"                  per host endpoint, hook and IP family its chain of entries in\n"
+	"                  order, each with its action and origin (tier, policy, rule,\n"
+	"                  file:line), then each packet field's intervals with the\n"
+	"                  entries they select. No interface is known, so packets on any\n"
+	"                  interface go to the interfaceName \"*\" endpoint. The text is\n"
+	"                  stable: tests/golden/tables/ holds expected dumps.\n"
 	"\n"
 	"Lints: unreachable rules after an unconditional Allow/Deny/Pass; duplicate or\n"
 	"overlapping ports and nets in one list; a policy whose rules in a direction are\n"
@@ -59,22 +72,61 @@ static const char select_usage[] =
 	"Prints 'match' (exit 0) or 'no match' (exit 1); a syntax error is printed with\n"
 	"its column (exit 2).\n";
 
+/* Compile @ps for @node and print the table on stdout; the exit status (0 when printed). */
+static int
+dump_table(const struct polset *ps, const char *node)
+{
+	struct hostenv_opts ho = { .node = node };
+	struct hostenv env;
+	struct ruleset *rs;
+	char why[200];
+	int err;
+
+	err = hostenv_build(&env, ps, &ho, why, sizeof(why));
+	if (err < 0) {
+		if (err == -ENOMEM)
+			return cli_nomem("check");
+		fprintf(stderr, "nfqwall check: %s\n", why);
+		return 1;
+	}
+	rs = compile_ruleset(&env);
+	if (rs == NULL) {
+		err = errno;
+		hostenv_free(&env);
+		if (err == ENOMEM)
+			return cli_nomem("check");
+		fprintf(stderr, "nfqwall check: compiling the table failed: %s\n", strerror(err));
+		return CLI_EXIT_NOMEM;
+	}
+	ruleset_dump(rs, stdout);
+	ruleset_free(rs);
+	hostenv_free(&env);
+	return 0;
+}
+
 static int
 check_main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "node", required_argument, NULL, 'n' },
+		{ "dump-table", no_argument, NULL, 'T' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *node = NULL;
+	bool dump = false;
 	struct polset ps;
+	FILE *diag_out;
 	int c, rc;
 
 	while ((c = getopt_long(argc, argv, "hn:", longopts, NULL)) != -1) {
 		if (c == 'h') {
 			fputs(check_usage, stdout);
 			return 0;
+		}
+		if (c == 'T') {
+			dump = true;
+			continue;
 		}
 		if (c != 'n') {
 			fputs(check_usage, stderr);
@@ -93,11 +145,18 @@ check_main(int argc, char **argv)
 		polset_free(&ps);
 		return cli_nomem("check");
 	}
-	diag_print(&ps.diags, stdout);
-	printf("%zu object%s checked: %zu invalid, %zu error%s, %zu warning%s\n", ps.nobjects,
-	       ps.nobjects == 1 ? "" : "s", ps.nrejected, ps.diags.nerr,
-	       ps.diags.nerr == 1 ? "" : "s", ps.diags.nwarn, ps.diags.nwarn == 1 ? "" : "s");
+	diag_out = dump ? stderr : stdout;
+	diag_print(&ps.diags, diag_out);
+	fprintf(diag_out, "%zu object%s checked: %zu invalid, %zu error%s, %zu warning%s\n",
+		ps.nobjects, ps.nobjects == 1 ? "" : "s", ps.nrejected, ps.diags.nerr,
+		ps.diags.nerr == 1 ? "" : "s", ps.diags.nwarn, ps.diags.nwarn == 1 ? "" : "s");
 	rc = ps.diags.nerr > 0 ? 1 : 0;
+	if (dump) {
+		int drc = dump_table(&ps, node);
+
+		if (drc != 0)
+			rc = drc;
+	}
 	polset_free(&ps);
 	return rc;
 }

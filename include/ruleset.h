@@ -117,6 +117,13 @@ const struct rs_meta *ruleset_meta(const struct ruleset *rs, uint32_t idx);
 /* ruleset_nmeta - number of meta records (rules, tier ends, profiles, failsafes). */
 uint32_t ruleset_nmeta(const struct ruleset *rs);
 
+/*
+ * ruleset_origin - where the entries of meta record @idx were written: the
+ * file ("" when unknown: profiles, failsafes, the built-in default tier)
+ * and its line in *@line (0 when unknown).
+ */
+const char *ruleset_origin(const struct ruleset *rs, uint32_t idx, uint32_t *line);
+
 /* ruleset_str - a string of the table by offset ("" for 0). */
 const char *ruleset_str(const struct ruleset *rs, uint32_t off);
 
@@ -140,8 +147,11 @@ const char *ruleset_hep_name(const struct ruleset *rs, int32_t hep);
 void ruleset_stats(const struct ruleset *rs, uint32_t *nchains, uint32_t *nentries,
 		   uint32_t *nbitsets);
 
-/* ruleset_equal - do @a and @b decide everything alike (same content, whatever
- * their generations and counters)? */
+/*
+ * ruleset_equal - do @a and @b decide everything alike (same content,
+ * whatever their generations, counters and the file:line origins of their
+ * entries: a rule that only moved within its file is no new table)?
+ */
 bool ruleset_equal(const struct ruleset *a, const struct ruleset *b);
 
 /* ruleset_hit - count one decision or Log match by entry @meta (relaxed atomic; workers). */
@@ -153,7 +163,14 @@ uint64_t ruleset_hits(const struct ruleset *rs, uint32_t meta);
 /* ruleset_free - release a table that was never published (or after a grace period). */
 void ruleset_free(struct ruleset *rs);
 
-/* ruleset_dump - a stable text dump of the table (golden tests, debugging). */
+/*
+ * ruleset_dump - the table as stable, readable text (nfqwall check
+ * --dump-table, golden tests, debugging): for every host endpoint, hook and
+ * family its chain of entries in order, with action and origin (tier,
+ * policy, rule, file:line), and the interval tables of each packet field
+ * with the entries each interval selects. No pointers, sizes or
+ * generations: the same policy always prints the same text.
+ */
 void ruleset_dump(const struct ruleset *rs, FILE *out);
 
 /*

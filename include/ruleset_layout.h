@@ -141,6 +141,12 @@ struct rs_resid {
 	struct rs_pside side[4];	/* src ports, src notPorts, dst ports, dst notPorts */
 };
 
+/* Where the entries of a meta record were written (the dump's origin). */
+struct rs_origin {
+	uint32_t file;		/* string offset, 0 = unknown */
+	uint32_t line;		/* 0 = unknown */
+};
+
 #define RS_F_INVALID_DROP	1	/* conntrack INVALID packets are dropped */
 
 struct ruleset {
@@ -154,10 +160,12 @@ struct ruleset {
 	uint32_t ifmap;		/* off: struct rs_ifmap[nifmap], by ifindex */
 	uint32_t nmeta;
 	uint32_t meta;		/* off: struct rs_meta[nmeta] */
+	uint32_t origins;	/* off: struct rs_origin[nmeta]; from here on nothing decides */
 	uint32_t nchains;
 	uint32_t nentries;
 	uint32_t nbitsets;
 	uint32_t flags;		/* RS_F_* */
+	uint32_t pad;		/* 0: no padding bytes in the header (ruleset_equal) */
 	uint64_t *hits;		/* nmeta counters: the one mutable part, allocated apart */
 };
 

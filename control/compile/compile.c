@@ -166,6 +166,7 @@ cbuild_free(struct cbuild *cb)
 	free(cb->b.buf);
 	free(cb->order);
 	free(cb->meta);
+	free(cb->origin);
 	free(cb->blk);
 	free(cb->rows);
 	for (size_t i = 0; i < cb->nselsets; i++) {
@@ -199,6 +200,8 @@ compile_block(struct cbuild *cb)
 	hdr.nmeta = (uint32_t)cb->nmeta;
 	if (err == 0)
 		err = blob_put(&cb->b, cb->meta, cb->nmeta * sizeof(*cb->meta), 8, &hdr.meta);
+	if (err == 0)
+		err = write_origins(cb, &hdr.origins);	/* last: they decide nothing */
 	if (err < 0)
 		return err;
 	hdr.nchains = cb->nchains;

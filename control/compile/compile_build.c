@@ -82,14 +82,35 @@ meta_intern(struct cbuild *cb, const struct meta_key *k, uint32_t *idxp)
 	h = hash_bytes(&m, sizeof(m));
 	idx = hmap_find(&cb->metamap, h, meta_eq, &m, cb, &slot);
 	if (idx == UINT32_MAX) {
-		if (ARRAY_PUSH_ROOM(cb->meta, cb->metacap, cb->nmeta) < 0)
+		if (ARRAY_PUSH_ROOM(cb->meta, cb->metacap, cb->nmeta) < 0 ||
+		    ARRAY_PUSH_ROOM(cb->origin, cb->origincap, cb->nmeta) < 0)
 			return -ENOMEM;
 		idx = (uint32_t)cb->nmeta++;
 		cb->meta[idx] = m;
+		cb->origin[idx] = k->loc;
 		hmap_set(&cb->metamap, slot, h, idx);
 	}
 	*idxp = idx;
 	return 0;
+}
+
+int
+write_origins(struct cbuild *cb, uint32_t *offp)
+{
+	int err = blob_put(&cb->b, NULL, cb->nmeta * sizeof(struct rs_origin), 8, offp);
+
+	for (size_t i = 0; err == 0 && i < cb->nmeta; i++) {
+		const struct srcloc *loc = cb->origin[i];
+		struct rs_origin o = { 0, 0 };
+
+		if (loc == NULL || loc->file == NULL)
+			continue;
+		err = str_intern(cb, loc->file, &o.file);
+		o.line = loc->line > 0 ? (uint32_t)loc->line : 0;
+		if (err == 0)
+			memcpy((struct rs_origin *)blob_at(&cb->b, *offp) + i, &o, sizeof(o));
+	}
+	return err;
 }
 
 /* ---- field sets of one entry ----------------------------------------------------------- */

@@ -98,6 +98,8 @@ struct cbuild {
 	struct rs_meta *meta;
 	size_t nmeta;
 	size_t metacap;
+	const struct srcloc **origin;	/* per meta: where it was written, or NULL */
+	size_t origincap;
 	struct hmap metamap;		/* -> meta index */
 	struct selset *selsets;
 	size_t nselsets;
@@ -149,6 +151,7 @@ struct meta_key {
 	const char *tier;		/* NULL: none */
 	const char *policy;		/* policy or profile name, NULL: none */
 	int rule;			/* -1: none */
+	const struct srcloc *loc;	/* where it was written (the dump's origin), NULL: none */
 };
 
 
@@ -208,6 +211,12 @@ int __must_check str_intern(struct cbuild *cb, const char *s, uint32_t *off);
 
 /* meta_intern - the index of the meta record @k, in *@idx. */
 int __must_check meta_intern(struct cbuild *cb, const struct meta_key *k, uint32_t *idx);
+
+/*
+ * write_origins - after everything that decides, the origin (file, line) of
+ * every meta record; its offset in *@off (see struct ruleset).
+ */
+int __must_check write_origins(struct cbuild *cb, uint32_t *off);
 
 /* centry_init_full - an entry that accepts every packet of @family (see centry_check). */
 void centry_init_full(struct centry *e, uint8_t family);

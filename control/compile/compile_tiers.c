@@ -112,9 +112,10 @@ static int
 close_tier(struct cbuild *cb, struct clist *l, const char *tier, enum stage st, enum dir dir,
 	   uint8_t family, const size_t *passes, size_t npasses)
 {
+	const struct tier *t = polset_tier(cb->env->ps, tier);
 	const struct meta_key mk = {
 		.kind = RS_META_EOT, .action = RS_A_EOT_DENY, .stage = st, .dir = dir,
-		.tier = tier, .rule = -1,
+		.tier = tier, .rule = -1, .loc = t != NULL ? &t->loc : NULL,
 	};
 	uint32_t meta;
 	int err;
@@ -149,6 +150,7 @@ add_policy(struct cbuild *cb, struct clist *l, const struct policy *p, enum stag
 		struct meta_key mk = {
 			.kind = RS_META_RULE, .action = act[rules[r].action], .stage = st,
 			.dir = dir, .tier = p->tier, .policy = p->name, .rule = (int)r,
+			.loc = &rules[r].loc,
 		};
 		struct centry *e = clist_add(l);
 		int res;

@@ -1,5 +1,6 @@
 #!/bin/sh
-# tests/golden/run.sh - golden tests for "nfqwall check" (STYLE.md §3.8).
+# tests/golden/run.sh - golden tests for "nfqwall check" and the compiled
+# table it dumps (STYLE.md §3.8).
 #
 # For every tests/golden/bad/NAME.yaml, "nfqwall check" must print exactly
 # tests/golden/bad/NAME.err and exit 1; for every tests/golden/good/NAME.yaml,
@@ -12,6 +13,17 @@
 #
 # To add a case: write NAME.yaml, run "build/nfqwall check tests/golden/bad/NAME.yaml
 # > tests/golden/bad/NAME.err" (or good/ and .out) and check every line by eye.
+#
+# Compiled tables: for every tests/golden/tables/NAME.args (one line: the
+# arguments, e.g. "--node n1 tests/golden/tables/NAME.yaml"), "nfqwall check
+# --dump-table ARGS" must print exactly tests/golden/tables/NAME.table on
+# stdout (the diagnostics go to stderr and are not compared) and exit 0.
+# Every change to the compiler's output shows as a diff here, as in pfctl's
+# regress tests. To add a case, write NAME.args (and NAME.yaml); to accept a
+# change on purpose, regenerate the expected files with
+#   UPDATE=1 sh tests/golden/run.sh
+# which rewrites every tables/NAME.table (only those: the other cases are
+# run as usual), then read "git diff tests/golden/tables" line by line.
 
 cd "$(dirname "$0")/../.." || exit 1
 NFQWALL=${NFQWALL:-${O:-build}/nfqwall}
@@ -54,6 +66,40 @@ done
 for f in "$dir"/good/*.yaml; do
 	[ -e "$f" ] || continue
 	run_case good "$f" "${f%.yaml}.out" 0
+done
+
+# table_case ARGS_FILE: the compiled table for its arguments.
+table_case() {
+	name="tables/$(basename "$1" .args)"
+	want="${1%.args}.table"
+	# shellcheck disable=SC2046 # the arguments are words, on purpose
+	"$NFQWALL" check --dump-table $(cat "$1") >"$tmp" 2>/dev/null
+	rc=$?
+	if [ "${UPDATE:-0}" = 1 ] && [ "$rc" -eq 0 ]; then
+		cp "$tmp" "$want"
+		echo "ok - $name (updated $want)"
+		pass=$((pass + 1))
+		return
+	fi
+	if [ ! -f "$want" ]; then
+		echo "not ok - $name (missing $want; UPDATE=1 writes it)"
+		fail=$((fail + 1))
+		return
+	fi
+	if [ "$rc" -eq 0 ] && cmp -s "$want" "$tmp"; then
+		echo "ok - $name"
+		pass=$((pass + 1))
+		return
+	fi
+	echo "not ok - $name"
+	[ "$rc" -eq 0 ] || echo "#   exit status $rc, expected 0"
+	diff -u "$want" "$tmp" | sed 's/^/#   /'
+	fail=$((fail + 1))
+}
+
+for f in "$dir"/tables/*.args; do
+	[ -e "$f" ] || continue
+	table_case "$f"
 done
 
 echo "$pass passed, $fail failed"
