@@ -22,21 +22,17 @@
 #include <string.h>
 
 #include "compile.h"
+#include "../unit/helpers.h"
 #include "walk.h"
-#include "xalloc.h"
 
 #define PACKETS_PER_ROUND 100
 
-static uint64_t rng_state;
+static struct test_rng rng;
 
 static uint32_t
 rnd(uint32_t n)
 {
-	/* xorshift64* */
-	rng_state ^= rng_state >> 12;
-	rng_state ^= rng_state << 25;
-	rng_state ^= rng_state >> 27;
-	return (uint32_t)((rng_state * 2685821657736338717ull) >> 33) % (n ? n : 1);
+	return test_rng_below(&rng, n);
 }
 
 static const char *
@@ -70,7 +66,8 @@ bprintf(struct buf *b, const char *fmt, ...)
 		if ((size_t)need < b->cap - b->n)
 			break;
 		b->cap = (b->cap + (size_t)need + 1) * 2;
-		b->s = xrealloc(b->s, b->cap);
+		b->s = realloc(b->s, b->cap);
+		assert_non_null(b->s);
 	}
 	b->n += (size_t)need;
 }
@@ -377,16 +374,15 @@ add_ifaces(struct hostenv *env)
 {
 	struct cidr a[2];
 
-	if (cidr_parse("10.0.0.1", CIDR_LOOSE, &a[0]) || cidr_parse("fd00::1", CIDR_LOOSE, &a[1]))
-		abort();
-	hostenv_add_iface(env, 1, "eth0", a, 2);
-	if (cidr_parse("192.168.1.1", CIDR_LOOSE, &a[0]))
-		abort();
-	hostenv_add_iface(env, 2, "eth1", a, 1);
-	if (cidr_parse("127.0.0.1", CIDR_LOOSE, &a[0]) || cidr_parse("::1", CIDR_LOOSE, &a[1]))
-		abort();
-	hostenv_add_iface(env, 3, "lo", a, 2);
-	hostenv_add_iface(env, 4, "cali1234", NULL, 0);
+	a[0] = mkcidr("10.0.0.1");
+	a[1] = mkcidr("fd00::1");
+	assert_int_equal(hostenv_add_iface(env, 1, "eth0", a, 2), 0);
+	a[0] = mkcidr("192.168.1.1");
+	assert_int_equal(hostenv_add_iface(env, 2, "eth1", a, 1), 0);
+	a[0] = mkcidr("127.0.0.1");
+	a[1] = mkcidr("::1");
+	assert_int_equal(hostenv_add_iface(env, 3, "lo", a, 2), 0);
+	assert_int_equal(hostenv_add_iface(env, 4, "cali1234", NULL, 0), 0);
 	/* ifindex 5 is not listed: it falls to the "*" endpoint */
 }
 
@@ -459,18 +455,18 @@ report(uint64_t seed, unsigned round, const struct buf *yaml, const struct eval_
 static void
 test_differential(void **state)
 {
-	const char *seed_env = getenv("NFQWALL_DIFF_SEED");
 	const char *rounds_env = getenv("NFQWALL_DIFF_ROUNDS");
-	uint64_t seed = seed_env ? strtoull(seed_env, NULL, 10) : 20261123;
+	uint64_t seed = test_rng_seed(&rng, "NFQWALL_DIFF_SEED", 20261123);
 	unsigned rounds = rounds_env ? (unsigned)strtoul(rounds_env, NULL, 10) : 1000;
-	struct buf yaml = { xmalloc(4096), 0, 4096 };
-	struct eval_result *r = xmalloc(sizeof(*r));
-	struct walk_result *w = xmalloc(sizeof(*w));
+	struct buf yaml = { malloc(4096), 0, 4096 };
+	struct eval_result *r = malloc(sizeof(*r));
+	struct walk_result *w = malloc(sizeof(*w));
 	unsigned long pairs = 0, policies = 0, rejected = 0, failures = 0;
 	unsigned long outcomes[2] = { 0, 0 }, reasons[REASON_INVALID + 1] = { 0 };
 
 	(void)state;
-	rng_state = seed * 0x9e3779b97f4a7c15ull + 1;
+	assert_true(yaml.s != NULL && r != NULL && w != NULL);
+	rng.state = seed * 0x9e3779b97f4a7c15ull + 1;	/* the sequence the test always had */
 	for (unsigned round = 0; round < rounds && failures == 0; round++) {
 		struct polset ps;
 		struct hostenv env;
@@ -486,11 +482,12 @@ test_differential(void **state)
 		assert_int_equal(hostenv_build(&env, &ps, &o, why, sizeof(why)), 0);
 		add_ifaces(&env);
 		rs = compile_ruleset(&env);
+		assert_non_null(rs);
 		for (int p = 0; p < PACKETS_PER_ROUND; p++) {
 			struct eval_input in;
 
 			gen_packet(&in);
-			eval_packet(&env, &in, r);
+			assert_int_equal(eval_packet(&env, &in, r), 0);
 			walk_ruleset(rs, &in, w);
 			pairs++;
 			outcomes[r->final.allow]++;

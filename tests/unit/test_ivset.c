@@ -19,29 +19,27 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "helpers.h"
 #include "ivset.h"
 
 #define ROUNDS	600
 #define UNIVERSE 256
 
-static uint64_t rng_state;
+static struct test_rng rng;
 
 static uint32_t
 rnd(uint32_t n)
 {
-	/* xorshift64* */
-	rng_state ^= rng_state >> 12;
-	rng_state ^= rng_state << 25;
-	rng_state ^= rng_state >> 27;
-	return (uint32_t)((rng_state * 2685821657736338717ull) >> 33) % (n ? n : 1);
+	return test_rng_below(&rng, n);
 }
 
+/* NFQWALL_IVSET_SEED, or the default seed: the same run each time. */
 static void
 seed_rng(void)
 {
-	const char *s = getenv("NFQWALL_IVSET_SEED");
+	uint64_t seed = test_rng_seed(&rng, "NFQWALL_IVSET_SEED", 20261124);
 
-	rng_state = (s ? strtoull(s, NULL, 10) : 20261124) * 0x9e3779b97f4a7c15ull + 1;
+	rng.state = seed * 0x9e3779b97f4a7c15ull + 1;	/* the sequence the tests always had */
 }
 
 /* ---- the model ------------------------------------------------------------------- */
@@ -367,6 +365,42 @@ test_u128_conversions(void **state)
 	assert_true(addr_space_max(AF_INET6) == ~(u128)0);
 }
 
+/*
+ * An allocation that fails marks the set (ivset_failed), and the mark passes
+ * to every set computed from it, so the compiler checks once per entry.
+ */
+static void
+test_failed_mark(void **state)
+{
+	struct ivset a, b, x;
+
+	(void)state;
+	ivset_init(&a);
+	ivset_init(&b);
+	ivset_init(&x);
+	ivset_add(&a, 1, 5);
+	ivset_add(&b, 3, 9);
+	assert_false(ivset_failed(&a));
+	b.failed = true;		/* as a failed ivset_add leaves it */
+	ivset_copy(&x, &a);
+	assert_false(ivset_failed(&x));
+	ivset_and(&x, &b);
+	assert_true(ivset_failed(&x));
+	ivset_copy(&x, &a);		/* a copy over a marked set stays marked */
+	assert_true(ivset_failed(&x));
+	ivset_free(&x);			/* a fresh start */
+	assert_false(ivset_failed(&x));
+	ivset_copy(&x, &a);
+	ivset_sub(&x, &b);
+	assert_true(ivset_failed(&x));
+	ivset_free(&x);
+	ivset_copy(&x, &b);
+	assert_true(ivset_failed(&x));
+	ivset_free(&a);
+	ivset_free(&b);
+	ivset_free(&x);
+}
+
 int
 main(void)
 {
@@ -377,6 +411,7 @@ main(void)
 		cmocka_unit_test(test_random_model),
 		cmocka_unit_test(test_add_cidr),
 		cmocka_unit_test(test_u128_conversions),
+		cmocka_unit_test(test_failed_mark),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
