@@ -27,12 +27,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <sys/socket.h>
 
 #include <microhttpd.h>
 #include <urcu/urcu-memb.h>
 
+#include "clock.h"
 #include "daemon.h"
 #include "kube.h"
 #include "log.h"
@@ -138,14 +138,12 @@ serve_readyz(struct MHD_Connection *conn, struct daemon *d)
 	if (d->kstore != NULL) {
 		/* still ready (the last good table is enforced), but say which sync is stale */
 		struct kube_store *st = d->kstore;
-		struct timespec now;
+		uint64_t now = mono_ns();
 		size_t n = (size_t)snprintf(text, sizeof(text), "ready");
 
-		clock_gettime(CLOCK_MONOTONIC, &now);
 		pthread_mutex_lock(&st->lock);
 		for (int k = 0; k < KK_NKINDS && n < sizeof(text) - 64; k++) {
-			uint64_t ago = (uint64_t)now.tv_sec * 1000000000ull + (uint64_t)now.tv_nsec -
-				       st->kinds[k].last_sync_ns;
+			uint64_t ago = now - st->kinds[k].last_sync_ns;
 
 			if (!st->kinds[k].absent && ago > DAEMON_STALE_SYNC_NS)
 				n += (size_t)snprintf(text + n, sizeof(text) - n,

@@ -64,7 +64,11 @@ iface_addrs(const struct ifaddrs *ifa, const char *name, struct cidr **addrs, si
 	return 0;
 }
 
-/* This host's interfaces and their addresses into @env. 0 or -ENOMEM. */
+/*
+ * This host's interfaces and their addresses into @env. 0 or -errno: a
+ * table built without the interfaces would police the wrong ones, so a
+ * failure fails the reload.
+ */
 static int
 add_host_ifaces(struct hostenv *env)
 {
@@ -73,9 +77,12 @@ add_host_ifaces(struct hostenv *env)
 	int err = 0;
 
 	if (names == NULL)
-		return errno == ENOMEM ? -ENOMEM : 0;
-	if (getifaddrs(&ifa) < 0)
-		ifa = NULL;
+		return errno ? -errno : -ENOMEM;
+	if (getifaddrs(&ifa) < 0) {
+		err = errno ? -errno : -ENOMEM;
+		if_freenameindex(names);
+		return err;
+	}
 	for (n = names; err == 0 && n->if_index != 0; n++) {
 		struct cidr *addrs = NULL;
 		size_t na = 0;

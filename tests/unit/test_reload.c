@@ -1,0 +1,338 @@
+/*
+ * test_reload.c - the daemon's reload (control/daemon/reload.c) without
+ * queues or netfilter rules: a policy directory that loads, changes, stays
+ * the same and breaks, and the Kubernetes store with this Node's labels and
+ * InternalIPs, and allocation failure at every allocation of a reload.
+ * Checks the published generation, the counters /metrics reads and the
+ * last-good-table rule. No worker runs, so no rule is installed.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <urcu/urcu-memb.h>
+
+#include "ctl.h"
+#include "ruleset.h"
+
+#define POLICY_V1 \
+	"apiVersion: projectcalico.org/v3\nkind: HostEndpoint\n" \
+	"metadata: {name: n1-all, labels: {role: node}}\n" \
+	"spec: {node: n1, interfaceName: \"*\"}\n" \
+	"---\napiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicy\n" \
+	"metadata: {name: ssh}\nspec:\n  selector: role == 'node'\n" \
+	"  ingress:\n    - {action: Allow, protocol: TCP, destination: {ports: [22]}}\n"
+
+struct fixture {
+	struct ctl c;
+	char dir[64];
+	char file[96];
+};
+
+static void
+write_policy(struct fixture *f, const char *text)
+{
+	FILE *fp = fopen(f->file, "w");
+
+	assert_non_null(fp);
+	assert_int_equal(fputs(text, fp) >= 0, 1);
+	assert_int_equal(fclose(fp), 0);
+}
+
+static int
+setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+
+	if (f == NULL)
+		return -1;
+	snprintf(f->dir, sizeof(f->dir), "/tmp/nfqwall-test-reload-XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	snprintf(f->file, sizeof(f->file), "%s/policy.yaml", f->dir);
+	urcu_memb_register_thread();
+	f->c.ifd = f->c.nlfd = f->c.sfd = f->c.tfd = f->c.store.efd = -1;
+	f->c.o.policy_dir = f->dir;
+	f->c.o.node = "n1";
+	f->c.o.queues = 1;
+	f->c.o.queue_first = 100;
+	assert_int_equal(mark_layout_init(&f->c.ml, 0xfff80000u), 0);
+	pthread_mutex_init(&f->c.d.lock, NULL);
+	labels_init(&f->c.host_labels);
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	ruleset_unpublish();
+	urcu_memb_unregister_thread();
+	unlink(f->file);
+	rmdir(f->dir);
+	pthread_mutex_destroy(&f->c.d.lock);
+	free(f);
+	return 0;
+}
+
+/* Does the current table hold a rule of policy @name? */
+static bool
+table_has_policy(const char *name)
+{
+	const struct ruleset *rs = ruleset_current();
+
+	for (uint32_t i = 0; rs != NULL && i < ruleset_nmeta(rs); i++) {
+		const struct rs_meta *m = ruleset_meta(rs, i);
+
+		if (m->kind == RS_META_RULE && strstr(ruleset_str(rs, m->policy), name) != NULL)
+			return true;
+	}
+	return false;
+}
+
+static void
+test_policy_dir(void **state)
+{
+	struct fixture *f = *state;
+	struct ctl *c = &f->c;
+
+	write_policy(f, POLICY_V1);
+	assert_int_equal(reload_policy(c, "start"), 0);
+	assert_true(c->have_table);
+	assert_int_equal(c->gen, 1);
+	assert_int_equal(STAT_GET(c->d.gen), 1);
+	assert_int_equal(STAT_GET(c->d.tables_published), 1);
+	assert_int_equal(STAT_GET(c->d.npolicies), 1);
+	assert_int_equal(STAT_GET(c->d.nheps), 1);
+	assert_string_equal(c->d.ready_detail, "enforcing generation 1");
+	assert_true(table_has_policy("ssh"));
+
+	/* the same policy again: the table and its generation stay */
+	assert_int_equal(reload_policy(c, "change"), 0);
+	assert_int_equal(c->gen, 1);
+	assert_int_equal(STAT_GET(c->d.tables_published), 1);
+
+	/* a change: a new generation */
+	write_policy(f, POLICY_V1 "    - {action: Deny}\n");
+	assert_int_equal(reload_policy(c, "change"), 0);
+	assert_int_equal(c->gen, 2);
+	assert_int_equal(STAT_GET(c->d.tables_published), 2);
+	assert_int_equal(STAT_GET(c->d.reloads), 3);
+	assert_int_equal(STAT_GET(c->d.reload_failures), 0);
+}
+
+static void
+test_rejected_keeps_last_good(void **state)
+{
+	struct fixture *f = *state;
+	struct ctl *c = &f->c;
+	const struct ruleset *before;
+
+	write_policy(f, POLICY_V1);
+	assert_int_equal(reload_policy(c, "start"), 0);
+	before = ruleset_current();
+	assert_non_null(before);
+	write_policy(f, POLICY_V1 "  egress: [{action: Bogus}]\n");
+	assert_int_equal(reload_policy(c, "change"), -EINVAL);
+	assert_int_equal(c->gen, 1);
+	assert_ptr_equal(ruleset_current(), before);
+	assert_int_equal(STAT_GET(c->d.reload_failures), 1);
+	assert_non_null(strstr(c->d.ready_detail, "last policy load rejected"));
+	assert_non_null(strstr(c->d.ready_detail, "enforcing generation 1"));
+
+	/* fixed: published again */
+	write_policy(f, POLICY_V1 "    - {action: Deny}\n");
+	assert_int_equal(reload_policy(c, "change"), 0);
+	assert_int_equal(c->gen, 2);
+}
+
+/* A first load with errors still enforces its valid objects: there is nothing older. */
+static void
+test_first_load_with_errors(void **state)
+{
+	struct fixture *f = *state;
+	struct ctl *c = &f->c;
+
+	write_policy(f, POLICY_V1 "---\napiVersion: projectcalico.org/v3\n"
+		     "kind: GlobalNetworkPolicy\nmetadata: {name: bad}\nspec: {order: x}\n");
+	assert_int_equal(reload_policy(c, "start"), 0);
+	assert_true(c->have_table);
+	assert_int_equal(STAT_GET(c->d.objects_rejected), 1);
+	assert_int_equal(STAT_GET(c->d.npolicies), 1);
+	assert_non_null(strstr(c->d.ready_detail, "1 invalid objects were skipped"));
+}
+
+/* The debounce: a scheduled reload runs when the timer is due, once. */
+static void
+test_debounce(void **state)
+{
+	struct fixture *f = *state;
+	struct ctl *c = &f->c;
+
+	write_policy(f, POLICY_V1);
+	reload_schedule(c);
+	assert_true(c->reload_pending);
+	reload_due(c);
+	assert_false(c->reload_pending);
+	assert_int_equal(STAT_GET(c->d.reloads), 1);
+	reload_due(c);
+	assert_int_equal(STAT_GET(c->d.reloads), 1);
+}
+
+static void
+store_put(struct kube_store *st, enum kube_kind k, const char *key, const char *json)
+{
+	struct kube_kind_state *ks = &st->kinds[k];
+
+	ks->v = realloc(ks->v, (ks->n + 1) * sizeof(*ks->v));
+	assert_non_null(ks->v);
+	ks->v[ks->n].key = strdup(key);
+	ks->v[ks->n].json = strdup(json);
+	assert_non_null(ks->v[ks->n].json);
+	ks->n++;
+	ks->cap = ks->n;
+	st->version++;
+}
+
+/* The Kubernetes store, with Calico's auto host endpoint from this Node. */
+static void
+test_kube_store_auto_hep(void **state)
+{
+	struct fixture *f = *state;
+	struct ctl *c = &f->c;
+
+	c->o.policy_dir = NULL;
+	c->o.kubernetes = true;
+	c->o.auto_hep = true;
+	assert_int_equal(kube_store_init(&c->store), 0);
+	snprintf(c->store.group_version, sizeof(c->store.group_version), "projectcalico.org/v3");
+	store_put(&c->store, KK_GNP, "ssh",
+		  "{\"apiVersion\":\"projectcalico.org/v3\",\"kind\":\"GlobalNetworkPolicy\","
+		  "\"metadata\":{\"name\":\"ssh\"},\"spec\":{\"selector\":\"zone == 'a'\","
+		  "\"ingress\":[{\"action\":\"Allow\"}]}}");
+	store_put(&c->store, KK_NODE, "n1",
+		  "{\"apiVersion\":\"v1\",\"kind\":\"Node\",\"metadata\":{\"name\":\"n1\","
+		  "\"labels\":{\"zone\":\"a\",\"kubernetes.io/hostname\":\"n1\"}},"
+		  "\"status\":{\"addresses\":[{\"type\":\"Hostname\",\"address\":\"n1\"},"
+		  "{\"type\":\"InternalIP\",\"address\":\"10.0.0.5\"}]}}");
+	assert_int_equal(reload_policy(c, "start"), 0);
+	assert_true(c->have_table);
+	assert_int_equal(c->store_version, c->store.version);
+	assert_int_equal(STAT_GET(c->d.npolicies), 1);
+	assert_int_equal(STAT_GET(c->d.nheps), 1);	/* the auto host endpoint */
+	/* the policy selects the Node's label zone=a: the labels reached the auto HEP */
+	assert_true(table_has_policy("ssh"));
+	kube_store_free(&c->store);
+}
+
+/*
+ * Allocation failure, at every allocation of one reload in turn: the
+ * process never exits, and a reload that fails keeps the last good table
+ * and is counted. malloc, calloc and realloc of the whole test binary pass
+ * through here (fail_at < 0: never fail); not under ASan or TSan, which
+ * bring their own allocator.
+ */
+#if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
+#define NOMEM_SWEEP 1
+
+/* glibc's allocator entry points: exported by libc.so.6, declared in no header. */
+typedef void *libc_malloc_fn(size_t n);
+typedef void *libc_calloc_fn(size_t n, size_t size);
+typedef void *libc_realloc_fn(void *p, size_t n);
+extern libc_malloc_fn __libc_malloc;
+extern libc_calloc_fn __libc_calloc;
+extern libc_realloc_fn __libc_realloc;
+
+static long fail_at = -1;	/* allocations to let through before one fails; -1: never */
+static long failed;		/* allocations failed since the last reset */
+
+static bool
+nomem_now(void)
+{
+	if (fail_at < 0 || fail_at-- > 0)
+		return false;
+	failed++;
+	return true;
+}
+
+void *
+malloc(size_t n)
+{
+	return nomem_now() ? NULL : __libc_malloc(n);
+}
+
+void *
+calloc(size_t n, size_t size)
+{
+	return nomem_now() ? NULL : __libc_calloc(n, size);
+}
+
+void *
+realloc(void *p, size_t n)
+{
+	return nomem_now() ? NULL : __libc_realloc(p, n);
+}
+#endif
+
+static void
+test_nomem_sweep(void **state)
+{
+#ifdef NOMEM_SWEEP
+	struct fixture *f = *state;
+	struct ctl *c = &f->c;
+	const struct ruleset *last_good;
+	long k;
+
+	write_policy(f, POLICY_V1);
+	assert_int_equal(reload_policy(c, "start"), 0);
+	write_policy(f, POLICY_V1 "    - {action: Deny}\n");
+	for (k = 0; k < 1000000; k++) {
+		uint64_t failures = STAT_GET(c->d.reload_failures);
+		int rc;
+
+		last_good = ruleset_current();
+		failed = 0;
+		fail_at = k;
+		rc = reload_policy(c, "change");
+		fail_at = -1;
+		if (failed == 0) {		/* past the last allocation of a reload */
+			assert_int_equal(rc, 0);
+			break;
+		}
+		if (rc < 0) {
+			assert_ptr_equal(ruleset_current(), last_good);
+			assert_int_equal(STAT_GET(c->d.reload_failures), failures + 1);
+		}
+	}
+	print_message("%ld allocation points of one reload failed in turn\n", k);
+	assert_true(k > 0);
+	assert_true(c->have_table);
+#else
+	(void)state;
+	skip();
+#endif
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_policy_dir, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rejected_keeps_last_good, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_first_load_with_errors, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_debounce, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_kube_store_auto_hep, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_nomem_sweep, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
