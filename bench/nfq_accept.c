@@ -41,6 +41,8 @@
 #include <linux/netfilter/nfnetlink_queue.h>
 #include <libnetfilter_queue/libnetfilter_queue.h>
 
+#include "benchlib.h"
+
 #define RX_BATCH	64
 #define RX_MSGSIZE	2048
 #define CFG_BUFSZ	8192	/* MNL_SOCKET_BUFFER_SIZE is not a constant */
@@ -48,24 +50,6 @@
 #ifndef SOL_NETLINK
 #define SOL_NETLINK 270
 #endif
-
-static volatile sig_atomic_t stop_flag;
-
-static void
-on_signal(int sig)
-{
-	(void)sig;
-	stop_flag = 1;
-}
-
-static double
-now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static void
 usage(void)
@@ -199,8 +183,7 @@ main(int argc, char **argv)
 			mode = c;
 			break;
 		case 's':
-			seconds = strtod(optarg, &e);
-			if (*e || !(seconds > 0 && seconds < 3600))
+			if (!bench_seconds_arg(optarg, &seconds))
 				usage();
 			break;
 		case 'q':
@@ -222,8 +205,7 @@ main(int argc, char **argv)
 	}
 	if (mode == 0 || seconds <= 0 || optind != argc)
 		usage();
-	signal(SIGINT, on_signal);
-	signal(SIGTERM, on_signal);
+	bench_catch_signals();
 	err = bare_open(&b, (uint16_t)queue, qlen, fail_open);
 	if (err < 0) {
 		fprintf(stderr, "nfq_accept: queue %u: %s\n", queue, strerror(-err));
@@ -239,9 +221,9 @@ main(int argc, char **argv)
 	printf("nfq_accept: queue %u bound, %s verdicts\n", queue,
 	       mode == 'p' ? "per-packet" : "batch");
 	fflush(stdout);
-	t0 = now_s();
+	t0 = bench_now_s();
 	end = t0 + seconds;
-	while (!stop_flag && now_s() < end) {
+	while (!bench_stop && bench_now_s() < end) {
 		uint32_t last = 0;
 		bool any = false;
 		int n = recvmmsg(b.fd, msgs, RX_BATCH, MSG_WAITFORONE, NULL);
@@ -277,7 +259,7 @@ main(int argc, char **argv)
 		if (mode == 'b' && any && send_verdict(&b, NFQNL_MSG_VERDICT_BATCH, last) < 0)
 			serr++;
 	}
-	t0 = now_s() - t0;
+	t0 = bench_now_s() - t0;
 	getrusage(RUSAGE_SELF, &ru);
 	cpu = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
 	      (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;

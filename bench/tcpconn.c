@@ -38,26 +38,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "benchlib.h"
+
 #define MAX_CONC	4096
 #define CHUNK		(128 * 1024)
-
-static volatile sig_atomic_t stop_flag;
-
-static void
-on_signal(int sig)
-{
-	(void)sig;
-	stop_flag = 1;
-}
-
-static double
-now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static void
 usage(void)
@@ -68,21 +52,6 @@ usage(void)
 		"       tcpconn sink PORT [--seconds S]\n"
 		"       tcpconn stream DST PORT --seconds S\n");
 	exit(2);
-}
-
-static long
-num_arg(const char *s, long lo, long hi, const char *what)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno || *end || v < lo || v > hi) {
-		fprintf(stderr, "tcpconn: bad %s: %s\n", what, s);
-		exit(2);
-	}
-	return v;
 }
 
 static int
@@ -109,7 +78,7 @@ cmd_server(unsigned port, double seconds)
 {
 	struct epoll_event ev = { .events = EPOLLIN }, out[8];
 	unsigned long long accepted = 0;
-	double end = seconds > 0 ? now_s() + seconds : 0;
+	double end = seconds > 0 ? bench_now_s() + seconds : 0;
 	int lfd = listen_on(port, true);
 	int ep = epoll_create1(EPOLL_CLOEXEC);
 
@@ -122,7 +91,7 @@ cmd_server(unsigned port, double seconds)
 		perror("tcpconn server: epoll");
 		return 1;
 	}
-	while (!stop_flag && (end == 0 || now_s() < end)) {
+	while (!bench_stop && (end == 0 || bench_now_s() < end)) {
 		int n = epoll_wait(ep, out, 8, 200);
 
 		if (n <= 0)
@@ -205,10 +174,10 @@ cmd_client(const struct conn_opts *o)
 		perror("tcpconn client: epoll");
 		return 1;
 	}
-	t0 = now_s();
+	t0 = bench_now_s();
 	end = t0 + o->seconds;
-	while (!stop_flag) {
-		double t = now_s();
+	while (!bench_stop) {
+		double t = bench_now_s();
 		int n;
 
 		if (t >= end)
@@ -249,7 +218,7 @@ cmd_client(const struct conn_opts *o)
 			inflight--;
 		}
 	}
-	t0 = now_s() - t0;
+	t0 = bench_now_s() - t0;
 	printf("client: %llu connections in %.3f s = %.0f conn/s (%llu failed, %u in flight at "
 	       "the end, concurrency %u)\n", s.ok, t0, (double)s.ok / t0, s.failed, inflight, o->conc);
 	close(s.ep);
@@ -262,7 +231,7 @@ static int
 cmd_sink(unsigned port, double seconds)
 {
 	static char buf[CHUNK];
-	double end = seconds > 0 ? now_s() + seconds : 0;
+	double end = seconds > 0 ? bench_now_s() + seconds : 0;
 	struct timeval tv = { 0, 200000 };
 	int lfd = listen_on(port, false);
 
@@ -271,7 +240,7 @@ cmd_sink(unsigned port, double seconds)
 		return 1;
 	}
 	(void)setsockopt(lfd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	while (!stop_flag && (end == 0 || now_s() < end)) {
+	while (!bench_stop && (end == 0 || bench_now_s() < end)) {
 		unsigned long long bytes = 0;
 		double first = 0, last = 0;
 		int c = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
@@ -282,13 +251,13 @@ cmd_sink(unsigned port, double seconds)
 			ssize_t r = recv(c, buf, sizeof(buf), 0);
 
 			if (r > 0) {
-				last = now_s();
+				last = bench_now_s();
 				if (first == 0)
 					first = last;
 				bytes += (unsigned long long)r;
 				continue;
 			}
-			if (r < 0 && (errno == EINTR || errno == EAGAIN) && !stop_flag)
+			if (r < 0 && (errno == EINTR || errno == EAGAIN) && !bench_stop)
 				continue;
 			break;
 		}
@@ -317,8 +286,8 @@ cmd_stream(const struct conn_opts *o)
 		return 1;
 	}
 	memset(buf, 'x', sizeof(buf));
-	t0 = now_s();
-	while (!stop_flag && (t = now_s()) < t0 + o->seconds) {
+	t0 = bench_now_s();
+	while (!bench_stop && (t = bench_now_s()) < t0 + o->seconds) {
 		ssize_t w = send(fd, buf, sizeof(buf), MSG_NOSIGNAL);
 
 		if (w < 0) {
@@ -329,7 +298,7 @@ cmd_stream(const struct conn_opts *o)
 		}
 		bytes += (unsigned long long)w;
 	}
-	t = now_s() - t0;
+	t = bench_now_s() - t0;
 	close(fd);
 	printf("stream: %llu bytes written in %.3f s = %.3f Gbit/s\n", bytes, t,
 	       (double)bytes * 8 / t / 1e9);
@@ -357,16 +326,12 @@ main(int argc, char **argv)
 	optind = 2;
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (c) {
-		case 's': {
-			char *end;
-
-			o.seconds = strtod(optarg, &end);
-			if (*end || !(o.seconds > 0 && o.seconds < 3600))
+		case 's':
+			if (!bench_seconds_arg(optarg, &o.seconds))
 				usage();
 			break;
-		}
 		case 'c':
-			o.conc = (unsigned)num_arg(optarg, 1, MAX_CONC, "concurrency");
+			o.conc = (unsigned)bench_num_arg("tcpconn", optarg, 1, MAX_CONC, "concurrency");
 			break;
 		case 'o':
 			o.connect_only = true;
@@ -375,26 +340,21 @@ main(int argc, char **argv)
 			usage();
 		}
 	}
-	signal(SIGINT, on_signal);
-	signal(SIGTERM, on_signal);
+	bench_catch_signals();
 	signal(SIGPIPE, SIG_IGN);
 	if (strcmp(cmd, "server") == 0 || strcmp(cmd, "sink") == 0) {
 		unsigned port;
 
 		if (argc - optind != 1)
 			usage();
-		port = (unsigned)num_arg(argv[optind], 1, 65535, "port");
+		port = (unsigned)bench_num_arg("tcpconn", argv[optind], 1, 65535, "port");
 		return cmd[1] == 'e' ? cmd_server(port, o.seconds) : cmd_sink(port, o.seconds);
 	}
 	if (strcmp(cmd, "client") == 0 || strcmp(cmd, "stream") == 0) {
 		if (argc - optind != 2 || o.seconds <= 0)
 			usage();
-		o.dst.sin_family = AF_INET;
-		if (inet_pton(AF_INET, argv[optind], &o.dst.sin_addr) != 1) {
-			fprintf(stderr, "tcpconn: bad IPv4 address: %s\n", argv[optind]);
+		if (!bench_ipv4_dst("tcpconn", argv[optind], argv[optind + 1], &o.dst))
 			return 2;
-		}
-		o.dst.sin_port = htons((uint16_t)num_arg(argv[optind + 1], 1, 65535, "port"));
 		return cmd[0] == 'c' ? cmd_client(&o) : cmd_stream(&o);
 	}
 	usage();

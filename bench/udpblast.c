@@ -38,29 +38,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "benchlib.h"
+
 #define MAX_BATCH	256
 #define MAX_FLOWS	65536
 #define RX_BATCH	64
 #define RX_BUFSZ	2048
 #define ECHO_SLOTS	(1u << 17)	/* open-addressing set of seen sources */
-
-static volatile sig_atomic_t stop_flag;
-
-static void
-on_signal(int sig)
-{
-	(void)sig;
-	stop_flag = 1;
-}
-
-static double
-now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static void
 usage(void)
@@ -70,34 +54,6 @@ usage(void)
 		"                     [--batch B] [--sport-base P] [--prime]\n"
 		"       udpblast recv PORT --seconds S [--skip W] [--echo-first]\n");
 	exit(2);
-}
-
-static long
-num_arg(const char *s, long lo, long hi, const char *what)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno || *end || v < lo || v > hi) {
-		fprintf(stderr, "udpblast: bad %s: %s\n", what, s);
-		exit(2);
-	}
-	return v;
-}
-
-static double
-sec_arg(const char *s)
-{
-	char *end;
-	double v = strtod(s, &end);
-
-	if (*end || !(v > 0 && v < 3600)) {
-		fprintf(stderr, "udpblast: bad seconds: %s\n", s);
-		exit(2);
-	}
-	return v;
 }
 
 static void
@@ -157,13 +113,13 @@ prime_flows(const int *fds, unsigned n, const char *payload, size_t len)
 	unsigned got = 0;
 	char buf[RX_BUFSZ];
 	bool *done = calloc(n, sizeof(*done));
-	double end = now_s() + 1.0;
+	double end = bench_now_s() + 1.0;
 
 	if (done == NULL)
 		return 0;
 	for (unsigned i = 0; i < n; i++)
 		(void)send(fds[i], payload, len, 0);
-	while (got < n && now_s() < end && !stop_flag) {
+	while (got < n && bench_now_s() < end && !bench_stop) {
 		bool any = false;
 
 		for (unsigned i = 0; i < n; i++) {
@@ -219,15 +175,15 @@ cmd_send(const struct send_opts *o)
 		msgs[i].msg_hdr.msg_iov = &iov;
 		msgs[i].msg_hdr.msg_iovlen = 1;
 	}
-	t0 = now_s();
+	t0 = bench_now_s();
 	end = t0 + o->seconds;
 	next = t0;
 	t = t0;
-	while (!stop_flag) {
+	while (!bench_stop) {
 		int n;
 
 		if ((iter++ & 7) == 0 || o->rate > 0) {
-			t = now_s();
+			t = bench_now_s();
 			if (t >= end)
 				break;
 		}
@@ -258,7 +214,7 @@ cmd_send(const struct send_opts *o)
 		if (++f == o->flows)
 			f = 0;
 	}
-	t = now_s() - t0;
+	t = bench_now_s() - t0;
 	printf("send: %llu datagrams in %.3f s = %.0f pps (%llu errors, %u flows, %zu-byte payload)\n",
 	       sent, t, (double)sent / t, errors, o->flows, len);
 	for (unsigned i = 0; i < o->flows; i++)
@@ -330,7 +286,7 @@ cmd_recv(unsigned port, double seconds, double skip, bool echo_first)
 		iov[i].iov_len = RX_BUFSZ;
 	}
 	/* a signal before the first datagram ends the wait */
-	while (!stop_flag) {
+	while (!bench_stop) {
 		int n;
 
 		for (unsigned i = 0; i < RX_BATCH; i++) {
@@ -342,7 +298,7 @@ cmd_recv(unsigned port, double seconds, double skip, bool echo_first)
 		}
 		n = recvmmsg(fd, msgs, RX_BATCH, MSG_WAITFORONE, NULL);
 		if (n > 0) {
-			double t = now_s();
+			double t = bench_now_s();
 
 			if (first == 0) {
 				first = t;
@@ -363,13 +319,13 @@ cmd_recv(unsigned port, double seconds, double skip, bool echo_first)
 				}
 			}
 		}
-		if (first != 0 && now_s() >= end)
+		if (first != 0 && bench_now_s() >= end)
 			break;
 	}
 	if (first == 0) {
 		printf("recv: 0 datagrams (none arrived)\n");
 	} else {
-		double span = (now_s() < end ? now_s() : end) - start;
+		double span = (bench_now_s() < end ? bench_now_s() : end) - start;
 
 		if (span <= 0)
 			span = seconds;
@@ -411,23 +367,27 @@ main(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (c) {
 		case 's':
-			seconds = so.seconds = sec_arg(optarg);
+			if (!bench_seconds_arg(optarg, &seconds)) {
+				fprintf(stderr, "udpblast: bad seconds: %s\n", optarg);
+				return 2;
+			}
+			so.seconds = seconds;
 			have_seconds = true;
 			break;
 		case 'f':
-			so.flows = (unsigned)num_arg(optarg, 1, MAX_FLOWS, "flows");
+			so.flows = (unsigned)bench_num_arg("udpblast", optarg, 1, MAX_FLOWS, "flows");
 			break;
 		case 'z':
-			so.size = (unsigned)num_arg(optarg, 46, 1500, "size");
+			so.size = (unsigned)bench_num_arg("udpblast", optarg, 46, 1500, "size");
 			break;
 		case 'r':
-			so.rate = (double)num_arg(optarg, 1, 100000000, "rate");
+			so.rate = (double)bench_num_arg("udpblast", optarg, 1, 100000000, "rate");
 			break;
 		case 'b':
-			so.batch = (unsigned)num_arg(optarg, 1, MAX_BATCH, "batch");
+			so.batch = (unsigned)bench_num_arg("udpblast", optarg, 1, MAX_BATCH, "batch");
 			break;
 		case 'p':
-			so.sport_base = (unsigned)num_arg(optarg, 0, 65535, "sport-base");
+			so.sport_base = (unsigned)bench_num_arg("udpblast", optarg, 0, 65535, "sport-base");
 			break;
 		case 'P':
 			so.prime = true;
@@ -449,17 +409,12 @@ main(int argc, char **argv)
 	}
 	if (!have_seconds)
 		usage();
-	signal(SIGINT, on_signal);
-	signal(SIGTERM, on_signal);
+	bench_catch_signals();
 	if (strcmp(cmd, "send") == 0) {
 		if (argc - optind != 2)
 			usage();
-		so.dst.sin_family = AF_INET;
-		if (inet_pton(AF_INET, argv[optind], &so.dst.sin_addr) != 1) {
-			fprintf(stderr, "udpblast: bad IPv4 address: %s\n", argv[optind]);
+		if (!bench_ipv4_dst("udpblast", argv[optind], argv[optind + 1], &so.dst))
 			return 2;
-		}
-		so.dst.sin_port = htons((uint16_t)num_arg(argv[optind + 1], 1, 65535, "port"));
 		if (so.sport_base && so.sport_base + so.flows - 1 > 65535) {
 			fprintf(stderr, "udpblast: --sport-base + --flows passes 65535\n");
 			return 2;
@@ -469,8 +424,8 @@ main(int argc, char **argv)
 	if (strcmp(cmd, "recv") == 0) {
 		if (argc - optind != 1)
 			usage();
-		return cmd_recv((unsigned)num_arg(argv[optind], 1, 65535, "port"), seconds, skip,
-				echo_first);
+		return cmd_recv((unsigned)bench_num_arg("udpblast", argv[optind], 1, 65535, "port"),
+				seconds, skip, echo_first);
 	}
 	usage();
 	return 2;
