@@ -152,7 +152,7 @@ table_finish(struct cbuild *cb)
 	if (rs == NULL)
 		return NULL;
 	memcpy(rs, cb->b.buf, cb->b.len);
-	rs->hits = calloc(cb->nmeta ? cb->nmeta : 1, sizeof(*rs->hits));
+	rs->hits = calloc(cb->metas.n ? cb->metas.n : 1, sizeof(*rs->hits));
 	if (rs->hits == NULL) {
 		free(rs);
 		return NULL;
@@ -165,20 +165,17 @@ cbuild_free(struct cbuild *cb)
 {
 	free(cb->b.buf);
 	free(cb->order);
-	free(cb->meta);
+	rtab_free(&cb->metas);
 	free(cb->origin);
-	free(cb->blk);
-	free(cb->rows);
+	rtab_free(&cb->blocks);
+	rtab_free(&cb->rows);
 	for (size_t i = 0; i < cb->nselsets; i++) {
 		free(cb->selsets[i].text);
 		ivset_free(&cb->selsets[i].set);
 	}
 	free(cb->selsets);
 	hmap_free(&cb->strings);
-	hmap_free(&cb->metamap);
 	hmap_free(&cb->selmap);
-	hmap_free(&cb->blkmap);
-	hmap_free(&cb->rowmap);
 }
 
 /* Build the whole block in @cb; 0 or a negative errno. */
@@ -197,9 +194,9 @@ compile_block(struct cbuild *cb)
 		err = compile_heps(cb, &hdr);
 	if (err == 0)
 		err = compile_ifmap(cb, &hdr);
-	hdr.nmeta = (uint32_t)cb->nmeta;
+	hdr.nmeta = (uint32_t)cb->metas.n;
 	if (err == 0)
-		err = blob_put(&cb->b, cb->meta, cb->nmeta * sizeof(*cb->meta), 8, &hdr.meta);
+		err = blob_put(&cb->b, cb->metas.v, cb->metas.n * cb->metas.size, 8, &hdr.meta);
 	if (err == 0)
 		err = write_origins(cb, &hdr.origins);	/* last: they decide nothing */
 	if (err < 0)
@@ -222,6 +219,7 @@ compile_ruleset_max(const struct hostenv *env, size_t max_bytes)
 
 	memset(&cb, 0, sizeof(cb));
 	cb.env = env;
+	rtab_reset(&cb.metas, sizeof(struct rs_meta));
 	cb.b.max = max_bytes < COMPILE_MAX_BYTES ? max_bytes : COMPILE_MAX_BYTES;
 	if (err == 0)
 		err = compile_block(&cb);

@@ -49,21 +49,11 @@ str_intern(struct cbuild *cb, const char *s, uint32_t *offp)
 	return 0;
 }
 
-static bool
-meta_eq(uint32_t idx, const void *key, void *ctx)
-{
-	struct cbuild *cb = ctx;
-
-	return memcmp(&cb->meta[idx], key, sizeof(struct rs_meta)) == 0;
-}
-
 int
 meta_intern(struct cbuild *cb, const struct meta_key *k, uint32_t *idxp)
 {
 	struct rs_meta m;
-	uint64_t h;
-	size_t slot;
-	uint32_t idx;
+	size_t n = cb->metas.n;
 	int err;
 
 	memset(&m, 0, sizeof(m));
@@ -75,31 +65,24 @@ meta_intern(struct cbuild *cb, const struct meta_key *k, uint32_t *idxp)
 	err = str_intern(cb, k->tier, &m.tier);
 	if (err == 0)
 		err = str_intern(cb, k->policy, &m.policy);
+	/* room for a new record's origin first: an interned record has one */
+	if (err == 0 && ARRAY_PUSH_ROOM(cb->origin, cb->origincap, cb->metas.n) < 0)
+		err = -ENOMEM;
 	if (err == 0)
-		err = hmap_reserve(&cb->metamap);
+		err = rtab_intern(&cb->metas, &m, hash_bytes(&m, sizeof(m)), idxp);
 	if (err < 0)
 		return err;
-	h = hash_bytes(&m, sizeof(m));
-	idx = hmap_find(&cb->metamap, h, meta_eq, &m, cb, &slot);
-	if (idx == UINT32_MAX) {
-		if (ARRAY_PUSH_ROOM(cb->meta, cb->metacap, cb->nmeta) < 0 ||
-		    ARRAY_PUSH_ROOM(cb->origin, cb->origincap, cb->nmeta) < 0)
-			return -ENOMEM;
-		idx = (uint32_t)cb->nmeta++;
-		cb->meta[idx] = m;
-		cb->origin[idx] = k->loc;
-		hmap_set(&cb->metamap, slot, h, idx);
-	}
-	*idxp = idx;
+	if (cb->metas.n > n)
+		cb->origin[*idxp] = k->loc;	/* a new record */
 	return 0;
 }
 
 int
 write_origins(struct cbuild *cb, uint32_t *offp)
 {
-	int err = blob_put(&cb->b, NULL, cb->nmeta * sizeof(struct rs_origin), 8, offp);
+	int err = blob_put(&cb->b, NULL, cb->metas.n * sizeof(struct rs_origin), 8, offp);
 
-	for (size_t i = 0; err == 0 && i < cb->nmeta; i++) {
+	for (size_t i = 0; err == 0 && i < cb->metas.n; i++) {
 		const struct srcloc *loc = cb->origin[i];
 		struct rs_origin o = { 0, 0 };
 

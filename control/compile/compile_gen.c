@@ -33,45 +33,15 @@ mix64(uint64_t h)
 	return h;
 }
 
-static bool
-block_eq(uint32_t id, const void *key, void *ctx)
-{
-	struct cbuild *cb = ctx;
-
-	return memcmp(cb->blk + (size_t)id * RS_BLOCK_WORDS, key, RS_BLOCK_WORDS * 8) == 0;
-}
-
 /* The id of the block of RS_BLOCK_WORDS words @w, in *@idp. */
 static int
 block_intern(struct cbuild *cb, const uint64_t *w, uint32_t *idp)
 {
 	uint64_t h = 0x243f6a8885a308d3ull;
-	size_t slot;
-	uint32_t id;
 
-	if (hmap_reserve(&cb->blkmap) < 0)
-		return -ENOMEM;
 	for (int i = 0; i < RS_BLOCK_WORDS; i++)
 		h = (h ^ w[i]) * 0x9e3779b97f4a7c15ull;
-	h = mix64(h);
-	id = hmap_find(&cb->blkmap, h, block_eq, w, cb, &slot);
-	if (id == UINT32_MAX) {
-		if (array_reserve(&cb->blk, &cb->blkcap, cb->nblk + 1, RS_BLOCK_WORDS * 8) < 0)
-			return -ENOMEM;
-		memcpy(cb->blk + cb->nblk * RS_BLOCK_WORDS, w, RS_BLOCK_WORDS * 8);
-		id = (uint32_t)cb->nblk++;
-		hmap_set(&cb->blkmap, slot, h, id);
-	}
-	*idp = id;
-	return 0;
-}
-
-static bool
-row_eq(uint32_t id, const void *key, void *ctx)
-{
-	struct cbuild *cb = ctx;
-
-	return memcmp(cb->rows + (size_t)id * cb->nblocks, key, cb->nblocks * 4) == 0;
+	return rtab_intern(&cb->blocks, w, mix64(h), idp);
 }
 
 /* The row id of the bitset whose block ids are @ids, in *@idp. */
@@ -79,24 +49,10 @@ static int
 row_intern(struct cbuild *cb, const uint32_t *ids, uint32_t *idp)
 {
 	uint64_t h = 0x13198a2e03707344ull;
-	size_t slot;
-	uint32_t id;
 
-	if (hmap_reserve(&cb->rowmap) < 0)
-		return -ENOMEM;
 	for (uint32_t i = 0; i < cb->nblocks; i++)
 		h = (h ^ ids[i]) * 0x9e3779b97f4a7c15ull;
-	h = mix64(h);
-	id = hmap_find(&cb->rowmap, h, row_eq, ids, cb, &slot);
-	if (id == UINT32_MAX) {
-		if (array_reserve(&cb->rows, &cb->rowcap, (cb->nrows + 1) * cb->nblocks, 4) < 0)
-			return -ENOMEM;
-		memcpy(cb->rows + cb->nrows * cb->nblocks, ids, cb->nblocks * 4);
-		id = (uint32_t)cb->nrows++;
-		hmap_set(&cb->rowmap, slot, h, id);
-	}
-	*idp = id;
-	return 0;
+	return rtab_intern(&cb->rows, ids, mix64(h), idp);
 }
 
 /* The row id of a whole bitset (RS_BLOCK_WORDS * nblocks words), in *@idp. */
@@ -414,6 +370,8 @@ entry_outcome(const struct centry *ce, enum stage st)
 static uint8_t
 entry_reason(const struct cbuild *cb, const struct centry *ce)
 {
+	const struct rs_meta *m;
+
 	switch (ce->action) {
 	case RS_A_FAILSAFE:
 		return REASON_FAILSAFE;
@@ -422,7 +380,8 @@ entry_reason(const struct cbuild *cb, const struct centry *ce)
 	case RS_A_NO_PROFILE:
 		return REASON_NO_PROFILE;
 	default:
-		return cb->meta[ce->meta].kind == RS_META_PROFILE ? REASON_PROFILE : REASON_RULE;
+		m = rtab_at(&cb->metas, ce->meta);
+		return m->kind == RS_META_PROFILE ? REASON_PROFILE : REASON_RULE;
 	}
 }
 
@@ -434,17 +393,17 @@ entry_reason(const struct cbuild *cb, const struct centry *ce)
 static int
 write_rows(struct cbuild *cb, struct rs_chain *c, struct fval *fv)
 {
-	bool desc = cb->nblk <= 65536 && cb->nrows <= 65536;
+	bool desc = cb->blocks.n <= 65536 && cb->rows.n <= 65536;
 	uint32_t idw = desc ? 2 : 4;
 	int err;
 
-	c->nblk = (uint32_t)cb->nblk;
-	c->nbitsets = (uint32_t)cb->nrows;
-	err = blob_put(&cb->b, cb->blk, cb->nblk * RS_BLOCK_WORDS * 8, 64, &c->blocks);
+	c->nblk = (uint32_t)cb->blocks.n;
+	c->nbitsets = (uint32_t)cb->rows.n;
+	err = blob_put(&cb->b, cb->blocks.v, cb->blocks.n * cb->blocks.size, 64, &c->blocks);
 	if (err < 0)
 		return err;
 	memset(fv, 0, sizeof(*fv));
-	fv->ids = cb->rows;
+	fv->ids = (const uint32_t *)cb->rows.v;
 	fv->nblocks = cb->nblocks;
 	fv->mode = RS_ROWS_FLAT;		/* a row is its one block */
 	if (cb->nblocks > 1) {
@@ -453,12 +412,12 @@ write_rows(struct cbuild *cb, struct rs_chain *c, struct fval *fv)
 		if (fv->rowbytes < 64)		/* keep a row inside one cache line */
 			while (fv->rowbytes & (fv->rowbytes - 1))
 				fv->rowbytes += idw;
-		err = blob_put(&cb->b, NULL, cb->nrows * fv->rowbytes, 64, &fv->rows);
+		err = blob_put(&cb->b, NULL, cb->rows.n * fv->rowbytes, 64, &fv->rows);
 		if (err < 0)
 			return err;
-		for (size_t r = 0; r < cb->nrows; r++) {
+		for (size_t r = 0; r < cb->rows.n; r++) {
 			void *dst = (char *)blob_at(&cb->b, fv->rows) + r * fv->rowbytes;
-			const uint32_t *src = cb->rows + r * cb->nblocks;
+			const uint32_t *src = fv->ids + r * cb->nblocks;
 
 			for (uint32_t b = 0; b < cb->nblocks; b++) {
 				if (idw == 4)
@@ -520,10 +479,8 @@ write_chain(struct cbuild *cb, struct clist *l, enum stage st, uint8_t family, u
 	memset(fc, 0, sizeof(fc));
 	cb->nwords = (uint32_t)((l->n + 63) / 64);
 	cb->nblocks = (cb->nwords + RS_BLOCK_WORDS - 1) / RS_BLOCK_WORDS;
-	cb->nblk = 0;
-	cb->nrows = 0;
-	hmap_clear(&cb->blkmap);
-	hmap_clear(&cb->rowmap);
+	rtab_reset(&cb->blocks, RS_BLOCK_WORDS * 8);
+	rtab_reset(&cb->rows, cb->nblocks * 4);
 	c.nentries = (uint32_t)l->n;
 	c.nwords = cb->nwords;
 	c.nblocks = cb->nblocks;
@@ -546,6 +503,6 @@ write_chain(struct cbuild *cb, struct clist *l, enum stage st, uint8_t family, u
 		return err;
 	cb->nchains++;
 	cb->nentries += (uint32_t)l->n;
-	cb->nbitsets += (uint32_t)cb->nrows;
+	cb->nbitsets += (uint32_t)cb->rows.n;
 	return 0;
 }

@@ -83,6 +83,15 @@ struct hmap {
 };
 
 
+/* A table of fixed-size records, each stored once (interning by content). */
+struct rtab {
+	char *v;			/* n records of size bytes */
+	size_t n;
+	size_t cap;			/* bytes allocated */
+	size_t size;			/* bytes per record */
+	struct hmap map;		/* hash -> record index */
+};
+
 /* ---- the build state ---------------------------------------------------------------- */
 
 struct selset {
@@ -95,12 +104,9 @@ struct cbuild {
 	const struct hostenv *env;
 	struct blob b;
 	struct hmap strings;		/* -> blob offset */
-	struct rs_meta *meta;
-	size_t nmeta;
-	size_t metacap;
+	struct rtab metas;		/* struct rs_meta records */
 	const struct srcloc **origin;	/* per meta: where it was written, or NULL */
 	size_t origincap;
-	struct hmap metamap;		/* -> meta index */
 	struct selset *selsets;
 	size_t nselsets;
 	size_t selcap;
@@ -113,14 +119,8 @@ struct cbuild {
 	/* per chain */
 	uint32_t nwords;		/* words per bitset */
 	uint32_t nblocks;		/* blocks per bitset */
-	uint64_t *blk;			/* distinct blocks */
-	size_t nblk;
-	size_t blkcap;
-	struct hmap blkmap;
-	uint32_t *rows;			/* distinct rows: nblocks block ids each */
-	size_t nrows;
-	size_t rowcap;			/* in block ids */
-	struct hmap rowmap;
+	struct rtab blocks;		/* distinct blocks: RS_BLOCK_WORDS words each */
+	struct rtab rows;		/* distinct rows: nblocks block ids (uint32_t) each */
 };
 
 /* One field, cut: n intervals, their starts and row ids, and the "no header" row. */
@@ -203,6 +203,22 @@ void hmap_clear(struct hmap *m);
 
 /* hmap_free - release @m; it is empty afterwards. */
 void hmap_free(struct hmap *m);
+
+/* rtab_reset - empty @t for records of @size bytes, keeping its memory. */
+void rtab_reset(struct rtab *t, size_t size);
+
+/* rtab_intern - the index of record @rec (whose hash is @h) in @t, stored once; in *@id. */
+int __must_check rtab_intern(struct rtab *t, const void *rec, uint64_t h, uint32_t *id);
+
+/* rtab_at - record @id of @t. */
+static inline const void *
+rtab_at(const struct rtab *t, uint32_t id)
+{
+	return t->v + (size_t)id * t->size;
+}
+
+/* rtab_free - release @t; it is empty afterwards. */
+void rtab_free(struct rtab *t);
 
 /* ---- compile_build.c ------------------------------------------------------------------ */
 

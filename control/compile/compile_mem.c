@@ -1,12 +1,14 @@
 /*
  * compile_mem.c - the compiler's growable block addressed by offsets (the
- * table takes shape in it) and a small open-addressing hash map from 64-bit
- * hashes to indexes (for interning). Control thread only.
+ * table takes shape in it), a small open-addressing hash map from 64-bit
+ * hashes to indexes, and tables of records stored once (the interning of
+ * metas, bitset blocks and rows). Control thread only.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "alloc.h"
 #include "compile_int.h"
 
 /* ---- a growable block addressed by offsets ------------------------------------- */
@@ -132,4 +134,50 @@ hmap_free(struct hmap *m)
 	free(m->hash);
 	free(m->val);
 	memset(m, 0, sizeof(*m));
+}
+
+/* ---- records stored once ------------------------------------------------------------ */
+
+void
+rtab_reset(struct rtab *t, size_t size)
+{
+	t->n = 0;
+	t->size = size;
+	hmap_clear(&t->map);
+}
+
+static bool
+rec_eq(uint32_t id, const void *key, void *ctx)
+{
+	const struct rtab *t = ctx;
+
+	return memcmp(rtab_at(t, id), key, t->size) == 0;
+}
+
+int
+rtab_intern(struct rtab *t, const void *rec, uint64_t h, uint32_t *idp)
+{
+	size_t slot;
+	uint32_t id;
+
+	if (hmap_reserve(&t->map) < 0)
+		return -ENOMEM;
+	id = hmap_find(&t->map, h, rec_eq, rec, t, &slot);
+	if (id == UINT32_MAX) {
+		if (array_reserve(&t->v, &t->cap, (t->n + 1) * t->size, 1) < 0)
+			return -ENOMEM;
+		memcpy(t->v + t->n * t->size, rec, t->size);
+		id = (uint32_t)t->n++;
+		hmap_set(&t->map, slot, h, id);
+	}
+	*idp = id;
+	return 0;
+}
+
+void
+rtab_free(struct rtab *t)
+{
+	free(t->v);
+	hmap_free(&t->map);
+	memset(t, 0, sizeof(*t));
 }
