@@ -8,6 +8,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <stdio.h>
 #include <string.h>
 
 #include "jscan.h"
@@ -62,24 +63,25 @@ test_each(void **state)
 	assert_false(jscan_each(J("[1, 2]"), count_item, &n));		/* the callback refused */
 }
 
+#define PAIRS_MAX 256	/* the size of test_pairs_and_escapes' output */
+
+/* Append "key=value;" for each string value; the output stays bounded. */
 static bool
 pair(const char *key, struct jspan v, void *arg)
 {
 	char *out = arg, val[32];
+	size_t n = strlen(out);
 
-	if (jscan_string(v, val, sizeof(val))) {
-		strcat(out, key);
-		strcat(out, "=");
-		strcat(out, val);
-		strcat(out, ";");
-	}
+	if (jscan_string(v, val, sizeof(val)))
+		assert_true((size_t)snprintf(out + n, PAIRS_MAX - n, "%s=%s;", key, val) <
+			    PAIRS_MAX - n);
 	return true;
 }
 
 static void
 test_pairs_and_escapes(void **state)
 {
-	char out[256] = "", buf[64];
+	char out[PAIRS_MAX] = "", buf[64];
 
 	(void)state;
 	assert_true(jscan_each_pair(J("{\"role\":\"node\", \"k8s.io/x\":\"a\\\"b\", \"n\":3}"), pair,
