@@ -86,6 +86,17 @@ check_key(const uint8_t *buf, size_t size, int rc, const struct pkt_key *k)
 	}
 }
 
+/* A key full of @fill bytes, with the caller's fields (which pkt_parse must keep) set. */
+static void
+sentinel_key(struct pkt_key *k, int fill)
+{
+	memset(k, fill, sizeof(*k));
+	k->iif = SENT_IIF;
+	k->oif = SENT_OIF;
+	k->ct = CT_INVALID;
+	k->ct_reply = 1;
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -97,20 +108,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	if (size)
 		memcpy(buf, data, size);
-	memset(&k, 0xa5, sizeof(k));
-	k.iif = SENT_IIF;
-	k.oif = SENT_OIF;
-	k.ct = CT_INVALID;
-	k.ct_reply = 1;
+	sentinel_key(&k, 0xa5);
 	rc = pkt_parse(buf, size, &k);
 	check_key(buf, size, rc, &k);
 
 	/* deterministic, and independent of what the key held before */
-	memset(&again, 0x5a, sizeof(again));
-	again.iif = SENT_IIF;
-	again.oif = SENT_OIF;
-	again.ct = CT_INVALID;
-	again.ct_reply = 1;
+	sentinel_key(&again, 0x5a);
 	check(pkt_parse(buf, size, &again) == rc);
 	memcpy(again.pad, k.pad, sizeof(k.pad));
 	check(memcmp(&k, &again, sizeof(k)) == 0);

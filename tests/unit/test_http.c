@@ -27,6 +27,7 @@
 #include "clock.h"
 #include "compile.h"
 #include "daemon.h"
+#include "helpers.h"
 #include "hostenv.h"
 #include "model.h"
 #include "ruleset.h"
@@ -90,7 +91,7 @@ publish_ruleset(struct fixture *fx)
 {
 	struct hostenv_opts o = { .node = "n1" };
 	struct ruleset *rs;
-	struct cidr a;
+	struct cidr a = mkcidr("10.0.0.11/32");
 	char why[128];
 
 	polset_init(&fx->ps);
@@ -98,8 +99,7 @@ publish_ruleset(struct fixture *fx)
 					    strlen(policy_yaml)), 0);
 	assert_int_equal(fx->ps.nrejected, 0);
 	assert_int_equal(hostenv_build(&fx->env, &fx->ps, &o, why, sizeof(why)), 0);
-	assert_int_equal(cidr_parse("10.0.0.11/32", CIDR_STRICT, &a), 0);
-	hostenv_add_iface(&fx->env, 1, "eth0", &a, 1);
+	assert_int_equal(hostenv_add_iface(&fx->env, 1, "eth0", &a, 1), 0);
 	rs = compile_ruleset(&fx->env);
 	assert_non_null(rs);
 	ruleset_set_gen(rs, 9);

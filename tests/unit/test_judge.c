@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "compile.h"
+#include "helpers.h"
 #include "judge.h"
 
 /* eth0 (2) and lo (1) on one "*" endpoint; 10.0.0.1 is the node. */
@@ -60,18 +61,17 @@ setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
 	struct hostenv_opts o = { .node = "n1" };
-	struct cidr a;
+	struct cidr lo = mkcidr("127.0.0.1"), eth0 = mkcidr("10.0.0.1");
 	char why[64];
 
 	polset_init(&f->ps);
 	assert_int_equal(polset_load_buffer(&f->ps, "p.yaml", policy, strlen(policy)), 0);
 	assert_int_equal(f->ps.diags.nerr, 0);
 	assert_int_equal(hostenv_build(&f->env, &f->ps, &o, why, sizeof(why)), 0);
-	assert_int_equal(cidr_parse("127.0.0.1", CIDR_LOOSE, &a), 0);
-	hostenv_add_iface(&f->env, 1, "lo", &a, 1);
-	assert_int_equal(cidr_parse("10.0.0.1", CIDR_LOOSE, &a), 0);
-	hostenv_add_iface(&f->env, 2, "eth0", &a, 1);
+	assert_int_equal(hostenv_add_iface(&f->env, 1, "lo", &lo, 1), 0);
+	assert_int_equal(hostenv_add_iface(&f->env, 2, "eth0", &eth0, 1), 0);
 	f->rs = compile_ruleset(&f->env);
+	assert_non_null(f->rs);
 	ruleset_set_gen(f->rs, 7);
 	assert_int_equal(mark_layout_init(&f->ml, 0xfff80000u), 0);
 	*state = f;
