@@ -39,8 +39,8 @@ base_config(struct fw_config *c, struct failsafe_list *in, struct failsafe_list 
 	c->queue_count = 2;
 	c->invalid_drop = true;
 	c->rejudge = true;
-	failsafe_defaults(in, true);
-	failsafe_defaults(out, false);
+	assert_int_equal(failsafe_defaults(in, true), 0);
+	assert_int_equal(failsafe_defaults(out, false), 0);
 	c->fs_in = in;
 	c->fs_out = out;
 	c->claimed_all = true;
