@@ -6,18 +6,25 @@
  *
  *   ruleset: 1 host endpoint, 2 chains, 5 entries, 7 bitsets, conntrack invalid: drop
  *   interface 2 -> eth0-hep                  (interface index -> endpoint)
- *   other interfaces -> all-hep              (the "*" endpoint)
+ *   other interfaces -> (none)               (the "*" endpoint, if any)
  *
  *   hostendpoint eth0-hep
- *     normal-in ipv4: 3 entries, 4 bitsets   (hook, family: one chain)
- *       0 failsafe                           (entries in order: action, origin)
+ *     normal-in ipv4: 3 entries, 4 bitsets   (one chain: hook and family)
+ *       0 failsafe                           (the entries in order)
  *       1 allow tier=default policy=p rule=0 at p.yaml:9
  *       2 no-profile-deny
- *       proto: 0-5 {0-2} ...                 (each field: interval -> entries)
+ *       proto:                               (then each field's intervals)
+ *         0-5 {2}
+ *         6 {0-2}
+ *       ...
+ *       dport:
+ *         22 {0-2}
+ *         none {2}                           (packets without ports)
  *
  * An entry set {0-2,5} lists the entries (by index in the chain) whose
- * conditions on the field accept the interval; a packet meets the entries
- * in all six sets. Read-only; any thread that holds the table.
+ * conditions on the field accept the interval; the entries a packet matches
+ * are those in the sets of all six of its fields, and the first terminal
+ * one decides. Read-only; any thread that holds the table.
  */
 #include <stdio.h>
 #include <string.h>

@@ -8,8 +8,10 @@
  * to address sets, named ports to their port numbers plus an exact residual
  * check), then cuts every field into elementary intervals, each carrying the
  * bitset of entries that accept it. Bitsets are stored once per chain.
- * Temporaries are freed before returning; the result is one block.
- * Control thread only.
+ * Temporaries are freed before returning; the result is one block. This
+ * file drives the steps (see compile_int.h for the files that do them) and
+ * allocates the table; a failure anywhere unwinds to compile_ruleset_max,
+ * which frees everything and returns NULL with errno set. Control thread only.
  */
 #include <errno.h>
 #include <netinet/in.h>

@@ -18,7 +18,8 @@
  *                    direct or window indexes
  *
  * compile.c drives them for every endpoint, hook and family, and
- * compile_mem.c holds the growable block and the hash map they use.
+ * compile_mem.c holds the growable block, the hash map and the interning
+ * tables they use. Errors: see below; nothing here exits.
  */
 #ifndef NFQWALL_COMPILE_INT_H
 #define NFQWALL_COMPILE_INT_H
@@ -31,8 +32,9 @@
 #include "ivset.h"
 #include "ruleset_layout.h"
 
-#define FIELD_MAX16	((u128)0xffff)
+#define FIELD_MAX16	((u128)0xffff)	/* the highest port, or ICMP type << 8 | code */
 
+/* The packet fields, in the order of a chain's tables. */
 enum field {
 	F_PROTO,
 	F_SRC,
@@ -65,13 +67,13 @@ struct centry {
 
 /* ---- a growable block addressed by offsets ------------------------------------- */
 
+/* The table as it takes shape: its header at offset 0, then what blob_put appends. */
 struct blob {
 	char *buf;
 	size_t len;
 	size_t cap;
 	size_t max;			/* the budget: no byte at or past it */
 };
-
 
 /* ---- a small open-addressing map: 64-bit hash -> index --------------------------- */
 
@@ -82,6 +84,7 @@ struct hmap {
 	size_t n;
 };
 
+/* ---- tables of records stored once ------------------------------------------------ */
 
 /* A table of fixed-size records, each stored once (interning by content). */
 struct rtab {
@@ -94,12 +97,14 @@ struct rtab {
 
 /* ---- the build state ---------------------------------------------------------------- */
 
+/* The addresses a rule selector selects in one family, cached by its text. */
 struct selset {
 	char *text;
 	uint8_t family;
 	struct ivset set;
 };
 
+/* Everything one compile_ruleset builds and frees. */
 struct cbuild {
 	const struct hostenv *env;
 	struct blob b;
@@ -157,6 +162,7 @@ struct meta_key {
 
 /* ---- chains ------------------------------------------------------------------------------ */
 
+/* The entries of one chain, in order. */
 struct clist {
 	struct centry *v;
 	size_t n;
