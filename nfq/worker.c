@@ -41,6 +41,23 @@ real_us(void)
 	return (uint64_t)ts.tv_sec * 1000000ull + (uint64_t)ts.tv_nsec / 1000;
 }
 
+/* What worker_open allocated (NULL pointers are fine). */
+static void
+free_buffers(struct worker *w)
+{
+	vlog_ring_free(&w->ring);
+	free(w->msgs);
+	free(w->iov);
+	free(w->rx);
+	free(w->tx);
+	free(w->pend);
+	w->msgs = NULL;
+	w->iov = NULL;
+	w->rx = NULL;
+	w->tx = NULL;
+	w->pend = NULL;
+}
+
 int
 worker_open(struct worker *w, const struct worker_config *c, char *why, size_t whylen)
 {
@@ -71,12 +88,7 @@ worker_open(struct worker *w, const struct worker_config *c, char *why, size_t w
 	w->stats.queue = c->q.num;
 	return 0;
 out_free:
-	vlog_ring_free(&w->ring);
-	free(w->msgs);
-	free(w->iov);
-	free(w->rx);
-	free(w->tx);
-	free(w->pend);
+	free_buffers(w);
 	memset(w, 0, sizeof(*w));
 	return err;
 }
@@ -327,12 +339,5 @@ void
 worker_close(struct worker *w)
 {
 	queue_close(&w->q);
-	vlog_ring_free(&w->ring);
-	free(w->msgs);
-	free(w->iov);
-	free(w->rx);
-	free(w->tx);
-	free(w->pend);
-	w->msgs = NULL;
-	w->pend = NULL;
+	free_buffers(w);
 }
