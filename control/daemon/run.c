@@ -36,7 +36,7 @@
 #include "run.h"
 #include "worker.h"
 
-/* ---- the event loop ---------------------------------------------------------------------- */
+/* ---- the event sources and the loop -------------------------------------------------------- */
 
 static int
 open_watches(struct ctl *c)
@@ -48,7 +48,8 @@ open_watches(struct ctl *c)
 	c->ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	if (c->ifd < 0)
 		return -errno;
-	c->wd = c->o.kubernetes ? 0 : inotify_add_watch(c->ifd, c->o.policy_dir, IN_CREATE | IN_DELETE | IN_MOVED_FROM |
+	c->wd = c->o.kubernetes ? 0 :
+		inotify_add_watch(c->ifd, c->o.policy_dir, IN_CREATE | IN_DELETE | IN_MOVED_FROM |
 				  IN_MOVED_TO | IN_CLOSE_WRITE | IN_DELETE_SELF | IN_MOVE_SELF |
 				  IN_ATTRIB);
 	if (c->wd < 0)
@@ -125,7 +126,7 @@ event_loop(struct ctl *c)
 	}
 }
 
-/* ---- start and stop ----------------------------------------------------------------------------- */
+/* ---- start and stop ------------------------------------------------------------------------ */
 
 static int
 start_workers(struct ctl *c)
@@ -192,7 +193,7 @@ stop_all(struct ctl *c)
 		fclose(c->logout);
 }
 
-/* Options, mark layout and host labels. 0 to go on, else the exit status (-1: 0). */
+/* Options, mark layout and host labels: 0 to go on, -1 after --help (exit 0), 2 (usage error). */
 static int
 run_prepare(struct ctl *c, int argc, char **argv)
 {
