@@ -77,7 +77,7 @@ INC_compile := $(INC_policy) -Icontrol/compile
 INC_k8s     := $(INC_util) -Icontrol/k8s
 INC_daemon  := $(INC_compile) -Icontrol/k8s -Icontrol/daemon -Infq
 INC_top     := $(INC_daemon) -Icontrol
-INC_tests   := $(INC_top)
+INC_tests   := $(INC_top) -Itests/unit -Itests/fuzz
 ROOMS       := nfq control/util control/policy control/compile control/k8s control/daemon
 
 # room_inc FILE - the include flags of the room FILE lives in.
@@ -88,7 +88,8 @@ room_inc = $(strip \
 	$(if $(filter control/compile/%,$(1)),$(INC_compile),\
 	$(if $(filter control/k8s/%,$(1)),$(INC_k8s),\
 	$(if $(filter control/daemon/%,$(1)),$(INC_daemon),\
-	$(INC_top))))))))
+	$(if $(filter tests/% bench/%,$(1)),$(INC_tests),\
+	$(INC_top)))))))))
 
 # Everything but main(): linked into the binary, the tests and the benches.
 LIB_SRCS := $(sort $(foreach r,$(ROOMS),$(wildcard $(r)/*.c))) \
@@ -186,7 +187,7 @@ FUZZ_LIBOBJS := $(LIB_SRCS:%.c=$(FUZZ_O)/obj/%.o)
 $(FUZZ_O)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  FUZZCC  $<")
-	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) $(call room_inc,$<) -Itests/fuzz -Itests/unit -MMD -MP -c -o $@ $<
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) $(call room_inc,$<) -MMD -MP -c -o $@ $<
 
 $(FUZZ_O)/libnfqwall.a: $(FUZZ_LIBOBJS)
 	$(Q)rm -f $@ && ar rcs $@ $^

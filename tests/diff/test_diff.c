@@ -22,7 +22,7 @@
 #include <string.h>
 
 #include "compile.h"
-#include "../unit/helpers.h"
+#include "helpers.h"
 #include "walk.h"
 
 #define PACKETS_PER_ROUND 100
