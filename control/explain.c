@@ -468,8 +468,14 @@ explain_main(int argc, char **argv)
 	if (o.host_labels && labels_parse(o.host_labels, &hl) < 0)
 		return usage_error("--host-labels: '%s' is not K=V,K=V", o.host_labels);
 	polset_init(&ps);
-	for (int i = optind; i < argc; i++)
-		polset_load_path(&ps, argv[i]);
+	for (int i = optind; i < argc; i++) {
+		if (polset_load_path(&ps, argv[i]) == -ENOMEM) {
+			polset_free(&ps);
+			labels_free(&hl);
+			fprintf(stderr, "nfqwall explain: out of memory\n");
+			return 70;
+		}
+	}
 	if (ps.diags.nerr > 0) {
 		diag_print(&ps.diags, stderr);
 		fprintf(stderr, "nfqwall explain: %zu error%s in the policy; fix them first\n",

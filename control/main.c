@@ -139,8 +139,12 @@ check_main(int argc, char **argv)
 		return 2;
 	}
 	polset_init(&ps);
-	for (int i = optind; i < argc; i++)
-		polset_load_path(&ps, argv[i]);
+	for (int i = optind; i < argc; i++) {
+		if (polset_load_path(&ps, argv[i]) == -ENOMEM) {
+			polset_free(&ps);
+			return cli_nomem("check");
+		}
+	}
 	if (lint_polset(&ps, node) < 0) {
 		polset_free(&ps);
 		return cli_nomem("check");

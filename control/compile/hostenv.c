@@ -63,7 +63,10 @@ resolve_failsafe(struct hostenv *env, const struct hostenv_opts *o, bool in, cha
 			pick = l;
 	}
 	if (pick == NULL) {
-		failsafe_defaults(dst, in);
+		if (failsafe_defaults(dst, in) < 0) {
+			snprintf(why, whylen, "out of memory");
+			return -ENOMEM;
+		}
 		return 0;
 	}
 	dst->v = malloc((pick->n ? pick->n : 1) * sizeof(*dst->v));

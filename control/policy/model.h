@@ -230,7 +230,7 @@ int __must_check failsafe_parse(const char *text, struct failsafe_list *out, cha
 
 /* failsafe_defaults - Felix's default inbound (@in true) or outbound list
  * into @out: 0, or -ENOMEM with @out empty and not set. */
-int failsafe_defaults(struct failsafe_list *out, bool in);
+int __must_check failsafe_defaults(struct failsafe_list *out, bool in);
 
 /* failsafe_list_free - release the entries. */
 void failsafe_list_free(struct failsafe_list *l);
