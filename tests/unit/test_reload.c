@@ -203,6 +203,28 @@ store_put(struct kube_store *st, enum kube_kind k, const char *key, const char *
 	st->version++;
 }
 
+#define GNP_ZONE_JSON(action) \
+	"{\"apiVersion\":\"projectcalico.org/v3\",\"kind\":\"GlobalNetworkPolicy\"," \
+	"\"metadata\":{\"name\":\"ssh\"},\"spec\":{\"selector\":\"zone == 'a'\"," \
+	"\"ingress\":[{\"action\":\"" action "\"}]}}"
+
+/* The Kubernetes source, with a policy for zone=a and this Node (zone=a, an InternalIP). */
+static void
+kube_setup(struct ctl *c)
+{
+	c->o.policy_dir = NULL;
+	c->o.kubernetes = true;
+	c->o.auto_hep = true;
+	assert_int_equal(kube_store_init(&c->store), 0);
+	snprintf(c->store.group_version, sizeof(c->store.group_version), "projectcalico.org/v3");
+	store_put(&c->store, KK_GNP, "ssh", GNP_ZONE_JSON("Allow"));
+	store_put(&c->store, KK_NODE, "n1",
+		  "{\"apiVersion\":\"v1\",\"kind\":\"Node\",\"metadata\":{\"name\":\"n1\","
+		  "\"labels\":{\"zone\":\"a\",\"kubernetes.io/hostname\":\"n1\"}},"
+		  "\"status\":{\"addresses\":[{\"type\":\"Hostname\",\"address\":\"n1\"},"
+		  "{\"type\":\"InternalIP\",\"address\":\"10.0.0.5\"}]}}");
+}
+
 /* The Kubernetes store, with Calico's auto host endpoint from this Node. */
 static void
 test_kube_store_auto_hep(void **state)
@@ -210,20 +232,7 @@ test_kube_store_auto_hep(void **state)
 	struct fixture *f = *state;
 	struct ctl *c = &f->c;
 
-	c->o.policy_dir = NULL;
-	c->o.kubernetes = true;
-	c->o.auto_hep = true;
-	assert_int_equal(kube_store_init(&c->store), 0);
-	snprintf(c->store.group_version, sizeof(c->store.group_version), "projectcalico.org/v3");
-	store_put(&c->store, KK_GNP, "ssh",
-		  "{\"apiVersion\":\"projectcalico.org/v3\",\"kind\":\"GlobalNetworkPolicy\","
-		  "\"metadata\":{\"name\":\"ssh\"},\"spec\":{\"selector\":\"zone == 'a'\","
-		  "\"ingress\":[{\"action\":\"Allow\"}]}}");
-	store_put(&c->store, KK_NODE, "n1",
-		  "{\"apiVersion\":\"v1\",\"kind\":\"Node\",\"metadata\":{\"name\":\"n1\","
-		  "\"labels\":{\"zone\":\"a\",\"kubernetes.io/hostname\":\"n1\"}},"
-		  "\"status\":{\"addresses\":[{\"type\":\"Hostname\",\"address\":\"n1\"},"
-		  "{\"type\":\"InternalIP\",\"address\":\"10.0.0.5\"}]}}");
+	kube_setup(c);
 	assert_int_equal(reload_policy(c, "start"), 0);
 	assert_true(c->have_table);
 	assert_int_equal(c->store_version, c->store.version);
@@ -283,18 +292,23 @@ realloc(void *p, size_t n)
 }
 #endif
 
-static void
-test_nomem_sweep(void **state)
-{
 #ifdef NOMEM_SWEEP
-	struct fixture *f = *state;
+/* Make the source hold the policy before (@v2 false) or after the change. */
+typedef void set_policy_fn(struct fixture *f, bool v2);
+
+/*
+ * Fail allocation k of a reload that changes the table, for k = 0, 1, ...
+ * until a reload runs out of allocations to fail. Returns that count.
+ */
+static long
+nomem_sweep(struct fixture *f, set_policy_fn *set)
+{
 	struct ctl *c = &f->c;
-	const char *v2 = POLICY_V1 "    - {action: Deny}\n";
 	uint32_t want_entries, want_bytes;
 	long k;
 
 	/* what the reload under test should publish, when it publishes */
-	write_policy(f, v2);
+	set(f, true);
 	assert_int_equal(reload_policy(c, "start"), 0);
 	want_entries = (uint32_t)STAT_GET(c->d.nentries);
 	want_bytes = (uint32_t)STAT_GET(c->d.table_bytes);
@@ -303,9 +317,9 @@ test_nomem_sweep(void **state)
 		uint64_t failures, gen;
 		int rc;
 
-		write_policy(f, POLICY_V1);
+		set(f, false);
 		assert_int_equal(reload_policy(c, "change"), 0);
-		write_policy(f, v2);
+		set(f, true);
 		last_good = ruleset_current();
 		failures = STAT_GET(c->d.reload_failures);
 		gen = c->gen;
@@ -327,8 +341,55 @@ test_nomem_sweep(void **state)
 			assert_int_equal(STAT_GET(c->d.table_bytes), want_bytes);
 		}
 	}
+	return k;
+}
+
+static void
+set_policy_file(struct fixture *f, bool v2)
+{
+	write_policy(f, v2 ? POLICY_V1 "    - {action: Deny}\n" : POLICY_V1);
+}
+
+static void
+set_policy_store(struct fixture *f, bool v2)
+{
+	struct kube_kind_state *ks = &f->c.store.kinds[KK_GNP];
+	char *json = strdup(v2 ? GNP_ZONE_JSON("Deny") : GNP_ZONE_JSON("Allow"));
+
+	assert_non_null(json);
+	free(ks->v[0].json);
+	ks->v[0].json = json;
+	f->c.store.version++;
+}
+#endif
+
+static void
+test_nomem_sweep(void **state)
+{
+#ifdef NOMEM_SWEEP
+	long k = nomem_sweep(*state, set_policy_file);
+
 	print_message("%ld allocation points of one reload failed in turn\n", k);
 	assert_true(k > 0);
+#else
+	(void)state;
+	skip();
+#endif
+}
+
+/* The same from the Kubernetes store, with the Node's labels (the auto HEP). */
+static void
+test_nomem_sweep_kube(void **state)
+{
+#ifdef NOMEM_SWEEP
+	struct fixture *f = *state;
+	long k;
+
+	kube_setup(&f->c);
+	k = nomem_sweep(f, set_policy_store);
+	print_message("%ld allocation points of one reload failed in turn\n", k);
+	assert_true(k > 0);
+	kube_store_free(&f->c.store);
 #else
 	(void)state;
 	skip();
@@ -345,6 +406,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_debounce, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kube_store_auto_hep, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_nomem_sweep, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_nomem_sweep_kube, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
