@@ -168,7 +168,7 @@ struct result {
 	long rss_loaded_kib;		/* VmRSS after loading, before compiling */
 	long rss_trim_kib;		/* VmRSS after malloc_trim(0): what glibc held back */
 	long hwm_kib;			/* VmHWM: the peak so far */
-	size_t reasons[REASON_INVALID + 1];
+	size_t reasons[REASON_NREASONS];
 	size_t accepted;
 };
 

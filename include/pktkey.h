@@ -29,6 +29,16 @@ enum pkt_flags {
 	PKT_F_MALFORMED	= 1 << 5,	/* headers inconsistent (bad IHL, lengths, extension chain) */
 };
 
+/*
+ * A packet flagged PKT_F_TRUNC or PKT_F_MALFORMED has no L4 header nfqwall
+ * could read: it is never judged as if it had no ports (that would let a
+ * port Deny be skipped), it is dropped (reason "l4-unreadable"). When an
+ * IPv6 extension chain was cut short or is malformed, proto is this value,
+ * never an extension header type.
+ */
+#define PKT_PROTO_UNKNOWN	255
+#define PKT_F_UNREADABLE	(PKT_F_TRUNC | PKT_F_MALFORMED)
+
 /* Conntrack state as seen before the queue (DESIGN.md §2). */
 enum ct_state {
 	CT_NEW = 0,

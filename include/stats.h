@@ -29,6 +29,8 @@ struct worker_stats {
 	uint64_t by_stage[STAGE_NONE + 1][SV_NVERDICTS];
 	uint64_t rejudged;		/* established flows judged again after a table change */
 	uint64_t malformed;		/* not even an IP header: failure verdict */
+	uint64_t unreadable;		/* no readable L4 header (cut, malformed chain): dropped */
+	uint64_t deep_requeued;		/* L4 header past the copy range: sent to the deep queue */
 	uint64_t enobufs;		/* the socket overflowed: the kernel dropped messages */
 	uint64_t recv_errors;
 	uint64_t send_errors;

@@ -30,6 +30,8 @@ enum reason {
 	REASON_NO_POLICY,		/* no policy applies: the stage lets it pass */
 	REASON_CONNTRACK,		/* established or related */
 	REASON_INVALID,			/* conntrack invalid */
+	REASON_UNREADABLE,		/* no L4 header could be read (cut or malformed): drop */
+	REASON_NREASONS,
 };
 
 /* stage_name / reason_name / dir_name - stable lowercase names (explain, logs, metrics). */

@@ -17,6 +17,22 @@
 #include "judge.h"
 #include "pkt.h"
 
+/* The stage a hook judges in (for the counters of a packet no lookup decided). */
+static enum stage
+judge_hook_stage(unsigned hook, bool raw)
+{
+	if (raw)
+		return STAGE_UNTRACKED;
+	switch (hook) {
+	case JHOOK_PRE_ROUTING:
+		return STAGE_PREDNAT;
+	case JHOOK_FORWARD:
+		return STAGE_FORWARD;
+	default:
+		return STAGE_NORMAL;
+	}
+}
+
 /* One lookup; Log hits accumulate across the lookups of one packet. */
 static enum rs_outcome
 judge_lookup(const struct ruleset *rs, enum rs_hook hook, enum stage st,
@@ -26,9 +42,18 @@ judge_lookup(const struct ruleset *rs, enum rs_hook hook, enum stage st,
 	uint32_t nlog = r->rv.nlog;
 
 	ruleset_lookup(rs, hook, k, &v);
+	/*
+	 * Append this lookup's Log hits to those of the earlier lookups (forward
+	 * ingress then egress, preDNAT then normal) and take its decision. Never
+	 * copy v.log over r->rv.log: only v.log[0..v.nlog) is written, so that
+	 * would lose the earlier hits and bring in indexes nobody set.
+	 */
 	for (uint32_t i = 0; i < v.nlog && nlog < RS_MAX_LOGS; i++)
 		r->rv.log[nlog++] = v.log[i];
-	r->rv = v;
+	r->rv.outcome = v.outcome;
+	r->rv.reason = v.reason;
+	r->rv.hep = v.hep;
+	r->rv.meta = v.meta;
 	r->rv.nlog = nlog;
 	r->stage = (uint8_t)st;
 	return (enum rs_outcome)v.outcome;
@@ -95,14 +120,30 @@ judge_packet(const struct ruleset *rs, const struct mark_layout *ml, const struc
 	bool prednat_allowed = mark & ml->prednat;
 	enum rs_outcome out;
 
+	r->rv.outcome = RS_CONTINUE;
+	r->rv.reason = REASON_NO_POLICY;
 	r->rv.nlog = 0;
 	r->rv.meta = RS_NO_META;
 	r->rv.hep = -1;
+	r->stage = STAGE_NONE;
 	r->rejudged = 0;
 	r->logged = 0;
 	r->would_deny = 0;
 	k->ct = mark & ml->est ? CT_ESTABLISHED : CT_NEW;
 	k->ct_reply = mark & ml->reply ? 1 : 0;
+
+	if (unlikely(k->flags & PKT_F_UNREADABLE)) {
+		/*
+		 * No L4 header could be read (cut by the copy range or by the
+		 * packet, or a malformed chain): judged without ports, a port
+		 * Deny would be skipped and a broader Allow would take it. Drop.
+		 */
+		r->rv.outcome = RS_DROP;
+		r->rv.reason = REASON_UNREADABLE;
+		r->stage = (uint8_t)judge_hook_stage(hook, mark & ml->raw);
+		set_verdict(r, JV_DROP, mark);
+		goto out;
+	}
 
 	if (mark & ml->raw) {
 		/* the untracked stage: no conntrack yet */

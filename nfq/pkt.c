@@ -13,6 +13,7 @@
  * PKT_F_TRUNC; a header that contradicts itself sets PKT_F_MALFORMED.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -44,6 +45,13 @@ static const uint8_t l4_kind[256] = {
 	[132]	= L4_PORTS,	/* sctp */
 	[136]	= L4_PORTS,	/* udplite */
 };
+
+/* The extension headers the chain walk steps over (and "no next header"). */
+static inline bool
+ipv6_ext_hdr(uint8_t nh)
+{
+	return nh == 0 || nh == 43 || nh == 44 || nh == 51 || nh == 60 || nh == 135;
+}
 
 static inline uint16_t
 rd16(const uint8_t *p)
@@ -153,8 +161,10 @@ pkt_parse6(const uint8_t *d, size_t len, struct pkt_key *k)
 			}
 			fo = rd16(d + off + 2);
 			if (fo & IPV6_FRAG_OFF) {
+				/* no L4 header here; the next header may be one more
+				 * extension (as ip6tables' ipv6_find_hdr, no protocol then) */
 				k->flags |= PKT_F_FRAG | PKT_F_NONFIRST;
-				k->proto = d[off];
+				k->proto = ipv6_ext_hdr(d[off]) ? PKT_PROTO_UNKNOWN : d[off];
 				return 0;
 			}
 			if (fo & IPV6_FRAG_M)
@@ -171,12 +181,13 @@ pkt_parse6(const uint8_t *d, size_t len, struct pkt_key *k)
 		nh = d[off];
 		off += hlen;
 	}
+	/* an extension header type is never the packet's protocol */
 	k->flags |= PKT_F_MALFORMED;
-	k->proto = nh;
+	k->proto = PKT_PROTO_UNKNOWN;
 	return 0;
 trunc:
 	k->flags |= PKT_F_TRUNC;
-	k->proto = nh;
+	k->proto = PKT_PROTO_UNKNOWN;
 	return 0;
 }
 

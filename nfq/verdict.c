@@ -25,6 +25,7 @@ reason_name(enum reason r)
 		[REASON_FAILSAFE] = "failsafe", [REASON_NO_HEP] = "no-host-endpoint",
 		[REASON_NO_POLICY] = "no-policy", [REASON_CONNTRACK] = "conntrack",
 		[REASON_INVALID] = "conntrack-invalid",
+		[REASON_UNREADABLE] = "l4-unreadable",
 	};
 
 	return (unsigned)r < ARRAY_SIZE(names) ? names[r] : "?";

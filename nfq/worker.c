@@ -65,9 +65,13 @@ worker_open(struct worker *w, const struct worker_config *c, char *why, size_t w
 
 	memset(w, 0, sizeof(*w));
 	w->cfg = *c;
-	w->msgs = calloc(WORKER_BATCH, sizeof(*w->msgs));
-	w->iov = calloc(WORKER_BATCH, sizeof(*w->iov));
-	w->rx = malloc((size_t)WORKER_BATCH * WORKER_MSGSIZE);
+	w->batch = c->batch ? c->batch : WORKER_BATCH;
+	w->msgsize = c->msgsize ? c->msgsize : WORKER_MSGSIZE;
+	if (w->batch > WORKER_BATCH)
+		w->batch = WORKER_BATCH;
+	w->msgs = calloc(w->batch, sizeof(*w->msgs));
+	w->iov = calloc(w->batch, sizeof(*w->iov));
+	w->rx = malloc((size_t)w->batch * w->msgsize);
 	w->tx = malloc((size_t)WORKER_BATCH * 4 * 64);
 	w->pend = calloc(WORKER_BATCH * 4, sizeof(*w->pend));
 	if (!w->msgs || !w->iov || !w->rx || !w->tx || !w->pend ||
@@ -76,9 +80,9 @@ worker_open(struct worker *w, const struct worker_config *c, char *why, size_t w
 		err = -ENOMEM;
 		goto out_free;
 	}
-	for (unsigned i = 0; i < WORKER_BATCH; i++) {
-		w->iov[i].iov_base = w->rx + (size_t)i * WORKER_MSGSIZE;
-		w->iov[i].iov_len = WORKER_MSGSIZE;
+	for (unsigned i = 0; i < w->batch; i++) {
+		w->iov[i].iov_base = w->rx + (size_t)i * w->msgsize;
+		w->iov[i].iov_len = w->msgsize;
 		w->msgs[i].msg_hdr.msg_iov = &w->iov[i];
 		w->msgs[i].msg_hdr.msg_iovlen = 1;
 	}
@@ -198,6 +202,26 @@ lat_record(struct worker_stats *s, uint64_t ns)
 	STAT_ADD(s->lat_sum_ns, ns);
 }
 
+/* The kernel copied less than the whole packet (NFQA_CAP_LEN is the full length). */
+static bool
+copy_was_cut(struct nlattr *const attr[])
+{
+	return attr[NFQA_CAP_LEN] != NULL &&
+	       ntohl(mnl_attr_get_u32(attr[NFQA_CAP_LEN])) >
+		       mnl_attr_get_payload_len(attr[NFQA_PAYLOAD]);
+}
+
+/*
+ * NF_QUEUE to the deep queue. Nobody bound there means a drop, or, when the
+ * queues fail open, an accept (the bypass flag), as with the normal queues.
+ */
+static uint32_t
+deep_verdict(const struct worker *w)
+{
+	return NF_QUEUE | (uint32_t)w->cfg.deep_queue << 16 |
+	       (w->cfg.q.fail_open ? NF_VERDICT_FLAG_QUEUE_BYPASS : 0);
+}
+
 static void
 handle_packet(struct worker *w, const struct ruleset *rs, const struct nlmsghdr *nlh,
 	      unsigned *npend)
@@ -229,6 +253,13 @@ handle_packet(struct worker *w, const struct ruleset *rs, const struct nlmsghdr 
 		pend_add(w, npend, id, w->cfg.q.fail_open ? NF_ACCEPT : NF_DROP, 0, false);
 		return;
 	}
+	if (unlikely(k.flags & PKT_F_TRUNC) && w->cfg.deep_queue >= 0 &&
+	    copy_was_cut(attr)) {
+		/* the L4 header lies past our copy: the deep queue sees it all */
+		STAT_ADD(w->stats.deep_requeued, 1);
+		pend_add(w, npend, id, deep_verdict(w), 0, false);
+		return;
+	}
 	if (attr[NFQA_IFINDEX_INDEV])
 		k.iif = ntohl(mnl_attr_get_u32(attr[NFQA_IFINDEX_INDEV]));
 	if (attr[NFQA_IFINDEX_OUTDEV])
@@ -244,6 +275,8 @@ handle_packet(struct worker *w, const struct ruleset *rs, const struct nlmsghdr 
 				   jr.verdict == JV_DROP ? SV_DROP : SV_ACCEPT], 1);
 	if (jr.rejudged)
 		STAT_ADD(w->stats.rejudged, 1);
+	if (unlikely(jr.rv.reason == REASON_UNREADABLE))
+		STAT_ADD(w->stats.unreadable, 1);
 	if (jr.rv.meta != RS_NO_META)
 		ruleset_hit(rs, jr.rv.meta);
 	for (uint32_t i = 0; i < jr.rv.nlog; i++)
@@ -281,9 +314,9 @@ worker_main(void *arg)
 		int n;
 
 		STAT_SET(w->stats.heartbeat_ns, mono_ns());
-		for (unsigned i = 0; i < WORKER_BATCH; i++)
+		for (unsigned i = 0; i < w->batch; i++)
 			w->msgs[i].msg_hdr.msg_flags = 0;
-		n = recvmmsg(w->q.fd, w->msgs, WORKER_BATCH, MSG_WAITFORONE, NULL);
+		n = recvmmsg(w->q.fd, w->msgs, w->batch, MSG_WAITFORONE, NULL);
 		if (n < 0) {
 			if (errno == ENOBUFS)
 				STAT_ADD(w->stats.enobufs, 1);	/* messages were lost; go on */
@@ -326,11 +359,17 @@ worker_start(struct worker *w)
 }
 
 void
+worker_request_stop(struct worker *w)
+{
+	__atomic_store_n(&w->stop, 1, __ATOMIC_RELAXED);
+}
+
+void
 worker_stop(struct worker *w)
 {
 	if (!w->started)
 		return;
-	__atomic_store_n(&w->stop, 1, __ATOMIC_RELAXED);
+	worker_request_stop(w);
 	pthread_join(w->thread, NULL);
 	w->started = false;
 }

@@ -18,8 +18,23 @@
 #define WORKER_BATCH	64	/* packet messages per recvmmsg */
 #define WORKER_MSGSIZE	2048	/* one message: headers-only copy plus attributes */
 
+/*
+ * The normal queues copy the first WORKER_COPY bytes of a packet: enough for
+ * any IPv4 header with options and its L4 ports, and for IPv6 without a long
+ * extension chain. An IPv6 packet whose L4 header lies past that is handed,
+ * by an NF_QUEUE verdict, to the deep queue, which copies whole packets
+ * (WORKER_DEEP_COPY) into fewer, larger buffers.
+ */
+#define WORKER_COPY		128
+#define WORKER_DEEP_COPY	0xfff0	/* the kernel's maximum copy range, rounded down */
+#define WORKER_DEEP_BATCH	8
+#define WORKER_DEEP_MSGSIZE	(WORKER_DEEP_COPY + 1024)
+
 struct worker_config {
 	struct queue_config q;
+	unsigned batch;			/* messages per recvmmsg (0: WORKER_BATCH) */
+	size_t msgsize;			/* bytes per message (0: WORKER_MSGSIZE) */
+	int deep_queue;			/* where a packet cut before its L4 header goes; -1: drop it */
 	struct mark_layout ml;
 	struct judge_opts jo;
 	unsigned log_ring_order;	/* verdict-log ring of 2^order records */
@@ -33,6 +48,8 @@ struct worker {
 	bool started;
 	struct worker_stats stats;
 	struct vlog_ring ring;
+	unsigned batch;
+	size_t msgsize;
 	/* buffers, allocated by worker_open */
 	struct mmsghdr *msgs;
 	struct iovec *iov;
@@ -52,6 +69,9 @@ int __must_check worker_open(struct worker *w, const struct worker_config *c, ch
 
 /* worker_start - start the thread. 0 or -errno. */
 int __must_check worker_start(struct worker *w);
+
+/* worker_request_stop - ask the thread to finish its batch and exit; does not wait. */
+void worker_request_stop(struct worker *w);
 
 /* worker_stop - ask the thread to finish its batch and exit, and join it. */
 void worker_stop(struct worker *w);

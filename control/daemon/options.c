@@ -50,7 +50,9 @@ static const char run_usage[] =
 	"                                               FelixConfiguration, else Felix's\n"
 	"  --queues N            NFQWALL_QUEUES         worker threads and queues (default:\n"
 	"                                               one per CPU)\n"
-	"  --queue-first N       NFQWALL_QUEUE_FIRST    first queue number (default 100)\n"
+	"  --queue-first N       NFQWALL_QUEUE_FIRST    first queue number (default 100); the\n"
+	"                                               number after the last is the deep\n"
+	"                                               queue (IPv6 with long header chains)\n"
 	"  --queue-len N         NFQWALL_QUEUE_LEN      packets per queue (default 4096)\n"
 	"  --fail-open           NFQWALL_FAIL_OPEN=1    packets pass when nfqwall is down or\n"
 	"                                               a queue is full (default: they drop,\n"
@@ -264,8 +266,9 @@ options_check(int argc, char **argv, struct run_opts *o)
 	if (o->queues == 0)
 		o->queues = 1;
 	if (o->queue_first + o->queues > 65535) {
-		fprintf(stderr, "nfqwall run: queues %u..%u do not fit in 0..65535\n", o->queue_first,
-			o->queue_first + o->queues - 1);
+		fprintf(stderr, "nfqwall run: queues %u..%u and the deep queue %u do not fit in "
+			"0..65535\n", o->queue_first, o->queue_first + o->queues - 1,
+			o->queue_first + o->queues);
 		return 2;
 	}
 	return 0;

@@ -128,37 +128,75 @@ event_loop(struct ctl *c)
 
 /* ---- start and stop ------------------------------------------------------------------------ */
 
+/* Open one worker into slot c->nworkers; 0 or -errno (logged). */
+static int
+open_worker(struct ctl *c, const struct worker_config *wc)
+{
+	struct worker *w = &c->workers[c->nworkers];
+	char why[256];
+	int err = worker_open(w, wc, why, sizeof(why));
+
+	if (err < 0) {
+		log_err("cannot open queue", "queue=%u error=\"%s\"", wc->q.num, why);
+		return err;
+	}
+	c->d.wstats[c->nworkers++] = &w->stats;
+	return 0;
+}
+
+/*
+ * The deep queue (the first number after the normal ones) gets the IPv6
+ * packets whose L4 header lies past the normal copy range. Without it those
+ * are dropped, so a queue number taken by another program is a warning.
+ */
+static int
+open_deep_worker(struct ctl *c, const struct worker_config *base)
+{
+	struct worker_config wc = *base;
+
+	wc.q.num = (uint16_t)(c->o.queue_first + c->o.queues);
+	wc.q.copy_range = WORKER_DEEP_COPY;
+	wc.batch = WORKER_DEEP_BATCH;
+	wc.msgsize = WORKER_DEEP_MSGSIZE;
+	wc.deep_queue = -1;
+	if (open_worker(c, &wc) < 0) {
+		log_warn("no deep queue: IPv6 packets with an L4 header past the first bytes "
+			 "will be dropped", "queue=%u", wc.q.num);
+		return -1;
+	}
+	return wc.q.num;
+}
+
 static int
 start_workers(struct ctl *c)
 {
-	char why[256];
+	struct worker_config wc = {
+		.q = { .maxlen = c->o.queue_len, .copy_range = WORKER_COPY,
+		       .fail_open = c->o.fail_open },
+		.ml = c->ml,
+		.jo = { .audit = c->o.audit, .log_allowed = c->o.log_allowed },
+		.log_ring_order = 12,
+	};
 
-	c->workers = calloc(c->o.queues, sizeof(*c->workers));
-	c->d.wstats = calloc(c->o.queues, sizeof(*c->d.wstats));
+	c->workers = calloc(c->o.queues + 1, sizeof(*c->workers));
+	c->d.wstats = calloc(c->o.queues + 1, sizeof(*c->d.wstats));
 	if (c->workers == NULL || c->d.wstats == NULL) {
 		log_err("cannot start the workers", "error=\"%s\"", strerror(ENOMEM));
 		return -ENOMEM;
 	}
+	wc.deep_queue = open_deep_worker(c, &wc);
 	for (unsigned i = 0; i < c->o.queues; i++) {
-		struct worker_config wc = {
-			.q = { .num = (uint16_t)(c->o.queue_first + i), .maxlen = c->o.queue_len,
-			       .copy_range = 128, .fail_open = c->o.fail_open },
-			.ml = c->ml,
-			.jo = { .audit = c->o.audit, .log_allowed = c->o.log_allowed },
-			.log_ring_order = 12,
-		};
-		int err = worker_open(&c->workers[i], &wc, why, sizeof(why));
+		int err;
 
-		if (err < 0) {
-			log_err("cannot open queue", "queue=%u error=\"%s\"", wc.q.num, why);
+		wc.q.num = (uint16_t)(c->o.queue_first + i);
+		err = open_worker(c, &wc);
+		if (err < 0)
 			return err;
-		}
-		c->nworkers++;
-		c->d.wstats[i] = &c->workers[i].stats;
 		if (i == 0)
-			log_info("queue configured", "queue=%u rcvbuf=%u conntrack_glue=%s", wc.q.num,
-				 c->workers[i].q.rcvbuf, c->workers[i].q.ct_glue ? "present" :
-				 "absent (using packet-mark bits)");
+			log_info("queue configured", "queue=%u rcvbuf=%u conntrack_glue=%s "
+				 "deep_queue=%d", wc.q.num, c->workers[c->nworkers - 1].q.rcvbuf,
+				 c->workers[c->nworkers - 1].q.ct_glue ? "present" :
+				 "absent (using packet-mark bits)", wc.deep_queue);
 	}
 	c->d.nworkers = c->nworkers;
 	for (unsigned i = 0; i < c->nworkers; i++) {
@@ -177,6 +215,9 @@ stop_all(struct ctl *c)
 {
 	kube_stop(c->kube);
 	c->kube = NULL;
+	/* every worker notices within its receive timeout: ask all, then wait */
+	for (unsigned i = 0; i < c->nworkers; i++)
+		worker_request_stop(&c->workers[i]);
 	for (unsigned i = 0; i < c->nworkers; i++)
 		worker_stop(&c->workers[i]);
 	http_stop(c->http);

@@ -16,8 +16,9 @@
                                              skippable option, as the kernel builds them
   peer.py syn6 SRC DST PORT --chain SPEC     one raw IPv6 TCP SYN behind the extension headers of
                                              SPEC (hop:N, dst:N, rt:N, frag, in order, comma
-                                             separated; N = option bytes); exit 0 when DST answers
-                                             (SYN-ACK or RST), 1 when nothing comes back
+                                             separated; N = option bytes); prints "sport=N" and
+                                             what came back; exit 0 when DST answers (SYN-ACK or
+                                             RST), 1 when nothing does
 Only ever talks to the address it is given (the tests use namespaces they create).
 """
 import argparse
@@ -147,9 +148,10 @@ def syn6(args):
         rsport, rdport = struct.unpack("!HH", d[:4])
         if rsport == args.port and rdport == sport:
             flags = d[13]
-            print("syn-ack" if flags & 0x12 == 0x12 else "rst" if flags & 0x04 else "flags %#x" % flags)
+            print("sport=%d %s" % (sport, "syn-ack" if flags & 0x12 == 0x12 else
+                                   "rst" if flags & 0x04 else "flags %#x" % flags))
             return 0
-    print("no answer")
+    print("sport=%d no answer" % sport)
     return 1
 
 

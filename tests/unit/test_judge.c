@@ -48,6 +48,36 @@ static const char policy[] =
 	"    - {action: Allow, protocol: TCP, source: {nets: [192.0.2.0/24]}, destination: {ports: [30080]}}\n"
 	"    - {action: Deny, protocol: TCP, destination: {ports: [30081]}}\n";
 
+/* Log rules at every lookup a packet can meet: preDNAT, forward ingress and egress. */
+static const char log_policy[] =
+	"apiVersion: projectcalico.org/v3\n"
+	"kind: HostEndpoint\n"
+	"metadata: {name: node, labels: {role: node}}\n"
+	"spec: {node: n1, interfaceName: \"*\", expectedIPs: [10.0.0.1]}\n"
+	"---\n"
+	"apiVersion: projectcalico.org/v3\n"
+	"kind: GlobalNetworkPolicy\n"
+	"metadata: {name: fwd}\n"
+	"spec:\n"
+	"  selector: role == 'node'\n"
+	"  applyOnForward: true\n"
+	"  ingress:\n"
+	"    - {action: Log, protocol: TCP}\n"
+	"    - {action: Allow}\n"
+	"  egress:\n"
+	"    - {action: Log, protocol: TCP, destination: {ports: [80]}}\n"
+	"    - {action: Allow}\n"
+	"---\n"
+	"apiVersion: projectcalico.org/v3\n"
+	"kind: GlobalNetworkPolicy\n"
+	"metadata: {name: pre}\n"
+	"spec:\n"
+	"  selector: role == 'node'\n"
+	"  preDNAT: true\n"
+	"  applyOnForward: true\n"
+	"  ingress:\n"
+	"    - {action: Log, protocol: TCP, destination: {ports: [80]}}\n";
+
 struct fixture {
 	struct polset ps;
 	struct hostenv env;
@@ -57,7 +87,7 @@ struct fixture {
 };
 
 static int
-setup(void **state)
+setup_text(void **state, const char *text)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
 	struct hostenv_opts o = { .node = "n1" };
@@ -65,7 +95,7 @@ setup(void **state)
 	char why[64];
 
 	polset_init(&f->ps);
-	assert_int_equal(polset_load_buffer(&f->ps, "p.yaml", policy, strlen(policy)), 0);
+	assert_int_equal(polset_load_buffer(&f->ps, "p.yaml", text, strlen(text)), 0);
 	assert_int_equal(f->ps.diags.nerr, 0);
 	assert_int_equal(hostenv_build(&f->env, &f->ps, &o, why, sizeof(why)), 0);
 	assert_int_equal(hostenv_add_iface(&f->env, 1, "lo", &lo, 1), 0);
@@ -76,6 +106,18 @@ setup(void **state)
 	assert_int_equal(mark_layout_init(&f->ml, 0xfff80000u), 0);
 	*state = f;
 	return 0;
+}
+
+static int
+setup(void **state)
+{
+	return setup_text(state, policy);
+}
+
+static int
+setup_logs(void **state)
+{
+	return setup_text(state, log_policy);
 }
 
 static int
@@ -267,6 +309,94 @@ test_forward_and_untracked(void **state)
 	assert_int_equal(r.mark, f->ml.raw | f->ml.prednat);
 }
 
+/* Log hit @i is rule 0 of policy @name, in direction @dir. */
+static void
+assert_log(const struct fixture *f, const struct judge_result *r, uint32_t i, const char *name,
+	   enum dir dir)
+{
+	const struct rs_meta *m;
+
+	assert_true(i < r->rv.nlog);
+	assert_true(r->rv.log[i] < ruleset_nmeta(f->rs));
+	m = ruleset_meta(f->rs, r->rv.log[i]);
+	assert_string_equal(ruleset_str(f->rs, m->policy), name);
+	assert_int_equal(m->dir, dir);
+	assert_int_equal(m->rule, 0);
+}
+
+/* A forwarded packet meets Log rules at forward ingress and egress: both hits kept. */
+static void
+test_forward_keeps_every_log_hit(void **state)
+{
+	struct fixture *f = *state;
+	struct pkt_key k = tcp("192.0.2.9", "198.51.100.5", 40000, 80, 2, 2);
+	struct judge_result r;
+
+	memset(&r, 0xa5, sizeof(r));
+	judge_packet(f->rs, &f->ml, &f->jo, JHOOK_FORWARD, 0, &k, &r);
+	assert_int_equal(r.verdict, JV_REPEAT);
+	assert_true(r.logged);
+	assert_int_equal(r.rv.nlog, 2);
+	assert_log(f, &r, 0, "fwd", DIR_INGRESS);
+	assert_log(f, &r, 1, "fwd", DIR_EGRESS);
+	assert_int_equal(r.stage, STAGE_FORWARD);
+}
+
+/* A reply judged again as its original direction: the preDNAT Log, then the normal one. */
+static void
+test_rejudged_reply_keeps_every_log_hit(void **state)
+{
+	struct fixture *f = *state;
+	struct pkt_key k = tcp("10.0.0.1", "192.0.2.9", 80, 40000, 0, 2);
+	struct judge_result r;
+
+	memset(&r, 0x5a, sizeof(r));
+	judge_packet(f->rs, &f->ml, &f->jo, JHOOK_LOCAL_OUT, f->ml.est | f->ml.reply, &k, &r);
+	assert_int_equal(r.verdict, JV_REPEAT);
+	assert_int_equal(r.rv.nlog, 2);
+	assert_log(f, &r, 0, "pre", DIR_INGRESS);
+	assert_log(f, &r, 1, "fwd", DIR_INGRESS);
+}
+
+/*
+ * A packet whose L4 header could not be read is dropped, whatever a rule
+ * without ports would say: egress allows everything but TCP port 25, and a
+ * packet to port 25 whose ports were cut off must not pass as "no port".
+ */
+static void
+test_unreadable_is_dropped(void **state)
+{
+	struct fixture *f = *state;
+	static const uint8_t bad[] = { PKT_F_TRUNC, PKT_F_MALFORMED, PKT_F_TRUNC | PKT_F_FRAG };
+
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		struct pkt_key k = tcp("10.0.0.1", "198.51.100.1", 40000, 0, 0, 2);
+		struct judge_result r;
+
+		k.flags = bad[i];
+		judge_packet(f->rs, &f->ml, &f->jo, JHOOK_LOCAL_OUT, 0, &k, &r);
+		assert_int_equal(r.verdict, JV_DROP);
+		assert_int_equal(r.rv.reason, REASON_UNREADABLE);
+		assert_int_equal(r.rv.meta, RS_NO_META);
+		assert_int_equal(r.stage, STAGE_NORMAL);
+		assert_true(r.logged);
+		/* the same key with its ports read is allowed */
+		k = tcp("10.0.0.1", "198.51.100.1", 40000, 443, 0, 2);
+		judge_packet(f->rs, &f->ml, &f->jo, JHOOK_LOCAL_OUT, 0, &k, &r);
+		assert_int_equal(r.verdict, JV_REPEAT);
+	}
+	/* at the raw stage too */
+	{
+		struct pkt_key k = tcp("192.0.2.9", "10.0.0.1", 40000, 0, 2, 0);
+		struct judge_result r;
+
+		k.flags = PKT_F_TRUNC;
+		judge_packet(f->rs, &f->ml, &f->jo, JHOOK_PRE_ROUTING, f->ml.raw, &k, &r);
+		assert_int_equal(r.verdict, JV_DROP);
+		assert_int_equal(r.stage, STAGE_UNTRACKED);
+	}
+}
+
 int
 main(void)
 {
@@ -280,6 +410,10 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_loopback_output_leaves_connmark_to_input, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_forward_and_untracked, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_forward_keeps_every_log_hit, setup_logs, teardown),
+		cmocka_unit_test_setup_teardown(test_rejudged_reply_keeps_every_log_hit, setup_logs,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_unreadable_is_dropped, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

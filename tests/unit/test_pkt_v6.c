@@ -138,6 +138,61 @@ test_v6_nonfirst_fragment(void **state __unused)
 	assert_int_equal(k.flags, PKT_F_FRAG | PKT_F_NONFIRST);
 }
 
+/* A non-first fragment whose next header is one more extension: no protocol (as ip6tables). */
+static void
+test_v6_nonfirst_fragment_then_extension(void **state __unused)
+{
+	uint8_t b[128];
+	size_t n = put_v6(b, 44, 8 + 8 + 20);
+	struct pkt_key k;
+
+	n += put_frag6(b + n, 60, 181, 1);
+	n += put_ext(b + n, 6, 0);
+	n += put_tcp(b + n, 1, 2);
+	assert_int_equal(parse(b, n, &k), 0);
+	assert_int_equal(k.proto, PKT_PROTO_UNKNOWN);
+	assert_int_equal(k.flags, PKT_F_FRAG | PKT_F_NONFIRST);
+}
+
+/*
+ * The bypass of issue 8: 200 bytes of hop-by-hop options put the TCP header
+ * past a 128-byte copy. The walk reads the whole chain when it is there, and
+ * flags a cut copy as truncated (never as a port-less TCP packet).
+ */
+static void
+test_v6_long_options_past_the_copy(void **state __unused)
+{
+	uint8_t b[40 + 208 + 20];
+	size_t n = put_v6(b, 0, 208 + 20);
+	struct pkt_key k;
+
+	n += put_ext(b + n, 6, 25);		/* (25 + 1) * 8 = 208 bytes */
+	n += put_tcp(b + n, 40000, 9090);
+	assert_int_equal(n, sizeof(b));
+	assert_int_equal(parse(b, n, &k), 0);
+	assert_int_equal(k.proto, 6);
+	assert_int_equal(k.flags, PKT_F_PORTS);
+	assert_int_equal(k.dport, 9090);
+
+	/* what a 128-byte copy range hands over */
+	assert_int_equal(parse(b, 128, &k), 0);
+	assert_int_equal(k.flags, PKT_F_TRUNC);
+	assert_int_equal(k.proto, 6);
+	assert_int_equal(k.sport, 0);
+	assert_int_equal(k.dport, 0);
+
+	/* the options header says what follows it even when cut: TCP */
+	put_v6(b, 60, 208 + 20);
+	assert_int_equal(parse(b, 100, &k), 0);
+	assert_int_equal(k.flags, PKT_F_TRUNC);
+	assert_int_equal(k.proto, 6);
+
+	/* a copy that ends before the header's first two bytes: no protocol */
+	assert_int_equal(parse(b, 41, &k), 0);
+	assert_int_equal(k.flags, PKT_F_TRUNC);
+	assert_int_equal(k.proto, PKT_PROTO_UNKNOWN);
+}
+
 static void
 test_v6_icmpv6_echo(void **state __unused)
 {
@@ -228,17 +283,18 @@ test_v6_chain_too_long(void **state __unused)
 	assert_int_equal(k.proto, 6);
 	assert_int_equal(k.sport, 1);
 
-	/* the 17th is not: the walk stops at its type */
+	/* the 17th is not: malformed, and the protocol is unknown (never an
+	 * extension header type) */
 	n = build_v6_long_chain(b, 17);
 	assert_int_equal(parse(b, n, &k), 0);
 	assert_int_equal(k.flags, PKT_F_MALFORMED);
-	assert_int_equal(k.proto, 60);
+	assert_int_equal(k.proto, PKT_PROTO_UNKNOWN);
 
 	n = build_v6_long_chain(b, 20);
 	assert_int_equal(n, sizeof(b));
 	assert_int_equal(parse(b, n, &k), 0);
 	assert_int_equal(k.flags, PKT_F_MALFORMED);
-	assert_int_equal(k.proto, 60);
+	assert_int_equal(k.proto, PKT_PROTO_UNKNOWN);
 }
 
 static void
@@ -281,7 +337,7 @@ test_v6_payload_length(void **state __unused)
 	/* payload length before the hop-by-hop header's length byte */
 	put16(b + 4, 1);
 	assert_int_equal(parse(b, n, &k), 0);
-	assert_int_equal(k.proto, 0);
+	assert_int_equal(k.proto, PKT_PROTO_UNKNOWN);
 	assert_int_equal(k.flags, PKT_F_TRUNC);
 
 	/* the largest payload length saturates instead of wrapping */
@@ -312,14 +368,15 @@ test_v6_truncated_every_length(void **state __unused)
 		assert_addrs(&k, AF_INET6);
 		assert_int_equal(k.len, full);
 		/* hbh at 40, dest at 48, frag at 64, tcp at 72 */
+		/* cut inside the chain: no protocol (never an extension type) */
 		if (len < 42) {
-			proto = 0;
+			proto = PKT_PROTO_UNKNOWN;
 			flags = PKT_F_TRUNC;
 		} else if (len < 50) {
-			proto = 60;
+			proto = PKT_PROTO_UNKNOWN;
 			flags = PKT_F_TRUNC;
 		} else if (len < 68) {
-			proto = 44;
+			proto = PKT_PROTO_UNKNOWN;
 			flags = PKT_F_TRUNC | PKT_F_FRAG;
 		} else if (len < 76) {
 			proto = 6;
@@ -346,6 +403,8 @@ main(void)
 		cmocka_unit_test(test_v6_ext_chain),
 		cmocka_unit_test(test_v6_routing_and_mobility),
 		cmocka_unit_test(test_v6_nonfirst_fragment),
+		cmocka_unit_test(test_v6_nonfirst_fragment_then_extension),
+		cmocka_unit_test(test_v6_long_options_past_the_copy),
 		cmocka_unit_test(test_v6_icmpv6_echo),
 		cmocka_unit_test(test_v6_ah_skip),
 		cmocka_unit_test(test_v6_esp_and_nonext_stop),
