@@ -15,6 +15,7 @@
  * pod must not open the node): `nfqwall uninstall` removes them.
  */
 #include <errno.h>
+#include <linux/capability.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <poll.h>
@@ -33,6 +34,7 @@
 #include "ctl.h"
 #include "fwrules.h"
 #include "log.h"
+#include "privs.h"
 #include "run.h"
 #include "worker.h"
 
@@ -343,6 +345,32 @@ close_sources(struct ctl *c)
 		close(c->tfd);
 }
 
+/*
+ * Before any thread starts: keep CAP_NET_ADMIN only (queues, SO_RCVBUFFORCE,
+ * iptables-restore). Without it nfqwall cannot work: say so and stop.
+ */
+static int
+drop_privileges(void)
+{
+	static const unsigned keep[] = { CAP_NET_ADMIN };
+	struct privs_report r;
+	int err = privs_drop(keep, ARRAY_SIZE(keep), &r);
+
+	if (err < 0) {
+		log_err("cannot drop privileges", "error=\"%s\"", strerror(-err));
+		return err;
+	}
+	if (!(r.kept & (1ull << CAP_NET_ADMIN))) {
+		log_err("CAP_NET_ADMIN is missing: nfqwall cannot bind its queues or install its "
+			"rules", "%s", "");
+		return -EPERM;
+	}
+	log_info("privileges dropped", "kept=cap_net_admin bounding_set=%s no_new_privs=%d",
+		 r.bounding_dropped ? "cap_net_admin" : "unchanged (no CAP_SETPCAP)",
+		 r.no_new_privs);
+	return 0;
+}
+
 int
 run_main(int argc, char **argv)
 {
@@ -365,6 +393,8 @@ run_main(int argc, char **argv)
 		 !c.o.no_rejudge, c.o.audit);
 
 	rc = 1;
+	if (drop_privileges() < 0)
+		goto out;
 	if (start_sources(&c) < 0)
 		goto out;
 	/* A daemon restarted over its own rules must not reuse their generation. */

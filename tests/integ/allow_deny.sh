@@ -45,6 +45,15 @@ EOT
 serve_node --tcp 8080,9090 --udp 5353,5354
 start_nfqwall || exit 1
 
+# only CAP_NET_ADMIN (bit 12) is left, in every set, for every thread, and no_new_privs
+check "nfqwall keeps only CAP_NET_ADMIN, with no_new_privs, in every thread" sh -c '
+	for st in /proc/'"$NFQ_PID"'/task/*/status; do
+		grep -q "^CapEff:[[:space:]]*0000000000001000$" "$st" &&
+		grep -q "^CapPrm:[[:space:]]*0000000000001000$" "$st" &&
+		grep -q "^CapBnd:[[:space:]]*0000000000001000$" "$st" &&
+		grep -q "^CapInh:[[:space:]]*0000000000000000$" "$st" &&
+		grep -q "^NoNewPrivs:[[:space:]]*1$" "$st" || { cat "$st"; exit 1; }
+	done'
 check "tcp 8080 over IPv4 is allowed" nc_ $PEER tcp $NODE4 8080
 check_not "tcp 9090 over IPv4 is denied" nc_ $PEER tcp $NODE4 9090 --timeout 1
 check "tcp 8080 over IPv6 is allowed" nc_ $PEER tcp $NODE6 8080
