@@ -21,6 +21,18 @@ struct kube_store;
 #define DAEMON_STALE_SYNC_NS (180ull * 1000000000ull)	/* a watch silent this long is reported stale */
 #define DAEMON_STALL_NS	(5ull * 1000000000ull)	/* a worker or the control loop silent this long fails /livez */
 
+/*
+ * The HTTP server's bounds (http.c): at most HTTP_MAX_CONNECTIONS connections
+ * (a quarter of RLIMIT_NOFILE when that is less, but at least 16); a request
+ * must arrive whole within HTTP_REQUEST_DEADLINE_MS of the connection (or of
+ * the previous answer on a kept-alive one, then 10 s), however busy the
+ * client keeps it; near the limit a new connection evicts the oldest one
+ * still waiting for its request. So a probe gets its answer at once while
+ * slow or idle clients hold connections.
+ */
+#define HTTP_MAX_CONNECTIONS		256
+#define HTTP_REQUEST_DEADLINE_MS	2000
+
 struct daemon {
 	const char *node;
 	const char *source;			/* "policy-dir" or "kubernetes" */
@@ -46,6 +58,12 @@ struct daemon {
 	/* the Kubernetes source (issue #4); zero with --policy-dir */
 	struct kube_store *kstore;		/* per-kind sync state, NULL with --policy-dir */
 
+	/* the HTTP server (http.c) */
+	uint64_t http_connections;		/* open now */
+	uint64_t http_max_connections;		/* its connection limit */
+	uint64_t http_deadline_closed;		/* closed: request not in (or answer not taken) in time */
+	uint64_t http_evicted;			/* closed to make room for a new connection */
+
 	int ready;				/* 1 once the first table is published (and synced) */
 	pthread_mutex_t lock;
 	char ready_detail[512];			/* why not ready, or what was rejected last */
@@ -57,10 +75,13 @@ int daemon_live(struct daemon *d, char *why, size_t whylen);
 
 struct http_server;
 
-/* http_start - serve /metrics, /livez and /readyz on @addr:@port (libmicrohttpd,
- * its own thread). Returns 0 or -errno. */
+/* http_start - serve /metrics, /livez and /readyz on @addr:@port (libmicrohttpd's
+ * thread, and a thread enforcing the deadlines above). Returns 0 or -errno. */
 int __must_check http_start(struct http_server **out, const char *addr, uint16_t port,
 			    struct daemon *d);
+
+/* http_port - the port @h listens on (the one the kernel chose for port 0). */
+uint16_t http_port(const struct http_server *h);
 
 /* http_stop - stop serving and free. NULL is a no-op. */
 void http_stop(struct http_server *h);

@@ -323,6 +323,22 @@ render_control(FILE *f, struct daemon *d)
 }
 
 static void
+render_http(FILE *f, struct daemon *d)
+{
+	plain(f, "http_connections", "gauge", "Connections the HTTP server holds.",
+	      STAT_GET(d->http_connections));
+	plain(f, "http_max_connections", "gauge", "The HTTP server's connection limit.",
+	      STAT_GET(d->http_max_connections));
+	head(f, "http_connections_closed_total", "counter",
+	     "HTTP connections closed by the server: request not in time (deadline), or the "
+	     "oldest waiting one, to make room (evicted).");
+	fprintf(f, "nfqwall_http_connections_closed_total{reason=\"deadline\"} %" PRIu64 "\n",
+		STAT_GET(d->http_deadline_closed));
+	fprintf(f, "nfqwall_http_connections_closed_total{reason=\"evicted\"} %" PRIu64 "\n",
+		STAT_GET(d->http_evicted));
+}
+
+static void
 render_workers_up(FILE *f, struct daemon *d)
 {
 	uint64_t now = mono_ns();
@@ -465,6 +481,7 @@ metrics_render(struct daemon *d, char **out)
 	render_latency(f, d);
 	render_log(f, d);
 	render_control(f, d);
+	render_http(f, d);
 	render_workers_up(f, d);
 	render_rule_hits(f);
 	render_kernel(f, d);
