@@ -182,6 +182,14 @@ void ruleset_publish(struct ruleset *next);
 /* ruleset_current - the current table; call inside an RCU read-side section. */
 const struct ruleset *ruleset_current(void);
 
+/*
+ * ruleset_read_lock / ruleset_read_unlock - an RCU read-side section around
+ * ruleset_current and the use of what it returned (the calling thread is
+ * registered with urcu-memb). No table read in it is freed before it ends.
+ */
+void ruleset_read_lock(void);
+void ruleset_read_unlock(void);
+
 /* ruleset_unpublish - drop the current table and wait for readers (shutdown). */
 void ruleset_unpublish(void);
 

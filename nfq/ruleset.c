@@ -12,8 +12,10 @@
 #include <string.h>
 
 #include "ruleset_layout.h"
+#include "tsan.h"
 
 static struct ruleset *ruleset_active;
+static int ruleset_grace;	/* TSan's stand-in for a grace period (tsan.h) */
 
 /* ---- accessors ---------------------------------------------------------------- */
 
@@ -140,30 +142,64 @@ ruleset_free(struct ruleset *rs)
 static void
 ruleset_free_rcu(struct rcu_head *head)
 {
-	ruleset_free(caa_container_of(head, struct ruleset, rcu));
+	struct ruleset *rs = caa_container_of(head, struct ruleset, rcu);
+
+	TSAN_ACQUIRE(rs);		/* handed over by call_rcu's queue */
+	TSAN_ACQUIRE(&ruleset_grace);	/* every reader that could see it is done */
+	ruleset_free(rs);
 }
 
 void
 ruleset_publish(struct ruleset *next)
 {
-	struct ruleset *prev = rcu_xchg_pointer(&ruleset_active, next);
+	struct ruleset *prev;
 
-	if (prev != NULL)
+#ifdef NFQWALL_TSAN
+	prev = __atomic_exchange_n(&ruleset_active, next, __ATOMIC_ACQ_REL);
+#else
+	prev = rcu_xchg_pointer(&ruleset_active, next);
+#endif
+	if (prev != NULL) {
+		TSAN_RELEASE(prev);
 		urcu_memb_call_rcu(&prev->rcu, ruleset_free_rcu);
+	}
 }
 
 const struct ruleset *
 ruleset_current(void)
 {
+#ifdef NFQWALL_TSAN
+	return __atomic_load_n(&ruleset_active, __ATOMIC_ACQUIRE);
+#else
 	return rcu_dereference(ruleset_active);
+#endif
+}
+
+void
+ruleset_read_lock(void)
+{
+	urcu_memb_read_lock();
+}
+
+void
+ruleset_read_unlock(void)
+{
+	TSAN_RELEASE(&ruleset_grace);
+	urcu_memb_read_unlock();
 }
 
 void
 ruleset_unpublish(void)
 {
-	struct ruleset *prev = rcu_xchg_pointer(&ruleset_active, NULL);
+	struct ruleset *prev;
 
+#ifdef NFQWALL_TSAN
+	prev = __atomic_exchange_n(&ruleset_active, NULL, __ATOMIC_ACQ_REL);
+#else
+	prev = rcu_xchg_pointer(&ruleset_active, NULL);
+#endif
 	urcu_memb_synchronize_rcu();
+	TSAN_ACQUIRE(&ruleset_grace);
 	ruleset_free(prev);
 	urcu_memb_barrier();
 }

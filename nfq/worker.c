@@ -325,7 +325,7 @@ worker_main(void *arg)
 			continue;
 		}
 		STAT_ADD(w->stats.batches, 1);
-		urcu_memb_read_lock();
+		ruleset_read_lock();
 		rs = ruleset_current();
 		if (rs != NULL)
 			STAT_SET(w->stats.gen, ruleset_gen(rs));
@@ -339,7 +339,7 @@ worker_main(void *arg)
 					handle_packet(w, rs, nlh, &npend);
 			}
 		}
-		urcu_memb_read_unlock();
+		ruleset_read_unlock();
 		send_verdicts(w, npend);
 	}
 	STAT_SET(w->stats.running, 0);

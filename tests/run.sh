@@ -1,6 +1,6 @@
 #!/bin/sh
 # tests/run.sh SUITE... - run nfqwall's test suites and print one closing line
-# "N passed, N failed, N skipped". Suites: lint unit golden diff examples k8s integ san fuzz.
+# "N passed, N failed, N skipped". Suites: lint unit golden diff examples k8s integ san tsan fuzz.
 # Unit and differential tests are cmocka binaries in $O/tests (TAP output);
 # golden tests are tests/golden/run.sh; integration tests are the executable
 # tests/integ/*.sh scripts (exit 0 pass, 77 skip with a reason, else fail).
@@ -110,9 +110,12 @@ EOT
 	fi
 }
 
-suite_integ() {
+suite_integ() {	# $INTEG_ONLY: only these tests (names without .sh)
 	for t in tests/integ/*.sh; do
 		[ -x "$t" ] || continue
+		if [ -n "${INTEG_ONLY:-}" ]; then
+			case " $INTEG_ONLY " in *" $(basename "$t" .sh) "*) ;; *) continue ;; esac
+		fi
 		name=${PREFIX:-}integ/$(basename "$t" .sh)
 		echo "== $name"
 		log=$O/integ-$(basename "$t" .sh).log
@@ -150,6 +153,35 @@ suite_san() {
 	export O NFQWALL
 }
 
+# The multithreaded parts under ThreadSanitizer (-fsanitize=thread): the RCU
+# publish/reclaim and log-ring stress test and the other threaded unit tests,
+# then the daemon itself (workers, logger, control thread, HTTP) through
+# integration tests that reload while traffic flows. tests/tsan.supp silences
+# only what liburcu's uninstrumented internals do.
+TSAN_UNITS="test_rcu_stress test_vlog test_http test_kstore"
+TSAN_INTEG="allow_deny reload rejudge exthdr"
+suite_tsan() {
+	echo "== tsan: building with -fsanitize=thread"
+	tsan_o=${BUILD:-build}/san-thread
+	bins=""
+	for u in $TSAN_UNITS; do bins="$bins $tsan_o/tests/$u"; done
+	if ! make --no-print-directory -s SAN=thread BUILD="${BUILD:-build}" "$tsan_o/nfqwall" $bins \
+		> "$O/tsan-build.log" 2>&1; then
+		tail -30 "$O/tsan-build.log"
+		fail=$((fail + 1)); failed_names="$failed_names tsan:build"; return
+	fi
+	export TSAN_OPTIONS="suppressions=$PWD/tests/tsan.supp halt_on_error=1 exitcode=66 second_deadlock_stack=1"
+	PREFIX=tsan/
+	run_cmocka $bins
+	o_saved=$O nfqwall_saved=$NFQWALL
+	O=$tsan_o NFQWALL=$tsan_o/nfqwall INTEG_ONLY=$TSAN_INTEG
+	export O NFQWALL
+	suite_integ
+	O=$o_saved NFQWALL=$nfqwall_saved PREFIX= INTEG_ONLY=
+	export O NFQWALL
+	unset TSAN_OPTIONS
+}
+
 # libFuzzer targets: replay every kept input, then fuzz each target briefly.
 suite_fuzz() {
 	echo "== fuzz: building with clang -fsanitize=fuzzer,address,undefined"
@@ -163,7 +195,7 @@ suite_fuzz() {
 
 for s in "$@"; do
 	case "$s" in
-	lint|unit|diff|golden|examples|k8s|integ|san|fuzz) "suite_$s" ;;
+	lint|unit|diff|golden|examples|k8s|integ|san|tsan|fuzz) "suite_$s" ;;
 	*) echo "tests/run.sh: unknown suite '$s'" >&2; exit 2 ;;
 	esac
 done

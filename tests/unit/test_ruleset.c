@@ -320,39 +320,39 @@ test_publish(void **state)
 	fx_open(&fa, yaml_a);
 	fx_open(&fb, yaml_b);
 
-	urcu_memb_read_lock();
+	ruleset_read_lock();
 	assert_null(ruleset_current());
-	urcu_memb_read_unlock();
+	ruleset_read_unlock();
 
 	ruleset_set_gen(fa.rs, 1);
 	ruleset_publish(fa.rs);
-	urcu_memb_read_lock();
+	ruleset_read_lock();
 	cur = ruleset_current();
 	assert_ptr_equal(cur, fa.rs);
 	assert_int_equal(ruleset_gen(cur), 1);
 	ruleset_lookup(cur, RS_NORMAL_IN, &k, &v);
 	assert_int_equal(v.outcome, RS_ACCEPT);
-	urcu_memb_read_unlock();
+	ruleset_read_unlock();
 
 	/* the old table is freed after a grace period (by call_rcu): do not touch it again */
 	ruleset_set_gen(fb.rs, 2);
 	ruleset_publish(fb.rs);
 	fa.rs = NULL;
-	urcu_memb_read_lock();
+	ruleset_read_lock();
 	cur = ruleset_current();
 	assert_ptr_equal(cur, fb.rs);
 	assert_int_equal(ruleset_gen(cur), 2);
 	ruleset_lookup(cur, RS_NORMAL_IN, &k, &v);
 	assert_int_equal(v.outcome, RS_DROP);
 	assert_string_equal(ruleset_str(cur, ruleset_meta(cur, v.meta)->policy), "b");
-	urcu_memb_read_unlock();
+	ruleset_read_unlock();
 
 	/* shutdown: the current table is freed too */
 	ruleset_unpublish();
 	fb.rs = NULL;
-	urcu_memb_read_lock();
+	ruleset_read_lock();
 	assert_null(ruleset_current());
-	urcu_memb_read_unlock();
+	ruleset_read_unlock();
 	urcu_memb_set_thread_call_rcu_data(NULL);
 	tid = urcu_memb_get_call_rcu_thread(crdp);
 	urcu_memb_call_rcu_data_free(crdp);	/* stops the thread, does not join it */
