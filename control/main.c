@@ -174,7 +174,7 @@ labels_from_file(const char *path, struct labels *out)
 	int rc = 0;
 
 	diags_init(&d);
-	if (ydocs_load(&docs, path, NULL, 0, &d) < 0 || docs.n != 1 ||
+	if (ydocs_load(&docs, path, NULL, 0, NULL, &d) < 0 || docs.n != 1 ||
 	    ydoc_root(&docs.v[0])->type != YAML_MAPPING_NODE) {
 		diag_print(&d, stderr);
 		fprintf(stderr, "nfqwall select: %s must hold one map of labels\n", path);

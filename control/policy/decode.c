@@ -17,13 +17,11 @@ static void
 dvdiag(struct dctx *c, enum diag_level lvl, const yaml_node_t *n, const char *fmt, va_list ap)
 {
 	size_t lost = c->ps->diags.nlost;
-	char msg[1024];
 
 	if (c->err != 0)
 		return;		/* after "out of memory", the rest is noise */
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	diag_add(&c->ps->diags, lvl, c->file, ydoc_line(n), ydoc_col(n),
-		 c->object[0] ? c->object : NULL, c->path, "%s", msg);
+	diag_vadd(&c->ps->diags, lvl, c->file, ydoc_line(n), ydoc_col(n),
+		  c->object[0] ? c->object : NULL, c->path, fmt, ap);
 	if (c->ps->diags.nlost != lost)
 		dnomem(c);	/* the record is lost: the load must say so */
 }
@@ -195,6 +193,30 @@ dmap(struct dctx *c, const yaml_node_t *n, const char *what)
 	return false;
 }
 
+/* Selector text quoted in a message: whole when short, else the part around
+ * column @col with "..." where it is cut (on character boundaries). */
+#define SEL_QUOTE_MAX	120
+
+static const char *
+dselector_quote(const char *text, int col, char *buf, size_t size)
+{
+	size_t len = strlen(text), at = col > 0 ? (size_t)col - 1 : 0, from, to;
+
+	if (len <= SEL_QUOTE_MAX)
+		return text;
+	from = at > SEL_QUOTE_MAX / 2 ? at - SEL_QUOTE_MAX / 2 : 0;
+	if (from > len - SEL_QUOTE_MAX)
+		from = len - SEL_QUOTE_MAX;
+	to = from + SEL_QUOTE_MAX;
+	while (from > 0 && ((unsigned char)text[from] & 0xc0) == 0x80)
+		from--;
+	while (to < len && ((unsigned char)text[to] & 0xc0) == 0x80)
+		to--;
+	snprintf(buf, size, "%s%.*s%s", from > 0 ? "..." : "", (int)(to - from), text + from,
+		 to < len ? "..." : "");
+	return buf;
+}
+
 struct selector *
 dselector(struct dctx *c, const yaml_node_t *n, bool *ok)
 {
@@ -218,17 +240,14 @@ dselector(struct dctx *c, const yaml_node_t *n, bool *ok)
 		int col = ydoc_col(n);
 		bool plain = n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
 		bool quoted = ydoc_is_quoted(n);
+		yaml_node_t at = *n;
+		char quote[SEL_QUOTE_MAX + 16];
 
-		if (plain || quoted) {
-			yaml_node_t at = *n;
-
+		if (plain || quoted)
 			at.start_mark.column = (size_t)(col - 1 + (quoted ? 1 : 0) + se.col - 1);
-			derr(c, &at, "invalid selector \"%s\": %s (column %d of the selector)", text,
-			     se.msg, se.col);
-		} else {
-			derr(c, n, "invalid selector \"%s\": %s (column %d of the selector)", text,
-			     se.msg, se.col);
-		}
+		/* the reason first, then the selector (around the column when long) */
+		derr(c, &at, "invalid selector: %s (column %d of the selector) in \"%s\"", se.msg,
+		     se.col, dselector_quote(text, se.col, quote, sizeof(quote)));
 		*ok = false;
 		return NULL;
 	}

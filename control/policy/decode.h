@@ -36,6 +36,8 @@ struct dctx {
 	size_t nerr0;			/* ps->diags.nerr when the object started */
 	enum api_form form;
 	int err;			/* 0, or -ENOMEM once an allocation failed */
+	size_t nobjects;		/* objects of this file so far (max_objects) */
+	bool stop;			/* a limit was hit: decode nothing more of this file */
 };
 
 /* derr / dwarn - a diagnostic at @n (may be NULL) for the current object and field. */

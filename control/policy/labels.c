@@ -92,12 +92,111 @@ labels_get(const struct labels *l, const char *key)
 int
 labels_merge(struct labels *dst, const struct labels *src)
 {
-	for (size_t i = 0; i < src->n; i++) {
-		int err = labels_set(dst, src->v[i].key, src->v[i].value);
+	size_t n = dst->n + src->n, i = 0, j = 0, k = 0;
+	struct label *v, *copies;
 
-		if (err < 0)
-			return err;
+	if (src->n == 0)
+		return 0;
+	v = calloc(n, sizeof(*v));
+	copies = calloc(src->n, sizeof(*copies));
+	if (v == NULL || copies == NULL)
+		goto out_nomem;
+	for (j = 0; j < src->n; j++) {
+		copies[j].key = strdup(src->v[j].key);
+		copies[j].value = strdup(src->v[j].value);
+		if (copies[j].key == NULL || copies[j].value == NULL)
+			goto out_nomem;
 	}
+	/* both are sorted: one pass, nothing can fail from here on */
+	for (j = 0; i < dst->n || j < src->n;) {
+		int c = i == dst->n ? 1 : j == src->n ? -1 : strcmp(dst->v[i].key, src->v[j].key);
+
+		if (c < 0) {
+			v[k++] = dst->v[i++];
+			continue;
+		}
+		if (c == 0) {		/* src wins */
+			free(dst->v[i].key);
+			free(dst->v[i].value);
+			i++;
+		}
+		v[k++] = copies[j++];
+	}
+	free(copies);
+	free(dst->v);
+	dst->v = v;
+	dst->n = k;
+	dst->cap = n;
+	return 0;
+out_nomem:
+	for (size_t x = 0; copies != NULL && x < src->n; x++) {
+		free(copies[x].key);
+		free(copies[x].value);
+	}
+	free(copies);
+	free(v);
+	return -ENOMEM;
+}
+
+int
+labels_append(struct labels *l, const char *key, const char *value)
+{
+	char *k, *v;
+
+	if (ARRAY_PUSH_ROOM(l->v, l->cap, l->n) < 0)
+		return -ENOMEM;
+	k = strdup(key);
+	v = strdup(value);
+	if (k == NULL || v == NULL) {
+		free(k);
+		free(v);
+		return -ENOMEM;
+	}
+	l->v[l->n++] = (struct label){ k, v };
+	return 0;
+}
+
+int
+labels_finish(struct labels *l)
+{
+	struct label *tmp, *a, *b;
+	size_t n = l->n, j = 0;
+
+	if (n < 2)
+		return 0;
+	tmp = malloc(n * sizeof(*tmp));
+	if (tmp == NULL)
+		return -ENOMEM;
+	/* a bottom-up merge sort: stable, so of equal keys the last stays last */
+	a = l->v;
+	b = tmp;
+	for (size_t w = 1; w < n; w *= 2) {
+		for (size_t lo = 0; lo < n; lo += 2 * w) {
+			size_t mid = lo + w < n ? lo + w : n, hi = lo + 2 * w < n ? lo + 2 * w : n;
+			size_t x = lo, y = mid, o = lo;
+
+			while (x < mid || y < hi)
+				b[o++] = y == hi || (x < mid && strcmp(a[x].key, a[y].key) <= 0) ?
+						 a[x++] : a[y++];
+		}
+		struct label *t = a;
+
+		a = b;
+		b = t;
+	}
+	if (a != l->v)
+		memcpy(l->v, a, n * sizeof(*a));
+	free(tmp);
+	/* of equal keys keep the last */
+	for (size_t i = 0; i < n; i++) {
+		if (i + 1 < n && strcmp(l->v[i].key, l->v[i + 1].key) == 0) {
+			free(l->v[i].key);
+			free(l->v[i].value);
+			continue;
+		}
+		l->v[j++] = l->v[i];
+	}
+	l->n = j;
 	return 0;
 }
 

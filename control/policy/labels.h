@@ -31,11 +31,21 @@ void labels_free(struct labels *l);
  * Returns 0 or -ENOMEM. */
 int __must_check labels_set(struct labels *l, const char *key, const char *value);
 
+/* labels_append - copy @key and @value onto the end of @l, without keeping
+ * it sorted: to build a map from many pairs in O(n log n), append them all,
+ * then call labels_finish() before any other use. 0 or -ENOMEM. */
+int __must_check labels_append(struct labels *l, const char *key, const char *value);
+
+/* labels_finish - sort @l after labels_append(); of equal keys, the one
+ * appended last stays. 0, or -ENOMEM with @l unchanged (not sorted). */
+int __must_check labels_finish(struct labels *l);
+
 /* labels_get - the value of @key, or NULL when the key is absent. */
 const char *labels_get(const struct labels *l, const char *key);
 
 /* labels_merge - make @dst (initialised, possibly non-empty) hold @src's
- * pairs in addition to its own; @src wins on equal keys. 0 or -ENOMEM. */
+ * pairs in addition to its own; @src wins on equal keys. Linear in the
+ * sizes of both. 0, or -ENOMEM with @dst unchanged. */
 int __must_check labels_merge(struct labels *dst, const struct labels *src);
 
 /* labels_parse - add the pairs of "K=V,K=V" to @out: 0, -EINVAL on a

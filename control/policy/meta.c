@@ -4,14 +4,17 @@
  * projectcalico.org/metadata annotation, read here too. Control thread only.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "decode.h"
+#include "jsonv.h"
 
 #define METADATA_ANNOTATION "projectcalico.org/metadata"
 
+/* The labels mapping @map into the empty @out (O(n log n) for n labels). */
 static void
 decode_labels(struct dctx *c, const yaml_node_t *map, struct labels *out)
 {
@@ -30,76 +33,116 @@ decode_labels(struct dctx *c, const yaml_node_t *map, struct labels *out)
 			derr(c, v, "label keys and values must be strings");
 			continue;
 		}
-		if (labels_set(out, ks, vs) < 0) {
+		if (labels_append(out, ks, vs) < 0) {
 			dnomem(c);
 			return;
 		}
 	}
+	if (labels_finish(out) < 0)
+		dnomem(c);
 }
 
-/* The name and labels of the annotation's object @root (c->y is its document). */
+/* The labels of the annotation's object: strings (null reads as ""), as
+ * Calico's map[string]string would take them; @out is empty. */
 static void
-decode_v1_meta_json(struct dctx *c, const yaml_node_t *root, struct meta *m)
+decode_v1_json_labels(struct dctx *c, const yaml_node_t *ann, const struct jsonv *j,
+		      const struct jsonv_node *labels, struct labels *out)
 {
-	yaml_node_t *name = dget(c, root, "name"), *labels = dget(c, root, "labels");
+	const struct jsonv_node *k = labels + 1;
 
-	if (name != NULL && ydoc_str(name) != NULL) {
-		char *copy = dstrdup(c, ydoc_str(name));
+	for (uint32_t i = 0; i < labels->n; i++, k = jsonv_next(k + 1)) {
+		const struct jsonv_node *v = k + 1;
 
+		if (v->type != JSONV_STRING && v->type != JSONV_NULL) {
+			derr(c, ann, "the %s annotation: the label \"%.80s\" must be a string",
+			     METADATA_ANNOTATION, jsonv_text(j, k));
+			return;
+		}
+		if (labels_append(out, jsonv_text(j, k), v->type == JSONV_NULL ? "" :
+				  jsonv_text(j, v)) < 0) {
+			dnomem(c);
+			return;
+		}
+	}
+	if (labels_finish(out) < 0)
+		dnomem(c);
+}
+
+/* The name and labels of the annotation's object @root. */
+static void
+decode_v1_meta_json(struct dctx *c, const yaml_node_t *ann, const struct jsonv *j,
+		    const struct jsonv_node *root, struct meta *m)
+{
+	const struct jsonv_node *name = jsonv_get(j, root, "name");
+	const struct jsonv_node *labels = jsonv_get(j, root, "labels");
+
+	if (name != NULL && name->type != JSONV_NULL) {
+		char *copy;
+
+		if (name->type != JSONV_STRING) {
+			derr(c, ann, "the %s annotation: name must be a string", METADATA_ANNOTATION);
+			return;
+		}
+		copy = dstrdup(c, jsonv_text(j, name));
 		if (copy == NULL)
 			return;
 		free(m->name);
 		m->name = copy;
 	}
-	if (labels != NULL && labels->type == YAML_MAPPING_NODE) {
+	if (labels != NULL && labels->type != JSONV_NULL) {
 		struct labels ann_labels;
 
+		if (labels->type != JSONV_OBJECT) {
+			derr(c, ann, "the %s annotation: labels must be an object",
+			     METADATA_ANNOTATION);
+			return;
+		}
 		labels_init(&ann_labels);
-		decode_labels(c, labels, &ann_labels);
-		if (labels_merge(&m->labels, &ann_labels) < 0)
+		decode_v1_json_labels(c, ann, j, labels, &ann_labels);
+		if (!dfailed(c) && labels_merge(&m->labels, &ann_labels) < 0)
 			dnomem(c);
 		labels_free(&ann_labels);
 	}
 }
 
 /*
- * The v1 stored form keeps the v3 metadata as JSON in an annotation: read the
- * name and labels from there (the annotation's labels win over the CR's).
+ * The v1 stored form keeps the v3 metadata as JSON in an annotation (Calico
+ * writes it with Go's encoding/json): read the name and labels from there
+ * (the annotation's labels win over the CR's). It is read as JSON, strictly
+ * and within bounds: a JSON reader reads it as Calico does, where reading
+ * it as YAML would accept what Calico refuses, and would cost time
+ * quadratic in its nesting.
  */
 static void
 decode_v1_annotation(struct dctx *c, const yaml_node_t *ann, struct meta *m)
 {
 	const char *json = dstr(c, ann, "the projectcalico.org/metadata annotation");
-	struct ydoc *saved = c->y;
-	struct diags inner;
-	struct ydocs docs;
-	yaml_node_t *root;
+	struct jsonv_error je;
+	struct jsonv j;
+	size_t len;
 	int err;
 
 	if (json == NULL)
 		return;
-	diags_init(&inner);
-	err = ydocs_load(&docs, c->file, json, strlen(json), &inner);
+	len = ann->data.scalar.length;
+	if (len > POLSET_MAX_ANNOTATION_BYTES) {
+		derr(c, ann, "the %s annotation is %zu bytes, more than the %u Kubernetes allows "
+		     "for all the annotations of an object", METADATA_ANNOTATION, len,
+		     POLSET_MAX_ANNOTATION_BYTES);
+		return;
+	}
+	err = jsonv_parse(&j, json, len, c->ps->limits.max_depth, &je);
 	if (err == -ENOMEM) {
 		dnomem(c);
-		goto out;
-	}
-	if (err < 0 || docs.n != 1) {
-		derr(c, ann, "the %s annotation is not valid JSON", METADATA_ANNOTATION);
-		goto out;
-	}
-	c->y = &docs.v[0];
-	root = ydoc_root(c->y);
-	if (root == NULL || root->type != YAML_MAPPING_NODE) {
-		c->y = saved;
+	} else if (err < 0) {
+		derr(c, ann, "the %s annotation is not valid JSON: %s (at byte %zu of it)",
+		     METADATA_ANNOTATION, je.msg, je.at + 1);
+	} else if (jsonv_root(&j)->type != JSONV_OBJECT) {
 		derr(c, ann, "the %s annotation must hold a JSON object", METADATA_ANNOTATION);
-		goto out;
+	} else {
+		decode_v1_meta_json(c, ann, &j, jsonv_root(&j), m);
 	}
-	decode_v1_meta_json(c, root, m);
-	c->y = saved;
-out:
-	ydocs_free(&docs);
-	diags_free(&inner);
+	jsonv_free(&j);
 }
 
 bool

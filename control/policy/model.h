@@ -175,7 +175,47 @@ struct felixcfg {
 	struct srcloc loc;
 };
 
+/*
+ * What loading one file, buffer or object may cost (docs/operations.md,
+ * "Limits"). Past a bound the load stops with an error naming it (and the
+ * option that sets it), so a hostile or broken file costs bounded time and
+ * memory. The defaults are sized on what Calico and the Kubernetes API
+ * accept: no object the API server stores comes near them.
+ */
+struct polset_limits {
+	size_t max_file_bytes;		/* a policy file, or a buffer */
+	size_t max_object_bytes;	/* the text of one object (a document or a List item) */
+	size_t max_nodes;		/* YAML nodes per file, an alias counting as what it names */
+	size_t max_objects;		/* objects per file, List items included */
+	unsigned max_depth;		/* mappings and sequences inside one another */
+};
+
+/* Defaults: 32 MiB, 3 MiB, 1,000,000 nodes, 100,000 objects, 64 levels. */
+#define POLSET_MAX_FILE_BYTES	(32u << 20)
+#define POLSET_MAX_OBJECT_BYTES	(3u << 20)	/* the API server's request body limit */
+#define POLSET_MAX_NODES	1000000u
+#define POLSET_MAX_OBJECTS	100000u
+#define POLSET_MAX_DEPTH	64u
+
+/* The bytes of a projectcalico.org/metadata annotation: Kubernetes allows
+ * 256 KiB for all the annotations of an object together. */
+#define POLSET_MAX_ANNOTATION_BYTES	(256u << 10)
+
+extern const struct polset_limits polset_limits_default;
+
+/*
+ * polset_limits_set - set the limit named @name ("max-file-bytes",
+ * "max-object-bytes", "max-nodes", "max-objects", "max-depth": the option
+ * names without "--") in @l from the text @value: a whole number, with an
+ * optional K, M or G suffix (powers of 1024) for the byte sizes.
+ * Returns 0, -ENOENT (no such limit) or -EINVAL (not a number, or outside
+ * the range the limit allows), with a sentence in @why.
+ */
+int __must_check polset_limits_set(struct polset_limits *l, const char *name, const char *value,
+				   char *why, size_t whylen);
+
 struct polset {
+	struct polset_limits limits;	/* polset_init sets the defaults; set before loading */
 	struct policy **policies;	/* GlobalNetworkPolicy and StagedGlobalNetworkPolicy */
 	size_t npolicies;
 	struct hep **heps;
@@ -195,10 +235,10 @@ struct polset {
 	struct strmap obj_index;	/* "kind/namespace/name" -> index in its array */
 };
 
-/* polset_init - an empty set. */
+/* polset_init - an empty set, with the default limits. */
 void polset_init(struct polset *ps);
 
-/* polset_free - release everything the set owns. */
+/* polset_free - release everything the set owns; the limits stay as they were. */
 void polset_free(struct polset *ps);
 
 /*

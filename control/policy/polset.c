@@ -28,12 +28,15 @@ void
 polset_init(struct polset *ps)
 {
 	memset(ps, 0, sizeof(*ps));
+	ps->limits = polset_limits_default;
 	diags_init(&ps->diags);
 }
 
 void
 polset_free(struct polset *ps)
 {
+	struct polset_limits limits;
+
 	for (size_t i = 0; i < ps->npolicies; i++)
 		policy_free(ps->policies[i]);
 	for (size_t i = 0; i < ps->nheps; i++)
@@ -55,7 +58,9 @@ polset_free(struct polset *ps)
 	strmap_free(&ps->file_index);
 	strmap_free(&ps->obj_index);
 	diags_free(&ps->diags);
+	limits = ps->limits;
 	polset_init(ps);
+	ps->limits = limits;
 }
 
 const struct tier *
@@ -210,7 +215,7 @@ decode_list(struct dctx *c, const yaml_node_t *obj)
 		return;
 	if (!dseq(c, items, "items"))
 		return;
-	for (size_t i = 0; i < ydoc_len(items) && c->err == 0; i++)
+	for (size_t i = 0; i < ydoc_len(items) && c->err == 0 && !c->stop; i++)
 		decode_object(c, ydoc_item(c->y, items, i));
 }
 
@@ -267,6 +272,12 @@ decode_object(struct dctx *c, const yaml_node_t *obj)
 	c->object[0] = '\0';
 	dpath_pop(c, 0);
 	c->nerr0 = c->ps->diags.nerr;
+	if (++c->nobjects > c->ps->limits.max_objects) {
+		derr(c, obj, "more than %zu objects in this file, List items included: the limit "
+		     "(--max-objects); the rest of the file is not read", c->ps->limits.max_objects);
+		c->stop = true;
+		return;
+	}
 	if (obj == NULL || obj->type != YAML_MAPPING_NODE) {
 		derr(c, obj, "a document must be a mapping with apiVersion and kind");
 		c->ps->nrejected++;
@@ -295,6 +306,13 @@ decode_object(struct dctx *c, const yaml_node_t *obj)
 	}
 	c->ps->nobjects++;
 	snprintf(c->object, sizeof(c->object), "%s/?", kind);
+	if (obj->end_mark.index - obj->start_mark.index > c->ps->limits.max_object_bytes) {
+		derr(c, obj, "the object is %zu bytes, more than %zu: the limit "
+		     "(--max-object-bytes)", obj->end_mark.index - obj->start_mark.index,
+		     c->ps->limits.max_object_bytes);
+		c->ps->nrejected++;
+		return;
+	}
 	if (api != NULL && strcmp(api, API_V3) == 0) {
 		c->form = FORM_V3;
 	} else if (api != NULL && strcmp(api, API_V1) == 0) {
@@ -335,7 +353,7 @@ polset_load_docs(struct polset *ps, struct ydocs *docs)
 		c.file = docs->file;	/* for the diagnostic, which copies it */
 		dnomem(&c);
 	}
-	for (size_t i = 0; i < docs->n && c.err == 0; i++) {
+	for (size_t i = 0; i < docs->n && c.err == 0 && !c.stop; i++) {
 		c.y = &docs->v[i];
 		decode_object(&c, ydoc_root(c.y));
 	}
@@ -360,20 +378,35 @@ polset_load_loaded(struct polset *ps, const char *name, struct ydocs *docs, int 
 	return err == -EINVAL ? 0 : err;
 }
 
+static struct ydoc_limits
+polset_ydoc_limits(const struct polset *ps)
+{
+	return (struct ydoc_limits){
+		.max_bytes = ps->limits.max_file_bytes,
+		.max_nodes = ps->limits.max_nodes,
+		.max_depth = ps->limits.max_depth < YDOC_DEPTH_CEILING ? ps->limits.max_depth :
+									 YDOC_DEPTH_CEILING,
+	};
+}
+
 int
 polset_load_buffer(struct polset *ps, const char *name, const char *buf, size_t len)
 {
+	struct ydoc_limits lim = polset_ydoc_limits(ps);
 	struct ydocs docs;
-	int err = ydocs_load(&docs, name, buf, len, &ps->diags);
+	int err = ydocs_load(&docs, name, buf, len, &lim, &ps->diags);
 
 	return polset_load_loaded(ps, name, &docs, err);
 }
 
+/* A file: only a regular one (a symbolic link to one is fine), read without
+ * blocking, at most max_file_bytes of it (ydocs_load). */
 static int
 polset_load_file(struct polset *ps, const char *path)
 {
+	struct ydoc_limits lim = polset_ydoc_limits(ps);
 	struct ydocs docs;
-	int err = ydocs_load(&docs, path, NULL, 0, &ps->diags);
+	int err = ydocs_load(&docs, path, NULL, 0, &lim, &ps->diags);
 
 	return polset_load_loaded(ps, path, &docs, err);
 }

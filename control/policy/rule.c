@@ -17,8 +17,6 @@
 
 #include "decode.h"
 
-#define MAX_RULES	1024
-
 static const struct {
 	const char *name;
 	uint8_t num;
@@ -328,11 +326,9 @@ decode_rules(struct dctx *c, const yaml_node_t *n, const char *field, struct rul
 
 	if (!dseq(c, n, field))
 		return 0;
+	/* No bound of its own: Calico has none, and the object's size
+	 * (--max-object-bytes) and the file's nodes (--max-nodes) bound it. */
 	count = ydoc_len(n);
-	if (count > MAX_RULES) {
-		derr(c, n, "%zu rules; Calico allows at most %d per direction", count, MAX_RULES);
-		return 0;
-	}
 	*out = dcalloc(c, count, sizeof(**out));
 	if (*out == NULL)
 		return 0;

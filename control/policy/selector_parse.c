@@ -73,10 +73,11 @@ static uint32_t
 sel_buf_sort_set(struct sel_buf *b, size_t first)
 {
 	size_t n = b->nset - first, i, j;
-	uint32_t *m = b->set + first;
+	uint32_t *m;
 
 	if (n == 0)
-		return 0;
+		return 0;	/* "in {}": the set array may not exist yet (NULL + 0) */
+	m = b->set + first;
 	qsort_r(m, n, sizeof(*m), sel_member_cmp, b->str);
 	for (i = 1, j = 1; i < n; i++)
 		if (strcmp(b->str + m[i], b->str + m[j - 1]) != 0)

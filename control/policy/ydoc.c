@@ -1,99 +1,11 @@
 /*
- * ydoc.c - loading YAML/JSON streams into libyaml documents (control thread).
+ * ydoc.c - reading libyaml documents: nodes, keys, items, scalars and
+ * their styles (control thread). Loading them is ycompose.c.
  */
-#include <errno.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "ydoc.h"
-
-static int
-ydocs_push(struct ydocs *docs, yaml_document_t *doc)
-{
-	struct ydoc *nv = realloc(docs->v, (docs->n + 1) * sizeof(*nv));
-
-	if (nv == NULL)
-		return -ENOMEM;
-	docs->v = nv;
-	docs->v[docs->n].doc = *doc;
-	docs->v[docs->n].file = docs->file;
-	docs->n++;
-	return 0;
-}
-
-static const char *
-parser_problem(const yaml_parser_t *p)
-{
-	return p->problem ? p->problem : "syntax error";
-}
-
-int
-ydocs_load(struct ydocs *docs, const char *path, const char *buf, size_t len, struct diags *d)
-{
-	yaml_parser_t parser;
-	FILE *f = NULL;
-	int err = 0;
-
-	memset(docs, 0, sizeof(*docs));
-	docs->file = strdup(path);
-	if (docs->file == NULL)
-		return -ENOMEM;
-	if (!yaml_parser_initialize(&parser)) {
-		free(docs->file);
-		docs->file = NULL;
-		return -ENOMEM;
-	}
-	if (buf != NULL) {
-		yaml_parser_set_input_string(&parser, (const unsigned char *)buf, len);
-	} else {
-		f = fopen(path, "rb");
-		if (f == NULL) {
-			err = -errno;
-			diag_add(d, DIAG_ERROR, path, 0, 0, NULL, NULL, "cannot read: %s",
-				 strerror(errno));
-			goto out_parser;
-		}
-		yaml_parser_set_input_file(&parser, f);
-	}
-	for (;;) {
-		yaml_document_t doc;
-
-		if (!yaml_parser_load(&parser, &doc)) {
-			const yaml_mark_t *m = &parser.problem_mark;
-
-			/*
-			 * libyaml sets an error for every problem in the
-			 * text, but some of its allocation failures (the
-			 * loader's tag copies) fail with no error set.
-			 */
-			if (parser.error == YAML_MEMORY_ERROR || parser.error == YAML_NO_ERROR) {
-				err = -ENOMEM;
-			} else {
-				diag_add(d, DIAG_ERROR, path, (int)m->line + 1, (int)m->column + 1,
-					 NULL, NULL, "YAML %s%s%s", parser_problem(&parser),
-					 parser.context ? " " : "",
-					 parser.context ? parser.context : "");
-				err = -EINVAL;
-			}
-			break;
-		}
-		if (yaml_document_get_root_node(&doc) == NULL) {
-			yaml_document_delete(&doc);	/* end of stream */
-			break;
-		}
-		if (ydocs_push(docs, &doc) < 0) {
-			yaml_document_delete(&doc);
-			err = -ENOMEM;
-			break;
-		}
-	}
-	if (f != NULL)
-		fclose(f);
-out_parser:
-	yaml_parser_delete(&parser);
-	return err;
-}
 
 void
 ydocs_free(struct ydocs *docs)

@@ -27,14 +27,44 @@ struct ydocs {
 };
 
 /*
+ * What one stream may cost. A stream over a bound stops loading there with
+ * an error naming the bound; the documents before it are kept.
+ */
+struct ydoc_limits {
+	size_t max_bytes;	/* the file or buffer */
+	size_t max_nodes;	/* nodes of the stream; an alias counts as a copy of
+				 * every node it names, so aliases cannot multiply work */
+	unsigned max_depth;	/* mappings and sequences inside one another */
+};
+
+/* The defaults (docs/operations.md, "Limits"). */
+#define YDOC_MAX_BYTES		(32u << 20)
+#define YDOC_MAX_NODES		1000000u
+#define YDOC_MAX_DEPTH		64u
+/* The bound on max_depth itself: libyaml spends time proportional to the
+ * depth on every token of a flow collection. */
+#define YDOC_DEPTH_CEILING	1000u
+
+extern const struct ydoc_limits ydoc_limits_default;
+
+/*
  * ydocs_load - parse every document of @path (or of @buf/@len when @buf is
- * not NULL; @path is then only the name used in diagnostics). A syntax error
- * is recorded in @d with its position; documents before it are kept.
- * Returns 0, -EINVAL (syntax error), -errno (unreadable file, also recorded)
- * or -ENOMEM.
+ * not NULL; @path is then only the name used in diagnostics), within @lim
+ * (NULL: ydoc_limits_default). A file must be a regular file (symbolic
+ * links are followed); it is read without blocking. Besides YAML syntax,
+ * these stop the load with an error at their position, keeping the
+ * documents before it:
+ *   - a bound of @lim passed;
+ *   - a key twice in one mapping, and a YAML merge key ("<<"), which other
+ *     readers (kubectl, JSON parsers) read differently;
+ *   - a NUL byte in a key or a value (possible through "\0" or "\u0000"
+ *     escapes), which C strings would cut;
+ *   - an alias to a node that contains it (a cycle), or to no anchor.
+ * Returns 0, -EINVAL (one of the above, recorded in @d), -errno or -EFBIG
+ * (a file that cannot be read, also recorded) or -ENOMEM.
  */
 int __must_check ydocs_load(struct ydocs *out, const char *path, const char *buf, size_t len,
-			    struct diags *d);
+			    const struct ydoc_limits *lim, struct diags *d);
 
 /* ydocs_free - release every document. */
 void ydocs_free(struct ydocs *docs);

@@ -541,7 +541,8 @@ test_bad_selector_syntax(void **state)
 	(void)state;
 	/* plain scalar: the column points inside the selector */
 	expect_reject(GNP_X "  selector: role = 'db'\n", 6, 18, "spec.selector",
-		      "invalid selector \"role = 'db'\"");
+		      "invalid selector: single '=' is not an operator (did you mean '=='?) "
+		      "(column 6 of the selector) in \"role = 'db'\"");
 	/* quoted scalar: one more for the quote */
 	expect_reject(GNP_X "  selector: \"a == 'b' &&\"\n", 6, 25, "spec.selector",
 		      "found end of selector (column 12 of the selector)");

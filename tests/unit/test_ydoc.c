@@ -23,7 +23,7 @@ static int
 load(struct ydocs *docs, struct diags *d, const char *text)
 {
 	diags_init(d);
-	return ydocs_load(docs, "t.yaml", text, strlen(text), d);
+	return ydocs_load(docs, "t.yaml", text, strlen(text), NULL, d);
 }
 
 static void
@@ -378,7 +378,7 @@ test_load_file(void **state)
 	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
 	close(fd);
 	diags_init(&d);
-	assert_int_equal(ydocs_load(&docs, path, NULL, 0, &d), 0);
+	assert_int_equal(ydocs_load(&docs, path, NULL, 0, NULL, &d), 0);
 	assert_int_equal(docs.n, 2);
 	assert_string_equal(docs.file, path);
 	assert_pos(ydoc_get(&docs.v[1], ydoc_root(&docs.v[1]), "b"), 3, 4);
@@ -386,7 +386,7 @@ test_load_file(void **state)
 	unlink(path);
 
 	/* an unreadable file: an error without a position, no documents */
-	assert_true(ydocs_load(&docs, path, NULL, 0, &d) < 0);
+	assert_true(ydocs_load(&docs, path, NULL, 0, NULL, &d) < 0);
 	assert_int_equal(docs.n, 0);
 	assert_int_equal(d.n, 1);
 	assert_int_equal(d.v[0].line, 0);
