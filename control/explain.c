@@ -24,7 +24,7 @@ static const char explain_usage[] =
 	"         --path local-in|local-out|forwarded --proto PROTO --src IP --dst IP\n"
 	"         [--sport N] [--dport N] [--icmp-type N] [--icmp-code N]\n"
 	"         [--in IFACE] [--out IFACE] [--ct new|established|related|invalid]\n"
-	"         [--dnat-to IP[:PORT]] PATH...\n"
+	"         [--dnat-to IP[:PORT]] [--max-...] PATH...\n"
 	"\n"
 	"Walk one packet through every stage (untracked, conntrack, preDNAT, normal or\n"
 	"forward) with the policy in PATH (files or directories of YAML/JSON) and print\n"
@@ -421,8 +421,9 @@ explain_main(int argc, char **argv)
 		{ "icmp-code", required_argument, NULL, 'c' },
 		{ "in", required_argument, NULL, 'i' }, { "out", required_argument, NULL, 'o' },
 		{ "ct", required_argument, NULL, 'C' }, { "dnat-to", required_argument, NULL, 'N' },
-		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
+		{ "help", no_argument, NULL, 'h' }, CLI_LIMIT_OPTIONS, { NULL, 0, NULL, 0 },
 	};
+	struct polset_limits limits = polset_limits_default;
 	struct explain_opts o = { 0 };
 	struct eval_input in;
 	struct labels hl;
@@ -442,11 +443,16 @@ explain_main(int argc, char **argv)
 		};
 
 		if (c == 'h') {
-			fputs(explain_usage, stdout);
+			printf("%s\n%s", explain_usage, CLI_LIMIT_USAGE);
 			return 0;
 		}
 		if (c == 'j') {
 			o.json = true;
+			continue;
+		}
+		if (c >= CLI_OPT_LIMIT) {
+			if (cli_limit_option("explain", c, optarg, &limits) != 0)
+				return 2;
 			continue;
 		}
 		if (c > 0 && (size_t)c < ARRAY_SIZE(slot) && slot[c] != NULL) {
@@ -468,6 +474,7 @@ explain_main(int argc, char **argv)
 	if (o.host_labels && labels_parse(o.host_labels, &hl) < 0)
 		return usage_error("--host-labels: '%s' is not K=V,K=V", o.host_labels);
 	polset_init(&ps);
+	ps.limits = limits;
 	for (int i = optind; i < argc; i++) {
 		if (polset_load_path(&ps, argv[i]) == -ENOMEM) {
 			polset_free(&ps);

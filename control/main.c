@@ -38,7 +38,7 @@ static const char main_usage[] =
 	"crd.projectcalico.org/v1 form. 'nfqwall COMMAND --help' tells more.\n";
 
 static const char check_usage[] =
-	"usage: nfqwall check [--node NAME] [--dump-table] PATH...\n"
+	"usage: nfqwall check [--node NAME] [--dump-table] [--max-...] PATH...\n"
 	"\n"
 	"Parse and validate every object in PATH as Calico would, then lint it.\n"
 	"Errors and warnings are printed as file:line:col: level: Kind/name: field: message.\n"
@@ -71,6 +71,23 @@ static const char select_usage[] =
 	"\n"
 	"Prints 'match' (exit 0) or 'no match' (exit 1); a syntax error is printed with\n"
 	"its column (exit 2).\n";
+
+int
+cli_limit_option(const char *cmd, int opt, const char *arg, struct polset_limits *l)
+{
+	static const char *const names[] = {
+		"max-file-bytes", "max-object-bytes", "max-nodes", "max-objects", "max-depth",
+	};
+	unsigned i = (unsigned)(opt - CLI_OPT_LIMIT);
+	char why[160];
+
+	if (opt < CLI_OPT_LIMIT || i >= ARRAY_SIZE(names) ||
+	    polset_limits_set(l, names[i], arg, why, sizeof(why)) < 0) {
+		fprintf(stderr, "nfqwall %s: %s\n", cmd, i < ARRAY_SIZE(names) ? why : "bad option");
+		return 2;
+	}
+	return 0;
+}
 
 /* Compile @ps for @node and print the table on stdout; the exit status (0 when printed). */
 static int
@@ -111,8 +128,10 @@ check_main(int argc, char **argv)
 		{ "node", required_argument, NULL, 'n' },
 		{ "dump-table", no_argument, NULL, 'T' },
 		{ "help", no_argument, NULL, 'h' },
+		CLI_LIMIT_OPTIONS,
 		{ NULL, 0, NULL, 0 },
 	};
+	struct polset_limits limits = polset_limits_default;
 	const char *node = NULL;
 	bool dump = false;
 	struct polset ps;
@@ -121,11 +140,16 @@ check_main(int argc, char **argv)
 
 	while ((c = getopt_long(argc, argv, "hn:", longopts, NULL)) != -1) {
 		if (c == 'h') {
-			fputs(check_usage, stdout);
+			printf("%s\n%s", check_usage, CLI_LIMIT_USAGE);
 			return 0;
 		}
 		if (c == 'T') {
 			dump = true;
+			continue;
+		}
+		if (c >= CLI_OPT_LIMIT) {
+			if (cli_limit_option("check", c, optarg, &limits) != 0)
+				return 2;
 			continue;
 		}
 		if (c != 'n') {
@@ -139,6 +163,7 @@ check_main(int argc, char **argv)
 		return 2;
 	}
 	polset_init(&ps);
+	ps.limits = limits;
 	for (int i = optind; i < argc; i++) {
 		if (polset_load_path(&ps, argv[i]) == -ENOMEM) {
 			polset_free(&ps);

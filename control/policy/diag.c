@@ -182,11 +182,11 @@ diag_put(struct diag_out *o, const char *s, size_t n)
 
 /*
  * @s escaped into @o, at most @budget bytes of it: whole units only, and
- * when the whole does not fit, as much as fits before a final "...".
- * Returns the length of the whole escaped text.
+ * when the whole does not fit, as much as fits before a final "..." (when
+ * @dots). Returns the length of the whole escaped text.
  */
 static size_t
-diag_put_escaped(struct diag_out *o, const char *s, size_t budget)
+diag_put_escaped_dots(struct diag_out *o, const char *s, size_t budget, bool dots)
 {
 	const unsigned char *p = (const unsigned char *)s;
 	size_t n = s ? strlen(s) : 0, full = 0, used = 0, limit;
@@ -202,7 +202,7 @@ diag_put_escaped(struct diag_out *o, const char *s, size_t budget)
 	}
 	if (o == NULL)
 		return full;
-	limit = full <= budget ? full : budget >= 3 ? budget - 3 : 0;
+	limit = full <= budget || !dots ? budget : budget >= 3 ? budget - 3 : 0;
 	for (size_t i = 0; i < n;) {
 		char u[8];
 		size_t ul, used_in = diag_unit(p + i, n - i, u, &ul);
@@ -215,9 +215,15 @@ diag_put_escaped(struct diag_out *o, const char *s, size_t budget)
 		used += ul;
 		i += used_in;
 	}
-	if (cut)
+	if (cut && dots)
 		diag_put(o, "...", budget < 3 ? budget : 3);
 	return full;
+}
+
+static size_t
+diag_put_escaped(struct diag_out *o, const char *s, size_t budget)
+{
+	return diag_put_escaped_dots(o, s, budget, true);
 }
 
 size_t
@@ -226,7 +232,7 @@ diag_escape(const char *s, char *buf, size_t size)
 	struct diag_out o = { buf, size, 0 };
 	size_t full = diag_put_escaped(NULL, s, 0);
 
-	diag_put_escaped(&o, s, o.size > 0 ? o.size - 1 : 0);
+	diag_put_escaped_dots(&o, s, o.size > 0 ? o.size - 1 : 0, false);
 	if (size > 0)
 		buf[o.len] = '\0';
 	return full;

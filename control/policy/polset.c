@@ -307,6 +307,9 @@ decode_object(struct dctx *c, const yaml_node_t *obj)
 	c->ps->nobjects++;
 	snprintf(c->object, sizeof(c->object), "%s/?", kind);
 	if (obj->end_mark.index - obj->start_mark.index > c->ps->limits.max_object_bytes) {
+		const char *name = ydoc_str(dget(c, dget(c, obj, "metadata"), "name"));
+
+		snprintf(c->object, sizeof(c->object), "%s/%s", kind, name ? name : "?");
 		derr(c, obj, "the object is %zu bytes, more than %zu: the limit "
 		     "(--max-object-bytes)", obj->end_mark.index - obj->start_mark.index,
 		     c->ps->limits.max_object_bytes);

@@ -128,8 +128,6 @@ jv_escape(struct jsonv_parser *p, size_t at)
 	uint32_t cp;
 	int err;
 
-	if (p->pos >= p->len)
-		return jv_fail(p, at, "unterminated string");
 	e = strchr(from, p->s[p->pos]);
 	if (e != NULL && p->s[p->pos] != '\0') {
 		p->pos++;
@@ -173,6 +171,8 @@ jv_string(struct jsonv_parser *p, size_t *idx)
 		if (p->s[p->pos] == '"')
 			break;
 		if (p->s[p->pos] == '\\') {
+			if (p->len - p->pos < 2)
+				return jv_fail(p, at, "unterminated string");
 			p->pos++;
 			err = jv_escape(p, p->pos - 1);
 		} else if (p->s[p->pos] < 0x20) {

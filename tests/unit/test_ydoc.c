@@ -397,6 +397,136 @@ test_load_file(void **state)
 	diags_free(&d);
 }
 
+/* ---- what the loader refuses, and aliases it accepts ---------------------------------- */
+
+/* @text stops loading with one error, at @line:@col, containing @part;
+ * @ndocs documents before it are kept. */
+static void
+expect_refused(const char *text, size_t len, size_t ndocs, int line, int col, const char *part)
+{
+	struct ydocs docs;
+	struct diags d;
+	char buf[512];
+
+	diags_init(&d);
+	assert_int_equal(ydocs_load(&docs, "t.yaml", text, len, NULL, &d), -EINVAL);
+	assert_int_equal(docs.n, ndocs);
+	assert_int_equal(d.n, 1);
+	diag_format(&d.v[0], buf, sizeof(buf));
+	if (d.v[0].line != line || d.v[0].col != col || strstr(buf, part) == NULL)
+		fail_msg("\"%s\", wanted %d:%d and \"%s\"", buf, line, col, part);
+	ydocs_free(&docs);
+	diags_free(&d);
+}
+
+#define REFUSED(text, ndocs, line, col, part) \
+	expect_refused(text, sizeof(text) - 1, ndocs, line, col, part)
+
+static void
+test_aliases(void **state)
+{
+	static const char text[] =
+		"a: &x [1, {k: v}]\n"
+		"b: *x\n"
+		"c: &x two\n"		/* an anchor may be defined again */
+		"d: *x\n";
+	struct ydocs docs;
+	struct diags d;
+	yaml_node_t *root;
+
+	(void)state;
+	assert_int_equal(load(&docs, &d, text), 0);
+	assert_int_equal(d.n, 0);
+	root = ydoc_root(&docs.v[0]);
+	/* an alias is the node it names: same node, same position */
+	assert_ptr_equal(ydoc_get(&docs.v[0], root, "b"), ydoc_get(&docs.v[0], root, "a"));
+	assert_pos(ydoc_get(&docs.v[0], root, "b"), 1, 4);	/* at its anchor */
+	assert_string_equal(ydoc_str(ydoc_get(&docs.v[0], root, "d")), "two");
+	ydocs_free(&docs);
+	diags_free(&d);
+
+	/* anchors belong to their document */
+	REFUSED("a: &x 1\n---\nb: *x\n", 1, 3, 4, "the alias *x names no anchor before it");
+	/* an alias inside what it names */
+	REFUSED("a: &x [1, *x]\n", 0, 1, 11, "the alias *x is inside the node it names");
+	REFUSED("&x {a: {b: *x}}\n", 0, 1, 12, "(a cycle, which would never end)");
+	REFUSED("a: &x\n  b: *x\n", 0, 2, 6, "is inside the node it names");
+}
+
+static void
+test_keys(void **state)
+{
+	struct ydocs docs;
+	struct diags d;
+
+	(void)state;
+	REFUSED("a: 1\nb: 2\na: 3\n", 0, 3, 1, "the key \"a\" appears twice in this mapping "
+		"(first at line 1)");
+	REFUSED("{x: {a: 1, b: 2, 'a': 3}}\n", 0, 1, 18, "the key \"a\" appears twice");
+	/* an alias as a key is the key it names (and has its position) */
+	REFUSED("---\nok: 1\n---\n&k k: a\n*k : 2\n", 1, 4, 1, "the key \"k\" appears twice");
+	/* the earliest second occurrence is the one named */
+	REFUSED("b: 1\na: 1\na: 2\nb: 2\n", 0, 3, 1, "the key \"a\"");
+	/* keys that differ only after a NUL cannot exist: NULs are refused */
+	REFUSED("\"a\\0b\": 1\n", 0, 1, 1, "a NUL byte in a key");
+	REFUSED("a: \"x\\0\"\n", 0, 1, 4, "a NUL byte in a value");
+	REFUSED("- \"\\x00\"\n", 0, 1, 3, "a NUL byte in a value");
+	REFUSED("{\"a\": \"\\u0000\"}", 0, 1, 7, "a NUL byte in a value");
+	/* merge keys: kubectl merges, nfqwall would not */
+	REFUSED("base: &b {x: 1}\nm:\n  <<: *b\n  y: 2\n", 0, 3, 3,
+		"YAML merge keys (<<) are not supported");
+	/* a quoted "<<" is a plain key; equal keys in different mappings are fine;
+	 * a key that is a collection is not compared */
+	assert_int_equal(load(&docs, &d, "'<<': 1\na: {a: 1}\nb: {a: 2}\n? [1]\n: x\n? [1]\n: y\n"),
+			 0);
+	assert_int_equal(d.n, 0);
+	ydocs_free(&docs);
+	diags_free(&d);
+}
+
+static void
+test_limits(void **state)
+{
+	struct ydoc_limits lim = { .max_bytes = 100, .max_nodes = 5, .max_depth = 2 };
+	struct ydocs docs;
+	struct diags d;
+
+	(void)state;
+	diags_init(&d);
+	/* at each bound: fine */
+	assert_int_equal(ydocs_load(&docs, "t.yaml", "[[1], 2]", 8, &lim, &d), 0);
+	ydocs_free(&docs);
+	assert_int_equal(ydocs_load(&docs, "t.yaml", "a: [b, c]", 9, &lim, &d), 0);
+	ydocs_free(&docs);
+	assert_int_equal(d.n, 0);
+	/* past them */
+	assert_int_equal(ydocs_load(&docs, "t.yaml", "[[[1]]]", 7, &lim, &d), -EINVAL);
+	ydocs_free(&docs);
+	assert_int_equal(ydocs_load(&docs, "t.yaml", "a: [b, c, d]", 12, &lim, &d), -EINVAL);
+	ydocs_free(&docs);
+	assert_int_equal(ydocs_load(&docs, "t.yaml", "x: &a [1]\n---\ny: [1]\n", 21, &lim, &d),
+			 -EINVAL);	/* the nodes of the whole stream count */
+	assert_int_equal(docs.n, 1);
+	ydocs_free(&docs);
+	assert_int_equal(d.n, 3);
+	assert_diag_text(&d, 0, "t.yaml:1:3: error: nested deeper than 2 levels: the limit "
+			 "(--max-depth)");
+	assert_diag_text(&d, 1, "t.yaml:1:11: error: more than 5 YAML nodes, counting an alias "
+			 "as the nodes it names: the limit (--max-nodes)");
+	assert_diag_text(&d, 2, "t.yaml:3:1: error: more than 5 YAML nodes, counting an alias "
+			 "as the nodes it names: the limit (--max-nodes)");
+	diags_free(&d);
+	/* a buffer past max_bytes is not parsed at all */
+	diags_init(&d);
+	lim.max_bytes = 7;
+	assert_int_equal(ydocs_load(&docs, "t.yaml", "[[1], 2]", 8, &lim, &d), -EFBIG);
+	assert_int_equal(docs.n, 0);
+	assert_diag_text(&d, 0, "t.yaml: error: not read: 8 bytes, more than 7: the limit "
+			 "(--max-file-bytes)");
+	ydocs_free(&docs);
+	diags_free(&d);
+}
+
 int
 main(void)
 {
@@ -411,6 +541,9 @@ main(void)
 		cmocka_unit_test(test_null_detection),
 		cmocka_unit_test(test_accessors_on_wrong_kinds),
 		cmocka_unit_test(test_load_file),
+		cmocka_unit_test(test_aliases),
+		cmocka_unit_test(test_keys),
+		cmocka_unit_test(test_limits),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
