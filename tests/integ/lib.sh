@@ -97,7 +97,7 @@ start_nfqwall() {
 	# not through nn(): $! must be nfqwall itself (ip netns exec execs it)
 	# shellcheck disable=SC2086 # NFQ_SOURCE holds several words on purpose
 	ip netns exec "$NODE" env NFQWALL_HTTP_ADDR=127.0.0.1:9417 "$NFQWALL" run ${NFQ_SOURCE:---policy-dir $POLICY} \
-		--node node-1 --queues 2 "$@" > "$WORK/verdicts.log" 2> "$WORK/nfqwall.err" &
+		--node node-1 --queues 2 "$@" > "$WORK/verdicts.log" 2>> "$WORK/nfqwall.err" &
 	NFQ_PID=$!
 	for _ in $(seq 1 ${READY_TRIES:-50}); do
 		if nn curl -sf http://127.0.0.1:9417/readyz >/dev/null 2>&1; then
@@ -148,7 +148,24 @@ wait_for() {
 	return 1
 }
 
+# sanitizer_clean: no AddressSanitizer, UBSan, LeakSanitizer or ThreadSanitizer report in
+# any nfqwall run of this test (the sanitizer suites of make check run these tests with
+# instrumented builds; a report there is a failure even when the test's checks passed).
+sanitizer_clean() {
+	! grep -qE 'ERROR: (Address|Leak)Sanitizer|WARNING: ThreadSanitizer|runtime error:' \
+		"$WORK/nfqwall.err" 2>/dev/null
+}
+
 finish() {
+	# stop it first: leak checks and shutdown races report at exit
+	if [ -n "$NFQ_PID" ]; then
+		stop_nfqwall
+	fi
+	if ! sanitizer_clean; then
+		fail "nfqwall ran without sanitizer reports"
+		grep -A25 -E 'ERROR: (Address|Leak)Sanitizer|WARNING: ThreadSanitizer|runtime error:' \
+			"$WORK/nfqwall.err" | head -80
+	fi
 	if [ "$FAILS" -gt 0 ]; then
 		echo "--- nfqwall stderr"; tail -30 "$WORK/nfqwall.err" 2>/dev/null
 		exit 1
