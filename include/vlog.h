@@ -34,6 +34,15 @@ enum vlog_rule_kind {
 	VLOG_RULE_DEFAULT,	/* "default" (no endpoint, no policy, no profile) */
 };
 
+/*
+ * Room for a name in a record, NUL included: Kubernetes object names are at
+ * most 253 bytes, and so are policy names with their "<tier>." prefix (the
+ * policy decoder rejects longer ones); tier and profile names longer than
+ * 255 bytes are cut by vlog_rec_names. A record is 600 bytes, so a worker's
+ * ring of 4096 records takes 2.3 MiB.
+ */
+#define VLOG_NAME_SIZE	256
+
 struct vlog_rec {
 	uint64_t ts_us;		/* CLOCK_REALTIME, microseconds */
 	uint64_t gen;
@@ -56,8 +65,8 @@ struct vlog_rec {
 	uint8_t dir;		/* enum dir */
 	uint8_t rule_kind;	/* enum vlog_rule_kind */
 	uint8_t pad[7];
-	char tier[64];
-	char policy[128];	/* policy or profile name */
+	char tier[VLOG_NAME_SIZE];
+	char policy[VLOG_NAME_SIZE];	/* policy or profile name */
 };
 
 struct vlog_ring {
@@ -67,6 +76,12 @@ struct vlog_ring {
 	uint32_t tail;		/* written by the logger */
 	uint64_t dropped;	/* records lost to a full ring */
 };
+
+/* vlog_rec_names - copy @tier and @policy (NULL: none) into @r. A name longer
+ * than VLOG_NAME_SIZE - 1 bytes is cut between two UTF-8 characters and ends
+ * with "\u2026" (an ellipsis), so a cut never leaves half a character and shows.
+ * Worker side: no allocation. */
+void vlog_rec_names(struct vlog_rec *r, const char *tier, const char *policy);
 
 /* vlog_ring_init - a ring of 2^@order records. 0 or -ENOMEM. */
 int __must_check vlog_ring_init(struct vlog_ring *r, unsigned order);
@@ -107,7 +122,8 @@ int __must_check vlog_logger_start(struct vlog_logger *lg, const struct vlog_con
 void vlog_logger_stop(struct vlog_logger *lg);
 
 /* vlog_format - one record as a JSON line (with '\n') into @buf; returns its length
- * (snprintf semantics). @suppressed > 0 adds "suppressed". Any thread. */
+ * (snprintf semantics). @suppressed > 0 adds "suppressed". The line is valid JSON
+ * in valid UTF-8 whatever bytes the names hold (json.h). Any thread. */
 size_t vlog_format(const struct vlog_rec *rec, const char *node, uint64_t suppressed,
 		   char *buf, size_t size);
 

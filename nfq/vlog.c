@@ -27,7 +27,11 @@
  * or no name, an empty tier or policy, addresses of an unknown family.
  * "rule" is the rule index as a number for VLOG_RULE_INDEX, else one of
  * "end-of-tier", "profile", "failsafe", "default". "suppressed" appears only
- * when it is > 0.
+ * when it is > 0. Strings (node, interface, tier and policy names) go
+ * through json.h: control characters escaped, invalid UTF-8 as \ufffd, so
+ * every line is valid JSON in valid UTF-8 whatever bytes a name holds. A
+ * record keeps names of up to VLOG_NAME_SIZE - 1 bytes (253-byte Kubernetes
+ * names whole; vlog_rec_names cuts longer ones between characters).
  *
  * Rate limiting: a token bucket per key (action, tier, policy, rule kind,
  * rule) with cfg.rate tokens a second up to cfg.burst (rate 0: unlimited),
@@ -65,9 +69,32 @@
 #define VLOG_PERIOD_NS	(20ull * 1000000ull)	/* logger pass interval */
 #define IFC_SLOTS	64u			/* interface-name cache (direct mapped) */
 #define IFC_TTL_NS	(10ull * 1000000000ull)	/* re-resolve names this often */
-#define LINE_INIT	4096u
+#define LINE_INIT	8192u		/* fits a line whose names are all \ufffd */
 
-/* ---- ring (worker -> logger) --------------------------------------------------- */
+/* ---- records and the ring (worker -> logger) ----------------------------------- */
+
+/* @src into the @size bytes at @dst, cut between characters with an ellipsis. */
+static void
+name_copy(char *dst, size_t size, const char *src)
+{
+	static const char ellipsis[] = "\xe2\x80\xa6";	/* U+2026 */
+	size_t len = src != NULL ? strlen(src) : 0, keep;
+
+	if (len < size) {
+		memcpy(dst, src != NULL ? src : "", len + 1);
+		return;
+	}
+	keep = json_utf8_cut(src, len, size - sizeof(ellipsis));
+	memcpy(dst, src, keep);
+	memcpy(dst + keep, ellipsis, sizeof(ellipsis));
+}
+
+void
+vlog_rec_names(struct vlog_rec *r, const char *tier, const char *policy)
+{
+	name_copy(r->tier, sizeof(r->tier), tier);
+	name_copy(r->policy, sizeof(r->policy), policy);
+}
 
 int
 vlog_ring_init(struct vlog_ring *r, unsigned order)
@@ -175,17 +202,20 @@ out_kstr(struct out *o, const char *key, const char *s)
 	out_str(o, s);
 }
 
-/* A fixed-size field of a record as a C string; NULL when empty. */
-static const char *
-rec_field(const char *field, size_t size, char *tmp)
+/* ,"key": then a record's fixed-size name field (NUL-terminated or full), null when empty */
+static void
+out_kname(struct out *o, const char *key, const char *field, size_t size)
 {
-	size_t len = strnlen(field, size);
+	size_t len = strnlen(field, size), room;
+	char *p;
 
-	if (len == 0)
-		return NULL;
-	memcpy(tmp, field, len);
-	tmp[len] = '\0';
-	return tmp;
+	out_printf(o, ",\"%s\":", key);
+	if (len == 0) {
+		out_printf(o, "null");
+		return;
+	}
+	p = out_at(o, &room);
+	o->n += json_escape_mem(p, room, field, len);
 }
 
 static const char *
@@ -222,7 +252,6 @@ format_line(const struct vlog_rec *rec, const char *node, const char *iname_in,
 		[VLOG_RULE_FAILSAFE] = "failsafe", [VLOG_RULE_DEFAULT] = "default",
 	};
 	struct out o = { buf, size, 0 };
-	char tier[sizeof(rec->tier) + 1], policy[sizeof(rec->policy) + 1];
 	char a[ADDR_STRLEN];
 	const char *pname = pkt_proto_name(rec->proto);
 	bool ip = rec->family == AF_INET || rec->family == AF_INET6;
@@ -254,8 +283,8 @@ format_line(const struct vlog_rec *rec, const char *node, const char *iname_in,
 	else
 		out_printf(&o, ",\"icmp_type\":null,\"icmp_code\":null");
 	out_printf(&o, ",\"len\":%u", rec->len);
-	out_kstr(&o, "tier", rec_field(rec->tier, sizeof(rec->tier), tier));
-	out_kstr(&o, "policy", rec_field(rec->policy, sizeof(rec->policy), policy));
+	out_kname(&o, "tier", rec->tier, sizeof(rec->tier));
+	out_kname(&o, "policy", rec->policy, sizeof(rec->policy));
 	if (rec->rule_kind == VLOG_RULE_INDEX)
 		out_printf(&o, ",\"rule\":%d", rec->rule);
 	else

@@ -2,7 +2,8 @@
  * test_vlog.c - unit tests for nfq/vlog.c: the worker->logger ring (full,
  * drops, index wrap), the exact JSON of verdict lines, and the logger
  * thread's rate limiting and accounting (every record is a line or a
- * suppressed count, summary lines included).
+ * suppressed count, summary lines included). Hostile names and long names:
+ * test_vlog_json.c.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -21,57 +22,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "addr.h"
 #include "clock.h"
-#include "verdict.h"
-#include "vlog.h"
-
-#define TS_2026	1795395723ull	/* 2026-11-23T01:02:03Z */
-
-static void
-sleep_ms(unsigned ms)
-{
-	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
-
-	nanosleep(&ts, NULL);
-}
-
-static void
-set_addr(struct addr *a, const char *s)
-{
-	uint8_t family;
-
-	assert_int_equal(addr_parse(s, a, &family), 0);
-}
-
-/* A TCP/IPv4 deny by rule 3 of default.deny-ssh in tier default. */
-static struct vlog_rec
-tcp_deny(void)
-{
-	struct vlog_rec r;
-
-	memset(&r, 0, sizeof(r));
-	r.ts_us = TS_2026 * 1000000u + 4;
-	r.gen = 7;
-	set_addr(&r.src, "10.0.0.1");
-	set_addr(&r.dst, "10.0.0.2");
-	r.iif = 1;
-	r.rule = 3;
-	r.sport = 40000;
-	r.dport = 22;
-	r.len = 60;
-	r.queue = 2;
-	r.family = AF_INET;
-	r.proto = 6;
-	r.flags = PKT_F_PORTS;
-	r.action = VLOG_DENY;
-	r.stage = STAGE_NORMAL;
-	r.dir = DIR_INGRESS;
-	r.rule_kind = VLOG_RULE_INDEX;
-	snprintf(r.tier, sizeof(r.tier), "default");
-	snprintf(r.policy, sizeof(r.policy), "default.deny-ssh");
-	return r;
-}
+#include "test_vlog.h"
 
 static void
 assert_line(const struct vlog_rec *r, const char *node, uint64_t suppressed, const char *want)
@@ -321,8 +273,12 @@ test_format_truncation(void **state)
 	memset(r.policy, 'p', sizeof(r.policy));
 	n = vlog_format(&r, "node-1", 0, full, sizeof(full));
 	assert_int_equal(n, strlen(full));
-	assert_non_null(strstr(full, "\"tier\":\"tttttttttttttttttttttttttttttttt"
-				     "tttttttttttttttttttttttttttttttt\","));
+	{
+		char want[sizeof(r.tier) + 16];
+
+		snprintf(want, sizeof(want), "\"tier\":\"%.*s\",", (int)sizeof(r.tier), r.tier);
+		assert_non_null(strstr(full, want));
+	}
 	m = vlog_format(&r, "node-1", 0, small, sizeof(small));
 	assert_int_equal(m, n);
 	assert_int_equal(strlen(small), sizeof(small) - 1);
@@ -330,113 +286,7 @@ test_format_truncation(void **state)
 	assert_int_equal(vlog_format(&r, "node-1", 0, NULL, 0), n);
 }
 
-/* Each line of @path must parse as JSON with the fixed keys in order. */
-static void
-check_json_lines(const char *path, unsigned want_lines)
-{
-	char cmd[1024];
-	FILE *p;
-	int rc;
-	unsigned got = 0;
-
-	if (system("python3 -c 'import json' >/dev/null 2>&1") != 0) {
-		fprintf(stderr, "# python3 not found: JSON syntax not checked\n");
-		return;
-	}
-	snprintf(cmd, sizeof(cmd),
-		 "python3 -c '\n"
-		 "import json, sys\n"
-		 "keys = [\"ts\",\"node\",\"action\",\"stage\",\"direction\",\"iface_in\","
-		 "\"iface_out\",\"proto\",\"src\",\"sport\",\"dst\",\"dport\",\"icmp_type\","
-		 "\"icmp_code\",\"len\",\"tier\",\"policy\",\"rule\",\"gen\",\"queue\"]\n"
-		 "n = 0\n"
-		 "for line in open(sys.argv[1]):\n"
-		 "    o = json.loads(line)\n"
-		 "    k = list(o)\n"
-		 "    assert k[:20] == keys, k\n"
-		 "    assert k[20:] in ([], [\"suppressed\"]), k\n"
-		 "    n += 1\n"
-		 "print(n)\n"
-		 "' %s", path);
-	p = popen(cmd, "r");
-	assert_non_null(p);
-	assert_int_equal(fscanf(p, "%u", &got), 1);
-	rc = pclose(p);
-	assert_int_equal(rc, 0);
-	assert_int_equal(got, want_lines);
-}
-
-static void
-test_format_is_json(void **state)
-{
-	char path[] = "/tmp/test_vlog_XXXXXX", buf[2048];
-	struct vlog_rec r = tcp_deny();
-	int fd = mkstemp(path);
-	FILE *f;
-
-	(void)state;
-	assert_true(fd >= 0);
-	f = fdopen(fd, "w");
-	assert_non_null(f);
-	for (int i = 0; i < 6; i++) {
-		r.action = (uint8_t)(i % 4);
-		r.rule_kind = (uint8_t)(i % 5);
-		r.flags = i % 2 ? PKT_F_ICMP : PKT_F_PORTS;
-		r.proto = (uint8_t)(i * 50);
-		snprintf(r.policy, sizeof(r.policy), "p\"%d\\\t\x01", i);
-		vlog_format(&r, i % 2 ? "n\x7f" : NULL, (uint64_t)i, buf, sizeof(buf));
-		fputs(buf, f);
-	}
-	assert_int_equal(fclose(f), 0);
-	check_json_lines(path, 6);
-	unlink(path);
-}
-
 /* ---- the logger thread ----------------------------------------------------------------- */
-
-struct out_file {
-	char path[32];
-	FILE *f;
-};
-
-static void
-out_open(struct out_file *o)
-{
-	int fd;
-
-	snprintf(o->path, sizeof(o->path), "/tmp/test_vlog_XXXXXX");
-	fd = mkstemp(o->path);
-	assert_true(fd >= 0);
-	o->f = fdopen(fd, "w+");
-	assert_non_null(o->f);
-}
-
-/* Lines in the output, and the sum of their "suppressed" values. */
-static unsigned
-out_count(struct out_file *o, uint64_t *suppressed)
-{
-	char line[4096];
-	unsigned n = 0;
-
-	*suppressed = 0;
-	rewind(o->f);
-	while (fgets(line, sizeof(line), o->f) != NULL) {
-		const char *s = strstr(line, "\"suppressed\":");
-
-		assert_int_equal(line[strlen(line) - 1], '\n');
-		if (s != NULL)
-			*suppressed += strtoull(s + 13, NULL, 10);
-		n++;
-	}
-	return n;
-}
-
-static void
-out_close(struct out_file *o)
-{
-	fclose(o->f);
-	unlink(o->path);
-}
 
 static void
 test_logger_rate_limit(void **state)
@@ -665,7 +515,6 @@ main(void)
 		cmocka_unit_test(test_format_would_deny_and_kinds),
 		cmocka_unit_test(test_format_suppressed_and_escapes),
 		cmocka_unit_test(test_format_truncation),
-		cmocka_unit_test(test_format_is_json),
 		cmocka_unit_test(test_logger_rate_limit),
 		cmocka_unit_test(test_logger_summary_on_refill),
 		cmocka_unit_test(test_logger_unlimited_two_rings),
