@@ -280,6 +280,7 @@ decode_object(struct dctx *c, const yaml_node_t *obj)
 	}
 	if (obj == NULL || obj->type != YAML_MAPPING_NODE) {
 		derr(c, obj, "a document must be a mapping with apiVersion and kind");
+		c->ps->nobjects++;	/* seen and rejected: checked, and invalid */
 		c->ps->nrejected++;
 		return;
 	}
@@ -289,6 +290,7 @@ decode_object(struct dctx *c, const yaml_node_t *obj)
 	api = ydoc_str(apin);
 	if (kind == NULL) {
 		derr(c, obj, "kind is required");
+		c->ps->nobjects++;
 		c->ps->nrejected++;
 		return;
 	}
