@@ -26,7 +26,8 @@
  * PKT_F_PORTS, ICMP type/code without PKT_F_ICMP, interfaces with index 0
  * or no name, an empty tier or policy, addresses of an unknown family.
  * "rule" is the rule index as a number for VLOG_RULE_INDEX, else one of
- * "end-of-tier", "profile", "failsafe", "default". "suppressed" appears only
+ * "end-of-tier", "profile", "failsafe", "default", "l4-unreadable" (a packet
+ * whose L4 header could not be read: dropped before any table). "suppressed" appears only
  * when it is > 0. Strings (node, interface, tier and policy names) go
  * through json.h: control characters escaped, invalid UTF-8 as \ufffd, so
  * every line is valid JSON in valid UTF-8 whatever bytes a name holds. A
@@ -250,6 +251,7 @@ format_line(const struct vlog_rec *rec, const char *node, const char *iname_in,
 	static const char *const kinds[] = {
 		[VLOG_RULE_EOT] = "end-of-tier", [VLOG_RULE_PROFILE] = "profile",
 		[VLOG_RULE_FAILSAFE] = "failsafe", [VLOG_RULE_DEFAULT] = "default",
+		[VLOG_RULE_UNREADABLE] = "l4-unreadable",
 	};
 	struct out o = { buf, size, 0 };
 	char a[ADDR_STRLEN];

@@ -174,18 +174,17 @@ log_record(struct worker *w, const struct ruleset *rs, const struct pkt_key *k, 
 	r.stage = m ? m->stage : stage;
 	r.dir = m ? m->dir : 0;
 	r.rule = m ? m->rule : -1;
-	r.tier[0] = r.policy[0] = '\0';
 	if (m == NULL) {
-		r.rule_kind = VLOG_RULE_DEFAULT;
+		vlog_rec_names(&r, NULL, NULL);
+		r.rule_kind = reason == REASON_UNREADABLE ? VLOG_RULE_UNREADABLE :
+								VLOG_RULE_DEFAULT;
 	} else {
-		snprintf(r.tier, sizeof(r.tier), "%s", ruleset_str(rs, m->tier));
-		snprintf(r.policy, sizeof(r.policy), "%s", ruleset_str(rs, m->policy));
+		vlog_rec_names(&r, ruleset_str(rs, m->tier), ruleset_str(rs, m->policy));
 		r.rule_kind = m->kind == RS_META_RULE ? VLOG_RULE_INDEX :
 			      m->kind == RS_META_EOT ? VLOG_RULE_EOT :
 			      m->kind == RS_META_PROFILE ? VLOG_RULE_PROFILE :
 			      m->kind == RS_META_FAILSAFE ? VLOG_RULE_FAILSAFE : VLOG_RULE_DEFAULT;
 	}
-	(void)reason;
 	if (!vlog_push(&w->ring, &r))
 		STAT_ADD(w->stats.log_dropped, 1);
 }

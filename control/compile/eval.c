@@ -17,6 +17,7 @@
 
 #include "eval.h"
 #include "eval_int.h"
+#include "json.h"
 
 const char *
 path_name(enum path p)
@@ -30,6 +31,7 @@ eval_step(struct ectx *c, enum step_kind kind, const char *fmt, ...)
 	static struct step sink;
 	struct step *s;
 	va_list ap;
+	int n;
 
 	if (c->out->nsteps == EVAL_MAX_STEPS)
 		s = &sink;
@@ -41,8 +43,11 @@ eval_step(struct ectx *c, enum step_kind kind, const char *fmt, ...)
 	s->dir = c->dir;
 	s->rule = -1;
 	va_start(ap, fmt);
-	vsnprintf(s->detail, sizeof(s->detail), fmt, ap);
+	n = vsnprintf(s->detail, sizeof(s->detail), fmt, ap);
 	va_end(ap);
+	if (n >= (int)sizeof(s->detail))	/* cut: never inside a UTF-8 character */
+		s->detail[json_utf8_cut(s->detail, sizeof(s->detail) - 1, sizeof(s->detail) - 1)] =
+			'\0';
 	return s;
 }
 

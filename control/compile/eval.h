@@ -68,7 +68,7 @@ struct step {
 	const char *policy;
 	int rule;
 	const char *action;		/* "Allow", "Deny", "Pass", "Log", "accept", "drop", "continue" */
-	char detail[160];
+	char detail[640];		/* room for 253-byte names; cut between characters */
 };
 
 struct eval_input {

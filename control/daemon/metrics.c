@@ -186,6 +186,14 @@ render_packets(FILE *f, struct daemon *d)
 	per_queue(f, d, "malformed_packets_total",
 		  "Packets without a readable IP header (given the failure verdict).",
 		  offsetof(struct worker_stats, malformed));
+	per_queue(f, d, "unreadable_packets_total",
+		  "Packets dropped because no L4 header could be read (cut short or a "
+		  "malformed IPv6 extension chain).",
+		  offsetof(struct worker_stats, unreadable));
+	per_queue(f, d, "deep_requeued_packets_total",
+		  "IPv6 packets whose L4 header lay past the copy range, handed to the "
+		  "deep queue.",
+		  offsetof(struct worker_stats, deep_requeued));
 	per_queue(f, d, "queue_enobufs_total",
 		  "Times the queue socket overflowed and the kernel dropped messages.",
 		  offsetof(struct worker_stats, enobufs));

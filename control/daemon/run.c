@@ -169,6 +169,21 @@ open_deep_worker(struct ctl *c, const struct worker_config *base)
 	return wc.q.num;
 }
 
+/*
+ * Verdict-log records per worker ring: 4096 (2.3 MiB of 600-byte records) up
+ * to 8 queues, then fewer per ring so that all rings together stay near 32768
+ * records (19 MiB) however many CPUs the node has; never under 512.
+ */
+static unsigned
+log_ring_order(unsigned queues)
+{
+	unsigned order = 15;
+
+	for (unsigned q = 1; q < queues && order > 9; q <<= 1)
+		order--;
+	return order > 12 ? 12 : order;
+}
+
 static int
 start_workers(struct ctl *c)
 {
@@ -177,7 +192,7 @@ start_workers(struct ctl *c)
 		       .fail_open = c->o.fail_open },
 		.ml = c->ml,
 		.jo = { .audit = c->o.audit, .log_allowed = c->o.log_allowed },
-		.log_ring_order = 12,
+		.log_ring_order = log_ring_order(c->o.queues),
 	};
 
 	c->workers = calloc(c->o.queues + 1, sizeof(*c->workers));

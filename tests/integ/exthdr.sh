@@ -62,6 +62,14 @@ check_not "a whole connection with 200-byte hop-by-hop options to 9090 is denied
 	nc_ $PEER tcp $NODE6 9090 --hopopts 200 --dstopts 120 --timeout 1
 check_not "a connection with 500 bytes of options to 9090 is denied" \
 	nc_ $PEER tcp $NODE6 9090 --dstopts 250 --hopopts 250 --timeout 1
+# 17 destination options headers: more than any real chain (16 are followed); the
+# kernel would take it, nfqwall cannot trust it: dropped as l4-unreadable
+check_not "a SYN to 8080 behind 17 extension headers is dropped" \
+	syn 8080 dst:0,dst:0,dst:0,dst:0,dst:0,dst:0,dst:0,dst:0,dst:0,dst:0,dst:0,dst:0,dst:0,dst:0,dst:0,dst:0,dst:0
+check "the verdict log says l4-unreadable" \
+	wait_for grep -q '"action":"deny".*"rule":"l4-unreadable"' "$WORK/verdicts.log"
+check "/metrics counts the unreadable packet" \
+	sh -c "[ \$(ip netns exec $NODE curl -sf http://127.0.0.1:9417/metrics | awk '/^nfqwall_unreadable_packets_total/ { s += \$NF } END { print s + 0 }') -ge 1 ]"
 check "packets past the copy range went to the deep queue" \
 	sh -c "[ \$(ip netns exec $NODE curl -sf http://127.0.0.1:9417/metrics | awk '/^nfqwall_deep_requeued_packets_total/ { s += \$NF } END { print s + 0 }') -ge 10 ]"
 check "nfqwall is still running" kill -0 "$NFQ_PID"
