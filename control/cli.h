@@ -42,6 +42,12 @@ struct polset_limits;
  * argument @arg to @l: 0, or 2 (a usage error, said on stderr for @cmd). */
 int cli_limit_option(const char *cmd, int opt, const char *arg, struct polset_limits *l);
 
+struct polset;
+
+/* cli_load - polset_load_path(@ps, @path), or standard input when @path is
+ * "-" (read whole, at most the set's max_file_bytes, named "<stdin>"). */
+int cli_load(struct polset *ps, const char *path);
+
 /* The exit status of a subcommand that ran out of memory (EX_SOFTWARE). */
 #define CLI_EXIT_NOMEM	70
 

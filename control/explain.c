@@ -476,7 +476,7 @@ explain_main(int argc, char **argv)
 	polset_init(&ps);
 	ps.limits = limits;
 	for (int i = optind; i < argc; i++) {
-		if (polset_load_path(&ps, argv[i]) == -ENOMEM) {
+		if (cli_load(&ps, argv[i]) == -ENOMEM) {
 			polset_free(&ps);
 			labels_free(&hl);
 			fprintf(stderr, "nfqwall explain: out of memory\n");

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alloc.h"
 #include "cli.h"
 #include "compile.h"
 #include "lint.h"
@@ -33,9 +34,10 @@ static const char main_usage[] =
 	"                                  evaluate a Calico selector against labels\n"
 	"  version                         print the version\n"
 	"\n"
-	"PATH is a YAML or JSON file (several documents, List wrappers allowed) or a\n"
-	"directory of *.yaml, *.yml and *.json files, in projectcalico.org/v3 or\n"
-	"crd.projectcalico.org/v1 form. 'nfqwall COMMAND --help' tells more.\n";
+	"PATH is a YAML or JSON file (several documents, List wrappers allowed), a\n"
+	"directory of *.yaml, *.yml and *.json files, or - for standard input, in\n"
+	"projectcalico.org/v3 or crd.projectcalico.org/v1 form. Only regular files are\n"
+	"read. 'nfqwall COMMAND --help' tells more.\n";
 
 static const char check_usage[] =
 	"usage: nfqwall check [--node NAME] [--dump-table] [--max-...] PATH...\n"
@@ -87,6 +89,45 @@ cli_limit_option(const char *cmd, int opt, const char *arg, struct polset_limits
 		return 2;
 	}
 	return 0;
+}
+
+int
+cli_load(struct polset *ps, const char *path)
+{
+	size_t len = 0, cap = 0, max = ps->limits.max_file_bytes;
+	char *buf = NULL;
+	int err = 0;
+
+	if (strcmp(path, "-") != 0)
+		return polset_load_path(ps, path);
+	/* a pipe is what the user asked for here: read it to its end, capped */
+	for (;;) {
+		size_t n;
+
+		if (len == cap) {
+			err = array_reserve(&buf, &cap, len + 65536 < max + 1 ? len + 65536 : max + 1,
+					    1);
+			if (err < 0 || len == cap)
+				break;
+		}
+		n = fread(buf + len, 1, cap - len, stdin);
+		len += n;
+		if (n == 0 || len > max)
+			break;
+	}
+	if (err == 0 && ferror(stdin)) {
+		err = -EIO;
+		diag_add(&ps->diags, DIAG_ERROR, "<stdin>", 0, 0, NULL, NULL, "cannot read: %s",
+			 strerror(EIO));
+	} else if (err == 0 && len > max) {
+		err = -EFBIG;
+		diag_add(&ps->diags, DIAG_ERROR, "<stdin>", 0, 0, NULL, NULL, "not read: more than "
+			 "%zu bytes: the limit (--max-file-bytes)", max);
+	} else if (err == 0) {
+		err = polset_load_buffer(ps, "<stdin>", buf ? buf : "", len);
+	}
+	free(buf);
+	return err;
 }
 
 /* Compile @ps for @node and print the table on stdout; the exit status (0 when printed). */
@@ -165,7 +206,7 @@ check_main(int argc, char **argv)
 	polset_init(&ps);
 	ps.limits = limits;
 	for (int i = optind; i < argc; i++) {
-		if (polset_load_path(&ps, argv[i]) == -ENOMEM) {
+		if (cli_load(&ps, argv[i]) == -ENOMEM) {
 			polset_free(&ps);
 			return cli_nomem("check");
 		}

@@ -4,7 +4,8 @@
  * Parses the input; when it parses, the canonical text must parse again,
  * print identically, and evaluate the same as the original on a few fixed
  * label maps. A prefix-free deep copy and selector_and(s, s) must agree
- * too. Any difference aborts.
+ * too, and so must the selector with every key prefixed, evaluated on the
+ * maps with every key prefixed. Any difference aborts.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -16,6 +17,7 @@
 #include "fuzz.h"
 
 static struct labels maps[6];
+static struct labels pmaps[6];		/* maps[i] with every key prefixed by "p/" */
 static bool maps_ready;
 
 static void
@@ -44,7 +46,31 @@ fuzz_maps_init(void)
 	fuzz_set(&maps[5], "b", "");
 	fuzz_set(&maps[5], "c", "");
 	fuzz_set(&maps[5], "k", "");
+	for (size_t i = 0; i < ARRAY_SIZE(maps); i++) {
+		labels_init(&pmaps[i]);
+		for (size_t j = 0; j < maps[i].n; j++) {
+			char key[64];
+
+			snprintf(key, sizeof(key), "p/%s", maps[i].v[j].key);
+			fuzz_set(&pmaps[i], key, maps[i].v[j].value);
+		}
+	}
 	maps_ready = true;
+}
+
+/* Prefixing every key of @s and of the labels changes no verdict; with
+ * all() turned into has(p/all), only maps holding that key match it. */
+static void
+fuzz_prefixed(const struct selector *s)
+{
+	struct selector *p = selector_prefixed(s, "p/", NULL);
+
+	if (p == NULL)
+		return;
+	for (size_t i = 0; i < ARRAY_SIZE(maps); i++)
+		if (selector_match(s, &maps[i]) != selector_match(p, &pmaps[i]))
+			abort();
+	selector_free(p);
 }
 
 static char *
@@ -105,6 +131,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    selector_uses_global(s) != selector_uses_global(r))
 		abort();
 
+	fuzz_prefixed(s);
 	c = selector_prefixed(s, "", NULL);
 	both = selector_and(s, r);
 	if (c != NULL)
