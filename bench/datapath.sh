@@ -1,5 +1,5 @@
 #!/bin/bash
-# bench/datapath.sh - nfqwall's data path against its baselines (DESIGN.md §8), side by
+# bench/datapath.sh - nfqwall's data path against its baselines (targets in bench/RESULTS.md), side by
 # side in one bounded run (about 5 minutes on 2 vCPUs). Root only.
 #
 # Topology, rebuilt from scratch for every configuration of every round:
@@ -555,7 +555,7 @@ for r in $(seq 1 "$ROUNDS"); do
 	    "every-packet nfqwall/bare batch $(rr "$r" udp_every udp_bare_batch)"
 done
 say ""
-say "# DESIGN.md §8 targets"
+say "# targets (bench/RESULTS.md)"
 say ""
 say "| target | ratio of medians (median of per-round ratios) | status (ratio of medians) |"
 say "|---|---|---|"

@@ -17,7 +17,7 @@
  * Every packet the reference judges is also walked through the compiled
  * table (walk_ruleset) and the two final decisions are compared, as DPDK's
  * test-acl does: a mismatch is printed and fails the run (exit 1).
- * Single-threaded; DESIGN.md §8 has the targets this is read against. The
+ * Single-threaded; bench/RESULTS.md has the targets this is read against. The
  * policy sets and the trace come from lookup_gen.h.
  */
 #include <errno.h>
@@ -575,7 +575,7 @@ print_targets(const struct opts *o, const struct result *res)
 	printf("(the process also holds the policy set, its YAML text and the %zu-packet trace, "
 	       "%zu KiB, once a trace was generated)\n", o->packets,
 	       o->packets * sizeof(struct pkt_key) / 1024);
-	printf("\nDESIGN.md §8 targets, read at %zu rules:\n", hi->nrules);
+	printf("\ntargets (bench/RESULTS.md), read at %zu rules:\n", hi->nrules);
 	printf("  lookup under 100 ns (mean per lookup, median run): %.1f ns   %s\n",
 	       hi->ns_lookup, hi->ns_lookup < 100 ? "met" : "MISSED");
 	printf("  lookup under 100 ns (per-packet p50):              %.0f ns   %s\n", hi->p50,

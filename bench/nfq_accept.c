@@ -1,6 +1,6 @@
 /*
  * nfq_accept.c - bench: the bare accept-all NFQUEUE consumer, the baseline
- * DESIGN.md §8 measures nfqwall against.
+ * bench/RESULTS.md measures nfqwall against.
  *
  *   nfq_accept --per-packet|--batch --seconds S [--queue N] [--queue-len L]
  *              [--fail-open]

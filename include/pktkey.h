@@ -39,7 +39,7 @@ enum pkt_flags {
 #define PKT_PROTO_UNKNOWN	255
 #define PKT_F_UNREADABLE	(PKT_F_TRUNC | PKT_F_MALFORMED)
 
-/* Conntrack state as seen before the queue (DESIGN.md §2). */
+/* Conntrack state as seen before the queue (docs/architecture.md §4). */
 enum ct_state {
 	CT_NEW = 0,
 	CT_ESTABLISHED,

@@ -1,6 +1,6 @@
 /*
  * vlog.h - verdict log: fixed-size records from the workers, JSON lines from
- * one logger thread (DESIGN.md §6).
+ * one logger thread (docs/operations.md).
  *
  * Each worker owns one single-producer/single-consumer ring; a full ring
  * drops the record and counts it, a worker never waits on logging. The

@@ -2,7 +2,7 @@
  * queue.h - one NFQUEUE queue on its own libmnl socket.
  *
  * Opened and configured by the main thread before the worker starts, then
- * used by that one worker only (DESIGN.md §3).
+ * used by that one worker only (docs/architecture.md §3).
  */
 #ifndef NFQWALL_QUEUE_H
 #define NFQWALL_QUEUE_H

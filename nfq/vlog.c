@@ -1,5 +1,5 @@
 /*
- * vlog.c - the verdict log (DESIGN.md §6): per-worker rings and the logger
+ * vlog.c - the verdict log (docs/operations.md): per-worker rings and the logger
  * thread that turns their records into JSON lines.
  *
  * Threads: vlog_push runs in a worker (the ring's only producer) and never

@@ -1,6 +1,6 @@
 /*
  * worker.h - one worker thread per queue: receive a batch, judge it, send
- * the verdicts (DESIGN.md §3).
+ * the verdicts (docs/architecture.md §3).
  */
 #ifndef NFQWALL_WORKER_H
 #define NFQWALL_WORKER_H

@@ -171,8 +171,8 @@ selector_collect(const struct hostenv *env, const struct selector *sel, uint8_t 
 }
 
 /*
- * The addresses of every labelled object @sel selects (calico-semantics.md
- * §5), cached by the selector's text; NULL when out of memory.
+ * The addresses of every labelled object @sel selects (docs/semantics.md
+ * §6.2), cached by the selector's text; NULL when out of memory.
  */
 static const struct ivset *
 selector_addrs(struct cbuild *cb, const struct selector *sel, uint8_t family)
@@ -259,7 +259,7 @@ entity_addrs(struct cbuild *cb, const struct entity *e, uint8_t family, struct i
 	return 0;
 }
 
-/* The exact tuples of a named port (calico-semantics.md §1.7), and their ports. */
+/* The exact tuples of a named port (docs/semantics.md §6), and their ports. */
 static int
 named_port_tuples(struct cbuild *cb, const struct entity *e, const struct rule *r,
 		  const char *name, struct rb_pside *side, struct ivset *ports)

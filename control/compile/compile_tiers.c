@@ -120,7 +120,7 @@ close_tier(struct cbuild *cb, struct clist *l, const char *tier, enum stage st, 
 	uint32_t meta;
 	int err;
 
-	/* Untracked and preDNAT tiers never default-deny (calico-semantics.md §1.3). */
+	/* Untracked and preDNAT tiers never default-deny (docs/semantics.md §5). */
 	if (st != STAGE_UNTRACKED && st != STAGE_PREDNAT &&
 	    tier_default(cb->env->ps, tier) == ACT_DENY) {
 		err = meta_intern(cb, &mk, &meta);

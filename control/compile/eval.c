@@ -4,7 +4,7 @@
  * Every question is answered from the policy model directly: which policies
  * select the endpoint, in which order, whether each rule matches (rule
  * selectors are evaluated against every labelled object each time). Slow on
- * purpose, and written to be read next to calico-semantics.md §0. This file
+ * purpose, and written to be read next to docs/semantics.md §1. This file
  * walks the packet's path stage by stage and matches rules; the walk of the
  * tiers within a stage is in eval_tiers.c.
  */
@@ -81,7 +81,7 @@ in_selector_set(const struct hostenv *env, const struct selector *sel, uint8_t f
 	return false;
 }
 
-/* (addr, proto, port) belongs to a HEP port named @name (calico-semantics.md §1.7). */
+/* (addr, proto, port) belongs to a HEP port named @name (docs/semantics.md §6). */
 static bool
 in_named_port(const struct hostenv *env, const struct entity *e, const struct rule *r,
 	      const char *name, const struct pkt_key *k, const struct addr *a, uint16_t port)
@@ -308,8 +308,8 @@ eval_stage(struct ectx *c, enum stage stage, enum dir dir, uint32_t ifindex,
 /* ---- the whole path --------------------------------------------------------------------- */
 
 /*
- * Felix's conntrack rules sit in the host endpoint chains (calico-semantics.md
- * §0.1, §0.3, §3.4; the static filter chains have none): a packet meets them
+ * Felix's conntrack rules sit in the host endpoint chains (docs/semantics.md
+ * §1, §3; the static filter chains have none): a packet meets them
  * only on an interface a HEP claims, the incoming or the outgoing one of a
  * forwarded packet.
  */

@@ -2,7 +2,7 @@
  * eval.h - the reference evaluator: walks the policy model rule by rule.
  *
  * It is deliberately plain: no precomputation, no index, the semantics of
- * calico-semantics.md §0-§5 written out step by step. It is the oracle the
+ * docs/semantics.md §1-§8 written out step by step. It is the oracle the
  * compiled classifier is tested against (tests/diff) and the engine behind
  * `nfqwall explain`, which prints its trace. Control thread only.
  */

@@ -81,7 +81,7 @@ resolve_failsafe(struct hostenv *env, const struct hostenv_opts *o, bool in, cha
 	return 0;
 }
 
-/* Calico's auto host endpoint (calico-semantics.md §3.3): 0 or -ENOMEM. */
+/* Calico's auto host endpoint (docs/semantics.md §3): 0 or -ENOMEM. */
 static int
 make_auto_hep(struct hostenv *env, const struct hostenv_opts *o)
 {

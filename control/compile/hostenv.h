@@ -96,8 +96,8 @@ cidrs_have_family(const struct cidr *v, size_t n, uint8_t family)
 bool hep_is_wildcard(const struct hep *h);
 
 /*
- * hostenv_hep_for_iface - the HEP that governs @ifc (calico-semantics.md
- * §3.2): a HEP naming the interface, or one whose expectedIPs include an
+ * hostenv_hep_for_iface - the HEP that governs @ifc (docs/semantics.md
+ * §3): a HEP naming the interface, or one whose expectedIPs include an
  * address of it (lowest name wins among those); else the "*" HEP with the
  * lowest name. Workload interfaces ("cali*") are never host endpoints.
  * NULL when no HEP claims it, or @ifc is NULL and there is no "*" HEP.

@@ -5,7 +5,7 @@
  *   - rules after an unconditional Allow/Deny/Pass are unreachable;
  *   - overlapping or duplicate ports and nets inside one list;
  *   - a policy whose rules in a direction are all Log flips the endpoints it
- *     selects to default-deny (calico-semantics.md §9.2);
+ *     selects to default-deny (docs/semantics.md §12);
  *   - a policy that selects no HostEndpoint of --node;
  *   - ingress default-deny on an endpoint that polices loopback without a
  *     rule allowing 127.0.0.0/8 (§9.3);

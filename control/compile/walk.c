@@ -51,7 +51,7 @@ walk_hook(const struct ruleset *rs, enum rs_hook hook, enum stage st, enum dir d
 
 /*
  * Is an interface of the path claimed by a host endpoint? Felix's conntrack
- * rules live in the endpoint chains only (calico-semantics.md §0.3, §3.4).
+ * rules live in the endpoint chains only (docs/semantics.md §1, §3).
  */
 static bool
 path_policed(const struct ruleset *rs, const struct eval_input *in)

@@ -430,7 +430,7 @@ owned_queue(struct daemon *d, unsigned q)
 	return false;
 }
 
-/* The kernel's view of our queues: length and drops (DESIGN.md §3). */
+/* The kernel's view of our queues: length and drops (docs/architecture.md §3). */
 static void
 render_kernel(FILE *f, struct daemon *d)
 {

@@ -1,6 +1,6 @@
 /*
  * test_addr.c - unit tests for nfq/addr.c: address text round trips for
- * both families, strict and loose CIDR parsing (calico-semantics.md §1.7:
+ * both families, strict and loose CIDR parsing (docs/semantics.md §6:
  * rule nets are strict, network-set nets loose, §5), prefix arithmetic at
  * every word boundary of the 128-bit representation, and increment and
  * decrement with wrap.

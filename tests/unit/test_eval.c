@@ -1,7 +1,7 @@
 /*
  * test_eval.c - scenario tests of the enforcement semantics through both
  * engines (see test_eval.h): profiles when no policy applies, per
- * direction (calico-semantics.md §3.4, §0.5); which host endpoint governs
+ * direction (docs/semantics.md §3, §1); which host endpoint governs
  * an interface (§3.2); staged policies are never enforced. The other
  * scenarios are in test_eval_tiers.c (tiers, Pass, order), test_eval_stages.c
  * (failsafes, preDNAT, doNotTrack, applyOnForward, conntrack, DNAT) and

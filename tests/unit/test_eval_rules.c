@@ -1,7 +1,7 @@
 /*
  * test_eval_rules.c - scenario tests of rule matching through both engines
- * (see test_eval.h): rule selectors and named ports (calico-semantics.md
- * §5, §1.7), per-family rendering, ICMP implying an IP version, v1 objects
+ * (see test_eval.h): rule selectors and named ports (docs/semantics.md
+ * §6.2, §6), per-family rendering, ICMP implying an IP version, v1 objects
  * without types.
  */
 #include "test_eval.h"

@@ -1,6 +1,6 @@
 /*
  * test_eval_stages.c - scenario tests of the stages a packet meets, through
- * both engines (see test_eval.h): failsafe ports (calico-semantics.md §4),
+ * both engines (see test_eval.h): failsafe ports (docs/semantics.md §8),
  * preDNAT, doNotTrack and applyOnForward (§2), conntrack (§0.3), and
  * kube-proxy's DNAT between preDNAT and the normal or forward stage.
  */

@@ -1,7 +1,7 @@
 /*
  * test_eval_tiers.c - scenario tests of the tier walk through both engines
- * (see test_eval.h): tiers, Pass, end of tier, Log (calico-semantics.md
- * §1.3) and the order of tiers and policies (§1.2).
+ * (see test_eval.h): tiers, Pass, end of tier, Log (docs/semantics.md
+ * §5) and the order of tiers and policies (§1.2).
  */
 #include "test_eval.h"
 
