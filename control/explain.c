@@ -421,7 +421,7 @@ explain_main(int argc, char **argv)
 		{ "icmp-code", required_argument, NULL, 'c' },
 		{ "in", required_argument, NULL, 'i' }, { "out", required_argument, NULL, 'o' },
 		{ "ct", required_argument, NULL, 'C' }, { "dnat-to", required_argument, NULL, 'N' },
-		{ "help", no_argument, NULL, 'h' }, CLI_LIMIT_OPTIONS, { NULL, 0, NULL, 0 },
+		{ "help", no_argument, NULL, 'h' }, POLSET_LIMIT_OPTIONS, { NULL, 0, NULL, 0 },
 	};
 	struct polset_limits limits = polset_limits_default;
 	struct explain_opts o = { 0 };
@@ -443,14 +443,14 @@ explain_main(int argc, char **argv)
 		};
 
 		if (c == 'h') {
-			printf("%s\n%s", explain_usage, CLI_LIMIT_USAGE);
+			printf("%s\n%s", explain_usage, POLSET_LIMIT_USAGE);
 			return 0;
 		}
 		if (c == 'j') {
 			o.json = true;
 			continue;
 		}
-		if (c >= CLI_OPT_LIMIT) {
+		if (c >= POLSET_OPT_LIMIT) {
 			if (cli_limit_option("explain", c, optarg, &limits) != 0)
 				return 2;
 			continue;

@@ -77,15 +77,10 @@ static const char select_usage[] =
 int
 cli_limit_option(const char *cmd, int opt, const char *arg, struct polset_limits *l)
 {
-	static const char *const names[] = {
-		"max-file-bytes", "max-object-bytes", "max-nodes", "max-objects", "max-depth",
-	};
-	unsigned i = (unsigned)(opt - CLI_OPT_LIMIT);
 	char why[160];
 
-	if (opt < CLI_OPT_LIMIT || i >= ARRAY_SIZE(names) ||
-	    polset_limits_set(l, names[i], arg, why, sizeof(why)) < 0) {
-		fprintf(stderr, "nfqwall %s: %s\n", cmd, i < ARRAY_SIZE(names) ? why : "bad option");
+	if (polset_limits_option(l, opt, arg, why, sizeof(why)) < 0) {
+		fprintf(stderr, "nfqwall %s: %s\n", cmd, why);
 		return 2;
 	}
 	return 0;
@@ -169,7 +164,7 @@ check_main(int argc, char **argv)
 		{ "node", required_argument, NULL, 'n' },
 		{ "dump-table", no_argument, NULL, 'T' },
 		{ "help", no_argument, NULL, 'h' },
-		CLI_LIMIT_OPTIONS,
+		POLSET_LIMIT_OPTIONS,
 		{ NULL, 0, NULL, 0 },
 	};
 	struct polset_limits limits = polset_limits_default;
@@ -181,14 +176,14 @@ check_main(int argc, char **argv)
 
 	while ((c = getopt_long(argc, argv, "hn:", longopts, NULL)) != -1) {
 		if (c == 'h') {
-			printf("%s\n%s", check_usage, CLI_LIMIT_USAGE);
+			printf("%s\n%s", check_usage, POLSET_LIMIT_USAGE);
 			return 0;
 		}
 		if (c == 'T') {
 			dump = true;
 			continue;
 		}
-		if (c >= CLI_OPT_LIMIT) {
+		if (c >= POLSET_OPT_LIMIT) {
 			if (cli_limit_option("check", c, optarg, &limits) != 0)
 				return 2;
 			continue;

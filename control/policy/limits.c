@@ -46,6 +46,12 @@ static const struct {
 	{ "max-depth", offsetof(struct polset_limits, max_depth), LIMIT_COUNT, YDOC_DEPTH_CEILING },
 };
 
+const char *const polset_limit_names[POLSET_NLIMITS] = {
+	"max-file-bytes", "max-object-bytes", "max-nodes", "max-objects", "max-depth",
+};
+
+_Static_assert(ARRAY_SIZE(limit_defs) == POLSET_NLIMITS, "one definition per limit");
+
 /* A whole decimal number with an optional K/M/G suffix (when @bytes). */
 static bool
 limit_parse(const char *s, bool bytes, unsigned long long *out)
@@ -97,4 +103,15 @@ polset_limits_set(struct polset_limits *l, const char *name, const char *value, 
 	}
 	snprintf(why, whylen, "no limit named '%s'", name);
 	return -ENOENT;
+}
+
+int
+polset_limits_option(struct polset_limits *l, int opt, const char *value, char *why,
+		     size_t whylen)
+{
+	if (opt < POLSET_OPT_LIMIT || opt >= POLSET_OPT_LIMIT + POLSET_NLIMITS) {
+		snprintf(why, whylen, "no limit option %d", opt);
+		return -ENOENT;
+	}
+	return polset_limits_set(l, polset_limit_names[opt - POLSET_OPT_LIMIT], value, why, whylen);
 }

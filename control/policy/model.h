@@ -204,6 +204,35 @@ struct polset_limits {
 extern const struct polset_limits polset_limits_default;
 
 /*
+ * The command-line options that set the limits, for every subcommand that
+ * loads policy (check, explain, run): put POLSET_LIMIT_OPTIONS in a
+ * getopt_long() option table, hand each option whose value is at least
+ * POLSET_OPT_LIMIT to polset_limits_option(), and print POLSET_LIMIT_USAGE
+ * in the help. The option names are polset_limit_names[] with "--".
+ */
+#define POLSET_NLIMITS		5
+#define POLSET_OPT_LIMIT	0x100
+#define POLSET_LIMIT_OPTIONS \
+	{ "max-file-bytes", required_argument, NULL, POLSET_OPT_LIMIT + 0 }, \
+	{ "max-object-bytes", required_argument, NULL, POLSET_OPT_LIMIT + 1 }, \
+	{ "max-nodes", required_argument, NULL, POLSET_OPT_LIMIT + 2 }, \
+	{ "max-objects", required_argument, NULL, POLSET_OPT_LIMIT + 3 }, \
+	{ "max-depth", required_argument, NULL, POLSET_OPT_LIMIT + 4 }
+#define POLSET_LIMIT_USAGE \
+	"Limits on what loading the policy may cost (docs/operations.md, \"Limits\");\n" \
+	"sizes take a K, M or G suffix:\n" \
+	"  --max-file-bytes N    a policy file (default 32M)\n" \
+	"  --max-object-bytes N  one object, as written (default 3M)\n" \
+	"  --max-nodes N         YAML nodes per file, an alias counting as what it\n" \
+	"                        names (default 1000000)\n" \
+	"  --max-objects N       objects per file, List items included (default 100000)\n" \
+	"  --max-depth N         nesting of mappings and sequences (default 64)\n"
+
+/* "max-file-bytes", "max-object-bytes", "max-nodes", "max-objects",
+ * "max-depth": index i is option POLSET_OPT_LIMIT + i. */
+extern const char *const polset_limit_names[POLSET_NLIMITS];
+
+/*
  * polset_limits_set - set the limit named @name ("max-file-bytes",
  * "max-object-bytes", "max-nodes", "max-objects", "max-depth": the option
  * names without "--") in @l from the text @value: a whole number, with an
@@ -213,6 +242,11 @@ extern const struct polset_limits polset_limits_default;
  */
 int __must_check polset_limits_set(struct polset_limits *l, const char *name, const char *value,
 				   char *why, size_t whylen);
+
+/* polset_limits_option - polset_limits_set() for getopt value @opt
+ * (POLSET_OPT_LIMIT + i); -ENOENT for any other value. */
+int __must_check polset_limits_option(struct polset_limits *l, int opt, const char *value,
+				      char *why, size_t whylen);
 
 struct polset {
 	struct polset_limits limits;	/* polset_init sets the defaults; set before loading */

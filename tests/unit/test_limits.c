@@ -89,6 +89,20 @@ test_set(void **state)
 	assert_memory_equal(&l, &before, sizeof(l));
 	assert_int_equal(polset_limits_set(&l, "max-depth", "x", why, sizeof(why)), -EINVAL);
 	assert_string_equal(why, "--max-depth: 'x' is not a number from 1 to 1000");
+
+	/* by getopt value, as the command lines use it */
+	assert_int_equal(polset_limits_option(&l, POLSET_OPT_LIMIT + 2, "77", why, sizeof(why)), 0);
+	assert_int_equal(l.max_nodes, 77);
+	assert_int_equal(polset_limits_option(&l, POLSET_OPT_LIMIT + 4, "9", why, sizeof(why)), 0);
+	assert_int_equal(l.max_depth, 9);
+	assert_int_equal(polset_limits_option(&l, POLSET_OPT_LIMIT + 5, "9", why, sizeof(why)),
+			 -ENOENT);
+	assert_int_equal(polset_limits_option(&l, 'n', "9", why, sizeof(why)), -ENOENT);
+	for (int i = 0; i < POLSET_NLIMITS; i++)
+		assert_int_equal(polset_limits_option(&l, POLSET_OPT_LIMIT + i, "1", why,
+						      sizeof(why)), 0);
+	assert_int_equal(l.max_file_bytes + l.max_object_bytes + l.max_nodes + l.max_objects +
+			 l.max_depth, 5);
 }
 
 /* ---- each limit at its bound ---------------------------------------------------------- */
