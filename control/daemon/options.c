@@ -4,6 +4,7 @@
  * allocates; strings point into the environment, argv or struct run_opts.
  * Control thread, once at start.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -75,7 +76,9 @@ static const char run_usage[] =
 	"\n"
 	"SIGHUP reloads; SIGTERM/SIGINT drain, flush the logs and exit 0, leaving the\n"
 	"netfilter rules in place (fail-closed keeps the node closed, failsafes excepted,\n"
-	"until nfqwall is back); `nfqwall uninstall` removes them.\n";
+	"until nfqwall is back); `nfqwall uninstall` removes them.\n"
+	"\n"
+	"Each limit below also reads NFQWALL_MAX_FILE_BYTES, NFQWALL_MAX_OBJECT_BYTES, ...\n";
 
 static const char *
 env_or(const char *name, const char *def)
@@ -140,6 +143,29 @@ options_defaults(struct run_opts *o)
 	o->log_rate = 10;
 	o->log_burst = 20;
 	o->debounce_ms = 100;
+	o->limits = polset_limits_default;
+}
+
+/* NFQWALL_MAX_FILE_BYTES ...: the loader's limits from the environment. 0 or 2. */
+static int
+options_env_limits(struct run_opts *o)
+{
+	for (unsigned i = 0; i < POLSET_NLIMITS; i++) {
+		char var[64] = "NFQWALL_", why[160];
+		size_t n = strlen(var);
+		const char *s;
+
+		for (const char *p = polset_limit_names[i]; *p && n + 1 < sizeof(var); p++)
+			var[n++] = *p == '-' ? '_' : (char)toupper((unsigned char)*p);
+		var[n] = '\0';
+		s = getenv(var);
+		if (s != NULL && polset_limits_set(&o->limits, polset_limit_names[i], s, why,
+						   sizeof(why)) < 0) {
+			fprintf(stderr, "nfqwall run: %s: %s\n", var, why);
+			return 2;
+		}
+	}
+	return 0;
 }
 
 /* The numeric options of the environment (flags override them). 0 or 2. */
@@ -168,7 +194,7 @@ options_env_numbers(struct run_opts *o)
 	if ((s = getenv("NFQWALL_DEBOUNCE_MS")) &&
 	    parse_uint("NFQWALL_DEBOUNCE_MS", s, 60000, &o->debounce_ms))
 		return 2;
-	return 0;
+	return options_env_limits(o);
 }
 
 /* The command line. 0, 1 (--help) or 2. */
@@ -194,6 +220,7 @@ options_flags(int argc, char **argv, struct run_opts *o)
 		{ "token-file", required_argument, NULL, 'T' }, { "ca-file", required_argument, NULL, 'C' },
 		{ "calico-api-group", required_argument, NULL, 'G' },
 		{ "auto-host-endpoint", no_argument, NULL, 'U' },
+		POLSET_LIMIT_OPTIONS,
 		{ NULL, 0, NULL, 0 },
 	};
 	unsigned v;
@@ -230,8 +257,19 @@ options_flags(int argc, char **argv, struct run_opts *o)
 		case 'C': o->ca_file = optarg; break;
 		case 'G': o->api_group = optarg; break;
 		case 'U': o->auto_hep = true; break;
-		case 'h': fputs(run_usage, stdout); return 1;
-		default: fputs(run_usage, stderr); return 2;
+		case 'h': fputs(run_usage, stdout); fputs(POLSET_LIMIT_USAGE, stdout); return 1;
+		default:
+			if (c >= POLSET_OPT_LIMIT) {
+				char why[160];
+
+				if (polset_limits_option(&o->limits, c, optarg, why, sizeof(why)) < 0) {
+					fprintf(stderr, "nfqwall run: %s\n", why);
+					return 2;
+				}
+				break;
+			}
+			fputs(run_usage, stderr);
+			return 2;
 		}
 	}
 	return 0;

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "compiler.h"
+#include "model.h"
 
 struct run_opts {
 	const char *policy_dir;
@@ -38,6 +39,7 @@ struct run_opts {
 	double log_burst;
 	const char *http_addr;
 	unsigned debounce_ms;
+	struct polset_limits limits;	/* --max-file-bytes ... (model.h) */
 	char hostname[256];		/* what node points to when no name is given */
 };
 

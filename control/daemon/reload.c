@@ -108,10 +108,20 @@ log_diags(const struct diags *ds)
 
 		if (r->level == DIAG_NOTE)
 			continue;
+		char quoted[sizeof(line) * 2];
+		size_t n = 0;
+
 		diag_format(r, line, sizeof(line));
+		/* a diagnostic may quote a selector: escape it inside where="..." */
+		for (const char *p = line; *p && n + 2 < sizeof(quoted); p++) {
+			if (*p == '"' || *p == '\\')
+				quoted[n++] = '\\';
+			quoted[n++] = *p;
+		}
+		quoted[n] = '\0';
 		log_msg(r->level == DIAG_ERROR ? LOG_ERR : LOG_WARN,
 			r->level == DIAG_ERROR ? "policy error" : "policy warning", "where=\"%s\"",
-			line);
+			quoted);
 	}
 }
 
@@ -409,6 +419,7 @@ reload_policy(struct ctl *c, const char *why)
 	r.t0 = mono_ns();
 	STAT_ADD(c->d.reloads, 1);
 	polset_init(&r.ps);
+	r.ps.limits = c->o.limits;
 	labels_init(&r.ni.labels);
 	err = reload_load(c, &r, &ho);
 	if (err == 0)

@@ -210,7 +210,7 @@ test_address_edges(void **state)
 /* ---- 2,000 rules: bitsets of 32 words ------------------------------------------------------------ */
 
 #define NBIG	2000
-#define HALF	1000		/* Calico allows at most 1024 rules per direction and policy */
+#define HALF	1000		/* rules per direction of each of the two policies */
 #define BASE	10000
 
 /*
