@@ -60,6 +60,7 @@ setup(void **state)
 	urcu_memb_register_thread();
 	f->c.ifd = f->c.nlfd = f->c.sfd = f->c.tfd = f->c.store.efd = -1;
 	f->c.o.policy_dir = f->dir;
+	f->c.o.limits = polset_limits_default;
 	f->c.o.node = "n1";
 	f->c.o.queues = 1;
 	f->c.o.queue_first = 100;
