@@ -172,7 +172,7 @@ def check_calls(path, code):
     for no, line in enumerate(code.splitlines(), 1):
         for fn in BANNED:
             if re.search(r"(?<![\w.>])" + fn + r"\s*\(", line):
-                report(path, no, f"{fn}() is banned (STYLE.md: use the bounded or checked form)")
+                report(path, no, f"{fn}() is banned: use the bounded or checked form")
         if room in LIBRARY_ROOMS and path not in TOP_MAIN and re.search(r"(?<![\w.>])exit\s*\(", line):
             report(path, no, "exit() in library code: return an error to the caller")
 

@@ -1,5 +1,5 @@
 /*
- * entity.c - a rule's source or destination (calico-semantics.md §1.7):
+ * entity.c - a rule's source or destination (docs/semantics.md §6):
  * nets and notNets, selector and notSelector, namespaceSelector and the
  * scoping it applies, ports and notPorts (numbers, ranges, named ports),
  * serviceAccounts and services. Control thread only.
@@ -200,7 +200,7 @@ decode_plain_selector(struct dctx *c, const yaml_node_t *n)
 }
 
 /*
- * Felix's rule selector scoping (calico-semantics.md §1.7, §5): a rule's
+ * Felix's rule selector scoping (docs/semantics.md §6, §6.2): a rule's
  * namespaceSelector restricts its selector to namespaced objects in the
  * selected namespaces (keys prefixed "pcns.", all() meaning any namespace),
  * and global() to non-namespaced objects. notSelector is not scoped.

@@ -1,7 +1,7 @@
 /*
  * failsafe.c - failsafe ports: the host ports that stay open whatever the
  * policy says, so a bad policy cannot lock the operator out
- * (calico-semantics.md §4). Felix's defaults, its string syntax (as in the
+ * (docs/semantics.md §8). Felix's defaults, its string syntax (as in the
  * FELIX_FAILSAFE* variables and nfqwall's flags) and the list form of a
  * FelixConfiguration spec. Which list applies is decided in
  * control/compile/hostenv.c. Control thread only.

@@ -1,6 +1,6 @@
 /*
  * hostendpoint.c - decoding HostEndpoint objects: node, interface or
- * expected IPs, profiles and named ports (calico-semantics.md §3). Which
+ * expected IPs, profiles and named ports (docs/semantics.md §3). Which
  * endpoint governs an interface is decided later, in control/compile/
  * hostenv.c. Control thread only.
  */

@@ -1,6 +1,6 @@
 /*
  * netset.c - decoding GlobalNetworkSet and NetworkSet objects: labelled
- * lists of CIDRs that rule selectors can match (calico-semantics.md §5).
+ * lists of CIDRs that rule selectors can match (docs/semantics.md §6.2).
  * A NetworkSet also gets the namespace labels Felix adds. Control thread only.
  */
 #include <stdlib.h>
@@ -19,7 +19,7 @@ netset_free(struct netset *n)
 	free(n);
 }
 
-/* Felix's labels for namespaced objects (calico-semantics.md §5). */
+/* Felix's labels for namespaced objects (docs/semantics.md §6.2). */
 static int
 netset_ns_labels(struct netset *s)
 {

@@ -3,7 +3,7 @@
  * objects: the name and tier, the order, the selector with its namespace
  * and service account scoping, types and their defaulting, the
  * doNotTrack/preDNAT/applyOnForward flags, and the rule lists (rule.c)
- * (calico-semantics.md §1). Control thread only.
+ * (docs/semantics.md §5). Control thread only.
  *
  * Validation follows Calico's validator (§1.8): an invalid rule makes the
  * whole policy invalid, and the policy is then rejected with a diagnostic
@@ -190,7 +190,7 @@ gnp_decode_staged_action(struct dctx *c, const yaml_node_t *f, struct policy *p)
 	dpath_pop(c, old);
 }
 
-/* Types defaulting (calico-semantics.md §1.5) and the checks across fields. */
+/* Types defaulting (docs/semantics.md §5.3) and the checks across fields. */
 static void
 gnp_finish(struct dctx *c, const yaml_node_t *spec, struct policy *p, bool explicit_types)
 {
@@ -264,7 +264,7 @@ gnp_decode_spec(struct dctx *c, const yaml_node_t *spec, struct policy *p, bool 
 
 /*
  * The stored v1 form prefixes default-tier names with "default."
- * (calico-semantics.md §8): recover the v3 name unless the metadata
+ * (docs/semantics.md §2): recover the v3 name unless the metadata
  * annotation already gave it.
  */
 static void

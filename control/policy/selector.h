@@ -1,7 +1,7 @@
 /*
  * selector.h - Calico label selectors: parse, evaluate, rewrite, print.
  *
- * The grammar and evaluation rules are calico-semantics.md §6; the
+ * The grammar and evaluation rules are docs/semantics.md §10; the
  * namespaceSelector/serviceAccountSelector rewriting is §1.4. A parsed
  * selector is immutable, so it may be shared freely; evaluation never
  * allocates. Control thread only.

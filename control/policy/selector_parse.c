@@ -3,7 +3,7 @@
  * (selector_parse).
  *
  * Control thread only. A recursive descent over a lazy tokenizer that
- * follows calico-semantics.md §6 exactly (word operators only right after a
+ * follows docs/semantics.md §10 exactly (word operators only right after a
  * label key, functions glued to their '(', only space and tab as
  * whitespace). It builds the node array in a struct sel_buf and packs it
  * (selector_int.h). Consecutive '!' collapse by parity and "!(!x)" becomes

@@ -1,6 +1,6 @@
 #!/bin/sh
 # tests/golden/run.sh - golden tests for "nfqwall check" and the compiled
-# table it dumps (STYLE.md §3.8).
+# table it dumps (as pfctl keeps its regress outputs).
 #
 # For every tests/golden/bad/NAME.yaml, "nfqwall check" must print exactly
 # tests/golden/bad/NAME.err and exit 1; for every tests/golden/good/NAME.yaml,

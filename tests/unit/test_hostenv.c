@@ -2,7 +2,7 @@
  * test_hostenv.c - unit tests for the node view (control/compile/hostenv.c)
  * of a loaded policy set: which failsafe list applies (flags, then
  * FelixConfiguration node.<name>, then default, then Felix's defaults;
- * calico-semantics.md §4), the node's own HostEndpoints, the auto host
+ * docs/semantics.md §8), the node's own HostEndpoints, the auto host
  * endpoint, and which endpoint governs an interface (§3).
  */
 #include <stdarg.h>

@@ -1,7 +1,7 @@
 /*
  * test_kinds.c - unit tests for the kinds beside policies
  * (control/policy/hostendpoint.c, netset.c, tier.c, felixcfg.c,
- * failsafe.c): HostEndpoints (calico-semantics.md §3), GlobalNetworkSets and
+ * failsafe.c): HostEndpoints (docs/semantics.md §3), GlobalNetworkSets and
  * NetworkSets (§5), Tiers, FelixConfiguration, and the failsafe string
  * syntax and defaults (§4).
  */

@@ -1,7 +1,7 @@
 /*
  * test_policy.c - unit tests for loading policy (control/policy/polset.c,
  * meta.c, policy.c): documents, JSON and List wrappers, unknown kinds and
- * fields, YAML syntax errors, types defaulting (calico-semantics.md §1.5),
+ * fields, YAML syntax errors, types defaulting (docs/semantics.md §5.3),
  * the stored v1 form (§8), policy names and a second definition.
  *
  * Every test loads YAML or JSON text with polset_load_buffer() and checks

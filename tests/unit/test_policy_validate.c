@@ -1,6 +1,6 @@
 /*
  * test_policy_validate.c - unit tests for Calico's validation of policies
- * and rules (calico-semantics.md §1.7, §1.8; control/policy/rule.c,
+ * and rules (docs/semantics.md §6, §11; control/policy/rule.c,
  * entity.c, policy.c): each invalid combination rejects the policy with one
  * error at the exact line, column and field, and the valid forms beside it
  * load.

@@ -2,7 +2,7 @@
  * test_selector.c - unit tests for parsing and evaluating Calico selectors
  * (control/policy/selector_parse.c, selector.c): every operator, the
  * precedence and token rules, nesting limits and every error case of
- * calico-semantics.md §6. Rewriting and printing are in
+ * docs/semantics.md §10. Rewriting and printing are in
  * test_selector_rewrite.c.
  */
 #include <stdarg.h>
