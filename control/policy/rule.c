@@ -1,6 +1,7 @@
 /*
- * rule.c - decoding one direction's rule list (docs/semantics.md §6* §1.8): the action, protocol and notProtocol, ipVersion (given, or inferred
- * from ICMP and ICMPv6), icmp and notICMP, http, the source and destination
+ * rule.c - decoding one direction's rule list (docs/semantics.md §6, §11):
+ * the action, protocol and notProtocol, ipVersion (given, or inferred from
+ * ICMP and ICMPv6), icmp and notICMP, http, the source and destination
  * (entity.c), and the checks across them: ports need a port protocol, one
  * IP family per rule, services only on the remote side. Control thread only.
  *
