@@ -149,16 +149,22 @@ ruleset_free_rcu(struct rcu_head *head)
 	ruleset_free(rs);
 }
 
+/* Make @next current; the previous table (readers may still hold it). */
+static struct ruleset *
+ruleset_swap(struct ruleset *next)
+{
+#ifdef NFQWALL_TSAN
+	return __atomic_exchange_n(&ruleset_active, next, __ATOMIC_ACQ_REL);
+#else
+	return rcu_xchg_pointer(&ruleset_active, next);
+#endif
+}
+
 void
 ruleset_publish(struct ruleset *next)
 {
-	struct ruleset *prev;
+	struct ruleset *prev = ruleset_swap(next);
 
-#ifdef NFQWALL_TSAN
-	prev = __atomic_exchange_n(&ruleset_active, next, __ATOMIC_ACQ_REL);
-#else
-	prev = rcu_xchg_pointer(&ruleset_active, next);
-#endif
 	if (prev != NULL) {
 		TSAN_RELEASE(prev);
 		urcu_memb_call_rcu(&prev->rcu, ruleset_free_rcu);
@@ -191,13 +197,8 @@ ruleset_read_unlock(void)
 void
 ruleset_unpublish(void)
 {
-	struct ruleset *prev;
+	struct ruleset *prev = ruleset_swap(NULL);
 
-#ifdef NFQWALL_TSAN
-	prev = __atomic_exchange_n(&ruleset_active, NULL, __ATOMIC_ACQ_REL);
-#else
-	prev = rcu_xchg_pointer(&ruleset_active, NULL);
-#endif
 	urcu_memb_synchronize_rcu();
 	TSAN_ACQUIRE(&ruleset_grace);
 	ruleset_free(prev);
