@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "compile.h"
+#include "decision_cmp.h"
 #include "helpers.h"
 #include "walk.h"
 
@@ -387,41 +388,6 @@ add_ifaces(struct hostenv *env)
 }
 
 /* ---- comparison --------------------------------------------------------------------- */
-
-static bool
-str_same(const char *a, const char *b)
-{
-	return strcmp(a ? a : "", b ? b : "") == 0;
-}
-
-static bool
-decision_same(const struct decision *a, const struct decision *b)
-{
-	bool named = a->reason == REASON_RULE || a->reason == REASON_END_OF_TIER ||
-		     a->reason == REASON_PROFILE || a->reason == REASON_NO_PROFILE ||
-		     a->reason == REASON_FAILSAFE;
-
-	if (a->allow != b->allow || a->stage != b->stage || a->reason != b->reason)
-		return false;
-	if (a->stage != STAGE_CONNTRACK && a->reason != REASON_NO_POLICY && a->dir != b->dir)
-		return false;
-	if (named && !str_same(a->hep, b->hep))
-		return false;
-	return a->rule == b->rule && str_same(a->tier, b->tier) && str_same(a->policy, b->policy);
-}
-
-static bool
-logs_same(const struct eval_result *r, const struct walk_result *w)
-{
-	if (r->nlogs != w->nlogs)
-		return false;
-	for (size_t i = 0; i < r->nlogs; i++)
-		if (r->logs[i].rule != w->logs[i].rule || r->logs[i].stage != w->logs[i].stage ||
-		    !str_same(r->logs[i].policy, w->logs[i].policy) ||
-		    !str_same(r->logs[i].tier, w->logs[i].tier))
-			return false;
-	return true;
-}
 
 static void
 print_decision(const char *who, const struct decision *d)
