@@ -10,6 +10,7 @@
  */
 #include <curl/curl.h>
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,18 +26,70 @@
 int
 kube_buf_append(struct kube_buf *b, const char *p, size_t n)
 {
+	if (b->max != 0 && (n > b->max || b->n > b->max - n))
+		return -EMSGSIZE;
+	if (n >= SIZE_MAX / 2 - b->n)
+		return -ENOMEM;
 	if (b->n + n + 1 > b->cap) {
 		size_t cap = (b->n + n + 1) * 2;
-		char *grown = realloc(b->p, cap);
+		char *grown;
 
+		if (b->max != 0 && cap > b->max + 1)
+			cap = b->max + 1;
+		grown = realloc(b->p, cap);
 		if (grown == NULL)
 			return -ENOMEM;
 		b->p = grown;
 		b->cap = cap;
 	}
-	memcpy(b->p + b->n, p, n);
+	if (n > 0)
+		memcpy(b->p + b->n, p, n);
 	b->n += n;
 	b->p[b->n] = '\0';
+	return 0;
+}
+
+int
+kube_token(struct jspan v, char *buf, size_t size)
+{
+	if (v.p == NULL) {
+		buf[0] = '\0';
+		return -ENOENT;
+	}
+	if (!jscan_string(v, buf, size)) {
+		buf[0] = '\0';
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int
+kube_escape(const char *s, char *out, size_t size)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t o = 0;
+
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		bool plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+			     (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' || c == '~';
+
+		if (o + (plain ? 1 : 3) >= size) {
+			if (size > 0)
+				out[0] = '\0';
+			return -ENAMETOOLONG;
+		}
+		if (plain) {
+			out[o++] = (char)c;
+		} else {
+			out[o++] = '%';
+			out[o++] = hex[c >> 4];
+			out[o++] = hex[c & 15];
+		}
+	}
+	if (size == 0)
+		return -ENAMETOOLONG;
+	out[o] = '\0';
 	return 0;
 }
 
@@ -90,19 +143,57 @@ token_get(struct kube_client *kc, char *out, size_t size, bool force)
 
 /* ---- one GET ------------------------------------------------------------------------------ */
 
-static size_t
-body_cb(char *p, size_t sz, size_t nm, void *arg)
+void
+kapi_call_reset(struct kapi_call *call)
 {
-	struct kapi_call *c = arg;
-	size_t n = sz * nm;
+	call->retry_after = 0;
+	call->status = 0;
+	call->dropped = 0;
+	call->err = 0;
+	if (call->body)
+		call->body->n = 0;
+}
 
-	if (c->stream != NULL)
+void
+kapi_status_line(struct kapi_call *call, const char *p, size_t n)
+{
+	/* "HTTP/1.1 200 OK", "HTTP/2 200": a later response (after a 100) wins */
+	if (n > 9 && memcmp(p, "HTTP/", 5) == 0) {
+		const char *sp = memchr(p, ' ', n);
+
+		if (sp != NULL && (size_t)(sp - p) + 4 <= n)
+			call->status = strtol(sp + 1, NULL, 10);
+	}
+}
+
+size_t
+kapi_body(struct kapi_call *c, char *p, size_t n)
+{
+	int err;
+
+	if (c->stream != NULL && c->status == 200)
 		return c->stream(p, n, c->r);
-	if (kube_buf_append(c->body, p, n) < 0) {
-		c->err = -ENOMEM;
+	if (c->body == NULL) {
+		/* a watch answered with an error: its Status is not an event */
+		c->dropped += n;
+		if (c->dropped > KUBE_ERROR_BODY_MAX) {
+			c->err = -EMSGSIZE;
+			return 0;
+		}
+		return n;
+	}
+	err = kube_buf_append(c->body, p, n);
+	if (err < 0) {
+		c->err = err;
 		return 0;	/* abort the transfer */
 	}
 	return n;
+}
+
+static size_t
+body_cb(char *p, size_t sz, size_t nm, void *arg)
+{
+	return kapi_body(arg, p, sz * nm);
 }
 
 static size_t
@@ -113,6 +204,8 @@ header_cb(char *p, size_t sz, size_t nm, void *arg)
 
 	if (n > 12 && strncasecmp(p, "Retry-After:", 12) == 0)
 		c->retry_after = strtod(p + 12, NULL);
+	else
+		kapi_status_line(c, p, n);
 	return n;
 }
 
@@ -175,10 +268,7 @@ kapi_get(struct reflector *r, const char *url, struct kapi_call *call, CURLcode 
 		curl_easy_reset(c);
 		curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
 		setup_handle(c, kc, url, call);
-		call->retry_after = 0;
-		call->err = 0;
-		if (call->body)
-			call->body->n = 0;
+		kapi_call_reset(call);
 		*cerr = curl_easy_perform(c);
 		curl_slist_free_all(h);
 		status = -1;
@@ -212,14 +302,14 @@ static bool
 discover_group(struct kube_client *kc)
 {
 	struct reflector probe = { .kc = kc, .kind = KK_GNP };
-	struct kube_buf body = { NULL, 0, 0 };
-	struct kapi_call call = { &probe, &body, NULL, 0, 0 };
+	struct kube_buf body = { .max = KUBE_DISCOVERY_MAX };
+	struct kapi_call call = { .r = &probe, .body = &body };
 	char url[1024];
 
 	snprintf(url, sizeof(url), "%s/apis", kc->server);
 	while (!kube_stopping(kc)) {
 		CURLcode ce;
-		long st = kapi_get(&probe, url, &call, &ce);
+		long st = kc->get(&probe, url, &call, &ce);
 
 		if (st == 200 && call.err == 0 && group_served(&body, "crd.projectcalico.org")) {
 			snprintf(kc->group_version, sizeof(kc->group_version), "crd.projectcalico.org/v1");
@@ -315,6 +405,8 @@ kube_start(struct kube_client **out, const struct kube_config *cfg, struct kube_
 	}
 	pthread_mutex_init(&kc->tok_lock, NULL);
 	kc->st = st;
+	kc->get = kapi_get;
+	kc->list_max = cfg->max_list_bytes ? cfg->max_list_bytes : KUBE_LIST_MAX_DEFAULT;
 	kc->node = strdup(cfg->node);
 	kc->token_file = strdup(cfg->token_file ? cfg->token_file : SA_DIR "/token");
 	kc->ca_file = strdup(cfg->ca_file ? cfg->ca_file : SA_DIR "/ca.crt");

@@ -6,6 +6,7 @@
  * wakes the control loop through the eventfd.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -15,6 +16,7 @@
 
 #include "alloc.h"
 #include "clock.h"
+#include "jscan.h"
 #include "kube_int.h"
 
 const struct kube_kind_info kube_kinds[KK_NKINDS] = {
@@ -51,6 +53,58 @@ kstore_objs_free(struct kube_obj *v, size_t n)
 		free(v[i].json);
 	}
 	free(v);
+}
+
+int
+kstore_obj_key(struct jspan obj, char *key, size_t size)
+{
+	char name[256], ns[64];
+	int err;
+
+	key[0] = '\0';
+	err = kube_token(jscan_path(obj, "metadata.name"), name, sizeof(name));
+	if (err < 0)
+		return err;
+	err = kube_token(jscan_path(obj, "metadata.namespace"), ns, sizeof(ns));
+	if (err == -EINVAL)
+		return err;
+	if (name[0] == '\0')
+		return -ENOENT;
+	if (snprintf(key, size, "%s%s%s", ns, ns[0] ? "/" : "", name) >= (int)size) {
+		key[0] = '\0';
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int
+kstore_obj_make(struct jspan item, enum kube_kind k, const char *api_version,
+		struct kube_obj *o)
+{
+	char key[KUBE_KEY_MAX];
+	int err = kstore_obj_key(item, key, sizeof(key));
+
+	o->key = o->json = NULL;
+	if (err < 0)
+		return err;
+	/* a NUL byte is never in JSON text: the copy would end early */
+	if (item.n < 2 || item.p[0] != '{' || memchr(item.p, '\0', item.n) != NULL)
+		return -EINVAL;
+	o->key = strdup(key);
+	if (jscan_get(item, "kind").p == NULL) {
+		if (asprintf(&o->json, "{\"apiVersion\":\"%s\",\"kind\":\"%s\",%.*s", api_version,
+			     kube_kind_name(k), (int)(item.n - 1), item.p + 1) < 0)
+			o->json = NULL;
+	} else {
+		o->json = strndup(item.p, item.n);
+	}
+	if (o->key == NULL || o->json == NULL) {
+		free(o->key);
+		free(o->json);
+		o->key = o->json = NULL;
+		return -ENOMEM;
+	}
+	return 0;
 }
 
 void

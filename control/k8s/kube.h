@@ -10,9 +10,13 @@
  * timeout of 300-600 s; 410 (as an ERROR event or as the HTTP status)
  * relists with mark and sweep; a clean end re-watches; 429 obeys
  * Retry-After; errors back off 0.8 s doubling to 30 s with jitter, reset
- * after two minutes of health; a stream silent for 3 minutes is dead. The
- * store keeps each object's JSON text as the API sent it; every change
- * bumps its version and wakes the control loop through an eventfd.
+ * after two minutes of health; a stream silent for 3 minutes is dead. An
+ * expired continue (410 on page two or later) lists again from page one;
+ * only a complete list replaces a kind's objects. A watch event is at most
+ * 4 MiB and a list at most max_list_bytes (kube_int.h says why): past
+ * that, the request ends with an error and backs off. The store keeps
+ * each object's JSON text as the API sent it; every change bumps its
+ * version and wakes the control loop through an eventfd.
  */
 #ifndef NFQWALL_KUBE_H
 #define NFQWALL_KUBE_H
@@ -41,6 +45,7 @@ struct kube_config {
 	const char *ca_file;		/* NULL: the service account's */
 	const char *node;		/* this node's name (the Node watch) */
 	const char *group_version;	/* crd.projectcalico.org/v1 or projectcalico.org/v3; NULL: discover */
+	size_t max_list_bytes;		/* one list, all pages; 0: 64 MiB */
 };
 
 struct kube_obj {

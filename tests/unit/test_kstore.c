@@ -1,8 +1,9 @@
 /*
  * test_kstore.c - the Kubernetes object store (control/k8s/kstore.c): add,
  * replace, delete and relist objects, the version and eventfd that wake
- * the control loop, the synced and absent flags, and the growing buffer
- * the API client reads bodies into.
+ * the control loop, the synced and absent flags, the keys and copies made
+ * of API objects, the growing buffer the API client reads bodies into (and
+ * its limit), and the tokens and escaping that go into URLs.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,6 +11,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -131,7 +133,7 @@ test_replace_synced_absent(void **state)
 static void
 test_buf_append(void **state)
 {
-	struct kube_buf b = { NULL, 0, 0 };
+	struct kube_buf b = { .max = 0 }, lim = { .max = 25 };
 
 	(void)state;
 	assert_int_equal(kube_buf_append(&b, "abc", 3), 0);
@@ -142,6 +144,95 @@ test_buf_append(void **state)
 	assert_int_equal(b.p[b.n], '\0');
 	assert_memory_equal(b.p, "abc0123", 7);
 	free(b.p);
+
+	/* a limit: up to max bytes, never more than max + 1 allocated, unchanged when refused */
+	assert_int_equal(kube_buf_append(&lim, "0123456789", 10), 0);
+	assert_int_equal(kube_buf_append(&lim, "0123456789", 10), 0);
+	assert_int_equal(kube_buf_append(&lim, "0123456789", 10), -EMSGSIZE);
+	assert_int_equal(kube_buf_append(&lim, "01234", 5), 0);
+	assert_int_equal(kube_buf_append(&lim, "x", 1), -EMSGSIZE);
+	assert_int_equal(lim.n, 25);
+	assert_true(lim.cap <= 26);
+	assert_int_equal(lim.p[25], '\0');
+	assert_int_equal(kube_buf_append(&lim, "x", (size_t)-1), -EMSGSIZE);
+	free(lim.p);
+}
+
+static void
+test_tokens_and_escape(void **state)
+{
+	struct jspan doc = { "{\"s\":\"a\\u00e9b\",\"n\":5,\"long\":\"0123456789\"}", 0 };
+	char buf[8], out[32];
+
+	(void)state;
+	doc.n = strlen(doc.p);
+	assert_int_equal(kube_token(jscan_get(doc, "s"), buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "a\xc3\xa9" "b");
+	assert_int_equal(kube_token(jscan_get(doc, "absent"), buf, sizeof(buf)), -ENOENT);
+	assert_string_equal(buf, "");
+	assert_int_equal(kube_token(jscan_get(doc, "n"), buf, sizeof(buf)), -EINVAL);
+	assert_string_equal(buf, "");
+	/* too long: refused and emptied, never a shorter token */
+	assert_int_equal(kube_token(jscan_get(doc, "long"), buf, sizeof(buf)), -EINVAL);
+	assert_string_equal(buf, "");
+
+	assert_int_equal(kube_escape("Az09-._~", out, sizeof(out)), 0);
+	assert_string_equal(out, "Az09-._~");
+	assert_int_equal(kube_escape("a&b=c d/%", out, sizeof(out)), 0);
+	assert_string_equal(out, "a%26b%3Dc%20d%2F%25");
+	assert_int_equal(kube_escape("a&b=c d/%", out, 20), 0);		/* 19 and the NUL */
+	assert_int_equal(kube_escape("a&b=c d/%", out, 19), -ENAMETOOLONG);
+	assert_string_equal(out, "");
+	assert_int_equal(kube_escape("\xff\n", out, sizeof(out)), 0);
+	assert_string_equal(out, "%FF%0A");
+	assert_int_equal(kube_escape("", out, 1), 0);
+	assert_int_equal(kube_escape("a", out, 1), -ENAMETOOLONG);
+}
+
+static void
+test_obj_make(void **state)
+{
+	static const char *good = "{\"metadata\":{\"name\":\"n1\",\"namespace\":\"ns\"},\"spec\":{}}";
+	struct jspan item = { good, strlen(good) };
+	struct kube_obj o;
+	char key[KUBE_KEY_MAX], big[400];
+
+	(void)state;
+	assert_int_equal(kstore_obj_make(item, KK_NS, "crd.projectcalico.org/v1", &o), 0);
+	assert_string_equal(o.key, "ns/n1");
+	assert_string_equal(o.json, "{\"apiVersion\":\"crd.projectcalico.org/v1\",\"kind\":"
+			    "\"NetworkSet\",\"metadata\":{\"name\":\"n1\",\"namespace\":\"ns\"},"
+			    "\"spec\":{}}");
+	free(o.key);
+	free(o.json);
+
+	item.p = "{\"kind\":\"Node\",\"metadata\":{\"name\":\"node-1\"}}  ";
+	item.n = strlen(item.p) - 2;
+	assert_int_equal(kstore_obj_make(item, KK_NODE, "v1", &o), 0);
+	assert_string_equal(o.key, "node-1");
+	assert_string_equal(o.json, "{\"kind\":\"Node\",\"metadata\":{\"name\":\"node-1\"}}");
+	free(o.key);
+	free(o.json);
+
+	item.p = "{\"metadata\":{}}";
+	item.n = strlen(item.p);
+	assert_int_equal(kstore_obj_make(item, KK_GNP, "v", &o), -ENOENT);
+	assert_null(o.key);
+	item.p = "{\"metadata\":{\"name\":\"a\",\"namespace\":7}}";
+	item.n = strlen(item.p);
+	assert_int_equal(kstore_obj_key(item, key, sizeof(key)), -EINVAL);
+	assert_int_equal(kstore_obj_make(item, KK_GNP, "v", &o), -EINVAL);
+	assert_null(o.json);
+	snprintf(big, sizeof(big), "{\"metadata\":{\"name\":\"%0300d\"}}", 7);
+	item.p = big;
+	item.n = strlen(big);
+	assert_int_equal(kstore_obj_key(item, key, sizeof(key)), -EINVAL);
+	assert_string_equal(key, "");
+	snprintf(big, sizeof(big), "{\"metadata\":{\"name\":\"%0253d\",\"namespace\":\"%063d\"}}",
+		 7, 8);
+	item.n = strlen(big);
+	assert_int_equal(kstore_obj_key(item, key, sizeof(key)), 0);
+	assert_int_equal(strlen(key), 253 + 1 + 63);
 }
 
 int
@@ -151,6 +242,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_upsert_delete, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_replace_synced_absent, setup, teardown),
 		cmocka_unit_test(test_buf_append),
+		cmocka_unit_test(test_tokens_and_escape),
+		cmocka_unit_test(test_obj_make),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
