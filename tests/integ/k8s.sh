@@ -5,7 +5,10 @@
 # packets from the client namespace show the verdicts follow. Then every fault the
 # client must survive: dropped watches, events split into tiny chunks, 410 (history
 # restarted), 429 with Retry-After, 500s (no spinning: bounded request rate), token
-# rotation -- with the last good table enforced throughout.
+# rotation -- with the last good table enforced throughout. Last, a fresh daemon
+# against a broken or hostile server: a continue token that expires mid-list, a watch
+# that streams an endless line, a list that never ends (bounded memory, an error and
+# a backoff each, the last good table enforced meanwhile).
 . "$(dirname "$0")/lib.sh"
 need_root
 command -v kubectl >/dev/null || skip "kubectl is not installed"
@@ -13,7 +16,7 @@ command -v openssl >/dev/null || skip "openssl is not installed (make deps)"
 setup_net
 API_DIR=$WORK/api
 nn $PY "$ROOT/tests/k8s/apiserver.py" --state-dir "$API_DIR" --port 0 --admin-port 0 \
-	--groups v1 --bookmark-interval 1 --log-file "$WORK/requests.log" \
+	--groups v1 --bookmark-interval 1 --log-file "$WORK/requests.log" --no-cache-ignores-limit \
 	> "$WORK/api.out" 2> "$WORK/api.err" &
 PIDS="$PIDS $!"
 wait_api() { grep -q '^ready' "$WORK/api.out"; }
@@ -60,8 +63,8 @@ EOT
 check "kubectl applies a HostEndpoint" kc apply -f "$WORK/hep.yaml"
 policy 8080
 serve_node --tcp 8080,9090,9091,9092,9093,9094,9095,9096
-NFQ_SOURCE="--kubernetes --api-server https://127.0.0.1:$PORT --token-file $API_DIR/serviceaccount/token --ca-file $API_DIR/ca.crt" \
-	READY_TRIES=150 start_nfqwall || exit 1
+NFQ_SOURCE="--kubernetes --api-server https://127.0.0.1:$PORT --token-file $API_DIR/serviceaccount/token --ca-file $API_DIR/ca.crt"
+READY_TRIES=150 start_nfqwall || exit 1
 check "the log says which API group discovery chose" grep -q 'group=crd.projectcalico.org/v1' "$WORK/nfqwall.err"
 
 allowed() { nc_ $PEER tcp $NODE4 "$1" --timeout 0.5; }
@@ -119,5 +122,50 @@ check "the token never reaches the log" sh -c "! grep -qF \"\$(cat $API_DIR/serv
 check "/metrics counts relists and watch restarts by kind" sh -c "ip netns exec $NODE curl -sf http://127.0.0.1:9417/metrics | grep -q 'nfqwall_api_kind_relists_total{kind=\"GlobalNetworkPolicy\"}'"
 check "/readyz is ready" sh -c "ip netns exec $NODE curl -sf http://127.0.0.1:9417/readyz | grep -q ready"
 check "SIGTERM exits 0" stop_nfqwall
+nn "$NFQWALL" uninstall > /dev/null	# fail-closed rules left behind would cut the admin port off
+
+# ---- a broken or hostile API server (issue 8), against a fresh daemon (no backoff yet).
+# 600 GlobalNetworkSets: that kind's list takes two pages (the server pages
+# resourceVersion=0 lists: --no-cache-ignores-limit), and the continue token of the
+# first list expires (as if etcd compacted between the pages).
+$PY -c 'import json; print(json.dumps({"items": [{"apiVersion": "crd.projectcalico.org/v1",
+	"kind": "GlobalNetworkSet", "metadata": {"name": "gns-%03d" % i},
+	"spec": {"nets": ["198.51.100.%d/32" % (i % 256)]}} for i in range(600)]}))' > "$WORK/gns.json"
+nn curl -sf -X POST --data-binary @"$WORK/gns.json" "http://127.0.0.1:$APORT/objects" > /dev/null
+fault '{"expire_next_continue": 1, "hostile_paths": ["/globalnetworksets"]}'
+seen=$(wc -l < "$WORK/requests.log")
+READY_TRIES=300 start_nfqwall || exit 1
+gns_all() { [ "$(metric 'nfqwall_api_kind_objects{kind="GlobalNetworkSet"}')" = 600 ]; }
+check "a continue expired mid-list: listed again from page one" \
+	grep -q 'list expired (410): listing again from the first page.*kind=GlobalNetworkSet page=2' "$WORK/nfqwall.err"
+check "... and the complete list is in the store (600 objects)" wait_for gns_all
+gns_lists() { tail -n +$((seen + 1)) "$WORK/requests.log" | grep -c 'REQ list GET /apis/crd.projectcalico.org/v1/globalnetworksets?'; }
+check "... in 2 + 2 list requests" [ "$(gns_lists)" -eq 4 ]
+check "the table from before: 9090 allowed" allowed 9090
+hwm() { awk '/^VmHWM/ { print $2 }' "/proc/$NFQ_PID/status"; }
+note "peak RSS before the endless streams: $(hwm) kB"
+
+# a watch that streams one line without end: cut at 4 MiB, back off, relist
+fault '{"watch_endless_line": 1, "hostile_paths": ["/globalnetworkpolicies"], "drop_watches": true}'
+WAIT_TRIES=300
+check "an endless watch line ends that watch at the event limit" \
+	wait_for grep -q 'watch: an event is longer than the limit.*kind=GlobalNetworkPolicy limit=4194304' "$WORK/nfqwall.err"
+check "... the last good table stays: 9090 allowed, 9091 denied" sh -c "ip netns exec $CLI $PEER tcp $NODE4 9090 --timeout 0.5 && ! ip netns exec $CLI $PEER tcp $NODE4 9091 --timeout 0.5"
+policy "8080, 9091"
+check "... then a relist and a new watch: a change arrives" wait_for allowed 9091
+note "peak RSS after an endless watch line: $(hwm) kB"
+check "... memory stays bounded (peak RSS < 150 MB)" [ "$(hwm)" -lt 150000 ]
+
+# a list that never ends: cut at the list limit (64 MiB), back off, relist
+fault '{"endless_list": 1, "hostile_paths": ["/globalnetworkpolicies"], "restart_history": true, "drop_watches": true}'
+check "an endless list ends at the list limit" \
+	wait_for grep -q 'msg="list failed" kind=GlobalNetworkPolicy .*larger than the limit' "$WORK/nfqwall.err"
+check "... the last good table stays: 9091 allowed, 9092 denied" sh -c "ip netns exec $CLI $PEER tcp $NODE4 9091 --timeout 0.5 && ! ip netns exec $CLI $PEER tcp $NODE4 9092 --timeout 0.5"
+policy "8080, 9092"
+check "... then a whole list: a change arrives" wait_for allowed 9092
+note "peak RSS after an endless list: $(hwm) kB"
+check "... memory stays bounded (peak RSS < 250 MB)" [ "$(hwm)" -lt 250000 ]
+check "the hostile server's requests were answered: no traceback" sh -c "! grep -q Traceback $WORK/api.err"
+check "SIGTERM exits 0 (after the hostile server)" stop_nfqwall
 nn "$NFQWALL" uninstall > /dev/null
 finish

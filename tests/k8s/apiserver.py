@@ -512,6 +512,12 @@ class ApiHandler(WatchMixin, BaseHTTPRequestHandler):
 
     def serve_list(self, res, ns):
         form = self.form({"json", "table", "pomlist"})
+        fl = self.api.faults
+        cont = self.q.get("continue", "")
+        if cont and fl.take_hostile("expire_next_continue", self.upath):
+            raise self.api.store.continue_expired(cont)
+        if fl.take_hostile("endless_list", self.upath):
+            return self.endless_list(res)
         rv, items, token, remaining = self.api.store.list(
             res, ns, self.q, self.api.args.cache_ignores_limit)
         meta = {"resourceVersion": str(rv)}

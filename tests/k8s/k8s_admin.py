@@ -212,7 +212,16 @@ FAULT_DEFAULTS = {
     "bookmark_before_deadline": 2.0,
     "watch_cap_seconds": 0,    # server-side cap on every watch (clean end)
     "rv_jump": 1000,           # restart_history jumps the RV this far
+    # a broken or hostile server (only on paths containing one of
+    # hostile_paths, when set):
+    "expire_next_continue": 0,  # next N lists with a continue token: 410
+    "watch_endless_line": 0,   # next N watches: 200, then a line without end
+    "endless_list": 0,         # next N lists: 200, then a body without end
+    "hostile_paths": [],
+    "endless_bytes": 256 << 20,  # an endless body stops here (clean end)
 }
+COUNTERS = ("drop_next_watch", "drop_mid_event", "expire_next_continue",
+            "watch_endless_line", "endless_list")
 ONE_SHOT = ("restart_history", "compact", "drop_watches", "end_watches",
             "expire_continue", "stall_seconds", "bump_rv", "down_seconds")
 
@@ -241,8 +250,7 @@ class Faults:
                     continue
                 if k not in self.state:
                     raise KeyError(k)
-                if isinstance(v, bool) and k in ("drop_next_watch",
-                                                 "drop_mid_event"):
+                if isinstance(v, bool) and k in COUNTERS:
                     v = int(v)
                 self.state[k] = v
             if "stall_seconds" in d:
@@ -271,6 +279,18 @@ class Faults:
     def take(self, k):
         """Decrement a counter fault; True if it fired."""
         with self.lock:
+            if self.state[k] > 0:
+                self.state[k] -= 1
+                return True
+            return False
+
+    def take_hostile(self, k, path):
+        """Decrement a hostile-server counter for a request on `path`;
+        True if it fired."""
+        with self.lock:
+            paths = self.state["hostile_paths"]
+            if paths and not any(p in path for p in paths):
+                return False
             if self.state[k] > 0:
                 self.state[k] -= 1
                 return True

@@ -516,6 +516,20 @@ class Store:
         except (ValueError, KeyError, TypeError) as e:
             raise bad_request("continue key is not valid: %s" % e)
 
+    def continue_expired(self, cont):
+        """The 410 for a continue token whose snapshot was compacted, with
+        the inconsistent-continue token the real server offers."""
+        _, start = self.decode_continue(cont)
+        return expired(
+            "The provided continue parameter is too old to display a "
+            "consistent list result. You can start a new list without the "
+            "continue parameter, or use the continue token in this response "
+            "to retrieve the remainder of the results. Continuing with the "
+            "provided token results in an inconsistent list - objects that "
+            "were created, modified, or deleted between the time the first "
+            "chunk was returned and now may show up in the list.",
+            {"continue": self.encode_continue(-1, start)})
+
     def list(self, res, ns, q, cache_ignores_limit=True):
         """Returns (list RV, [objs], continue token or None,
         remainingItemCount or None)."""
@@ -528,7 +542,9 @@ class Store:
             raise bad_request("limit: Invalid value")
         flt = Filter(res, ns, q.get("labelSelector", ""),
                      q.get("fieldSelector", ""))
-        if cont and rvp:
+        if cont and rvp not in ("", "0"):
+            # "0" is let through: tightening that would break old clients
+            # (apiserver storage ValidateListOptions)
             raise bad_request("specifying resource version is not allowed "
                               "when using continue")
         if match and not rvp:
@@ -549,18 +565,7 @@ class Store:
                 if snap_rv == -1:
                     snap_rv = self.rv
                 elif snap_rv < self.etcd_min_rv():
-                    tok = self.encode_continue(-1, start)
-                    raise expired(
-                        "The provided continue parameter is too old to "
-                        "display a consistent list result. You can start a "
-                        "new list without the continue parameter, or use the"
-                        " continue token in this response to retrieve the "
-                        "remainder of the results. Continuing with the "
-                        "provided token results in an inconsistent list - "
-                        "objects that were created, modified, or deleted "
-                        "between the time the first chunk was returned and "
-                        "now may show up in the list.",
-                        {"continue": tok})
+                    raise self.continue_expired(cont)
             elif rvp == "":
                 snap_rv = self.rv
             elif rvp == "0" and match != "Exact":

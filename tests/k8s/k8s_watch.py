@@ -71,6 +71,33 @@ class WatchMixin:
             for ln in lines:
                 self._chunk(ln)
 
+    def endless_body(self, head, filler):
+        """A broken or hostile server: `head`, then filler(i) for i = 0,
+        1, ... in chunks, without end: until the client hangs up, or
+        endless_bytes have gone (then a clean end)."""
+        limit, sent, i = int(self.api.faults.get("endless_bytes")), 0, 0
+        self._chunk(head)
+        while sent < limit:
+            data = filler(i)
+            self._chunk(data)
+            sent, i = sent + len(data), i + 1
+        if self.chunked:
+            self.wfile.write(b"0\r\n\r\n")
+        else:
+            self.close_connection = True
+
+    def endless_list(self, res):
+        """A list that never ends: a list head, then items by the
+        thousand."""
+        self.chunked = self.request_version == "HTTP/1.1"
+        self._headers(200, "application/json", chunked=self.chunked)
+        head = compact({"apiVersion": res.gv, "kind": res.list_kind,
+                        "metadata": {"resourceVersion": str(
+                            self.api.store.rv)}})[:-1] + b',"items":['
+        return self.endless_body(head, lambda i: b"".join(
+            b'{"metadata":{"name":"flood-%d"}},' % (i * 1000 + j)
+            for j in range(1000)))
+
     def watch_error(self, e, form):
         """A watch that cannot start: 200 + one ERROR event (what the watch
         cache does) or the HTTP status itself."""
@@ -119,6 +146,10 @@ class WatchMixin:
         if fl.take("drop_next_watch"):
             self._rst()
             raise Abort()
+        if fl.take_hostile("watch_endless_line", self.upath):
+            return self.endless_body(
+                b'{"type":"ADDED","object":{"metadata":{"name":"endless",'
+                b'"annotations":{"a":"', lambda i: b"x" * 65536)
         self.abort = None
         api.watches.add(self)
         try:

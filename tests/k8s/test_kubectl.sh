@@ -3,7 +3,8 @@
 # Kubernetes API the way the real client expects: drive it with the real
 # kubectl (apply, get, get -w, delete, paging, auth, errors), then check the
 # wire details the daemon relies on (bookmarks, 410 both ways, split chunks,
-# dropped and stalled streams, restarts) with curl.
+# dropped and stalled streams, restarts, an expired continue, an endless
+# watch line or list) with curl.
 # Prints "ok - ..." / "not ok - ..." per check and "N passed, N failed";
 # exits 1 on failure, 77 when kubectl, openssl, python3 or curl is missing.
 set -u
@@ -393,6 +394,30 @@ fault '{"compact":true}'
 c "$B/globalnetworksets?limit=10&continue=$CONT" -o "$T/p2.json" -w '%{http_code}' >"$T/code"
 check "continue after compaction: 410 Expired with an inconsistent-continue token" \
 	test "$(cat "$T/code")-$(jget "$T/p2.json" "(d['reason'], bool(d['metadata']['continue']))")" = "410-('Expired', True)"
+
+# a broken or hostile server (the faults nfqwall's limits are tested with)
+c "$B/globalnetworksets?limit=10" -o "$T/p1.json"
+CONT=$(jget "$T/p1.json" "d['metadata']['continue']")
+c "$B/globalnetworksets?limit=10&continue=$CONT&resourceVersion=0" -o "$T/p2.json" -w '%{http_code}' >"$T/code"
+check "continue with resourceVersion=0 is accepted (as kube-apiserver does)" \
+	test "$(cat "$T/code")-$(jget "$T/p2.json" "len(d['items'])")" = "200-10"
+fault '{"expire_next_continue":1,"hostile_paths":["/globalnetworksets"]}'
+c "$B/globalnetworksets?limit=10&continue=$CONT" -o "$T/p2.json" -w '%{http_code}' >"$T/code"
+check "expire_next_continue: the next continue gets 410 Expired, page one does not" \
+	test "$(cat "$T/code")-$(jget "$T/p2.json" "d['reason']")-$(c "$B/globalnetworksets?limit=10" -o /dev/null -w '%{http_code}')" = "410-Expired-200"
+c "$B/globalnetworksets?limit=10&continue=$CONT" -o /dev/null -w '%{http_code}' >"$T/code"
+check "... once: the continue after it works" test "$(cat "$T/code")" = 200
+fault '{"watch_endless_line":1}'
+c -N "$B/globalnetworksets?watch=true" --max-time 20 2>/dev/null | head -c 8388608 >"$T/w6"
+check "watch_endless_line: 8 MiB of one event and no newline" \
+	test "$(wc -c <"$T/w6")-$(tr -cd '\n' <"$T/w6" | wc -c)-$(head -c 26 "$T/w6")" = '8388608-0-{"type":"ADDED","object":{'
+fault '{"endless_list":1}'
+c "$B/globalnetworksets?limit=10" --max-time 20 2>/dev/null | head -c 8388608 >"$T/l6"
+check "endless_list: a list body that goes on past 8 MiB" \
+	sh -c "test \$(wc -c <'$T/l6') -eq 8388608 && grep -q '^{\"apiVersion\":\"$G1/v1\",\"kind\":\"GlobalNetworkSetList\"' '$T/l6'"
+c "$B/globalnetworksets?limit=10" -o "$T/p1.json"
+check "... once: the next list is whole" test "$(jget "$T/p1.json" "len(d['items'])")" = 10
+fault '{"hostile_paths":[]}'
 
 c "$B/globalnetworksets" -o "$T/l.json"
 ORV=$(jget "$T/l.json" "d['metadata']['resourceVersion']")
