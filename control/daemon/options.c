@@ -37,6 +37,8 @@ static const char run_usage[] =
 	"  --ca-file PATH        NFQWALL_CA_FILE        default: the service account's ca.crt\n"
 	"  --calico-api-group G  NFQWALL_CALICO_API_GROUP  crd.projectcalico.org/v1 or\n"
 	"                                               projectcalico.org/v3 (default: discovered)\n"
+	"  --max-list-mib N      NFQWALL_MAX_LIST_MIB   the most one kind's list (all pages) may\n"
+	"                                               take (default 64)\n"
 	"  --auto-host-endpoint  NFQWALL_AUTO_HOST_ENDPOINT=1  with no HostEndpoint on this node,\n"
 	"                                               synthesize Calico's auto host endpoint\n"
 	"                                               from the Node (labels, InternalIPs)\n"
@@ -191,6 +193,9 @@ options_env_numbers(struct run_opts *o)
 		o->log_rate = v;
 	if ((s = getenv("NFQWALL_LOG_BURST")) && parse_uint("NFQWALL_LOG_BURST", s, 1000000, &v) == 0)
 		o->log_burst = v;
+	if ((s = getenv("NFQWALL_MAX_LIST_MIB")) &&
+	    parse_uint("NFQWALL_MAX_LIST_MIB", s, 4096, &o->max_list_mib))
+		return 2;
 	if ((s = getenv("NFQWALL_DEBOUNCE_MS")) &&
 	    parse_uint("NFQWALL_DEBOUNCE_MS", s, 60000, &o->debounce_ms))
 		return 2;
@@ -219,6 +224,7 @@ options_flags(int argc, char **argv, struct run_opts *o)
 		{ "kubernetes", no_argument, NULL, 'K' }, { "api-server", required_argument, NULL, 'S' },
 		{ "token-file", required_argument, NULL, 'T' }, { "ca-file", required_argument, NULL, 'C' },
 		{ "calico-api-group", required_argument, NULL, 'G' },
+		{ "max-list-mib", required_argument, NULL, 'M' },
 		{ "auto-host-endpoint", no_argument, NULL, 'U' },
 		POLSET_LIMIT_OPTIONS,
 		{ NULL, 0, NULL, 0 },
@@ -256,6 +262,7 @@ options_flags(int argc, char **argv, struct run_opts *o)
 		case 'T': o->token_file = optarg; break;
 		case 'C': o->ca_file = optarg; break;
 		case 'G': o->api_group = optarg; break;
+		case 'M': if (parse_uint("--max-list-mib", optarg, 4096, &o->max_list_mib)) return 2; break;
 		case 'U': o->auto_hep = true; break;
 		case 'h': fputs(run_usage, stdout); fputs(POLSET_LIMIT_USAGE, stdout); return 1;
 		default:

@@ -39,6 +39,7 @@ struct run_opts {
 	double log_burst;
 	const char *http_addr;
 	unsigned debounce_ms;
+	unsigned max_list_mib;		/* one Kubernetes list, all pages; 0: the client's 64 MiB */
 	struct polset_limits limits;	/* --max-file-bytes ... (model.h) */
 	char hostname[256];		/* what node points to when no name is given */
 };

@@ -289,6 +289,7 @@ start_sources(struct ctl *c)
 		struct kube_config kcfg = {
 			.server = c->o.api_server, .token_file = c->o.token_file,
 			.ca_file = c->o.ca_file, .node = c->o.node, .group_version = c->o.api_group,
+			.max_list_bytes = (size_t)c->o.max_list_mib << 20,
 		};
 		char why[256];
 
