@@ -1,4 +1,4 @@
-# nfqwall - one non-recursive GNU Makefile (STYLE.md §3.9).
+# nfqwall - one non-recursive GNU Makefile; every source list ends with a "# end of" line.
 #
 #   make            build build/nfqwall
 #   make test       unit, golden and differential tests (no root, seconds)
