@@ -10,9 +10,10 @@
 #        renamed into the directory (and every 25th change an invalid file appears, to be
 #        removed with the next change: the last good table must stay enforced meanwhile)
 #   k8s  nfqwall run --kubernetes against tests/k8s/apiserver.py (TLS, token, port 6443 in
-#        the node namespace) holding the HostEndpoint and 600 filler policies (two list
-#        pages). SOAK_RELOADS times a second the next variant is created through the API and
-#        the previous one deleted, while every SOAK_FAULT_EVERY seconds the server's fault
+#        the node namespace, --no-cache-ignores-limit so that every list is paged) holding
+#        the HostEndpoint and 600 filler policies (two list pages). SOAK_RELOADS times a
+#        second the next variant is created through the API and the previous one deleted,
+#        while every SOAK_FAULT_EVERY seconds the server's fault
 #        injection breaks it in another way: every list/watch answering 500 for 6 s, the
 #        server down (connections refused) for 4 s, its watch history restarted (410 and a
 #        relist), watches reset, 429 with Retry-After, stalled lists and watches, events split
@@ -42,7 +43,7 @@
 # Environment: O (build dir, default build), SOAK_DURATION (s per phase, 180), SOAK_RATE
 # (counted flows/s, 300), SOAK_RELOADS (policy changes/s, 5), SOAK_FLOOD (flood flows/s,
 # 3000), SOAK_PHASES ("dir k8s"), SOAK_VARIANTS (8), SOAK_FAULT_EVERY (s, 10), SOAK_QUEUES
-# (2), SOAK_WARMUP (s, 30), SOAK_RSS_BOUND_KB (4096), SOAK_KEEP=DIR (keep logs there).
+# (2), SOAK_WARMUP (s, 30), SOAK_RSS_BOUND_KB (2048), SOAK_KEEP=DIR (keep logs there).
 set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 O=${O:-build}
@@ -58,7 +59,7 @@ NV=${SOAK_VARIANTS:-8}
 FAULT_EVERY=${SOAK_FAULT_EVERY:-10}
 QUEUES=${SOAK_QUEUES:-2}
 WARMUP=${SOAK_WARMUP:-30}
-RSS_BOUND_KB=${SOAK_RSS_BOUND_KB:-4096}
+RSS_BOUND_KB=${SOAK_RSS_BOUND_KB:-2048}
 KEEP=${SOAK_KEEP:-}
 ID=$$
 N=nfqs-n$ID
@@ -245,7 +246,7 @@ phase_k8s() {
 		--explain "$NFQWALL" --forms v1 || { RC=1; return; }
 	ns_up
 	api=(ip netns exec "$N" $PY "$ROOT/tests/k8s/apiserver.py" --state-dir "$P/api" --port 6443
-	     --admin-port 0 --groups v1 --bookmark-interval 5)
+	     --admin-port 0 --groups v1 --bookmark-interval 5 --no-cache-ignores-limit)
 	bg "$P/api.out" "${api[@]}"
 	APID=$BG
 	cmdline "${api[@]}"
@@ -275,6 +276,9 @@ phase_k8s() {
 		"$P/churn" | sort | uniq -c | awk '{ printf "%s%s x%d", s, $2, $1; s = ", " }'))"
 	nn curl -s --max-time 10 "http://127.0.0.1:$(cat "$P/api/admin-port")/stats?log=0" \
 		> "$P/api-stats.json"
+	say "   nfqwall's account: $(for m in 'watch ended with an error' 'watch expired (410)' \
+		'list failed' 'list expired (410): listing again' 'list expired (410) again and again' \
+		'synced with the Kubernetes API'; do printf '"%s" x%d; ' "$m" "$(grep -cF "$m" "$P/nfqwall.err")"; done)"
 	say "   API server, requests by status: $($PY -c 'import json,sys
 d = json.load(open(sys.argv[1])); print(json.dumps(d.get("by_status")), "by verb:", json.dumps(d.get("by_verb")))' "$P/api-stats.json" 2>/dev/null)"
 	end_phase "phase k8s (Kubernetes API with faults, $RELOADS changes/s, $DURATION s)" v1 60 4

@@ -2,7 +2,15 @@
 """tests/integ/soak_check.py - the soak's judge: every verdict line against the reference
 evaluator, every packet of every counted flow accounted for, the metrics against the log and
 what was sent, the daemon's samples (RSS, threads, descriptors, /livez). The command line is
-tests/integ/soak.py."""
+tests/integ/soak.py.
+
+The reference for a line is `nfqwall explain --json` on the variant the line names, for the
+packet the line shows, as a new packet on the line's path. A re-judged packet (an echo, or a
+flow's second datagram after a change) is logged as its flow's original direction and judged
+as that flow's first packet would be (docs/architecture.md, "Generations and re-judging"), so
+the same question applies to it. The answer does not depend on the source port (no variant
+mentions one): it is cached per (variant, path, protocol, addresses, port, interface), and
+a sample of full tuples is asked with the source port to confirm it."""
 import calendar
 import collections
 import concurrent.futures
@@ -84,6 +92,17 @@ def check(a):
     variant_use = collections.Counter()
     for ln in lines:
         actions[ln.get("action")] += 1
+        direction = ln.get("direction")
+        path = "local-in" if direction == "ingress" else "local-out"
+        iface = ln.get("iface_in") if path == "local-in" else ln.get("iface_out")
+        if path == "local-in" and not iface:
+            iface = ln.get("iface_out")
+        ours = (ln.get("proto") == "udp" and path == "local-in" and ln.get("src") in srcs and
+                ln.get("dport") in classes and ln.get("dst") == m["node"])
+        if ours:	# every line of a counted flow takes part in its accounting
+            per_tuple[(ln["src"], ln["sport"], ln["dport"])].append(ln)
+        elif flood and ln.get("src") in flood_srcs and ln.get("dport") == flood["port"]:
+            flood_lines += 1
         mv = VARIANT_RE.search(ln.get("policy") or "")
         if not mv:
             not_variant.append(ln)
@@ -91,23 +110,13 @@ def check(a):
         k = int(mv.group(1))
         ln["_k"] = k
         variant_use[k] += 1
-        direction = ln.get("direction")
-        path = "local-in" if direction == "ingress" else "local-out"
-        iface = ln.get("iface_in") if path == "local-in" else ln.get("iface_out")
-        if path == "local-in" and not iface:
-            iface = ln.get("iface_out")
         key = (k, path, ln.get("proto"), ln.get("src"), ln.get("dst"), ln.get("dport"),
                ln.get("icmp_type"), ln.get("icmp_code"), iface)
         ln["_key"] = key
-        if (ln.get("proto") == "udp" and path == "local-in" and ln.get("src") in srcs and
-                ln.get("dport") in classes and ln.get("dst") == m["node"]):
-            ln["_ours"] = True
-            per_tuple[(ln["src"], ln["sport"], ln["dport"])].append(ln)
+        if ours:
             e = expect.get("%s/%d/%s/%d" % (form, k, ln["src"], ln["dport"]))
             if e is not None and iface == m["iface"]:
                 cache[key] = e
-        elif ln.get("src") in flood_srcs and ln.get("dport") == flood["port"]:
-            flood_lines += 1
         if key not in cache:
             todo[key] = ln
     keys = list(todo)
@@ -372,7 +381,7 @@ def check(a):
         after = [ln for ln in ours if ts_of(ln) > end_t]
         conv = None
         for i in range(len(after) - 1, -1, -1):
-            if after[i]["_k"] != final:
+            if after[i].get("_k") != final:
                 conv = ts_of(after[i + 1]) if i + 1 < len(after) else None
                 break
         else:
