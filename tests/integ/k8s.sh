@@ -145,6 +145,14 @@ gns_lists() { tail -n +$((seen + 1)) "$WORK/requests.log" | grep -c 'REQ list GE
 check "... in 2 + 2 list requests" [ "$(gns_lists)" -eq 4 ]
 check "the table from before: 9090 allowed" allowed 9090
 hwm() { awk '/^VmHWM/ { print $2 }' "/proc/$NFQ_PID/status"; }
+# bounded_rss CHECK KB: memory bounds hold for the plain build; a sanitizer build's RSS is
+# mostly shadow memory and quarantine (make check runs this test again under ASan and TSan)
+bounded_rss() {
+	case "$NFQWALL" in
+	*/san-*) note "skip - $1 (sanitizer build: RSS is not the daemon's own)" ;;
+	*) check "$1" [ "$(hwm)" -lt "$2" ] ;;
+	esac
+}
 note "peak RSS before the endless streams: $(hwm) kB"
 
 # a watch that streams one line without end: cut at 4 MiB, back off, relist
@@ -156,7 +164,7 @@ check "... the last good table stays: 9090 allowed, 9091 denied" sh -c "ip netns
 policy "8080, 9091"
 check "... then a relist and a new watch: a change arrives" wait_for allowed 9091
 note "peak RSS after an endless watch line: $(hwm) kB"
-check "... memory stays bounded (peak RSS < 150 MB)" [ "$(hwm)" -lt 150000 ]
+bounded_rss "... memory stays bounded (peak RSS < 150 MB)" 150000
 
 # a list that never ends: cut at the list limit (64 MiB), back off, relist
 fault '{"endless_list": 1, "hostile_paths": ["/globalnetworkpolicies"], "restart_history": true, "drop_watches": true}'
@@ -166,7 +174,7 @@ check "... the last good table stays: 9091 allowed, 9092 denied" sh -c "ip netns
 policy "8080, 9092"
 check "... then a whole list: a change arrives" wait_for allowed 9092
 note "peak RSS after an endless list: $(hwm) kB"
-check "... memory stays bounded (peak RSS < 250 MB)" [ "$(hwm)" -lt 250000 ]
+bounded_rss "... memory stays bounded (peak RSS < 250 MB)" 250000
 check "the hostile server's requests were answered: no traceback" sh -c "! grep -q Traceback $WORK/api.err"
 check "SIGTERM exits 0 (after the hostile server)" stop_nfqwall
 nn "$NFQWALL" uninstall > /dev/null
