@@ -159,7 +159,7 @@ suite_san() {
 # integration tests that reload while traffic flows. tests/tsan.supp silences
 # only what liburcu's uninstrumented internals do.
 TSAN_UNITS="test_rcu_stress test_vlog test_http test_kstore"
-TSAN_INTEG="allow_deny reload rejudge exthdr"
+TSAN_INTEG="allow_deny reload rejudge exthdr soak"
 suite_tsan() {
 	echo "== tsan: building with -fsanitize=thread"
 	tsan_o=${BUILD:-build}/san-thread
