@@ -84,7 +84,7 @@ def check(a):
     lines = load_lines(a.log, rep)
     # ---- every verdict line against the reference evaluator ----
     cache = {}
-    todo = {}
+    unexplained = {}   # keys no earlier answer covers: run explain on them
     actions = collections.Counter()
     not_variant = []
     per_tuple = collections.defaultdict(list)
@@ -118,8 +118,8 @@ def check(a):
             if e is not None and iface == m["iface"]:
                 cache[key] = e
         if key not in cache:
-            todo[key] = ln
-    keys = list(todo)
+            unexplained[key] = ln
+    keys = list(unexplained)
     with concurrent.futures.ThreadPoolExecutor(max(2, os.cpu_count() or 2)) as pool:
         for key, r in zip(keys, pool.map(lambda key: ex(
                 form, key[0], key[1], key[2], key[3], key[4], None, key[5], key[8],
