@@ -24,7 +24,8 @@ static const char explain_usage[] =
 	"         --path local-in|local-out|forwarded --proto PROTO --src IP --dst IP\n"
 	"         [--sport N] [--dport N] [--icmp-type N] [--icmp-code N]\n"
 	"         [--in IFACE] [--out IFACE] [--ct new|established|related|invalid]\n"
-	"         [--dnat-to IP[:PORT]] [--max-...] PATH...\n"
+	"         [--dnat-to IP[:PORT]] [--http-addr ADDR:PORT] [--no-allow-self]\n"
+	"         [--max-...] PATH...\n"
 	"\n"
 	"Walk one packet through every stage (untracked, conntrack, preDNAT, normal or\n"
 	"forward) with the policy in PATH (files or directories of YAML/JSON) and print\n"
@@ -42,6 +43,9 @@ static const char explain_usage[] =
 	"  --ct STATE           conntrack state before the queue (default new)\n"
 	"  --dnat-to IP[:PORT]  kube-proxy rewrote the destination after preDNAT\n"
 	"                       (IPv6 with a port: [addr]:port)\n"
+	"  --http-addr ADDR:PORT the daemon's --http-addr (default 127.0.0.1:9417): TCP\n"
+	"                       from loopback to its loopback side is always accepted\n"
+	"  --no-allow-self      as the daemon's --no-allow-self: police that port too\n"
 	"  --json               one JSON object: verdict, stage, tier, policy, rule,\n"
 	"                       reason, hep, direction, logs, trace\n"
 	"\n"
@@ -66,6 +70,8 @@ struct explain_opts {
 	const char *out;
 	const char *ct;
 	const char *dnat;
+	const char *http_addr;
+	bool no_allow_self;
 };
 
 static int
@@ -421,10 +427,12 @@ explain_main(int argc, char **argv)
 		{ "icmp-code", required_argument, NULL, 'c' },
 		{ "in", required_argument, NULL, 'i' }, { "out", required_argument, NULL, 'o' },
 		{ "ct", required_argument, NULL, 'C' }, { "dnat-to", required_argument, NULL, 'N' },
+		{ "http-addr", required_argument, NULL, 'H' },
+		{ "no-allow-self", no_argument, NULL, 'x' },
 		{ "help", no_argument, NULL, 'h' }, POLSET_LIMIT_OPTIONS, { NULL, 0, NULL, 0 },
 	};
 	struct polset_limits limits = polset_limits_default;
-	struct explain_opts o = { 0 };
+	struct explain_opts o = { .http_addr = "127.0.0.1:9417" };
 	struct eval_input in;
 	struct labels hl;
 	struct polset ps;
@@ -439,15 +447,15 @@ explain_main(int argc, char **argv)
 			['p'] = &o.path, ['P'] = &o.proto, ['s'] = &o.src, ['d'] = &o.dst,
 			['S'] = &o.sport, ['D'] = &o.dport, ['t'] = &o.icmp_type,
 			['c'] = &o.icmp_code, ['i'] = &o.in, ['o'] = &o.out, ['C'] = &o.ct,
-			['N'] = &o.dnat,
+			['N'] = &o.dnat, ['H'] = &o.http_addr,
 		};
 
 		if (c == 'h') {
 			printf("%s\n%s", explain_usage, POLSET_LIMIT_USAGE);
 			return 0;
 		}
-		if (c == 'j') {
-			o.json = true;
+		if (c == 'j' || c == 'x') {
+			*(c == 'j' ? &o.json : &o.no_allow_self) = true;
 			continue;
 		}
 		if (c >= POLSET_OPT_LIMIT) {
@@ -495,13 +503,14 @@ explain_main(int argc, char **argv)
 	ho.host_labels = o.host_labels ? &hl : NULL;
 	ho.failsafe_in = o.fs_in;
 	ho.failsafe_out = o.fs_out;
+	ho.self_addr = o.no_allow_self ? NULL : o.http_addr;
 	err = hostenv_build(&env, &ps, &ho, why, sizeof(why));
 	if (err < 0) {
 		polset_free(&ps);
 		labels_free(&hl);
 		if (err == -ENOMEM)
 			return cli_nomem("explain");
-		return usage_error("failsafe list: %s", why);
+		return usage_error("%s", why);
 	}
 	rc = explain_run(&o, &in, &env);
 	hostenv_free(&env);

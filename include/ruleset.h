@@ -75,6 +75,7 @@ enum rs_meta_kind {
 	RS_META_PROFILE,	/* a profile (rule 0) */
 	RS_META_NO_PROFILE,
 	RS_META_FAILSAFE,
+	RS_META_SELF,		/* nfqwall's own port on loopback (a failsafe entry) */
 };
 
 #define RS_NO_META	UINT32_MAX

@@ -31,6 +31,7 @@ enum vlog_rule_kind {
 	VLOG_RULE_EOT,		/* "end-of-tier" */
 	VLOG_RULE_PROFILE,	/* "profile" */
 	VLOG_RULE_FAILSAFE,	/* "failsafe" */
+	VLOG_RULE_SELF,		/* "self": nfqwall's own port */
 	VLOG_RULE_DEFAULT,	/* "default" (no endpoint, no policy, no profile) */
 	VLOG_RULE_UNREADABLE,	/* "l4-unreadable": dropped before any table (no L4 header) */
 };

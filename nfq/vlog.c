@@ -250,7 +250,8 @@ format_line(const struct vlog_rec *rec, const char *node, const char *iname_in,
 {
 	static const char *const kinds[] = {
 		[VLOG_RULE_EOT] = "end-of-tier", [VLOG_RULE_PROFILE] = "profile",
-		[VLOG_RULE_FAILSAFE] = "failsafe", [VLOG_RULE_DEFAULT] = "default",
+		[VLOG_RULE_FAILSAFE] = "failsafe", [VLOG_RULE_SELF] = "self",
+		[VLOG_RULE_DEFAULT] = "default",
 		[VLOG_RULE_UNREADABLE] = "l4-unreadable",
 	};
 	struct out o = { buf, size, 0 };

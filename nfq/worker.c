@@ -183,7 +183,8 @@ log_record(struct worker *w, const struct ruleset *rs, const struct pkt_key *k, 
 		r.rule_kind = m->kind == RS_META_RULE ? VLOG_RULE_INDEX :
 			      m->kind == RS_META_EOT ? VLOG_RULE_EOT :
 			      m->kind == RS_META_PROFILE ? VLOG_RULE_PROFILE :
-			      m->kind == RS_META_FAILSAFE ? VLOG_RULE_FAILSAFE : VLOG_RULE_DEFAULT;
+			      m->kind == RS_META_FAILSAFE ? VLOG_RULE_FAILSAFE :
+			      m->kind == RS_META_SELF ? VLOG_RULE_SELF : VLOG_RULE_DEFAULT;
 	}
 	if (!vlog_push(&w->ring, &r))
 		STAT_ADD(w->stats.log_dropped, 1);

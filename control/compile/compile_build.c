@@ -478,6 +478,50 @@ add_failsafe(struct clist *l, const struct failsafe *f, int pass, enum dir dir, 
 	return centry_check(e);
 }
 
+/* nfqwall's own port (hostenv.self): forward, and in the raw table the replies. */
+static int
+add_self(struct cbuild *cb, struct clist *l, enum stage st, enum dir dir, uint8_t family)
+{
+	const struct failsafe_list *sl = &cb->env->self;
+	const struct meta_key mk = {
+		.kind = RS_META_SELF, .action = RS_A_FAILSAFE, .stage = st, .dir = dir,
+		.rule = -1,
+	};
+	uint32_t meta;
+	int err = sl->n ? meta_intern(cb, &mk, &meta) : 0;
+
+	for (int pass = 0; err == 0 && pass < (st == STAGE_UNTRACKED ? 2 : 1); pass++)
+		for (size_t i = 0; err == 0 && i < sl->n; i++) {
+			struct centry *e;
+			struct ivset t;
+
+			if (sl->v[i].net.family != family)
+				continue;
+			e = clist_add(l);
+			if (e == NULL)
+				return -ENOMEM;
+			centry_init_full(e, family);
+			e->action = RS_A_FAILSAFE;
+			e->meta = meta;
+			ivset_init(&t);
+			ivset_add(&t, IPPROTO_TCP, IPPROTO_TCP);
+			ivset_and(&e->f[F_PROTO], &t);
+			t.n = 0;
+			ivset_add(&t, sl->v[i].port, sl->v[i].port);
+			ivset_and(&e->f[pass == 0 ? F_DPORT : F_SPORT], &t);
+			e->none[F_SPORT] = e->none[F_DPORT] = false;
+			t.n = 0;
+			ivset_add_cidr(&t, &sl->v[i].net);
+			ivset_and(&e->f[pass == 0 ? F_DST : F_SRC], &t);
+			t.n = 0;
+			ivset_add_cidr(&t, hostenv_loopback(family));
+			ivset_and(&e->f[pass == 0 ? F_SRC : F_DST], &t);
+			ivset_free(&t);
+			err = centry_check(e);
+		}
+	return err;
+}
+
 int
 add_failsafes(struct cbuild *cb, struct clist *l, enum stage st, enum dir dir, uint8_t family)
 {
@@ -488,8 +532,10 @@ add_failsafes(struct cbuild *cb, struct clist *l, enum stage st, enum dir dir, u
 		.rule = -1,
 	};
 	uint32_t meta;
-	int err = meta_intern(cb, &mk, &meta);
+	int err = add_self(cb, l, st, dir, family);
 
+	if (err == 0)
+		err = meta_intern(cb, &mk, &meta);
 	/* In the raw table the replies of failsafe flows are accepted too (felix PR #1718). */
 	for (int pass = 0; err == 0 && pass < (st == STAGE_UNTRACKED ? 2 : 1); pass++) {
 		const struct failsafe_list *fl = pass == 0 ? fwd : rev;

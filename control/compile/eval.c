@@ -254,6 +254,44 @@ failsafe_match(const struct ectx *c, const struct pkt_key *k)
 	return false;
 }
 
+/*
+ * nfqwall's own port (hostenv.self): TCP from a loopback source to the
+ * address and port, in either direction; in the raw table its replies too, as for a
+ * failsafe.
+ */
+static bool
+self_dport(const struct ectx *c, const struct pkt_key *k)
+{
+	for (size_t i = 0; i < c->env->self.n; i++)
+		if (c->env->self.v[i].port == k->dport)
+			return true;
+	return false;
+}
+
+static bool
+self_match(const struct ectx *c, const struct pkt_key *k)
+{
+	const struct failsafe_list *l = &c->env->self;
+
+	if (!(k->flags & PKT_F_PORTS) || k->proto != IPPROTO_TCP)
+		return false;
+	for (size_t i = 0; i < l->n; i++) {
+		const struct failsafe *f = &l->v[i];
+
+		const struct cidr *lo = hostenv_loopback(k->family);
+
+		if (f->net.family != k->family)
+			continue;
+		if (f->port == k->dport && cidr_contains(&f->net, &k->dst) &&
+		    cidr_contains(lo, &k->src))
+			return true;
+		if (c->stage == STAGE_UNTRACKED && f->port == k->sport &&
+		    cidr_contains(&f->net, &k->src) && cidr_contains(lo, &k->dst))
+			return true;
+	}
+	return false;
+}
+
 /* One stage, one direction, on the HEP of @ifindex. */
 static enum outcome
 eval_stage(struct ectx *c, enum stage stage, enum dir dir, uint32_t ifindex,
@@ -284,6 +322,17 @@ eval_stage(struct ectx *c, enum stage stage, enum dir dir, uint32_t ifindex,
 	}
 	eval_step(c, STEP_STAGE, "%s %s on %s: host endpoint %s", stage_name(stage),
 		 dir == DIR_INGRESS ? "ingress" : "egress", ifname, h->name);
+	if (stage != STAGE_FORWARD && self_match(c, k)) {
+		eval_step(c, STEP_FAILSAFE, "nfqwall's own HTTP port tcp %u on loopback (probes, "
+			 "metrics): always accepted unless --no-allow-self", stage == STAGE_UNTRACKED &&
+			 !self_dport(c, k) ? k->sport : k->dport)->action =
+			 stage == STAGE_NORMAL ? "accept" : "skip stage";
+		if (stage == STAGE_NORMAL) {
+			eval_decide(c, true, REASON_FAILSAFE, NULL, NULL, -1);
+			return OUT_ALLOW;
+		}
+		return OUT_CONTINUE;
+	}
 	if (stage != STAGE_FORWARD && failsafe_match(c, k)) {
 		eval_step(c, STEP_FAILSAFE, "failsafe port %s %u", k->proto == IPPROTO_TCP ? "tcp" :
 			 "udp", c->dir == DIR_INGRESS || stage != STAGE_UNTRACKED ? k->dport :

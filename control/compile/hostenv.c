@@ -2,6 +2,8 @@
  * hostenv.c - the node's host endpoints, interfaces and failsafes (control thread).
  */
 #include <errno.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -126,6 +128,82 @@ add_local(struct hostenv *env, const struct hep *h, size_t *cap)
 	return 0;
 }
 
+const struct cidr *
+hostenv_loopback(uint8_t family)
+{
+	static const struct cidr v4 = {
+		.addr = { .hi = 0, .lo = 0x7f000000u }, .family = AF_INET, .plen = 8,
+	};
+	static const struct cidr v6 = { .addr = { .hi = 0, .lo = 1 }, .family = AF_INET6, .plen = 128 };
+
+	return family == AF_INET ? &v4 : &v6;
+}
+
+static int
+self_add(struct failsafe_list *l, const char *addr, uint16_t port)
+{
+	struct failsafe *f;
+	struct failsafe *grown = realloc(l->v, (l->n + 1) * sizeof(*l->v));
+
+	if (grown == NULL)
+		return -ENOMEM;
+	l->v = grown;
+	f = &l->v[l->n++];
+	memset(f, 0, sizeof(*f));
+	f->proto = IPPROTO_TCP;
+	f->port = port;
+	f->has_net = true;
+	return cidr_parse(addr, CIDR_LOOSE, &f->net);
+}
+
+int
+hostenv_self_parse(const char *hostport, struct failsafe_list *out, char *why, size_t whylen)
+{
+	char host[ADDR_STRLEN + 2];
+	const char *colon = strrchr(hostport, ':'), *h = hostport;
+	size_t hlen = colon ? (size_t)(colon - hostport) : 0;
+	struct addr a;
+	uint8_t fam;
+	char *end;
+	unsigned long port;
+	int err = 0;
+
+	memset(out, 0, sizeof(*out));
+	out->set = true;
+	if (strcmp(hostport, "off") == 0)
+		return 0;
+	if (hlen >= 2 && h[0] == '[' && h[hlen - 1] == ']') {
+		h++;
+		hlen -= 2;
+	}
+	errno = 0;
+	port = colon ? strtoul(colon + 1, &end, 10) : 0;
+	if (colon == NULL || hlen == 0 || hlen >= sizeof(host) || colon[1] < '0' ||
+	    colon[1] > '9' || *end != '\0' || errno != 0 || port == 0 || port > 65535) {
+		snprintf(why, whylen, "HTTP address '%s': want HOST:PORT or [V6]:PORT", hostport);
+		return -EINVAL;
+	}
+	memcpy(host, h, hlen);
+	host[hlen] = '\0';
+	if (addr_parse(host, &a, &fam) < 0) {
+		snprintf(why, whylen, "HTTP address '%s': '%s' is no IP address", hostport, host);
+		return -EINVAL;
+	}
+	if (strcmp(host, "0.0.0.0") == 0 || strcmp(host, "::") == 0)
+		err = self_add(out, "127.0.0.1", (uint16_t)port);
+	if (err == 0 && strcmp(host, "::") == 0)
+		err = self_add(out, "::1", (uint16_t)port);
+	if (err == 0 && ((fam == AF_INET && strncmp(host, "127.", 4) == 0) ||
+			 (fam == AF_INET6 && strcmp(host, "::1") == 0)))
+		err = self_add(out, host, (uint16_t)port);
+	if (err < 0) {
+		failsafe_list_free(out);
+		snprintf(why, whylen, err == -ENOMEM ? "out of memory" :
+			 "HTTP address '%s': bad loopback address", hostport);
+	}
+	return err;
+}
+
 int
 hostenv_build(struct hostenv *env, const struct polset *ps, const struct hostenv_opts *o,
 	      char *why, size_t whylen)
@@ -157,6 +235,8 @@ hostenv_build(struct hostenv *env, const struct polset *ps, const struct hostenv
 	err = resolve_failsafe(env, o, true, why, whylen);
 	if (err == 0)
 		err = resolve_failsafe(env, o, false, why, whylen);
+	if (err == 0 && o->self_addr != NULL)
+		err = hostenv_self_parse(o->self_addr, &env->self, why, whylen);
 	if (err == 0)
 		return 0;
 fail:
@@ -185,6 +265,7 @@ hostenv_free(struct hostenv *env)
 	free(env->local);
 	failsafe_list_free(&env->fs_in);
 	failsafe_list_free(&env->fs_out);
+	failsafe_list_free(&env->self);
 	memset(env, 0, sizeof(*env));
 }
 

@@ -33,6 +33,10 @@ struct hostenv_opts {
 	const char *failsafe_in;	/* Felix syntax, NULL = from FelixConfiguration/defaults */
 	const char *failsafe_out;
 	bool no_invalid_drop;		/* Felix DisableConntrackInvalidCheck */
+	/* The daemon's own HTTP address (--http-addr, "HOST:PORT"), whose loopback
+	 * side is always accepted so the policy cannot block the kubelet's probes;
+	 * NULL or "off": none (--no-allow-self). */
+	const char *self_addr;
 };
 
 struct hostenv {
@@ -47,6 +51,9 @@ struct hostenv {
 	size_t ifacecap;
 	struct failsafe_list fs_in;
 	struct failsafe_list fs_out;
+	/* nfqwall's own port: TCP to these loopback destinations and this port,
+	 * accepted in both directions before the failsafes (hostenv_self_parse) */
+	struct failsafe_list self;
 	bool invalid_drop;
 	int err;			/* a hostenv_add_iface failed: -ENOMEM */
 };
@@ -58,6 +65,21 @@ struct hostenv {
  */
 int __must_check hostenv_build(struct hostenv *env, const struct polset *ps,
 			       const struct hostenv_opts *o, char *why, size_t whylen);
+
+/*
+ * hostenv_self_parse - the loopback destinations of the daemon's own HTTP
+ * address @hostport ("127.0.0.1:9417", "[::1]:9417", "0.0.0.0:9417", "off"):
+ * a loopback address stands for itself; 0.0.0.0 for 127.0.0.1 and :: for
+ * 127.0.0.1 and ::1 (the kubelet probes "host: 127.0.0.1"); any other
+ * address gives no entry (a probe to it is policed like any packet). Each
+ * entry has proto TCP, the port and, as its net, the destination.
+ * Returns 0, -EINVAL (reason in @why) or -ENOMEM.
+ */
+int __must_check hostenv_self_parse(const char *hostport, struct failsafe_list *out, char *why,
+				    size_t whylen);
+
+/* hostenv_loopback - 127.0.0.0/8 or ::1/128: where a self entry's peer is. */
+const struct cidr *hostenv_loopback(uint8_t family);
 
 /* hostenv_free - release what hostenv_build made (not the polset). */
 void hostenv_free(struct hostenv *env);

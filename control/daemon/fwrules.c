@@ -87,6 +87,29 @@ emit_failsafes(const struct failsafe_list *l, int family, const char *chain, boo
 	}
 }
 
+/*
+ * nfqwall's own port: TCP between loopback addresses to (or, @reply, from)
+ * the listening address and port. @io is 'i' (-i lo) or 'o' (-o lo).
+ */
+static void
+emit_self(const struct fw_config *c, int family, const char *chain, char io, bool reply,
+	  const char *target, FILE *out)
+{
+	const char *lo = family == AF_INET ? "127.0.0.0/8" : "::1/128";
+
+	for (size_t i = 0; c->self != NULL && i < c->self->n; i++) {
+		const struct failsafe *f = &c->self->v[i];
+		char net[CIDR_STRLEN];
+
+		if (f->net.family != family)
+			continue;
+		cidr_format(&f->net, net);
+		fprintf(out, "-A %s -%c lo -s %s -d %s -p tcp -m tcp --%s %u -j %s\n", chain, io,
+			reply ? net : lo, reply ? lo : net, reply ? "sport" : "dport", f->port,
+			target);
+	}
+}
+
 /* A kernel interface name we may write into a rule. */
 static bool
 safe_ifname(const char *s)
@@ -156,6 +179,8 @@ render_raw(const struct fw_config *c, int family, FILE *out)
 			m->raw | m->verdict);
 		fprintf(out, "-A %s -m mark --mark 0x%x/0x%x -j NFQWALL-RAW-CONT\n", ch,
 			m->raw | m->prednat, m->raw | m->prednat);
+		emit_self(c, family, ch, in ? 'i' : 'o', false, "ACCEPT", out);
+		emit_self(c, family, ch, in ? 'i' : 'o', true, "ACCEPT", out);
 		emit_failsafes(in ? c->fs_in : c->fs_out, family, ch, in, false, out);
 		/* replies of failsafe flows (felix PR #1718) */
 		emit_failsafes(in ? c->fs_out : c->fs_in, family, ch, in, true, out);
@@ -193,6 +218,7 @@ fwrules_render(const struct fw_config *c, int family, FILE *out)
 			const char *ch = "NFQWALL-PREROUTING";
 
 			fastpath_prednat_head(c, ch, out);
+			emit_self(c, family, ch, 'i', false, "ACCEPT", out);
 			emit_failsafes(c->fs_in, family, ch, true, false, out);
 			emit_tail(c, ch, true, out);
 		} else if (strcmp(tables[t], "filter") == 0) {
@@ -200,9 +226,11 @@ fwrules_render(const struct fw_config *c, int family, FILE *out)
 			fastpath_head(c, "NFQWALL-INPUT", out);
 			if (c->prednat)	/* preDNAT allowed: final for host ingress */
 				fastpath_prednat_final(c, "NFQWALL-INPUT", out);
+			emit_self(c, family, "NFQWALL-INPUT", 'i', false, "NFQWALL-FAILSAFE", out);
 			emit_failsafes(c->fs_in, family, "NFQWALL-INPUT", true, false, out);
 			emit_tail(c, "NFQWALL-INPUT", false, out);
 			fastpath_head(c, "NFQWALL-OUTPUT", out);
+			emit_self(c, family, "NFQWALL-OUTPUT", 'o', false, "NFQWALL-FAILSAFE", out);
 			emit_failsafes(c->fs_out, family, "NFQWALL-OUTPUT", false, false, out);
 			emit_tail(c, "NFQWALL-OUTPUT", false, out);
 			if (c->forward) {

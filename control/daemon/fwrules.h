@@ -33,6 +33,8 @@ struct fw_config {
 	bool untracked;			/* a doNotTrack policy applies: queue from raw */
 	const struct failsafe_list *fs_in;
 	const struct failsafe_list *fs_out;
+	/* nfqwall's own port on loopback (hostenv.self): accepted before the failsafes */
+	const struct failsafe_list *self;
 	/* Where conntrack INVALID drops: interfaces a host endpoint claims, as in
 	 * Felix, where those rules live in the endpoint chains. */
 	bool claimed_all;		/* a "*" endpoint: every non-workload interface */

@@ -378,6 +378,8 @@ meta_rule(const struct rs_meta *m, char *buf, size_t size)
 		return "no-profile";
 	case RS_META_FAILSAFE:
 		return "failsafe";
+	case RS_META_SELF:
+		return "self";
 	default:
 		return "unknown";
 	}

@@ -74,11 +74,19 @@ static const char run_usage[] =
 	"  --log-burst N         NFQWALL_LOG_BURST      burst 20; 0 = unlimited)\n"
 	"  --http-addr ADDR:PORT NFQWALL_HTTP_ADDR      /metrics, /livez, /readyz (default\n"
 	"                                               127.0.0.1:9417; \"off\" disables)\n"
+	"  --no-allow-self       NFQWALL_NO_ALLOW_SELF=1  police nfqwall's own HTTP port on\n"
+	"                                               loopback too (default: TCP from a\n"
+	"                                               loopback address to it is always\n"
+	"                                               accepted, so probes keep working)\n"
 	"  --debounce-ms N       NFQWALL_DEBOUNCE_MS    wait after a change (default 100)\n"
+	"  --daemonset NS/NAME   NFQWALL_DAEMONSET      the DaemonSet running this daemon\n"
+	"                                               (--kubernetes): watched, and once it\n"
+	"                                               is deleted, SIGTERM removes the rules\n"
 	"\n"
 	"SIGHUP reloads; SIGTERM/SIGINT drain, flush the logs and exit 0, leaving the\n"
 	"netfilter rules in place (fail-closed keeps the node closed, failsafes excepted,\n"
-	"until nfqwall is back); `nfqwall uninstall` removes them.\n"
+	"until nfqwall is back), unless the --daemonset was deleted: then they are\n"
+	"removed first. `nfqwall uninstall` removes them.\n"
 	"\n"
 	"Each limit below also reads NFQWALL_MAX_FILE_BYTES, NFQWALL_MAX_OBJECT_BYTES, ...\n";
 
@@ -138,6 +146,8 @@ options_defaults(struct run_opts *o)
 	o->audit = env_flag("NFQWALL_AUDIT");
 	o->log_file = env_or("NFQWALL_LOG_FILE", NULL);
 	o->http_addr = env_or("NFQWALL_HTTP_ADDR", "127.0.0.1:9417");
+	o->no_allow_self = env_flag("NFQWALL_NO_ALLOW_SELF");
+	o->daemonset = env_or("NFQWALL_DAEMONSET", NULL);
 	o->queues = (unsigned)sysconf(_SC_NPROCESSORS_ONLN);
 	o->queue_first = 100;
 	o->queue_len = 4096;
@@ -220,6 +230,8 @@ options_flags(int argc, char **argv, struct run_opts *o)
 		{ "log-file", required_argument, NULL, 'F' }, { "log-rate", required_argument, NULL, 'R' },
 		{ "log-burst", required_argument, NULL, 'B' },
 		{ "http-addr", required_argument, NULL, 'H' },
+		{ "no-allow-self", no_argument, NULL, 'x' },
+		{ "daemonset", required_argument, NULL, 'd' },
 		{ "debounce-ms", required_argument, NULL, 'D' }, { "help", no_argument, NULL, 'h' },
 		{ "kubernetes", no_argument, NULL, 'K' }, { "api-server", required_argument, NULL, 'S' },
 		{ "token-file", required_argument, NULL, 'T' }, { "ca-file", required_argument, NULL, 'C' },
@@ -256,6 +268,8 @@ options_flags(int argc, char **argv, struct run_opts *o)
 		case 'R': if (parse_uint("--log-rate", optarg, 1000000, &v)) return 2; o->log_rate = v; break;
 		case 'B': if (parse_uint("--log-burst", optarg, 1000000, &v)) return 2; o->log_burst = v; break;
 		case 'H': o->http_addr = optarg; break;
+		case 'x': o->no_allow_self = true; break;
+		case 'd': o->daemonset = optarg; break;
 		case 'D': if (parse_uint("--debounce-ms", optarg, 60000, &o->debounce_ms)) return 2; break;
 		case 'K': o->kubernetes = true; break;
 		case 'S': o->api_server = optarg; break;
@@ -279,6 +293,34 @@ options_flags(int argc, char **argv, struct run_opts *o)
 			return 2;
 		}
 	}
+	return 0;
+}
+
+/* A DNS-1123 subdomain (Kubernetes object name) of @n bytes, at most @max. */
+static bool
+dns_name(const char *s, size_t n, size_t max)
+{
+	if (n == 0 || n > max || !isalnum((unsigned char)s[0]) || !isalnum((unsigned char)s[n - 1]))
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!(islower((unsigned char)s[i]) || isdigit((unsigned char)s[i]) || s[i] == '-' ||
+		      (s[i] == '.' && max > 63)))
+			return false;
+	return true;
+}
+
+int
+options_daemonset(const char *s, char *ns, size_t nslen, char *name, size_t namelen)
+{
+	const char *slash = strchr(s, '/');
+
+	if (slash == NULL || !dns_name(s, (size_t)(slash - s), 63) ||
+	    !dns_name(slash + 1, strlen(slash + 1), 253))
+		return -EINVAL;
+	if (ns != NULL)
+		snprintf(ns, nslen, "%.*s", (int)(slash - s), s);
+	if (name != NULL)
+		snprintf(name, namelen, "%s", slash + 1);
 	return 0;
 }
 
@@ -306,6 +348,15 @@ options_check(int argc, char **argv, struct run_opts *o)
 	    strcmp(o->api_group, "projectcalico.org/v3")) {
 		fprintf(stderr, "nfqwall run: --calico-api-group must be crd.projectcalico.org/v1 or "
 			"projectcalico.org/v3\n");
+		return 2;
+	}
+	if (o->daemonset != NULL && options_daemonset(o->daemonset, NULL, 0, NULL, 0) < 0) {
+		fprintf(stderr, "nfqwall run: --daemonset '%s': want NAMESPACE/NAME (DNS labels)\n",
+			o->daemonset);
+		return 2;
+	}
+	if (o->daemonset != NULL && !o->kubernetes) {
+		fprintf(stderr, "nfqwall run: --daemonset needs --kubernetes\n");
 		return 2;
 	}
 	if (o->queues == 0)

@@ -38,6 +38,8 @@ struct run_opts {
 	double log_rate;
 	double log_burst;
 	const char *http_addr;
+	bool no_allow_self;		/* police nfqwall's own port on loopback too */
+	const char *daemonset;		/* "NAMESPACE/NAME" of the DaemonSet running us, or NULL */
 	unsigned debounce_ms;
 	unsigned max_list_mib;		/* one Kubernetes list, all pages; 0: the client's 64 MiB */
 	struct polset_limits limits;	/* --max-file-bytes ... (model.h) */
@@ -57,5 +59,13 @@ int __must_check options_parse(int argc, char **argv, struct run_opts *o);
  * @host and @port. Returns 0 or -EINVAL.
  */
 int __must_check options_http_addr(const char *s, char *host, size_t hostlen, uint16_t *port);
+
+/*
+ * options_daemonset - split --daemonset "NAMESPACE/NAME" into @ns (64 bytes
+ * suffice) and @name (254); either may be NULL to only check. Returns 0 or
+ * -EINVAL when either part is no Kubernetes name.
+ */
+int __must_check options_daemonset(const char *s, char *ns, size_t nslen, char *name,
+				   size_t namelen);
 
 #endif /* NFQWALL_OPTIONS_H */

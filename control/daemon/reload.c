@@ -174,7 +174,7 @@ load_from_store(struct ctl *c, struct polset *ps, struct node_info *ni)
 	for (int k = 0; k < KK_NKINDS && err == 0; k++) {
 		const struct kube_kind_state *ks = &st->kinds[k];
 
-		for (size_t i = 0; i < ks->n && err == 0; i++) {
+		for (size_t i = 0; k != KK_DAEMONSET && i < ks->n && err == 0; i++) {
 			char name[600];
 
 			if (k == KK_NODE) {
@@ -215,6 +215,7 @@ fw_config_for(const struct ctl *c, const struct polset *ps, const struct hostenv
 	fc->rejudge = !c->o.no_rejudge;
 	fc->fs_in = &env->fs_in;
 	fc->fs_out = &env->fs_out;
+	fc->self = &env->self;
 	/* queue only from the hooks the policy needs */
 	for (size_t i = 0; i < ps->npolicies; i++) {
 		const struct policy *p = ps->policies[i];
@@ -410,6 +411,7 @@ reload_policy(struct ctl *c, const char *why)
 		.failsafe_in = c->o.fs_in,
 		.failsafe_out = c->o.fs_out,
 		.no_invalid_drop = c->o.no_invalid_drop,
+		.self_addr = c->o.no_allow_self ? NULL : c->o.http_addr,
 	};
 	struct reload r;
 	int err;

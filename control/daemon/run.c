@@ -81,6 +81,52 @@ drain(int fd)
 		;
 }
 
+/* --daemonset: say when the watch sees the DaemonSet appear, go into deletion or go. */
+static void
+daemonset_note(struct ctl *c)
+{
+	enum kube_ds_state s;
+
+	if (c->o.daemonset == NULL)
+		return;
+	s = kube_daemonset_state(&c->store);
+	if ((int)s == c->ds_state)
+		return;
+	c->ds_state = (int)s;
+	if (s == KUBE_DS_DELETING || s == KUBE_DS_GONE)
+		log_warn("this daemon's DaemonSet is being deleted: the rules will be removed when "
+			 "the pod stops", "daemonset=%s state=%s", c->o.daemonset,
+			 kube_ds_state_name(s));
+	else
+		log_info("this daemon's DaemonSet", "daemonset=%s state=%s", c->o.daemonset,
+			 kube_ds_state_name(s));
+}
+
+/*
+ * At SIGTERM: is this the end for good? Only when the DaemonSet was seen and
+ * then deleted (the watch, confirmed by one GET when the API answers). A
+ * rolling update, an eviction, a drain or a crash leave it present: the
+ * rules stay and the next pod takes over.
+ */
+static bool
+daemonset_deleted(struct ctl *c)
+{
+	enum kube_ds_state w, g;
+
+	if (c->o.daemonset == NULL || c->kube == NULL)
+		return false;
+	w = kube_daemonset_state(&c->store);
+	if (w == KUBE_DS_UNKNOWN) {
+		log_info("this daemon's DaemonSet was never seen: leaving the rules", "daemonset=%s",
+			 c->o.daemonset);
+		return false;
+	}
+	g = kube_daemonset_check(c->kube, 3);
+	if (g != KUBE_DS_UNKNOWN)
+		w = g;
+	return w == KUBE_DS_DELETING || w == KUBE_DS_GONE;
+}
+
 static int
 event_loop(struct ctl *c)
 {
@@ -119,6 +165,7 @@ event_loop(struct ctl *c)
 		}
 		if (p[4].revents & POLLIN) {
 			drain(c->store.efd);
+			daemonset_note(c);
 			reload_schedule(c);
 		}
 		if (p[1].revents & POLLIN) {
@@ -291,7 +338,14 @@ start_sources(struct ctl *c)
 			.ca_file = c->o.ca_file, .node = c->o.node, .group_version = c->o.api_group,
 			.max_list_bytes = (size_t)c->o.max_list_mib << 20,
 		};
-		char why[256];
+		char why[256], ds_ns[64], ds_name[254];
+
+		if (c->o.daemonset != NULL &&
+		    options_daemonset(c->o.daemonset, ds_ns, sizeof(ds_ns), ds_name,
+				      sizeof(ds_name)) == 0) {
+			kcfg.ds_namespace = ds_ns;
+			kcfg.ds_name = ds_name;
+		}
 
 		c->d.source = "kubernetes";
 		c->d.kstore = &c->store;
@@ -391,6 +445,7 @@ int
 run_main(int argc, char **argv)
 {
 	struct ctl c;
+	bool removed = false;
 	int rc;
 
 	memset(&c, 0, sizeof(c));
@@ -431,10 +486,26 @@ run_main(int argc, char **argv)
 		STAT_SET(c.d.ready, 1);
 	log_info("running", "gen=%llu http=%s", (unsigned long long)c.gen, c.o.http_addr);
 	rc = event_loop(&c) < 0 ? 1 : 0;
+	if (daemonset_deleted(&c)) {
+		char why[512];
+
+		/* while the workers still judge: nothing queued goes unanswered */
+		if (fwrules_uninstall(why, sizeof(why)) < 0) {
+			log_err("cannot remove the netfilter rules", "error=\"%s\"", why);
+			rc = 1;
+		} else {
+			removed = true;
+			log_info("the DaemonSet is deleted: netfilter rules removed", "daemonset=%s",
+				 c.o.daemonset);
+		}
+	}
 out_stop:
 	stop_all(&c);
-	log_info("stopped; netfilter rules left in place (nfqwall uninstall removes them)", "%s",
-		 "");
+	if (removed)
+		log_info("stopped", "%s", "");
+	else
+		log_info("stopped; netfilter rules left in place (nfqwall uninstall removes them)",
+			 "%s", "");
 out:
 	close_sources(&c);
 	urcu_memb_unregister_thread();

@@ -243,7 +243,7 @@ setup_handle(CURL *c, const struct kube_client *kc, const char *url, struct kapi
 	curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
 	curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, call->stream ? (long)IDLE_SECONDS : 60L);
 	if (call->stream == NULL)
-		curl_easy_setopt(c, CURLOPT_TIMEOUT, 120L);
+		curl_easy_setopt(c, CURLOPT_TIMEOUT, call->timeout_s ? call->timeout_s : 120L);
 }
 
 long
@@ -337,8 +337,12 @@ boot_main(void *arg)
 	snprintf(kc->st->group_version, sizeof(kc->st->group_version), "%s", kc->group_version);
 	log_info("watching the Kubernetes API", "server=%s group=%s node=%s", kc->server,
 		 kc->group_version, kc->node);
+	if (kc->ds_name != NULL)
+		log_info("watching this daemon's DaemonSet: deleting it removes the rules",
+			 "daemonset=%s/%s", kc->ds_namespace, kc->ds_name);
 	for (int k = 0; k < KK_NKINDS; k++)
-		if (reflector_start(&kc->refl[k], kc, (enum kube_kind)k) < 0)
+		if ((k != KK_DAEMONSET || kc->ds_name != NULL) &&
+		    reflector_start(&kc->refl[k], kc, (enum kube_kind)k) < 0)
 			log_err("cannot start a reflector thread", "kind=%s",
 				kube_kind_name((enum kube_kind)k));
 	return NULL;
@@ -410,6 +414,24 @@ kube_start(struct kube_client **out, const struct kube_config *cfg, struct kube_
 	kc->node = strdup(cfg->node);
 	kc->token_file = strdup(cfg->token_file ? cfg->token_file : SA_DIR "/token");
 	kc->ca_file = strdup(cfg->ca_file ? cfg->ca_file : SA_DIR "/ca.crt");
+	if (cfg->ds_name != NULL && cfg->ds_namespace != NULL &&
+	    (!safe_node_name(cfg->ds_name) || !safe_node_name(cfg->ds_namespace))) {
+		snprintf(why, whylen, "the DaemonSet '%s/%s' is no Kubernetes name",
+			 cfg->ds_namespace, cfg->ds_name);
+		err = -EINVAL;
+		goto out_stop;
+	}
+	if (cfg->ds_name != NULL && cfg->ds_namespace != NULL) {
+		kc->ds_name = strdup(cfg->ds_name);
+		kc->ds_namespace = strdup(cfg->ds_namespace);
+		if (kc->ds_name == NULL || kc->ds_namespace == NULL) {
+			snprintf(why, whylen, "out of memory");
+			err = -ENOMEM;
+			goto out_stop;
+		}
+	}
+	if (kc->ds_name == NULL)	/* not watched: as a kind the API does not serve */
+		kstore_replace(st, KK_DAEMONSET, NULL, 0, true);
 	if (cfg->group_version != NULL)
 		snprintf(kc->group_version, sizeof(kc->group_version), "%s", cfg->group_version);
 	if (kc->node == NULL || kc->token_file == NULL || kc->ca_file == NULL) {
@@ -448,6 +470,36 @@ kube_stop(struct kube_client *kc)
 	free(kc->token_file);
 	free(kc->ca_file);
 	free(kc->node);
+	free(kc->ds_name);
+	free(kc->ds_namespace);
 	pthread_mutex_destroy(&kc->tok_lock);
 	free(kc);
+}
+
+/* ---- the DaemonSet, asked directly at stop -------------------------------------------------- */
+
+enum kube_ds_state
+kube_daemonset_check(struct kube_client *kc, long timeout_s)
+{
+	struct reflector r = { .kc = kc, .kind = KK_DAEMONSET };
+	struct kube_buf body = { .max = KUBE_EVENT_MAX };
+	struct kapi_call call = { .r = &r, .body = &body, .timeout_s = timeout_s };
+	enum kube_ds_state s = KUBE_DS_UNKNOWN;
+	char url[KUBE_URL_MAX];
+	CURLcode cerr;
+	long status;
+
+	if (kc == NULL || kc->ds_name == NULL ||
+	    snprintf(url, sizeof(url), "%s/apis/apps/v1/namespaces/%s/daemonsets/%s", kc->server,
+		     kc->ds_namespace, kc->ds_name) >= (int)sizeof(url))
+		return KUBE_DS_UNKNOWN;
+	status = kc->get(&r, url, &call, &cerr);
+	if (status == 404)
+		s = KUBE_DS_GONE;
+	else if (status == 200 && call.err == 0 && body.p != NULL)
+		s = kstore_ds_of(body.p, body.n);
+	log_info("asked the API for this daemon's DaemonSet", "daemonset=%s/%s http=%ld state=%s",
+		 kc->ds_namespace, kc->ds_name, status, kube_ds_state_name(s));
+	free(body.p);
+	return s;
 }

@@ -28,6 +28,7 @@ const struct kube_kind_info kube_kinds[KK_NKINDS] = {
 	[KK_TIER] = { "Tier", "tiers", true },
 	[KK_FELIX] = { "FelixConfiguration", "felixconfigurations", true },
 	[KK_NODE] = { "Node", "nodes", false },
+	[KK_DAEMONSET] = { "DaemonSet", "daemonsets", false },
 };
 
 const char *
@@ -124,7 +125,7 @@ kube_store_synced(struct kube_store *st)
 
 	pthread_mutex_lock(&st->lock);
 	for (int k = 0; k < KK_NKINDS; k++)
-		all = all && st->kinds[k].synced;
+		all = all && (st->kinds[k].synced || k == KK_DAEMONSET);
 	pthread_mutex_unlock(&st->lock);
 	return all;
 }
@@ -187,6 +188,7 @@ kstore_upsert(struct kube_store *st, enum kube_kind k, const char *key, const ch
 	}
 	free(ks->v[i].json);
 	ks->v[i].json = copy;
+	ks->seen = true;
 	store_changed(st, k);
 out:
 	pthread_mutex_unlock(&st->lock);
@@ -225,6 +227,7 @@ kstore_replace(struct kube_store *st, enum kube_kind k, struct kube_obj *v, size
 	ks->cap = n;
 	ks->synced = true;
 	ks->absent = absent;
+	ks->seen |= n > 0;
 	store_changed(st, k);
 	pthread_mutex_unlock(&st->lock);
 	kstore_objs_free(old, oldn);
@@ -236,4 +239,40 @@ kstore_touch(struct kube_store *st, enum kube_kind k)
 	pthread_mutex_lock(&st->lock);
 	store_synced_now(st, k);
 	pthread_mutex_unlock(&st->lock);
+}
+
+const char *
+kube_ds_state_name(enum kube_ds_state s)
+{
+	static const char *const names[] = {
+		[KUBE_DS_UNKNOWN] = "unknown", [KUBE_DS_PRESENT] = "present",
+		[KUBE_DS_DELETING] = "deleting", [KUBE_DS_GONE] = "gone",
+	};
+
+	return (unsigned)s < ARRAY_SIZE(names) ? names[s] : "unknown";
+}
+
+/* PRESENT or DELETING, by the object's metadata.deletionTimestamp. */
+enum kube_ds_state
+kstore_ds_of(const char *json, size_t n)
+{
+	struct jspan obj = { json, n };
+	struct jspan ts = jscan_path(obj, "metadata.deletionTimestamp");
+
+	return ts.p != NULL && ts.n > 0 && ts.p[0] != 'n' ? KUBE_DS_DELETING : KUBE_DS_PRESENT;
+}
+
+enum kube_ds_state
+kube_daemonset_state(struct kube_store *st)
+{
+	const struct kube_kind_state *ks = &st->kinds[KK_DAEMONSET];
+	enum kube_ds_state s = KUBE_DS_UNKNOWN;
+
+	pthread_mutex_lock(&st->lock);
+	if (ks->n > 0)
+		s = kstore_ds_of(ks->v[0].json, strlen(ks->v[0].json));
+	else if (ks->synced && !ks->absent && ks->seen)
+		s = KUBE_DS_GONE;
+	pthread_mutex_unlock(&st->lock);
+	return s;
 }

@@ -36,7 +36,16 @@ enum kube_kind {
 	KK_TIER,
 	KK_FELIX,
 	KK_NODE,
+	KK_DAEMONSET,		/* the DaemonSet running us (--daemonset): lifecycle, not policy */
 	KK_NKINDS,
+};
+
+/* What is known of the DaemonSet running this daemon (kube_config.ds_name). */
+enum kube_ds_state {
+	KUBE_DS_UNKNOWN,	/* not configured, not listed yet, or the API did not answer */
+	KUBE_DS_PRESENT,	/* it exists: a stop is a restart, an update or an eviction */
+	KUBE_DS_DELETING,	/* it has a deletionTimestamp (foreground or orphan deletion) */
+	KUBE_DS_GONE,		/* it existed and is deleted */
 };
 
 struct kube_config {
@@ -46,6 +55,8 @@ struct kube_config {
 	const char *node;		/* this node's name (the Node watch) */
 	const char *group_version;	/* crd.projectcalico.org/v1 or projectcalico.org/v3; NULL: discover */
 	size_t max_list_bytes;		/* one list, all pages; 0: 64 MiB */
+	const char *ds_namespace;	/* the DaemonSet running us, watched; NULL: none */
+	const char *ds_name;
 };
 
 struct kube_obj {
@@ -59,6 +70,7 @@ struct kube_kind_state {
 	size_t cap;			/* elements allocated in v (at least n) */
 	bool synced;			/* the first list completed */
 	bool absent;			/* the API does not serve this kind (404) */
+	bool seen;			/* an object was stored at least once */
 	uint64_t last_sync_ns;		/* CLOCK_MONOTONIC of the last list or event */
 	uint64_t last_sync_unix;
 	uint64_t watch_restarts;
@@ -92,8 +104,27 @@ const char *kube_kind_name(enum kube_kind k);
 int __must_check kube_store_init(struct kube_store *st);
 void kube_store_free(struct kube_store *st);
 
-/* kube_store_synced - every kind listed at least once (or known absent). Locks. */
+/* kube_store_synced - every policy kind and the Node listed at least once (or
+ * known absent); the DaemonSet watch does not hold the table back. Locks. */
 bool kube_store_synced(struct kube_store *st);
+
+/*
+ * kube_daemonset_state - what the DaemonSet watch last saw: GONE only when
+ * the DaemonSet was seen present before (a wrong name or a missing Role
+ * never reads as a deletion). Locks.
+ */
+enum kube_ds_state kube_daemonset_state(struct kube_store *st);
+
+/*
+ * kube_daemonset_check - ask the API now (one GET, at most @timeout_s
+ * seconds): PRESENT, DELETING, GONE (404), or UNKNOWN on any error (no
+ * DaemonSet configured, no answer, 401/403 once the release's RBAC is
+ * gone). Call before kube_stop.
+ */
+enum kube_ds_state kube_daemonset_check(struct kube_client *kc, long timeout_s);
+
+/* kube_ds_state_name - "unknown", "present", "deleting", "gone". */
+const char *kube_ds_state_name(enum kube_ds_state s);
 
 /*
  * kube_start - resolve the configuration (in-cluster by default), then start

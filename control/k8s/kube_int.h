@@ -159,6 +159,8 @@ struct kube_client {
 	char *token_file;
 	char *ca_file;
 	char *node;
+	char *ds_namespace;		/* the DaemonSet running us; NULL: not watched */
+	char *ds_name;
 	char group_version[64];		/* "" until given or discovered */
 	struct kube_store *st;
 	pthread_t boot;
@@ -216,6 +218,9 @@ void kstore_delete(struct kube_store *st, enum kube_kind k, const char *key);
 void kstore_replace(struct kube_store *st, enum kube_kind k, struct kube_obj *v, size_t n,
 		    bool absent);
 
+/* kstore_ds_of - PRESENT, or DELETING when the DaemonSet @json has a deletionTimestamp. */
+enum kube_ds_state kstore_ds_of(const char *json, size_t n);
+
 /* kstore_touch - a watch bookmark: the kind is in sync, nothing changed. */
 void kstore_touch(struct kube_store *st, enum kube_kind k);
 
@@ -235,6 +240,7 @@ struct kapi_call {
 	long status;			/* from the status line; 0 before it */
 	size_t dropped;			/* bytes of a non-200 stream body dropped */
 	int err;			/* -ENOMEM, -EMSGSIZE: the body is incomplete */
+	long timeout_s;			/* a whole-body request's limit; 0: 120 s */
 };
 
 /* kapi_call_reset - forget an earlier attempt's answer (status, body, error). */

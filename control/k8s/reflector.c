@@ -81,7 +81,8 @@ list_acc_reset(struct list_acc *a)
 static const char *
 api_version(const struct reflector *r)
 {
-	return r->kind == KK_NODE ? "v1" : r->kc->st->group_version;
+	return r->kind == KK_NODE ? "v1" : r->kind == KK_DAEMONSET ? "apps/v1" :
+	       r->kc->st->group_version;
 }
 
 /* The kind's collection URL with @query: 0 or -ENAMETOOLONG. */
@@ -94,6 +95,10 @@ collection_url(struct reflector *r, char *url, size_t size, const char *query)
 	if (r->kind == KK_NODE)
 		n = snprintf(url, size, "%s/api/v1/nodes?fieldSelector=metadata.name%%3D%s&%s",
 			     kc->server, kc->node, query);
+	else if (r->kind == KK_DAEMONSET)
+		n = snprintf(url, size, "%s/apis/apps/v1/namespaces/%s/daemonsets?"
+			     "fieldSelector=metadata.name%%3D%s&%s", kc->server, kc->ds_namespace,
+			     kc->ds_name, query);
 	else
 		n = snprintf(url, size, "%s/apis/%s/%s?%s", kc->server, kc->st->group_version,
 			     kube_kinds[r->kind].resource, query);

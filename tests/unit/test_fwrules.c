@@ -16,6 +16,7 @@
 
 #include "fastpath.h"
 #include "fwrules.h"
+#include "hostenv.h"
 
 static char *
 render(const struct fw_config *c, int family)
@@ -180,6 +181,50 @@ test_untracked(void **state)
 	failsafe_list_free(&out);
 }
 
+/* nfqwall's own port: accepted on lo, before the failsafes, in every table it queues from. */
+static void
+test_self_rules(void **state)
+{
+	struct failsafe_list in, out, self;
+	struct fw_config c;
+	char why[128], *t, *t6;
+
+	(void)state;
+	base_config(&c, &in, &out);
+	assert_int_equal(hostenv_self_parse("0.0.0.0:9417", &self, why, sizeof(why)), 0);
+	c.self = &self;
+	c.untracked = c.prednat = true;
+	t = render(&c, AF_INET);
+	t6 = render(&c, AF_INET6);
+	long s_in = pos(t, "-A NFQWALL-INPUT -i lo -s 127.0.0.0/8 -d 127.0.0.1/32 -p tcp -m tcp "
+			   "--dport 9417 -j NFQWALL-FAILSAFE\n");
+	long fs = pos(t, "-A NFQWALL-INPUT -p tcp -m tcp --dport 22 -j NFQWALL-FAILSAFE");
+
+	assert_true(s_in >= 0 && fs > s_in);
+	assert_true(pos(t, "-A NFQWALL-OUTPUT -o lo -s 127.0.0.0/8 -d 127.0.0.1/32 -p tcp -m tcp "
+			   "--dport 9417 -j NFQWALL-FAILSAFE\n") >= 0);
+	assert_true(pos(t, "-A NFQWALL-PREROUTING -i lo -s 127.0.0.0/8 -d 127.0.0.1/32 -p tcp -m tcp "
+			   "--dport 9417 -j ACCEPT\n") >= 0);
+	/* the raw table has no conntrack: the replies too */
+	assert_true(pos(t, "-A NFQWALL-RAW-PRE -i lo -s 127.0.0.1/32 -d 127.0.0.0/8 -p tcp -m tcp "
+			   "--sport 9417 -j ACCEPT\n") >= 0);
+	assert_true(pos(t, "-A NFQWALL-RAW-OUT -o lo -s 127.0.0.0/8 -d 127.0.0.1/32 -p tcp -m tcp "
+			   "--dport 9417 -j ACCEPT\n") >= 0);
+	/* an IPv4 listener: nothing for IPv6 */
+	assert_int_equal(pos(t6, "9417"), -1);
+	free(t);
+	free(t6);
+	failsafe_list_free(&self);
+	/* off: nothing at all */
+	assert_int_equal(hostenv_self_parse("off", &self, why, sizeof(why)), 0);
+	t = render(&c, AF_INET);
+	assert_int_equal(pos(t, " lo "), -1);
+	free(t);
+	failsafe_list_free(&self);
+	failsafe_list_free(&in);
+	failsafe_list_free(&out);
+}
+
 /* A restarted daemon reads the generation back from the installed fast-path rule. */
 static void
 test_installed_gen(void **state)
@@ -209,6 +254,7 @@ main(void)
 		cmocka_unit_test(test_failsafe_nets_per_family),
 		cmocka_unit_test(test_untracked),
 		cmocka_unit_test(test_installed_gen),
+		cmocka_unit_test(test_self_rules),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

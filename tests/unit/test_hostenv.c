@@ -332,10 +332,58 @@ test_hostenv_named_beats_wildcard(void **state)
 	polset_free(&ps);
 }
 
+/* --http-addr -> the loopback destinations that stay open for the daemon's probes. */
+static void
+test_self_parse(void **state)
+{
+	static const struct {
+		const char *in;
+		int err;
+		const char *nets[2];
+	} cases[] = {
+		{ "127.0.0.1:9417", 0, { "127.0.0.1/32" } },
+		{ "127.0.0.53:80", 0, { "127.0.0.53/32" } },
+		{ "0.0.0.0:9417", 0, { "127.0.0.1/32" } },
+		{ "[::]:9417", 0, { "127.0.0.1/32", "::1/128" } },
+		{ "[::1]:9417", 0, { "::1/128" } },
+		{ "10.0.0.5:9417", 0, { NULL } },	/* not loopback: policed */
+		{ "[2001:db8::1]:9417", 0, { NULL } },
+		{ "off", 0, { NULL } },
+		{ "127.0.0.1", -EINVAL, { NULL } },
+		{ "127.0.0.1:0", -EINVAL, { NULL } },
+		{ "127.0.0.1:65536", -EINVAL, { NULL } },
+		{ "127.0.0.1:94x", -EINVAL, { NULL } },
+		{ "localhost:9417", -EINVAL, { NULL } },
+		{ ":9417", -EINVAL, { NULL } },
+		{ "::1:9417", 0, { "::1/128" } },	/* as the daemon reads it: the last colon */
+	};
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct failsafe_list l;
+		char why[128], net[CIDR_STRLEN];
+		size_t n = 0;
+		int err = hostenv_self_parse(cases[i].in, &l, why, sizeof(why));
+
+		print_message("# %s\n", cases[i].in);
+		assert_int_equal(err, cases[i].err);
+		if (err < 0)
+			continue;
+		while (n < 2 && cases[i].nets[n])
+			n++;
+		assert_int_equal(l.n, n);
+		for (size_t j = 0; j < n; j++) {
+			assert_int_equal(l.v[j].proto, IPPROTO_TCP);
+			assert_string_equal(cidr_format(&l.v[j].net, net), cases[i].nets[j]);
+		}
+		failsafe_list_free(&l);
+	}
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_self_parse),
 		cmocka_unit_test(test_hostenv_failsafe_precedence),
 		cmocka_unit_test(test_hostenv_local_heps),
 		cmocka_unit_test(test_hostenv_auto_hep),
