@@ -244,12 +244,9 @@ fwrules_render(const struct fw_config *c, int family, FILE *out)
 
 /* ---- running iptables-restore / iptables-save ---------------------------------------- */
 
-/*
- * Run @argv with @input on its stdin; collect stdout into *@outp (malloc'd,
- * may be NULL) and stderr into @why. Returns the exit status or -errno.
- */
-static int
-run_tool(const char *const argv[], const char *input, char **outp, char *why, size_t whylen)
+int
+fwrules_run_tool(const char *const argv[], const char *input, char **outp, char *why,
+		 size_t whylen)
 {
 	int in[2], outfd[2], errfd[2], status;
 	posix_spawn_file_actions_t fa;
@@ -369,7 +366,7 @@ save_table(int family, const char *table)
 			       table, NULL };
 	char *out = NULL, why[256];
 
-	if (run_tool(argv, NULL, &out, why, sizeof(why)) != 0) {
+	if (fwrules_run_tool(argv, NULL, &out, why, sizeof(why)) != 0) {
 		free(out);
 		return NULL;
 	}
@@ -399,7 +396,7 @@ restore(int family, const char *input, char *why, size_t whylen)
 {
 	const char *argv[] = { family == AF_INET ? "iptables-restore" : "ip6tables-restore",
 			       "--noflush", "--wait", NULL };
-	int rc = run_tool(argv, input, NULL, why, whylen);
+	int rc = fwrules_run_tool(argv, input, NULL, why, whylen);
 
 	return rc == 0 ? 0 : rc < 0 ? rc : -EIO;
 }

@@ -60,4 +60,12 @@ int __must_check fwrules_uninstall(char *why, size_t whylen);
  */
 unsigned fwrules_installed_gen(const struct mark_layout *ml);
 
+/*
+ * fwrules_run_tool - run @argv (found by PATH) with @input on its stdin;
+ * collect stdout into *@outp (malloc'd, may be NULL) and stderr into @why.
+ * Returns the exit status or -errno.
+ */
+int fwrules_run_tool(const char *const argv[], const char *input, char **outp, char *why,
+		     size_t whylen);
+
 #endif /* NFQWALL_FWRULES_H */

@@ -62,6 +62,9 @@ static const char run_usage[] =
 	"                                               failsafe ports excepted)\n"
 	"  --mark-mask MASK      NFQWALL_MARK_MASK      13+ contiguous mark bits nfqwall owns\n"
 	"                                               (default 0xfff80000)\n"
+	"  --mark-check MODE     NFQWALL_MARK_CHECK     refuse (default), warn or off: at\n"
+	"                                               start, another program's rule using\n"
+	"                                               a bit of the mask stops nfqwall\n"
 	"  --no-invalid-drop     NFQWALL_NO_INVALID_DROP=1  let conntrack INVALID through\n"
 	"  --no-rejudge          NFQWALL_NO_REJUDGE=1   accept established flows in the\n"
 	"                                               kernel as Felix does (a policy change\n"
@@ -147,6 +150,7 @@ options_defaults(struct run_opts *o)
 	o->log_file = env_or("NFQWALL_LOG_FILE", NULL);
 	o->http_addr = env_or("NFQWALL_HTTP_ADDR", "127.0.0.1:9417");
 	o->no_allow_self = env_flag("NFQWALL_NO_ALLOW_SELF");
+	o->mark_check = env_or("NFQWALL_MARK_CHECK", "refuse");
 	o->daemonset = env_or("NFQWALL_DAEMONSET", NULL);
 	o->queues = (unsigned)sysconf(_SC_NPROCESSORS_ONLN);
 	o->queue_first = 100;
@@ -231,6 +235,7 @@ options_flags(int argc, char **argv, struct run_opts *o)
 		{ "log-burst", required_argument, NULL, 'B' },
 		{ "http-addr", required_argument, NULL, 'H' },
 		{ "no-allow-self", no_argument, NULL, 'x' },
+		{ "mark-check", required_argument, NULL, 'k' },
 		{ "daemonset", required_argument, NULL, 'd' },
 		{ "debounce-ms", required_argument, NULL, 'D' }, { "help", no_argument, NULL, 'h' },
 		{ "kubernetes", no_argument, NULL, 'K' }, { "api-server", required_argument, NULL, 'S' },
@@ -269,6 +274,7 @@ options_flags(int argc, char **argv, struct run_opts *o)
 		case 'B': if (parse_uint("--log-burst", optarg, 1000000, &v)) return 2; o->log_burst = v; break;
 		case 'H': o->http_addr = optarg; break;
 		case 'x': o->no_allow_self = true; break;
+		case 'k': o->mark_check = optarg; break;
 		case 'd': o->daemonset = optarg; break;
 		case 'D': if (parse_uint("--debounce-ms", optarg, 60000, &o->debounce_ms)) return 2; break;
 		case 'K': o->kubernetes = true; break;
@@ -353,6 +359,11 @@ options_check(int argc, char **argv, struct run_opts *o)
 	if (o->daemonset != NULL && options_daemonset(o->daemonset, NULL, 0, NULL, 0) < 0) {
 		fprintf(stderr, "nfqwall run: --daemonset '%s': want NAMESPACE/NAME (DNS labels)\n",
 			o->daemonset);
+		return 2;
+	}
+	if (strcmp(o->mark_check, "refuse") && strcmp(o->mark_check, "warn") &&
+	    strcmp(o->mark_check, "off")) {
+		fprintf(stderr, "nfqwall run: --mark-check must be refuse, warn or off\n");
 		return 2;
 	}
 	if (o->daemonset != NULL && !o->kubernetes) {

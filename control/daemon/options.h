@@ -38,7 +38,8 @@ struct run_opts {
 	double log_rate;
 	double log_burst;
 	const char *http_addr;
-	bool no_allow_self;		/* police nfqwall's own port on loopback too */
+	bool no_allow_self;
+	const char *mark_check;		/* "refuse", "warn" or "off" */		/* police nfqwall's own port on loopback too */
 	const char *daemonset;		/* "NAMESPACE/NAME" of the DaemonSet running us, or NULL */
 	unsigned debounce_ms;
 	unsigned max_list_mib;		/* one Kubernetes list, all pages; 0: the client's 64 MiB */

@@ -33,6 +33,7 @@
 #include "clock.h"
 #include "ctl.h"
 #include "fwrules.h"
+#include "markcheck.h"
 #include "log.h"
 #include "privs.h"
 #include "run.h"
@@ -441,6 +442,29 @@ drop_privileges(void)
 	return 0;
 }
 
+/* Another program's rules on our mark bits: refuse (or warn) before touching anything. */
+static int
+check_marks(struct ctl *c)
+{
+	char why[512];
+	int err;
+
+	if (strcmp(c->o.mark_check, "off") == 0)
+		return 0;
+	err = markcheck_node(c->o.mark_mask, why, sizeof(why));
+	if (err == 0) {
+		log_info("no other rule uses nfqwall's mark bits", "mark_mask=0x%x", c->o.mark_mask);
+		return 0;
+	}
+	if (strcmp(c->o.mark_check, "warn") == 0 && err == -EBUSY) {
+		log_warn("mark bits shared (--mark-check warn)", "error=\"%s\"", why);
+		return 0;
+	}
+	log_err("refusing to start: mark bits collide (--mark-mask, or --mark-check warn)",
+		"error=\"%s\"", why);
+	return err;
+}
+
 int
 run_main(int argc, char **argv)
 {
@@ -464,7 +488,7 @@ run_main(int argc, char **argv)
 		 !c.o.no_rejudge, c.o.audit);
 
 	rc = 1;
-	if (drop_privileges() < 0)
+	if (drop_privileges() < 0 || check_marks(&c) < 0)
 		goto out;
 	if (start_sources(&c) < 0)
 		goto out;

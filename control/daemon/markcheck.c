@@ -1,0 +1,377 @@
+/*
+ * markcheck.c - other users of the mark bits, read from the node's rules
+ * (see markcheck.h). The parsers only read text the tools printed; a line
+ * they do not understand is skipped, never trusted to be harmless. Control
+ * thread only.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "compiler.h"
+#include "fwrules.h"
+#include "log.h"
+#include "markcheck.h"
+
+#define MARKCHECK_MAX	64		/* rules reported at most */
+#define LINE_MAX_READ	4096
+
+/* "0x4000/0x4000" or "0x539": value and mask (mask ~0 when absent). */
+static bool
+parse_vm(const char *s, uint32_t *v, uint32_t *m, bool *has_mask)
+{
+	char *end;
+	unsigned long x = strtoul(s, &end, 0);
+
+	if (end == s)
+		return false;
+	*v = (uint32_t)x;
+	*m = 0xffffffffu;
+	*has_mask = false;
+	if (*end == '/') {
+		const char *ms = end + 1;
+
+		x = strtoul(ms, &end, 0);
+		if (end == ms)
+			return false;
+		*m = (uint32_t)x;
+		*has_mask = true;
+	}
+	return true;
+}
+
+static void
+add_user(struct mark_user *out, size_t max, size_t *n, uint32_t bits, bool ct, bool exact,
+	 const char *where, size_t wlen)
+{
+	if (bits == 0 && !exact)
+		return;
+	if (*n < max) {
+		struct mark_user *u = &out[*n];
+
+		u->bits = bits;
+		u->ct = ct;
+		u->exact = exact;
+		snprintf(u->where, sizeof(u->where), "%.*s", (int)wlen, where);
+	}
+	(*n)++;
+}
+
+/* The token after @key in the words of @line (a copy), or NULL. */
+static const char *
+word_after(char *const *w, size_t nw, const char *key)
+{
+	for (size_t i = 0; i + 1 < nw; i++)
+		if (strcmp(w[i], key) == 0)
+			return w[i + 1];
+	return NULL;
+}
+
+static bool
+has_word(char *const *w, size_t nw, const char *key)
+{
+	for (size_t i = 0; i < nw; i++)
+		if (strcmp(w[i], key) == 0)
+			return true;
+	return false;
+}
+
+/* One "-A CHAIN ..." line of table @table. */
+static void
+iptables_line(const char *line, size_t len, const char *where_pfx, struct mark_user *out,
+	      size_t max, size_t *n)
+{
+	char buf[LINE_MAX_READ], where[256], *w[256], *save = NULL;
+	size_t nw = 0;
+	const char *s;
+	uint32_t v, m;
+	bool hm;
+	int wl;
+
+	if (len >= sizeof(buf))
+		len = sizeof(buf) - 1;
+	memcpy(buf, line, len);
+	buf[len] = '\0';
+	wl = snprintf(where, sizeof(where), "%s %s", where_pfx, buf + 3);
+	for (char *t = strtok_r(buf, " ", &save); t && nw < ARRAY_SIZE(w);
+	     t = strtok_r(NULL, " ", &save))
+		w[nw++] = t;
+	if (nw < 2 || strncmp(w[1], "NFQWALL-", 8) == 0)
+		return;
+	wl = wl < 0 ? 0 : wl >= (int)sizeof(where) ? (int)sizeof(where) - 1 : wl;
+	for (size_t i = 0; i + 1 < nw; i++) {
+		bool ct = false;
+
+		/* -m mark --mark V[/M], -m connmark --mark V[/M] (a "!" may precede) */
+		if (strcmp(w[i], "-m") != 0 || (strcmp(w[i + 1], "mark") != 0 &&
+						!(ct = strcmp(w[i + 1], "connmark") == 0)))
+			continue;
+		for (size_t j = i + 2; j + 1 < nw && j < i + 5; j++)
+			if (strcmp(w[j], "--mark") == 0) {
+				if (parse_vm(w[j + 1], &v, &m, &hm))
+					add_user(out, max, n, hm ? m : v, ct, !hm, where,
+						 (size_t)wl);
+				break;
+			}
+	}
+	/* targets */
+	s = word_after(w, nw, "-j");
+	if (s == NULL)
+		return;
+	if (strcmp(s, "MARK") == 0 || strcmp(s, "CONNMARK") == 0) {
+		bool ct = strcmp(s, "CONNMARK") == 0;
+		const char *x = word_after(w, nw, "--set-xmark");
+
+		if (x == NULL)
+			x = word_after(w, nw, "--set-mark");
+		if (x != NULL && parse_vm(x, &v, &m, &hm))
+			add_user(out, max, n, v | (hm ? m : 0xffffffffu), ct, false, where,
+				 (size_t)wl);
+		if (ct && (has_word(w, nw, "--save-mark") || has_word(w, nw, "--restore-mark"))) {
+			const char *nf = word_after(w, nw, "--nfmask");
+			const char *cm = word_after(w, nw, "--ctmask");
+			uint32_t nfm = 0xffffffffu, ctm = 0xffffffffu;
+
+			if (nf && parse_vm(nf, &v, &m, &hm))
+				nfm = v;
+			if (cm && parse_vm(cm, &v, &m, &hm))
+				ctm = v;
+			add_user(out, max, n, nfm, false, false, where, (size_t)wl);
+			add_user(out, max, n, ctm, true, false, where, (size_t)wl);
+		}
+		const char *o = word_after(w, nw, "--or-mark");
+
+		if (o == NULL)
+			o = word_after(w, nw, "--xor-mark");
+		if (o != NULL && parse_vm(o, &v, &m, &hm))
+			add_user(out, max, n, v, ct, false, where, (size_t)wl);
+		if ((o = word_after(w, nw, "--and-mark")) != NULL && parse_vm(o, &v, &m, &hm))
+			add_user(out, max, n, ~v, ct, false, where, (size_t)wl);
+	} else if (strcmp(s, "TPROXY") == 0) {
+		const char *x = word_after(w, nw, "--tproxy-mark");
+
+		if (x != NULL && parse_vm(x, &v, &m, &hm))
+			add_user(out, max, n, v | (hm ? m : 0xffffffffu), false, false, where,
+				 (size_t)wl);
+	}
+}
+
+size_t
+markcheck_iptables(const char *text, const char *fam, struct mark_user *out, size_t max)
+{
+	char table[32] = "?", pfx[48];
+	size_t n = 0;
+
+	for (const char *p = text; p && *p; ) {
+		const char *nl = strchr(p, '\n');
+		size_t len = nl ? (size_t)(nl - p) : strlen(p);
+
+		if (len > 1 && p[0] == '*')
+			snprintf(table, sizeof(table), "%.*s", (int)(len - 1 < 31 ? len - 1 : 31),
+				 p + 1);
+		else if (len > 3 && strncmp(p, "-A ", 3) == 0) {
+			snprintf(pfx, sizeof(pfx), "%s %s", fam, table);
+			iptables_line(p, len, pfx, out, max, &n);
+		}
+		p = nl ? nl + 1 : NULL;
+	}
+	return n;
+}
+
+/* ---- nft list ruleset ----------------------------------------------------------------------- */
+
+static bool
+iptables_nft_table(const char *family, const char *name)
+{
+	static const char *const names[] = { "filter", "nat", "mangle", "raw", "security" };
+
+	if (strcmp(family, "ip") != 0 && strcmp(family, "ip6") != 0)
+		return false;
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++)
+		if (strcmp(name, names[i]) == 0)
+			return true;
+	return false;
+}
+
+/* The first hex or decimal number in @s (before @end), or false. */
+static bool
+first_number(const char *s, const char *end, uint32_t *v)
+{
+	for (const char *p = s; p < end; p++) {
+		char *e;
+
+		if (*p >= '0' && *p <= '9' && (p == s || p[-1] == ' ')) {
+			unsigned long x = strtoul(p, &e, 0);
+
+			if (e > p && (*e == ' ' || *e == '\0' || e >= end)) {
+				*v = (uint32_t)x;
+				return true;
+			}
+		}
+	}
+	return false;
+}
+
+/*
+ * One rule line: every "meta mark" / "ct mark" (older nft: "mark") use.
+ *   X mark set X mark | C     sets C        X mark set X mark & C   clears ~C
+ *   X mark set <other>        the whole mark (a copy or a constant)
+ *   X mark & C ...            tests C       X mark C / == C           compares the whole mark
+ */
+static void
+nft_line(const char *line, size_t len, const char *where_pfx, struct mark_user *out, size_t max,
+	 size_t *n)
+{
+	char buf[LINE_MAX_READ], where[256];
+	const char *end;
+	int wl;
+
+	if (len >= sizeof(buf))
+		len = sizeof(buf) - 1;
+	memcpy(buf, line, len);
+	buf[len] = '\0';
+	end = buf + len;
+	while (*line == ' ' || *line == '\t')
+		line++, len--;
+	wl = snprintf(where, sizeof(where), "%s: %.*s", where_pfx, (int)len, line);
+	wl = wl < 0 ? 0 : wl >= (int)sizeof(where) ? (int)sizeof(where) - 1 : wl;
+	for (char *p = strstr(buf, "mark "); p != NULL; p = strstr(p + 5, "mark ")) {
+		bool ct = p >= buf + 3 && strncmp(p - 3, "ct ", 3) == 0;
+		const char *a = p + 5;
+		const char *stop = strstr(a, " mark ");
+		uint32_t v;
+
+		if (p > buf && p[-1] != ' ')
+			continue;	/* "ct mark" / "meta mark" / "mark" only */
+		if (stop == NULL)
+			stop = end;
+		if (strncmp(a, "set ", 4) == 0) {
+			const char *e = a + 4;
+			const char *op = strpbrk(e, "|&^");
+
+			if (strstr(e, "mark") != NULL && op != NULL && first_number(op, end, &v)) {
+				add_user(out, max, n, *op == '&' ? ~v : v, ct, false, where,
+					 (size_t)wl);
+				p = (char *)end - 5;	/* the expression is consumed */
+			} else {
+				add_user(out, max, n, 0xffffffffu, ct, false, where, (size_t)wl);
+			}
+		} else if (a[0] == '&' && first_number(a, stop, &v)) {
+			add_user(out, max, n, v, ct, false, where, (size_t)wl);
+		} else if (first_number(a, a + 16 < stop ? a + 16 : stop, &v)) {
+			add_user(out, max, n, v, ct, true, where, (size_t)wl);
+		}
+	}
+}
+
+size_t
+markcheck_nft(const char *text, struct mark_user *out, size_t max)
+{
+	char family[16] = "", table[64] = "", chain[64] = "", pfx[160];
+	bool skip = false;
+	size_t n = 0;
+
+	for (const char *p = text; p && *p; ) {
+		const char *nl = strchr(p, '\n');
+		size_t len = nl ? (size_t)(nl - p) : strlen(p);
+		const char *q = p;
+
+		while (q < p + len && (*q == ' ' || *q == '\t'))
+			q++;
+		if (strncmp(q, "table ", 6) == 0 &&
+		    sscanf(q, "table %15s %63s", family, table) == 2) {
+			skip = iptables_nft_table(family, table);
+			chain[0] = '\0';
+		} else if (strncmp(q, "chain ", 6) == 0) {
+			sscanf(q, "chain %63s", chain);
+		} else if (!skip && strncmp(chain, "NFQWALL-", 8) != 0 &&
+			   memmem(q, len - (size_t)(q - p), "mark", 4) != NULL) {
+			snprintf(pfx, sizeof(pfx), "nft %s %s %s", family, table, chain);
+			nft_line(p, len, pfx, out, max, &n);
+		}
+		p = nl ? nl + 1 : NULL;
+	}
+	return n;
+}
+
+/* ---- the node --------------------------------------------------------------------------------- */
+
+uint32_t
+markcheck_suggest(uint32_t used, unsigned want)
+{
+	if (want == 0 || want > 32)
+		return 0;
+	for (int lo = 32 - (int)want; lo >= 0; lo--) {
+		uint32_t m = (want == 32 ? 0xffffffffu : ((1u << want) - 1)) << lo;
+
+		if ((m & used) == 0)
+			return m;
+	}
+	return 0;
+}
+
+/* Append the users in the output of @argv (NULL: tool absent or failed). */
+static size_t
+scan_tool(const char *const argv[], bool nft, const char *fam, struct mark_user *out, size_t max)
+{
+	char *text = NULL, why[256];
+	size_t n = 0;
+
+	if (fwrules_run_tool(argv, NULL, &text, why, sizeof(why)) == 0 && text != NULL)
+		n = nft ? markcheck_nft(text, out, max) : markcheck_iptables(text, fam, out, max);
+	free(text);
+	return n;
+}
+
+int
+markcheck_node(uint32_t mask, char *why, size_t whylen)
+{
+	static const char *const v4[] = { "iptables-save", NULL };
+	static const char *const v6[] = { "ip6tables-save", NULL };
+	static const char *const nft[] = { "nft", "list", "ruleset", NULL };
+	struct mark_user *u = calloc(MARKCHECK_MAX, sizeof(*u));
+	size_t n = 0, shown;
+	uint32_t used = 0;
+	int err = 0;
+
+	if (u == NULL) {
+		snprintf(why, whylen, "out of memory");
+		return -ENOMEM;
+	}
+	n += scan_tool(v4, false, "ip", u + n, MARKCHECK_MAX - n);
+	n = n > MARKCHECK_MAX ? MARKCHECK_MAX : n;
+	n += scan_tool(v6, false, "ip6", u + n, MARKCHECK_MAX - n);
+	n = n > MARKCHECK_MAX ? MARKCHECK_MAX : n;
+	n += scan_tool(nft, true, NULL, u + n, MARKCHECK_MAX - n);
+	shown = n > MARKCHECK_MAX ? MARKCHECK_MAX : n;
+	why[0] = '\0';
+	for (size_t i = 0; i < shown; i++) {
+		if (u[i].exact) {
+			log_warn("a rule compares the whole mark: it no longer matches a packet "
+				 "once nfqwall has set its bits", "rule=\"%s\"", u[i].where);
+			continue;
+		}
+		used |= u[i].bits;
+		if ((u[i].bits & mask) != 0 && err == 0) {
+			snprintf(why, whylen, "%s mark bits 0x%x of --mark-mask 0x%x are used by "
+				 "another program's rule (%s)", u[i].ct ? "connmark" : "packet",
+				 u[i].bits & mask, mask, u[i].where);
+			err = -EBUSY;
+		}
+	}
+	if (err < 0) {
+		uint32_t free_m = markcheck_suggest(used, (unsigned)__builtin_popcount(mask));
+		size_t len = strlen(why);
+
+		if (free_m != 0)
+			snprintf(why + len, whylen - len, "; --mark-mask 0x%x is free of every "
+				 "mark bit the node's rules use", free_m);
+		else
+			snprintf(why + len, whylen - len, "; no %d contiguous bits are free: "
+				 "reconfigure the other program's mask (docs/coexistence.md)",
+				 __builtin_popcount(mask));
+	}
+	free(u);
+	return err;
+}
