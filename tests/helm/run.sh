@@ -153,6 +153,17 @@ old_kube() {
 	grep -F "chart requires kubeVersion" "$tmp/k124.err"
 }
 
+notes() {	# [helm install options...]: NOTES.txt renders (helm template leaves it out)
+	"$HELM" install "$RELEASE" "$CHART" --namespace "$NS" --dry-run=client "$@" >"$tmp/notes.out" 2>&1 || {
+		cat "$tmp/notes.out"
+		return 1
+	}
+	sed -n '/^NOTES:/,$p' "$tmp/notes.out" >"$tmp/notes.txt"
+	for want in "rollout status daemonset/" "Uninstall safely" "--cascade=foreground"; do
+		grep -qF -- "$want" "$tmp/notes.txt" || { echo "NOTES lack: $want"; cat "$tmp/notes.out"; return 1; }
+	done
+}
+
 lint() {
 	"$HELM" lint --strict "$CHART" "$@"
 }
@@ -163,6 +174,8 @@ check template-default render "$tmp/default.yaml"
 check template-all render "$tmp/all.yaml" -f "$HERE/values-all.yaml"
 check deterministic-default twice "$tmp/default.yaml" "$tmp/default2.yaml"
 check deterministic-all twice "$tmp/all.yaml" "$tmp/all2.yaml" -f "$HERE/values-all.yaml"
+check notes-default notes
+check notes-all notes -f "$HERE/values-all.yaml"
 check kube-version-1.25 render "$tmp/k125.yaml" --kube-version 1.25.0
 check kube-version-1.24-refused old_kube
 for f in "$HERE"/bad/*.yaml; do
