@@ -171,6 +171,7 @@ Options left null, empty or false render nothing, so the daemon's defaults apply
   (list "queueLen" "NFQWALL_QUEUE_LEN")
   (list "failOpen" "NFQWALL_FAIL_OPEN")
   (list "markMask" "NFQWALL_MARK_MASK")
+  (list "markCheck" "NFQWALL_MARK_CHECK")
   (list "noInvalidDrop" "NFQWALL_NO_INVALID_DROP")
   (list "noRejudge" "NFQWALL_NO_REJUDGE")
   (list "logAllowed" "NFQWALL_LOG_ALLOWED")
