@@ -11,6 +11,8 @@
 
 Each command prints what is wrong, one line each, and exits 1 when anything is, else 0.
 """
+import glob
+import json
 import re
 import sys
 
@@ -92,7 +94,6 @@ KNOWN_REQUESTS = {
 
 def source_requests():
     """The API URL formats in control/k8s/*.c the chart does not know, or None without them."""
-    import glob
     files = sorted(glob.glob("control/k8s/*.c"))
     if not files:
         return None
@@ -364,7 +365,6 @@ def values_table():
 
 
 def json_flow(val):
-    import json
     return json.dumps(val, separators=(", ", ": ")).replace("|", "&#124;")
 
 
@@ -406,8 +406,7 @@ def check_options(help_path, rendered):
 
 
 def main(argv):
-    if len(argv) >= 2 and argv[1] == "json":
-        import json
+    if len(argv) == 3 and argv[1] == "json":
         json.dump(load_docs(argv[2]), sys.stdout)
         return 0
     if len(argv) == 5 and argv[1] == "rules":

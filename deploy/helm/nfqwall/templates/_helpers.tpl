@@ -105,6 +105,10 @@ to change.
 {{- if or (lt $port 1) (gt $port 65535) }}
 {{- fail (printf "daemon.httpAddr %q: the port must be 1 to 65535" $d.httpAddr) }}
 {{- end }}
+{{- $host := include "nfqwall.httpHost" . }}
+{{- if not (or (include "nfqwall.httpLoopback" .) (has $host (list "0.0.0.0" "::" "0:0:0:0:0:0:0:0"))) }}
+{{- fail (printf "daemon.httpAddr %q: every node runs the same pod spec, and the address %s belongs to one node at most; use a loopback address (127.0.0.1:%d) or a wildcard (0.0.0.0:%d, [::]:%d)" $d.httpAddr $host $port $port $port) }}
+{{- end }}
 {{- if and (or .Values.metrics.service.enabled .Values.serviceMonitor.enabled) (include "nfqwall.httpLoopback" .) }}
 {{- fail (printf "metrics.service.enabled and serviceMonitor.enabled need the metrics endpoint reachable from other hosts, but daemon.httpAddr %q is loopback only: set daemon.httpAddr to e.g. 0.0.0.0:%d (and allow the scrapers in your host policy)" $d.httpAddr $port) }}
 {{- end }}
