@@ -5,7 +5,9 @@
  * (nfq/judge.c).
  *
  * Both sides agree on the bits of one contiguous mark field (--mark-mask,
- * 13 bits at least; default 0xfff80000). From the top:
+ * 13 bits at least; default 0x1fff, the bits Calico Felix, kube-proxy, the
+ * CNI portmap plugin and Tailscale leave free: docs/coexistence.md). From
+ * the top:
  *
  *   G  8 bits  generation: in the connmark, "this flow was judged by table G";
  *              in a verdict's packet mark, the table that judged it

@@ -190,6 +190,14 @@ log_record(struct worker *w, const struct ruleset *rs, const struct pkt_key *k, 
 		STAT_ADD(w->stats.log_dropped, 1);
 }
 
+/* Accepted from the filter table with some of nfqwall's bits set (not from raw: U). */
+static inline bool
+final_hook(const struct worker *w, unsigned hook, uint32_t mark)
+{
+	return (hook == JHOOK_LOCAL_IN || hook == JHOOK_FORWARD || hook == JHOOK_LOCAL_OUT) &&
+	       !(mark & w->cfg.ml.raw) && (mark & w->cfg.ml.mask) != 0;
+}
+
 static void
 lat_record(struct worker_stats *s, uint64_t ns)
 {
@@ -295,8 +303,12 @@ handle_packet(struct worker *w, const struct ruleset *rs, const struct nlmsghdr 
 	}
 	if (jr.verdict == JV_REPEAT)
 		pend_add(w, npend, id, NF_REPEAT, jr.mark, true);
+	else if (jr.verdict == JV_DROP)
+		pend_add(w, npend, id, NF_DROP, 0, false);
+	else if (final_hook(w, ph->hook, mark))	/* leaves nfqwall: its bits go (fastpath.c) */
+		pend_add(w, npend, id, NF_ACCEPT, mark & ~w->cfg.ml.mask, true);
 	else
-		pend_add(w, npend, id, jr.verdict == JV_DROP ? NF_DROP : NF_ACCEPT, 0, false);
+		pend_add(w, npend, id, NF_ACCEPT, 0, false);
 }
 
 /* ---- the loop ------------------------------------------------------------------------ */

@@ -45,7 +45,8 @@ struct ctl {
 	int sfd;		/* signalfd */
 	int tfd;		/* debounce timer */
 	bool reload_pending;
-	int ds_state;		/* enum kube_ds_state last logged (--daemonset) */
+	int ds_state;
+	uint64_t markcheck_ns;	/* when the mark bits were last checked */		/* enum kube_ds_state last logged (--daemonset) */
 };
 
 /* ctl_set_detail - what /readyz says besides ready or not (under d.lock). */

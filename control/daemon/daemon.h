@@ -42,6 +42,7 @@ struct daemon {
 
 	/* the control loop */
 	uint64_t control_heartbeat_ns;		/* CLOCK_MONOTONIC */
+	uint64_t mark_conflicts;		/* other programs' rules on our mark bits */
 	uint64_t gen;				/* generation of the published table */
 	uint64_t tables_published;
 	uint64_t reloads;			/* policy loads attempted */

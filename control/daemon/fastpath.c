@@ -8,22 +8,40 @@
  * and never reach a queue, until a new table is published: G no longer
  * matches, the next packet is queued and judged again by the new table.
  * Failsafe flows carry G = MARK_GEN_FAILSAFE, accepted whatever the table.
- * Control thread only.
+ * Every accept of the filter table goes through NFQWALL-ACCEPT, which clears
+ * nfqwall's bits from the packet mark first: what leaves nfqwall's chains
+ * carries only the bits it came with (another program may compare the whole
+ * mark later, as flannel's and wg-quick's rules do). Control thread only.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "fastpath.h"
 
+const char *
+fastpath_accept_target(const char *chain)
+{
+	return strncmp(chain, "NFQWALL-RAW", 11) == 0 || strcmp(chain, "NFQWALL-PREROUTING") == 0 ?
+	       "ACCEPT" : "NFQWALL-ACCEPT";
+}
+
+void
+fastpath_accept_chain(const struct fw_config *c, FILE *out)
+{
+	fprintf(out, "-A NFQWALL-ACCEPT -j MARK --set-xmark 0x0/0x%x\n"
+		"-A NFQWALL-ACCEPT -j ACCEPT\n", c->ml.mask);
+}
+
 void
 fastpath_accept(const struct fw_config *c, const char *chain, FILE *out)
 {
 	const struct mark_layout *m = &c->ml;
+	const char *t = fastpath_accept_target(chain);
 
-	fprintf(out, "-A %s -m connmark --mark 0x%x/0x%x -j ACCEPT\n", chain, mark_gen(m, c->gen),
-		m->gen_mask);
-	fprintf(out, "-A %s -m connmark --mark 0x%x/0x%x -j ACCEPT\n", chain,
-		mark_gen(m, MARK_GEN_FAILSAFE), m->gen_mask);
+	fprintf(out, "-A %s -m connmark --mark 0x%x/0x%x -j %s\n", chain, mark_gen(m, c->gen),
+		m->gen_mask, t);
+	fprintf(out, "-A %s -m connmark --mark 0x%x/0x%x -j %s\n", chain,
+		mark_gen(m, MARK_GEN_FAILSAFE), m->gen_mask, t);
 }
 
 /* Packets the untracked stage allowed (U|V) pass the later tables. */
@@ -33,8 +51,8 @@ untracked_accept(const struct fw_config *c, const char *chain, FILE *out)
 	const struct mark_layout *m = &c->ml;
 
 	if (c->untracked)
-		fprintf(out, "-A %s -m mark --mark 0x%x/0x%x -j ACCEPT\n", chain, m->raw | m->verdict,
-			m->raw | m->verdict);
+		fprintf(out, "-A %s -m mark --mark 0x%x/0x%x -j %s\n", chain, m->raw | m->verdict,
+			m->raw | m->verdict, fastpath_accept_target(chain));
 }
 
 void
@@ -46,7 +64,8 @@ fastpath_head(const struct fw_config *c, const char *chain, FILE *out)
 	untracked_accept(c, chain, out);
 	fprintf(out, "-A %s -m mark --mark 0x%x/0x%x -j CONNMARK --save-mark --nfmask 0x%x "
 		"--ctmask 0x%x\n", chain, m->verdict, m->verdict, m->gen_mask, m->gen_mask);
-	fprintf(out, "-A %s -m mark --mark 0x%x/0x%x -j ACCEPT\n", chain, m->verdict, m->verdict);
+	fprintf(out, "-A %s -m mark --mark 0x%x/0x%x -j NFQWALL-ACCEPT\n", chain, m->verdict,
+		m->verdict);
 }
 
 void
@@ -69,7 +88,8 @@ fastpath_prednat_final(const struct fw_config *c, const char *chain, FILE *out)
 		m->prednat, m->prednat, mark_gen(m, c->gen) | m->verdict, m->gen_mask | m->verdict);
 	fprintf(out, "-A %s -m mark --mark 0x%x/0x%x -j CONNMARK --save-mark --nfmask 0x%x "
 		"--ctmask 0x%x\n", chain, m->prednat, m->prednat, m->gen_mask, m->gen_mask);
-	fprintf(out, "-A %s -m mark --mark 0x%x/0x%x -j ACCEPT\n", chain, m->prednat, m->prednat);
+	fprintf(out, "-A %s -m mark --mark 0x%x/0x%x -j NFQWALL-ACCEPT\n", chain, m->prednat,
+		m->prednat);
 }
 
 void
@@ -78,7 +98,8 @@ fastpath_failsafe_chain(const struct fw_config *c, FILE *out)
 	const struct mark_layout *m = &c->ml;
 
 	fprintf(out, "-A NFQWALL-FAILSAFE -j CONNMARK --set-xmark 0x%x/0x%x\n"
-		"-A NFQWALL-FAILSAFE -j ACCEPT\n", mark_gen(m, MARK_GEN_FAILSAFE), m->gen_mask);
+		"-A NFQWALL-FAILSAFE -j NFQWALL-ACCEPT\n", mark_gen(m, MARK_GEN_FAILSAFE),
+		m->gen_mask);
 }
 
 void

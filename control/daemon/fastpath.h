@@ -12,6 +12,14 @@
 
 #include "fwrules.h"
 
+/* fastpath_accept_target - "NFQWALL-ACCEPT" in the filter table (clears
+ * nfqwall's packet-mark bits, then accepts), "ACCEPT" in raw and mangle
+ * (whose bits the filter table still reads). */
+const char *fastpath_accept_target(const char *chain);
+
+/* fastpath_accept_chain - NFQWALL-ACCEPT: clear nfqwall's packet-mark bits, accept. */
+void fastpath_accept_chain(const struct fw_config *c, FILE *out);
+
 /* fastpath_accept - accept a flow judged by the current table, or a failsafe flow. */
 void fastpath_accept(const struct fw_config *c, const char *chain, FILE *out);
 

@@ -42,6 +42,7 @@ static const struct fwchain chains[] = {
 	{ "filter", "OUTPUT", "NFQWALL-OUTPUT" },
 	{ "filter", "FORWARD", "NFQWALL-FORWARD" },
 	{ "filter", NULL, "NFQWALL-FAILSAFE" },
+	{ "filter", NULL, "NFQWALL-ACCEPT" },
 };
 
 static const char *const tables[] = { "raw", "mangle", "filter" };
@@ -145,7 +146,8 @@ emit_invalid(const struct fw_config *c, const char *chain, const char *dirs, FIL
 static void
 emit_tail(const struct fw_config *c, const char *chain, bool prerouting, FILE *out)
 {
-	fprintf(out, "-A %s -m conntrack --ctstate RELATED -j ACCEPT\n", chain);
+	fprintf(out, "-A %s -m conntrack --ctstate RELATED -j %s\n", chain,
+		fastpath_accept_target(chain));
 	if (prerouting) {
 		/* replies are judged at INPUT or FORWARD */
 		fprintf(out, "-A %s -m conntrack --ctdir REPLY -j ACCEPT\n", chain);
@@ -154,7 +156,8 @@ emit_tail(const struct fw_config *c, const char *chain, bool prerouting, FILE *o
 				       strcmp(chain, "NFQWALL-OUTPUT") == 0 ? "o" : "io", out);
 	}
 	if (!c->rejudge)
-		fprintf(out, "-A %s -m conntrack --ctstate ESTABLISHED -j ACCEPT\n", chain);
+		fprintf(out, "-A %s -m conntrack --ctstate ESTABLISHED -j %s\n", chain,
+			fastpath_accept_target(chain));
 	fastpath_ct_marks(c, chain, out);
 	emit_queue(c, chain, out);
 }
@@ -222,6 +225,7 @@ fwrules_render(const struct fw_config *c, int family, FILE *out)
 			emit_failsafes(c->fs_in, family, ch, true, false, out);
 			emit_tail(c, ch, true, out);
 		} else if (strcmp(tables[t], "filter") == 0) {
+			fastpath_accept_chain(c, out);
 			fastpath_failsafe_chain(c, out);
 			fastpath_head(c, "NFQWALL-INPUT", out);
 			if (c->prednat)	/* preDNAT allowed: final for host ingress */

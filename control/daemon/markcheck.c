@@ -58,6 +58,40 @@ add_user(struct mark_user *out, size_t max, size_t *n, uint32_t bits, bool ct, b
 	(*n)++;
 }
 
+/*
+ * Chains of programs whose mark bits are known (docs/coexistence.md), so a
+ * bit reserved but not yet in a rule (Felix's endpoint marks, a first
+ * hostPort pod, WireGuard) still counts.
+ */
+static const struct {
+	const char *prefix;
+	uint32_t bits;
+	const char *who;
+} known[] = {
+	{ "cali-", 0xffff0000u, "Calico Felix (its default IptablesMarkMask)" },
+	{ "KUBE-", 0x00004000u, "kube-proxy (its masquerade bit)" },
+	{ "CNI-HOSTPORT-", 0x00002000u, "the CNI portmap plugin (its masquerade bit)" },
+	{ "CNI-DN-", 0x00002000u, "the CNI portmap plugin (its masquerade bit)" },
+	{ "CILIUM_", 0xffffdfffu, "Cilium (identity, proxy, encryption and cluster bits)" },
+	{ "ts-", 0x00ff0000u, "Tailscale (its fwmark mask)" },
+};
+
+/* A chain of a known program: its reservation, once per program. */
+static void
+add_known(const char *chain, uint32_t *seen, struct mark_user *out, size_t max, size_t *n)
+{
+	for (unsigned i = 0; i < ARRAY_SIZE(known); i++) {
+		char where[200];
+
+		if (strncmp(chain, known[i].prefix, strlen(known[i].prefix)) != 0 ||
+		    (*seen & (1u << i)))
+			continue;
+		*seen |= 1u << i;
+		snprintf(where, sizeof(where), "%s, chains %s*", known[i].who, known[i].prefix);
+		add_user(out, max, n, known[i].bits, false, false, where, strlen(where));
+	}
+}
+
 /* The token after @key in the words of @line (a copy), or NULL. */
 static const char *
 word_after(char *const *w, size_t nw, const char *key)
@@ -79,8 +113,8 @@ has_word(char *const *w, size_t nw, const char *key)
 
 /* One "-A CHAIN ..." line of table @table. */
 static void
-iptables_line(const char *line, size_t len, const char *where_pfx, struct mark_user *out,
-	      size_t max, size_t *n)
+iptables_line(const char *line, size_t len, const char *where_pfx, uint32_t *seen,
+	      struct mark_user *out, size_t max, size_t *n)
 {
 	char buf[LINE_MAX_READ], where[256], *w[256], *save = NULL;
 	size_t nw = 0;
@@ -99,6 +133,7 @@ iptables_line(const char *line, size_t len, const char *where_pfx, struct mark_u
 		w[nw++] = t;
 	if (nw < 2 || strncmp(w[1], "NFQWALL-", 8) == 0)
 		return;
+	add_known(w[1], seen, out, max, n);
 	wl = wl < 0 ? 0 : wl >= (int)sizeof(where) ? (int)sizeof(where) - 1 : wl;
 	for (size_t i = 0; i + 1 < nw; i++) {
 		bool ct = false;
@@ -161,6 +196,7 @@ size_t
 markcheck_iptables(const char *text, const char *fam, struct mark_user *out, size_t max)
 {
 	char table[32] = "?", pfx[48];
+	uint32_t seen = 0;
 	size_t n = 0;
 
 	for (const char *p = text; p && *p; ) {
@@ -172,7 +208,7 @@ markcheck_iptables(const char *text, const char *fam, struct mark_user *out, siz
 				 p + 1);
 		else if (len > 3 && strncmp(p, "-A ", 3) == 0) {
 			snprintf(pfx, sizeof(pfx), "%s %s", fam, table);
-			iptables_line(p, len, pfx, out, max, &n);
+			iptables_line(p, len, pfx, &seen, out, max, &n);
 		}
 		p = nl ? nl + 1 : NULL;
 	}
@@ -249,10 +285,16 @@ nft_line(const char *line, size_t len, const char *where_pfx, struct mark_user *
 		if (strncmp(a, "set ", 4) == 0) {
 			const char *e = a + 4;
 			const char *op = strpbrk(e, "|&^");
+			uint32_t v2;
 
 			if (strstr(e, "mark") != NULL && op != NULL && first_number(op, end, &v)) {
-				add_user(out, max, n, *op == '&' ? ~v : v, ct, false, where,
-					 (size_t)wl);
+				/* "& A" clears ~A; a folded "& A | V" then sets V too */
+				const char *op2 = *op == '&' ? strpbrk(op + 1, "|^") : NULL;
+				uint32_t bits = *op == '&' ? ~v : v;
+
+				if (op2 != NULL && first_number(op2, end, &v2))
+					bits |= v2;
+				add_user(out, max, n, bits, ct, false, where, (size_t)wl);
 				p = (char *)end - 5;	/* the expression is consumed */
 			} else {
 				add_user(out, max, n, 0xffffffffu, ct, false, where, (size_t)wl);
@@ -266,9 +308,10 @@ nft_line(const char *line, size_t len, const char *where_pfx, struct mark_user *
 }
 
 size_t
-markcheck_nft(const char *text, struct mark_user *out, size_t max)
+markcheck_nft(const char *text, bool all_tables, struct mark_user *out, size_t max)
 {
 	char family[16] = "", table[64] = "", chain[64] = "", pfx[160];
+	uint32_t seen = 0;
 	bool skip = false;
 	size_t n = 0;
 
@@ -281,10 +324,11 @@ markcheck_nft(const char *text, struct mark_user *out, size_t max)
 			q++;
 		if (strncmp(q, "table ", 6) == 0 &&
 		    sscanf(q, "table %15s %63s", family, table) == 2) {
-			skip = iptables_nft_table(family, table);
+			skip = !all_tables && iptables_nft_table(family, table);
 			chain[0] = '\0';
 		} else if (strncmp(q, "chain ", 6) == 0) {
-			sscanf(q, "chain %63s", chain);
+			if (sscanf(q, "chain %63s", chain) == 1 && !skip)
+				add_known(chain, &seen, out, max, &n);
 		} else if (!skip && strncmp(chain, "NFQWALL-", 8) != 0 &&
 			   memmem(q, len - (size_t)(q - p), "mark", 4) != NULL) {
 			snprintf(pfx, sizeof(pfx), "nft %s %s %s", family, table, chain);
@@ -311,54 +355,73 @@ markcheck_suggest(uint32_t used, unsigned want)
 	return 0;
 }
 
-/* Append the users in the output of @argv (NULL: tool absent or failed). */
+/*
+ * Append the users in the output of @argv; *@failed when the tool ran and
+ * failed (a rule it cannot print is no rule without marks).
+ */
 static size_t
-scan_tool(const char *const argv[], bool nft, const char *fam, struct mark_user *out, size_t max)
+scan_tool(const char *const argv[], int kind, const char *fam, bool *failed,
+	  struct mark_user *out, size_t max)
 {
 	char *text = NULL, why[256];
+	int rc = fwrules_run_tool(argv, NULL, &text, why, sizeof(why));
 	size_t n = 0;
 
-	if (fwrules_run_tool(argv, NULL, &text, why, sizeof(why)) == 0 && text != NULL)
-		n = nft ? markcheck_nft(text, out, max) : markcheck_iptables(text, fam, out, max);
+	if (rc == 0 && text != NULL)
+		n = kind == 0 ? markcheck_iptables(text, fam, out, max) :
+				markcheck_nft(text, kind == 2, out, max);
+	else if (rc > 0) {
+		*failed = true;
+		log_warn("cannot read the node's rules to check the mark bits", "tool=%s "
+			 "status=%d error=\"%.200s\"", argv[0], rc, why);
+	}
 	free(text);
 	return n;
 }
 
 int
-markcheck_node(uint32_t mask, char *why, size_t whylen)
+markcheck_node(uint32_t mask, char *why, size_t whylen, unsigned *conflicts)
 {
-	static const char *const v4[] = { "iptables-save", NULL };
-	static const char *const v6[] = { "ip6tables-save", NULL };
-	static const char *const nft[] = { "nft", "list", "ruleset", NULL };
+	static const char *const tools[][4] = {
+		{ "iptables-save", NULL }, { "ip6tables-save", NULL },
+		{ "iptables-legacy-save", NULL }, { "ip6tables-legacy-save", NULL },
+		{ "nft", "list", "ruleset", NULL },
+	};
+	static const char *const fams[] = { "ip", "ip6", "ip (legacy)", "ip6 (legacy)", NULL };
 	struct mark_user *u = calloc(MARKCHECK_MAX, sizeof(*u));
-	size_t n = 0, shown;
+	size_t n = 0;
 	uint32_t used = 0;
+	bool failed = false;
 	int err = 0;
 
+	*conflicts = 0;
 	if (u == NULL) {
 		snprintf(why, whylen, "out of memory");
 		return -ENOMEM;
 	}
-	n += scan_tool(v4, false, "ip", u + n, MARKCHECK_MAX - n);
-	n = n > MARKCHECK_MAX ? MARKCHECK_MAX : n;
-	n += scan_tool(v6, false, "ip6", u + n, MARKCHECK_MAX - n);
-	n = n > MARKCHECK_MAX ? MARKCHECK_MAX : n;
-	n += scan_tool(nft, true, NULL, u + n, MARKCHECK_MAX - n);
-	shown = n > MARKCHECK_MAX ? MARKCHECK_MAX : n;
+	for (size_t t = 0; t < ARRAY_SIZE(tools); t++) {
+		/* nft reads iptables-nft's own tables too when iptables-save could not */
+		int kind = fams[t] ? 0 : failed ? 2 : 1;
+
+		n += scan_tool(tools[t], kind, fams[t], &failed, u + n, MARKCHECK_MAX - n);
+		n = n > MARKCHECK_MAX ? MARKCHECK_MAX : n;
+	}
 	why[0] = '\0';
-	for (size_t i = 0; i < shown; i++) {
+	for (size_t i = 0; i < n; i++) {
 		if (u[i].exact) {
 			log_warn("a rule compares the whole mark: it no longer matches a packet "
 				 "once nfqwall has set its bits", "rule=\"%s\"", u[i].where);
 			continue;
 		}
 		used |= u[i].bits;
-		if ((u[i].bits & mask) != 0 && err == 0) {
+		if ((u[i].bits & mask) == 0)
+			continue;
+		(*conflicts)++;
+		if (err == 0)
 			snprintf(why, whylen, "%s mark bits 0x%x of --mark-mask 0x%x are used by "
 				 "another program's rule (%s)", u[i].ct ? "connmark" : "packet",
 				 u[i].bits & mask, mask, u[i].where);
-			err = -EBUSY;
-		}
+		err = -EBUSY;
 	}
 	if (err < 0) {
 		uint32_t free_m = markcheck_suggest(used, (unsigned)__builtin_popcount(mask));

@@ -36,17 +36,21 @@ size_t markcheck_iptables(const char *text, const char *fam, struct mark_user *o
 /*
  * markcheck_nft - the same for `nft list ruleset` text, in tables other
  * than iptables-nft's own (filter, nat, mangle, raw, security of ip/ip6,
- * which iptables-save shows).
+ * which iptables-save shows) unless @all_tables (iptables-save failed).
  */
-size_t markcheck_nft(const char *text, struct mark_user *out, size_t max);
+size_t markcheck_nft(const char *text, bool all_tables, struct mark_user *out, size_t max);
 
 /*
- * markcheck_node - read the node's rules and compare with @mask. Returns 0
- * when no rule uses a bit of @mask (rules that compare the whole mark are
- * logged as warnings), -EBUSY on an overlap, with a message in @why naming
- * the first rule and the bits, and a mask that would be free.
+ * markcheck_node - read the node's rules (iptables-save, ip6tables-save,
+ * their legacy twins when installed, nft list ruleset) and compare with
+ * @mask. The chains of known programs (cali-*, KUBE-*, CNI-HOSTPORT-*,
+ * CILIUM_*, ts-*) also reserve what those programs may use later. Returns
+ * 0 when no rule uses a bit of @mask (rules that compare the whole mark are
+ * logged as warnings), -EBUSY on an overlap, with *@conflicts rules and a
+ * message in @why naming the first rule, the bits and a mask that would be
+ * free.
  */
-int markcheck_node(uint32_t mask, char *why, size_t whylen);
+int markcheck_node(uint32_t mask, char *why, size_t whylen, unsigned *conflicts);
 
 /*
  * markcheck_suggest - the highest run of @want contiguous bits free of

@@ -324,6 +324,9 @@ render_control(FILE *f, struct daemon *d)
 	plain(f, "api_last_sync_timestamp_seconds", "gauge",
 	      "Unix time of the last complete sync with the Kubernetes API.",
 	      STAT_GET(t->last_sync_unix));
+	plain(f, "mark_conflicts", "gauge",
+	      "Other programs' rules using a bit of --mark-mask (checked every minute).",
+	      STAT_GET(d->mark_conflicts));
 	plain(f, "ready", "gauge", "1 once the daemon is ready (see /readyz).",
 	      STAT_GET(d->ready) ? 1 : 0);
 	if (d->kstore != NULL)

@@ -61,7 +61,7 @@ static const char run_usage[] =
 	"                                               a queue is full (default: they drop,\n"
 	"                                               failsafe ports excepted)\n"
 	"  --mark-mask MASK      NFQWALL_MARK_MASK      13+ contiguous mark bits nfqwall owns\n"
-	"                                               (default 0xfff80000)\n"
+	"                                               (default 0x1fff; see docs/coexistence.md)\n"
 	"  --mark-check MODE     NFQWALL_MARK_CHECK     refuse (default), warn or off: at\n"
 	"                                               start, another program's rule using\n"
 	"                                               a bit of the mask stops nfqwall\n"
@@ -155,7 +155,7 @@ options_defaults(struct run_opts *o)
 	o->queues = (unsigned)sysconf(_SC_NPROCESSORS_ONLN);
 	o->queue_first = 100;
 	o->queue_len = 4096;
-	o->mark_mask = 0xfff80000u;
+	o->mark_mask = 0x00001fffu;	/* clear of Calico, kube-proxy, portmap, Tailscale */
 	o->log_rate = 10;
 	o->log_burst = 20;
 	o->debounce_ms = 100;

@@ -128,6 +128,46 @@ daemonset_deleted(struct ctl *c)
 	return w == KUBE_DS_DELETING || w == KUBE_DS_GONE;
 }
 
+#define MARKCHECK_PERIOD_NS	(60 * 1000000000ull)
+
+/*
+ * Another program's rules on our mark bits. At start (@at_start): refuse (or
+ * warn) before touching anything. Later, every MARKCHECK_PERIOD: a program
+ * started after nfqwall (Felix, kube-proxy) shows in a log line and in
+ * nfqwall_mark_conflicts; nfqwall goes on (stopping would leave the node
+ * closed without a daemon).
+ */
+static int
+check_marks(struct ctl *c, bool at_start)
+{
+	unsigned conflicts = 0;
+	char why[512];
+	int err;
+
+	if (strcmp(c->o.mark_check, "off") == 0)
+		return 0;
+	c->markcheck_ns = mono_ns();
+	err = markcheck_node(c->o.mark_mask, why, sizeof(why), &conflicts);
+	if (err == -ENOMEM)
+		return at_start ? err : 0;
+	if (!at_start && conflicts == STAT_GET(c->d.mark_conflicts))
+		return 0;
+	STAT_SET(c->d.mark_conflicts, conflicts);
+	if (err == 0) {
+		log_info("no other rule uses nfqwall's mark bits", "mark_mask=0x%x", c->o.mark_mask);
+		return 0;
+	}
+	if (!at_start || strcmp(c->o.mark_check, "warn") == 0) {
+		log_err("mark bits shared with another program: its rules and nfqwall's may "
+			"misread each other", "conflicts=%u error=\"%s\"", conflicts, why);
+		return 0;
+	}
+	log_err("refusing to start: mark bits collide (choose --mark-mask, or --mark-check "
+		"warn)", "error=\"%s\"", why);
+	return err;
+}
+
+
 static int
 event_loop(struct ctl *c)
 {
@@ -139,6 +179,8 @@ event_loop(struct ctl *c)
 		int n = poll(p, 5, 1000);
 
 		STAT_SET(c->d.control_heartbeat_ns, mono_ns());
+		if (mono_ns() - c->markcheck_ns > MARKCHECK_PERIOD_NS)
+			check_marks(c, false);
 		if (n < 0 && errno != EINTR)
 			return -errno;
 		if (n <= 0)
@@ -442,29 +484,6 @@ drop_privileges(void)
 	return 0;
 }
 
-/* Another program's rules on our mark bits: refuse (or warn) before touching anything. */
-static int
-check_marks(struct ctl *c)
-{
-	char why[512];
-	int err;
-
-	if (strcmp(c->o.mark_check, "off") == 0)
-		return 0;
-	err = markcheck_node(c->o.mark_mask, why, sizeof(why));
-	if (err == 0) {
-		log_info("no other rule uses nfqwall's mark bits", "mark_mask=0x%x", c->o.mark_mask);
-		return 0;
-	}
-	if (strcmp(c->o.mark_check, "warn") == 0 && err == -EBUSY) {
-		log_warn("mark bits shared (--mark-check warn)", "error=\"%s\"", why);
-		return 0;
-	}
-	log_err("refusing to start: mark bits collide (--mark-mask, or --mark-check warn)",
-		"error=\"%s\"", why);
-	return err;
-}
-
 int
 run_main(int argc, char **argv)
 {
@@ -488,7 +507,7 @@ run_main(int argc, char **argv)
 		 !c.o.no_rejudge, c.o.audit);
 
 	rc = 1;
-	if (drop_privileges() < 0 || check_marks(&c) < 0)
+	if (drop_privileges() < 0 || check_marks(&c, true) < 0)
 		goto out;
 	if (start_sources(&c) < 0)
 		goto out;

@@ -73,8 +73,8 @@ test_filter_chain_order(void **state)
 	long save = pos(t, "-A NFQWALL-INPUT -m mark --mark 0x800000/0x800000 -j CONNMARK --save-mark "
 			   "--nfmask 0xff000000 --ctmask 0xff000000");
 	long fs = pos(t, "-A NFQWALL-INPUT -p tcp -m tcp --dport 22 -j NFQWALL-FAILSAFE");
-	long fast = pos(t, "-A NFQWALL-INPUT -m connmark --mark 0x5000000/0xff000000 -j ACCEPT");
-	long fsflow = pos(t, "-A NFQWALL-INPUT -m connmark --mark 0xff000000/0xff000000 -j ACCEPT");
+	long fast = pos(t, "-A NFQWALL-INPUT -m connmark --mark 0x5000000/0xff000000 -j NFQWALL-ACCEPT");
+	long fsflow = pos(t, "-A NFQWALL-INPUT -m connmark --mark 0xff000000/0xff000000 -j NFQWALL-ACCEPT");
 	long inv = pos(t, "-A NFQWALL-INPUT ! -i cali+ -m conntrack --ctstate INVALID -j DROP");
 	long est = pos(t, "-A NFQWALL-INPUT -m conntrack --ctstate ESTABLISHED -j MARK --or-mark "
 			  "0x200000");
@@ -85,6 +85,10 @@ test_filter_chain_order(void **state)
 		    est > inv && q > est);
 	assert_int_equal(pos(t, "-A NFQWALL-INPUT "), fast);
 	assert_true(pos(t, "-A NFQWALL-FAILSAFE -j CONNMARK --set-xmark 0xff000000/0xff000000") >= 0);
+	/* what leaves the filter table carries none of nfqwall's packet-mark bits */
+	assert_true(pos(t, "-A NFQWALL-ACCEPT -j MARK --set-xmark 0x0/0xfff80000\n"
+			   "-A NFQWALL-ACCEPT -j ACCEPT\n") >= 0);
+	assert_int_equal(pos(t, "-A NFQWALL-INPUT -m mark --mark 0x800000/0x800000 -j ACCEPT"), -1);
 	/* outbound failsafes match the destination port in OUTPUT */
 	assert_true(pos(t, "-A NFQWALL-OUTPUT -p udp -m udp --dport 53 -j NFQWALL-FAILSAFE") >= 0);
 	/* nothing the policy did not ask for */
@@ -118,7 +122,7 @@ test_options(void **state)
 	c.nclaimed = 3;
 	t = render(&c, AF_INET6);
 	assert_true(pos(t, "-j NFQUEUE --queue-num 100 --queue-bypass") >= 0);
-	assert_true(pos(t, "-A NFQWALL-INPUT -m conntrack --ctstate ESTABLISHED -j ACCEPT") >= 0);
+	assert_true(pos(t, "-A NFQWALL-INPUT -m conntrack --ctstate ESTABLISHED -j NFQWALL-ACCEPT") >= 0);
 	assert_true(pos(t, "*mangle") >= 0);
 	assert_true(pos(t, "-A NFQWALL-PREROUTING -m mark --mark 0x400000/0x400000 -j ACCEPT") >= 0);
 	assert_true(pos(t, "-A NFQWALL-PREROUTING -m conntrack --ctdir REPLY -j ACCEPT") >= 0);
@@ -175,7 +179,7 @@ test_untracked(void **state)
 	assert_true(pos(t, "-A NFQWALL-RAW-PRE -p udp -m udp --sport 53 -j ACCEPT") >= 0);
 	assert_true(pos(t, "-A NFQWALL-RAW-OUT -j MARK --or-mark 0x80000") >= 0);
 	/* later tables accept what the untracked stage allowed */
-	assert_true(pos(t, "-A NFQWALL-INPUT -m mark --mark 0x880000/0x880000 -j ACCEPT") >= 0);
+	assert_true(pos(t, "-A NFQWALL-INPUT -m mark --mark 0x880000/0x880000 -j NFQWALL-ACCEPT") >= 0);
 	free(t);
 	failsafe_list_free(&in);
 	failsafe_list_free(&out);

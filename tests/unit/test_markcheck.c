@@ -52,15 +52,16 @@ test_kube_proxy_iptables(void **state)
 	size_t n = markcheck_iptables(kube_proxy_iptables, "ip", u, 16);
 
 	(void)state;
-	/* four rules use 0x4000; nfqwall's own chains are not counted */
-	assert_int_equal(n, 4);
+	/* kube-proxy's reservation, then four rules on 0x4000; nfqwall's own chains not counted */
+	assert_int_equal(n, 5);
 	for (size_t i = 0; i < n; i++) {
 		assert_int_equal(u[i].bits, 0x4000);
 		assert_false(u[i].ct);
 		assert_false(u[i].exact);
 	}
-	assert_non_null(strstr(u[0].where, "ip nat KUBE-MARK-MASQ"));
-	assert_non_null(strstr(u[3].where, "ip filter KUBE-FORWARD"));
+	assert_non_null(strstr(u[0].where, "kube-proxy (its masquerade bit), chains KUBE-*"));
+	assert_non_null(strstr(u[1].where, "ip nat KUBE-MARK-MASQ"));
+	assert_non_null(strstr(u[4].where, "ip filter KUBE-FORWARD"));
 }
 
 static void
@@ -71,8 +72,10 @@ test_felix_iptables(void **state)
 	uint32_t used = 0;
 
 	(void)state;
-	assert_int_equal(n, 4);
-	for (size_t i = 0; i < n; i++)
+	assert_int_equal(n, 5);		/* Felix's whole default mask is reserved, then its rules */
+	assert_non_null(strstr(u[0].where, "Calico Felix"));
+	assert_int_equal(u[0].bits, 0xffff0000u);
+	for (size_t i = 1; i < n; i++)
 		used |= u[i].bits;
 	assert_int_equal(used, 0xffff0000u);
 	/* the old default mask collides, the new one does not */
@@ -116,6 +119,9 @@ test_kube_proxy_nft(void **state)
 		"\tchain NFQWALL-INPUT {\n"
 		"\t\tmeta mark & 0x00080000 == 0x00080000 counter accept\n"
 		"\t}\n"
+		"\tchain ts-input {\n"
+		"\t\tmeta mark & 0x00ff0000 == 0x00040000 accept\n"
+		"\t}\n"
 		"}\n"
 		"table ip kube-proxy {\n"
 		"\tchain mark-for-masquerade {\n"
@@ -127,21 +133,33 @@ test_kube_proxy_nft(void **state)
 		"\t\tmasquerade fully-random\n"
 		"\t}\n"
 		"}\n"
+		"table ip other {\n"
+		"\tchain folded {\n"
+		"\t\tmeta mark set meta mark & 0xffff0fff | 0x00001000\n"
+		"\t}\n"
+		"}\n"
 		"table inet wg-quick-wg0 {\n"
 		"\tchain premangle {\n"
 		"\t\tmeta l4proto udp meta mark set ct mark\n"
 		"\t}\n"
 		"}\n";
 	struct mark_user u[16];
-	size_t n = markcheck_nft(text, u, 16);
+	size_t n = markcheck_nft(text, false, u, 16);
 
 	(void)state;
-	assert_int_equal(n, 4);
+	assert_int_equal(n, 5);
 	assert_int_equal(u[0].bits, 0x4000);
 	assert_int_equal(u[1].bits, 0x4000);
 	assert_int_equal(u[2].bits, 0x4000);
 	assert_non_null(strstr(u[0].where, "nft ip kube-proxy mark-for-masquerade"));
-	assert_int_equal(u[3].bits, 0xffffffffu);	/* a copy of the connmark: all of it */
+	assert_int_equal(u[3].bits, 0xf000);		/* cleared 0xf000, set 0x1000 */
+	assert_int_equal(u[4].bits, 0xffffffffu);	/* a copy of the connmark: all of it */
+	/* iptables-nft's own tables (Tailscale's nftables mode writes there) are read only
+	 * when iptables-save failed; nfqwall's own chains never count */
+	assert_int_equal(markcheck_nft(text, true, u, 16), 7);
+	assert_non_null(strstr(u[0].where, "Tailscale"));
+	assert_int_equal(u[0].bits, 0x00ff0000);
+	assert_int_equal(u[1].bits, 0x00ff0000);
 }
 
 static void
