@@ -29,6 +29,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 sys.dont_write_bytecode = True     # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import k8s_delete  # noqa: E402
 import k8s_proto  # noqa: E402
 import k8s_resources as kr  # noqa: E402
 from k8s_admin import Certs, Faults, Stats, Tokens, start_admin  # noqa: E402
@@ -422,31 +423,26 @@ class ApiHandler(WatchMixin, BaseHTTPRequestHandler):
                            sub, dry)
             return self.send_obj(200, res, obj)
         if m == "DELETE":
-            opts = {}
-            if self.body.strip():
-                try:
-                    opts = json.loads(self.body)
-                except ValueError:
-                    raise bad_request("invalid DeleteOptions body")
-            dry = dry or "All" in (opts.get("dryRun") or [])
-            if name is None:
-                if ns is None and res.namespaced:
-                    raise self.not_allowed()
-                items = st.delete_collection(res, ns, q, dry)
-                return self.send_json(200, self.list_doc(res, items, {
-                    "resourceVersion": str(st.rv)}, ("json", None)))
-            obj, _ = st.delete(res, ns, name, opts, dry)
-            if res.is_cr or res.kind == "Namespace" or \
-                    obj["metadata"].get("deletionTimestamp"):
-                return self.send_obj(200, res, obj)
-            d = {"name": name, "kind": res.plural,
-                 "uid": obj["metadata"].get("uid")}
-            if res.group:
-                d["group"] = res.group
-            return self.send_json(200, {"kind": "Status", "apiVersion": "v1",
-                                        "metadata": {}, "status": "Success",
-                                        "details": d})
+            return self.serve_delete(res, ns, name, dry)
         raise self.not_allowed()
+
+    def serve_delete(self, res, ns, name, dry):
+        """DELETE of one object or a collection (k8s_delete.py)."""
+        st = self.api.store
+        opts = k8s_delete.parse_options(self.body, self.q)
+        dry = dry or "All" in (opts.get("dryRun") or [])
+        if name is None:
+            if ns is None and res.namespaced:
+                raise self.not_allowed()
+            items = st.delete_collection(res, ns, self.q, opts, dry)
+            return self.send_json(200, self.list_doc(res, items, {
+                "resourceVersion": str(st.rv)}, ("json", None)))
+        obj, deleted = st.delete(res, ns, name, opts, dry)
+        code = 202 if not deleted and \
+            opts.get("orphanDependents") is False else 200
+        if not deleted or res.return_deleted or res.kind == "Namespace":
+            return self.send_obj(code, res, obj)
+        return self.send_json(code, k8s_delete.deleted_status(res, obj))
 
     def not_allowed(self):
         return ApiError(405, "MethodNotAllowed", "the server does not allow "
@@ -455,7 +451,7 @@ class ApiHandler(WatchMixin, BaseHTTPRequestHandler):
     def json_body(self, res):
         ctype = self.headers.get("Content-Type", "application/json")
         ctype = ctype.split(";")[0].strip()
-        if ctype == "application/vnd.kubernetes.protobuf" and res.core:
+        if ctype == "application/vnd.kubernetes.protobuf" and res.builtin:
             try:
                 return k8s_proto.decode(self.body)
             except (ValueError, IndexError) as e:
@@ -466,7 +462,7 @@ class ApiHandler(WatchMixin, BaseHTTPRequestHandler):
                            "media types include: application/json, "
                            "application/yaml" + (
                                ", application/vnd.kubernetes.protobuf"
-                               if res.core else ""))
+                               if res.builtin else ""))
         try:
             return json.loads(self.body)
         except ValueError as e:
@@ -504,7 +500,7 @@ class ApiHandler(WatchMixin, BaseHTTPRequestHandler):
                     "apiVersion": "meta.k8s.io/" + v, "metadata": meta,
                     "items": [kr.partial_metadata(o, "meta.k8s.io/" + v)
                               for o in items]}
-        if res.core:
+        if res.builtin:
             items = [{k: x for k, x in o.items()
                       if k not in ("kind", "apiVersion")} for o in items]
         return {"apiVersion": res.gv, "kind": res.list_kind,

@@ -1,6 +1,6 @@
 """Patch formats the test API server accepts: JSON merge patch (RFC 7386),
 JSON patch (RFC 6902), strategic merge patch (for the built-in kinds only,
-with the merge keys of the Node and Namespace fields that have them) and a
+with the merge keys of the built-in kinds' lists that have them) and a
 simplified server-side apply."""
 
 import copy
@@ -116,14 +116,25 @@ def json_patch(target, ops):
 
 
 # Lists that strategic merge patches merge by key (patchMergeKey), for the
-# built-in kinds this server serves; other lists are replaced.
+# built-in kinds this server serves, by the last two elements of their path
+# (a one-element path: a top-level field); other lists are replaced.  The
+# OpenAPI schemas in k8s_schemas.py declare the same keys to kubectl.
 MERGE_KEYS = {
     ("status", "addresses"): "type",
     ("status", "conditions"): "type",
-    ("status", "images"): None,
-    ("spec", "taints"): "key",
+    ("status", "podIPs"): "ip",
+    ("status", "hostIPs"): "ip",
     ("metadata", "ownerReferences"): "uid",
+    ("spec", "volumes"): "name",
+    ("spec", "imagePullSecrets"): "name",
+    ("spec", "hostAliases"): "ip",
+    ("secrets",): "name",
 }
+for _c in ("containers", "initContainers", "ephemeralContainers"):
+    MERGE_KEYS[("spec", _c)] = "name"
+    MERGE_KEYS[(_c, "env")] = "name"
+    MERGE_KEYS[(_c, "ports")] = "containerPort"
+    MERGE_KEYS[(_c, "volumeMounts")] = "mountPath"
 SET_LISTS = {("metadata", "finalizers"), ("spec", "finalizers"),
              ("spec", "podCIDRs")}
 
@@ -173,13 +184,13 @@ def strategic_merge_patch(target, patch, path=()):
                 out.pop(k, None)
             else:
                 out[k] = strategic_merge_patch(cur, v, p)
-        elif isinstance(v, list) and p in SET_LISTS:
+        elif isinstance(v, list) and p[-2:] in SET_LISTS:
             merged = list(cur or [])
             merged += [x for x in v if x not in merged]
             out[k] = merged
-        elif isinstance(v, list) and MERGE_KEYS.get(p) and \
+        elif isinstance(v, list) and MERGE_KEYS.get(p[-2:]) and \
                 isinstance(cur, list):
-            out[k] = _merge_list(cur, v, MERGE_KEYS[p], p)
+            out[k] = _merge_list(cur, v, MERGE_KEYS[p[-2:]], p)
         else:
             out[k] = copy.deepcopy(v)
     if retain is not None:

@@ -1,8 +1,9 @@
 """Just enough of the Kubernetes protobuf encoding to read the request
 bodies kubectl's typed clients send for built-in kinds (kubectl create
-namespace sends application/vnd.kubernetes.protobuf): the "k8s\\0" magic,
-the runtime.Unknown envelope, ObjectMeta and the Namespace message.  Other
-kinds raise ValueError (the server answers 415)."""
+namespace and kubectl create serviceaccount send
+application/vnd.kubernetes.protobuf): the "k8s\\0" magic, the
+runtime.Unknown envelope, ObjectMeta and the Namespace and ServiceAccount
+messages.  Other kinds raise ValueError (the server answers 415)."""
 
 MAGIC = b"k8s\x00"
 
@@ -81,7 +82,32 @@ def namespace(b):
     return obj
 
 
-DECODERS = {("v1", "Namespace"): namespace}
+def _ref(b, names):
+    return {names[n]: v.decode() for n, _, v in fields(b) if n in names}
+
+
+def service_account(b):
+    """ServiceAccount: metadata 1, secrets 2 (ObjectReference),
+    imagePullSecrets 3 (LocalObjectReference), automountServiceAccountToken
+    4."""
+    obj = {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {}}
+    for num, _, v in fields(b):
+        if num == 1:
+            obj["metadata"] = object_meta(v)
+        elif num == 2:
+            obj.setdefault("secrets", []).append(_ref(v, {
+                1: "kind", 2: "namespace", 3: "name", 4: "uid",
+                5: "apiVersion", 6: "resourceVersion", 7: "fieldPath"}))
+        elif num == 3:
+            obj.setdefault("imagePullSecrets", []).append(
+                _ref(v, {1: "name"}))
+        elif num == 4:
+            obj["automountServiceAccountToken"] = bool(v)
+    return obj
+
+
+DECODERS = {("v1", "Namespace"): namespace,
+            ("v1", "ServiceAccount"): service_account}
 
 
 def decode(body):

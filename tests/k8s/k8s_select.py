@@ -105,6 +105,19 @@ def _unescape_field(v):
     return out
 
 
+FIELD_ALIASES = {"spec.host": "spec.nodeName"}    # old v1 clients (Pod)
+
+
+def _unknown_field(res, key):
+    """The 400 for a field the kind cannot select on: worded by the kind's
+    own field-label conversion (Node, Namespace, Pod), else by the default
+    one (DefaultMetaV1FieldSelectorConversion)."""
+    if res.field_conv:
+        return bad_request("field label not supported: %s" % key)
+    return bad_request('"%s" is not a known field selector: only %s' % (
+        key, ", ".join('"%s"' % f for f in sorted(res.field_labels))))
+
+
 def parse_field_selector(s, res):
     reqs = []
     if not s:
@@ -118,28 +131,30 @@ def parse_field_selector(s, res):
                               % (s, term))
         key, op, val = m.group(1), m.group(2), _unescape_field(m.group(3))
         if key not in res.field_labels:
-            if res.is_cr:
-                raise bad_request('"%s" is not a known field selector: only '
-                                  '%s' % (key, ", ".join(
-                                      '"%s"' % f for f in
-                                      sorted(res.field_labels))))
-            raise bad_request("field label not supported: %s" % key)
-        reqs.append((key, op != "!=", val))
+            raise _unknown_field(res, key)
+        reqs.append((FIELD_ALIASES.get(key, key), op != "!=", val))
     return reqs
 
 
+def _path(obj, dotted):
+    for part in dotted.split("."):
+        obj = obj.get(part) if isinstance(obj, dict) else None
+    return obj
+
+
 def _field_value(obj, key):
-    md = obj.get("metadata") or {}
-    if key == "metadata.name":
-        return md.get("name", "")
-    if key == "metadata.namespace":
-        return md.get("namespace", "")
-    if key == "status.phase":
-        return (obj.get("status") or {}).get("phase", "")
-    if key == "spec.unschedulable":
-        return "true" if (obj.get("spec") or {}).get("unschedulable") \
-            else "false"
-    return ""
+    """The value of a selectable field, as the kind's ToSelectableFields
+    spells it."""
+    if key in ("spec.unschedulable", "spec.hostNetwork"):
+        return "true" if _path(obj, key) else "false"
+    if key == "status.podIP":      # from podIPs[0], as the v1 conversion
+        ips = _path(obj, "status.podIPs") or []
+        return (ips[0] or {}).get("ip", "") if ips else \
+            _path(obj, key) or ""
+    if key == "status.podIPs":     # accepted, never in the field set
+        return ""
+    v = _path(obj, key)
+    return "" if v is None else str(v)
 
 
 def match_fields(reqs, obj):

@@ -12,7 +12,8 @@ test API server (tests/k8s/apiserver.py).
 * Create/update/patch/delete semantics of the generic registry: uid,
   creationTimestamp, generation, resourceVersion preconditions, finalizers,
   no-op updates that do not bump the RV, namespaces that must exist and that
-  terminate (deleting their content), status subresources.
+  terminate (deleting their content), status subresources.  What the
+  built-in kinds add is in k8s_kinds.py, deletion in k8s_delete.py.
 """
 
 import base64
@@ -24,9 +25,11 @@ import threading
 import time
 import uuid
 
+import k8s_delete
+import k8s_kinds
 from k8s_errors import (DNS_LABEL, DNS_SUBDOMAIN, ApiError, _details,
-                        bad_request, conflict, expired, invalid, not_found,
-                        now_ts)
+                        bad_request, conflict, expired, field_err, invalid,
+                        invalid_errs, not_found, now_ts)
 from k8s_patch import (PatchError, apply_patch, json_patch, merge_patch,
                        strategic_merge_patch)
 from k8s_select import Filter
@@ -59,6 +62,7 @@ class Store:
         self.too_large_wait = too_large_wait
         self.epoch = 0                      # bumped on restart_history
         self.applied = {}                   # server-side apply, per manager
+        self.gc_waiting = set()             # (res key, key): GC finalizers
         self._last_tick_rv = initial_rv
 
     def res_by_plural(self, group, version, plural):
@@ -170,14 +174,41 @@ class Store:
 
     # -------------------------------------------------------------- writes
 
-    def _commit(self, res, key, etype, obj, prev):
+    def commit(self, res, key, etype, obj, prev):
         obj["metadata"]["resourceVersion"] = str(self._next_rv())
         if etype == "DELETED":
             self.objects[res.key].pop(key, None)
         else:
             self.objects[res.key][key] = obj
+        if etype != "DELETED" and k8s_delete.waits_for_gc(obj):
+            self.gc_waiting.add((res.key, key))
+        else:
+            self.gc_waiting.discard((res.key, key))
         self._record(etype, res, key, obj, prev)
         return obj
+
+    def write(self, res, key, new, old):
+        """Commit an update, or the deletion it completes: no finalizers
+        left on an object marked deleting with no grace period pending
+        (ShouldDeleteDuringUpdate).  Then the stored object is deleted as
+        it was (deleteWithoutFinalizers): the DELETED event and the answer
+        still show the last finalizers."""
+        md, omd = new["metadata"], old["metadata"]
+        if omd.get("deletionTimestamp") and not md.get("finalizers") and \
+                not omd.get("deletionGracePeriodSeconds") and \
+                not (res.kind == "Namespace" and
+                     (new.get("spec") or {}).get("finalizers")):
+            return self.commit(res, key, "DELETED", copy.deepcopy(old), old)
+        return self.commit(res, key, "MODIFIED", new, old)
+
+    def gc(self):
+        """The garbage collector's turn after a write (k8s_delete.py)."""
+        if self.gc_waiting:
+            k8s_delete.gc_pass(self)
+
+    @staticmethod
+    def key_of(res, ns, name):
+        return objkey(ns if res.namespaced else None, name)
 
     def _check_ns(self, res, ns):
         if not res.namespaced:
@@ -224,10 +255,9 @@ class Store:
                           % ("label" if rx is DNS_LABEL else "subdomain"),
                           name)
 
-    def create(self, res, ns, body, dry_run=False):
-        self._check_kind(res, body)
-        obj = copy.deepcopy(body)
-        md = obj.setdefault("metadata", {})
+    def _new_meta(self, res, ns, md):
+        """ObjectMeta of an object to be created: namespace, name (or
+        generateName), the server-owned fields."""
         if res.namespaced:
             if md.get("namespace") and md["namespace"] != ns:
                 raise bad_request("the namespace of the provided object does"
@@ -240,42 +270,49 @@ class Store:
             md["name"] = md["generateName"] + "".join(
                 random.choice("bcdfghjklmnpqrstvwxz2456789")
                 for _ in range(5))
-        name = md.get("name")
-        if not name:
+        if not md.get("name"):
             raise invalid(res, "", "metadata.name", "Required value: name or"
                           " generateName is required")
-        self._validate_name(res, name)
+        self._validate_name(res, md["name"])
         if md.get("resourceVersion"):
+            msg = "resourceVersion should not be set on objects to be created"
             raise ApiError(500, "InternalError", "Internal error occurred: "
-                           "resourceVersion should not be set on objects to"
-                           " be created", {"causes": [{"message":
-                                                       "resourceVersion "
-                                                       "should not be set on"
-                                                       " objects to be "
-                                                       "created"}]})
+                           + msg, {"causes": [{"message": msg}]})
         for f in ("uid", "deletionTimestamp", "deletionGracePeriodSeconds",
-                  "managedFields", "selfLink"):
+                  "managedFields", "selfLink", "generation"):
             md.pop(f, None)
         md["uid"] = str(uuid.uuid4())
         md["creationTimestamp"] = now_ts()
-        if res.is_cr:
+        if res.generation:
             md["generation"] = 1
-        else:
-            md.pop("generation", None)
-        if res.kind == "Namespace":
-            md.setdefault("labels", {})["kubernetes.io/metadata.name"] = name
-            obj.setdefault("spec", {}).setdefault("finalizers",
-                                                  ["kubernetes"])
-            obj["status"] = {"phase": "Active"}
+
+    def create(self, res, ns, body, dry_run=False):
+        self._check_kind(res, body)
+        obj = copy.deepcopy(body)
+        md = obj.setdefault("metadata", {})
+        self._new_meta(res, ns, md)
+        name = md["name"]
         with self.lock:
             self._check_ns(res, ns)
+            k8s_kinds.prepare_create(self, res, ns, obj)
             key = objkey(ns if res.namespaced else None, name)
             if key in self.objects[res.key]:
                 raise ApiError(409, "AlreadyExists", '%s "%s" already exists'
                                % (res.qualified, name), _details(res, name))
             if dry_run:
                 return obj
-            return self._commit(res, key, "ADDED", obj, None)
+            self.commit(res, key, "ADDED", obj, None)
+            if res.kind == "Namespace":
+                self._default_service_account(name)
+            return obj
+
+    def _default_service_account(self, ns):
+        """The service account controller: every namespace gets one named
+        default (Pods fall back to it, see k8s_kinds)."""
+        sa = self.cat.get(("", "v1", "serviceaccounts"))
+        if sa and ns + "/default" not in self.objects[sa.key]:
+            self.create(sa, ns, {"apiVersion": "v1", "kind": "ServiceAccount",
+                                 "metadata": {"name": "default"}})
 
     def get(self, res, ns, name):
         with self.lock:
@@ -285,12 +322,8 @@ class Store:
                 raise not_found(res, name)
             return obj
 
-    def _finish_update(self, res, ns, name, old, new, subresource, dry_run,
-                       require_rv):
-        """Common tail of update and patch: preconditions, server-owned
-        fields, status subresource, generation, no-op detection."""
-        self._check_kind(res, new)
-        md = new.setdefault("metadata", {})
+    def _check_target(self, res, ns, name, old, md, require_rv):
+        """An update's name, namespace, resourceVersion and uid."""
         if md.get("name") != name:
             raise bad_request("the name of the object (%s) does not match the"
                               " name on the URL (%s)" % (md.get("name"),
@@ -298,8 +331,7 @@ class Store:
         if res.namespaced and md.get("namespace", ns) != ns:
             raise bad_request("the namespace of the provided object does not"
                               " match the namespace sent on the request")
-        want_rv = md.get("resourceVersion")
-        omd = old["metadata"]
+        want_rv, omd = md.get("resourceVersion"), old["metadata"]
         if not want_rv and require_rv:
             raise invalid(res, name, "metadata.resourceVersion",
                           "must be specified for an update", 0)
@@ -309,6 +341,12 @@ class Store:
             raise conflict(res, name, "Precondition failed: UID in "
                            "precondition: %s, UID in object meta: %s" %
                            (md["uid"], omd["uid"]))
+
+    @staticmethod
+    def _settle(res, ns, old, new, subresource):
+        """Server-owned metadata from the stored object; status only
+        through the status subresource, nothing else through it."""
+        md, omd = new["metadata"], old["metadata"]
         for f in ("uid", "creationTimestamp", "deletionTimestamp",
                   "deletionGracePeriodSeconds", "generation"):
             if f in omd:
@@ -319,38 +357,64 @@ class Store:
             md["namespace"] = ns
         else:
             md.pop("namespace", None)
-        if res.status:
-            if subresource == "status":
-                keep = {k: v for k, v in old.items() if k != "status"}
-                keep["metadata"] = dict(omd, resourceVersion=md.get(
-                    "resourceVersion", omd["resourceVersion"]))
-                st = new.get("status")
-                new = copy.deepcopy(keep)
-                if st is not None:
-                    new["status"] = st
-                md = new["metadata"]
-            elif "status" in old:
-                new["status"] = old["status"]
-            else:
-                new.pop("status", None)
-        md["resourceVersion"] = omd["resourceVersion"]
+        if not res.status:
+            return new
+        if subresource == "status":
+            keep = copy.deepcopy({k: v for k, v in old.items()
+                                  if k != "status"})
+            if new.get("status") is not None:
+                keep["status"] = new["status"]
+            return keep
+        if "status" in old:
+            new["status"] = old["status"]
+        else:
+            new.pop("status", None)
+        return new
+
+    @staticmethod
+    def _bump_generation(res, old, new):
+        """CRs: any change but metadata (and status, with a status
+        subresource); a DaemonSet: a spec change."""
+        if res.generation == "cr":
+            strip = ("metadata", "status") if res.status else ("metadata",)
+            changed = {k: v for k, v in old.items() if k not in strip} != \
+                {k: v for k, v in new.items() if k not in strip}
+        else:
+            changed = res.generation == "spec" and \
+                old.get("spec") != new.get("spec")
+        if changed:
+            new["metadata"]["generation"] = \
+                old["metadata"].get("generation", 1) + 1
+
+    def _finish_update(self, res, ns, name, old, new, subresource, dry_run,
+                       require_rv):
+        """Common tail of update and patch: preconditions, server-owned
+        fields, status subresource, the kind's strategy, generation, no-op
+        detection.  Returns (object, written)."""
+        self._check_kind(res, new)
+        self._check_target(res, ns, name, old, new.setdefault("metadata", {}),
+                           require_rv)
+        new = self._settle(res, ns, old, new, subresource)
+        k8s_kinds.prepare_update(res, old, new, subresource)
+        omd = old["metadata"]
+        extra = sorted(set(new["metadata"].get("finalizers") or []) -
+                       set(omd.get("finalizers") or []))
+        if omd.get("deletionTimestamp") and extra:
+            raise invalid_errs(res, name, [field_err(
+                "Forbidden", "metadata.finalizers", "no new finalizers can "
+                "be added if the object is being deleted, found new "
+                "finalizers []string{%s}" % ", ".join(
+                    '"%s"' % f for f in extra))])
+        new["metadata"]["resourceVersion"] = omd["resourceVersion"]
         if new == old:
             return old, False                   # no-op: no write, same RV
-        if res.is_cr:
-            strip = ("metadata", "status") if res.status else ("metadata",)
-            a = {k: v for k, v in old.items() if k not in strip}
-            b = {k: v for k, v in new.items() if k not in strip}
-            if a != b:
-                md["generation"] = omd.get("generation", 1) + 1
+        self._bump_generation(res, old, new)
         if dry_run:
             return new, False
-        key = objkey(ns if res.namespaced else None, name)
-        if md.get("deletionTimestamp") and not md.get("finalizers") and \
-                not (res.kind == "Namespace" and
-                     (new.get("spec") or {}).get("finalizers")):
-            self._commit(res, key, "DELETED", new, old)
-            return new, True
-        return self._commit(res, key, "MODIFIED", new, old), True
+        out = self.write(res, objkey(ns if res.namespaced else None, name),
+                         new, old)
+        self.gc()
+        return out, True
 
     def update(self, res, ns, name, body, subresource=None, dry_run=False):
         with self.lock:
@@ -433,55 +497,30 @@ class Store:
         return obj
 
     def delete(self, res, ns, name, opts=None, dry_run=False):
-        """Returns (object or None, deleted_now)."""
-        opts = opts or {}
+        """Returns (object, deleted now); the rules are in k8s_delete.py.
+        opts: the request's DeleteOptions (k8s_delete.parse_options)."""
+        opts = copy.deepcopy(opts or {})
         with self.lock:
-            old = self.get(res, ns, name)
-            omd = old["metadata"]
-            pre = opts.get("preconditions") or {}
-            if pre.get("uid") and pre["uid"] != omd.get("uid"):
-                raise conflict(res, name, "Precondition failed: UID in "
-                               "precondition: %s, UID in object meta: %s" %
-                               (pre["uid"], omd.get("uid")))
-            if pre.get("resourceVersion") and \
-                    pre["resourceVersion"] != omd.get("resourceVersion"):
-                raise conflict(res, name, "Precondition failed: "
-                               "ResourceVersion in precondition: %s, "
-                               "ResourceVersion in object meta: %s" %
-                               (pre["resourceVersion"],
-                                omd.get("resourceVersion")))
-            key = objkey(ns if res.namespaced else None, name)
-            lingering = bool(omd.get("finalizers")) or \
-                res.kind == "Namespace"
-            if lingering:
-                if omd.get("deletionTimestamp"):
-                    return old, False
-                new = copy.deepcopy(old)
-                new["metadata"]["deletionTimestamp"] = now_ts()
-                new["metadata"]["deletionGracePeriodSeconds"] = 0
-                if "generation" in omd:
-                    new["metadata"]["generation"] = omd["generation"] + 1
-                if res.kind == "Namespace":
-                    new["status"] = dict(new.get("status") or {},
-                                         phase="Terminating")
-                if dry_run:
-                    return new, False
-                self._commit(res, key, "MODIFIED", new, old)
-                if res.kind == "Namespace":
-                    t = threading.Timer(self.ns_finalize,
-                                        self._finalize_namespace, (name,))
-                    t.daemon = True
-                    t.start()
-                return new, False
-            gone = copy.deepcopy(old)
-            if dry_run:
-                return gone, True
-            self._commit(res, key, "DELETED", gone, old)
-            return gone, True
+            if res.kind == "Namespace" and res.builtin:
+                old = self.get(res, ns, name)
+                k8s_delete.check_preconditions(res, old, opts)
+                return k8s_delete.delete_namespace(self, res, name, old,
+                                                   dry_run)
+            out = k8s_delete.delete(self, res, ns, name, opts, dry_run)
+            if not dry_run:
+                self.gc()
+            return out
+
+    def schedule_namespace_finalize(self, name):
+        t = threading.Timer(self.ns_finalize, self._finalize_namespace,
+                            (name,))
+        t.daemon = True
+        t.start()
 
     def _finalize_namespace(self, name):
         """The namespace controller: delete the content, then the
-        namespace."""
+        namespace.  Content with finalizers other than the garbage
+        collector's is left behind (see README)."""
         with self.lock:
             for rkey, objs in self.objects.items():
                 res = self.cat[rkey]
@@ -491,11 +530,12 @@ class Store:
                     o = objs[key]
                     if o["metadata"].get("finalizers"):
                         continue
-                    self._commit(res, key, "DELETED", copy.deepcopy(o), o)
+                    self.commit(res, key, "DELETED", copy.deepcopy(o), o)
+            self.gc()
             nsres = self.cat[("", "v1", "namespaces")]
             old = self.objects[nsres.key].get(name)
             if old is not None:
-                self._commit(nsres, name, "DELETED", copy.deepcopy(old), old)
+                self.commit(nsres, name, "DELETED", copy.deepcopy(old), old)
 
     # ---------------------------------------------------------------- list
 
@@ -605,7 +645,7 @@ class Store:
                 break
         return snap_rv, items, token, remaining
 
-    def delete_collection(self, res, ns, q, dry_run=False):
+    def delete_collection(self, res, ns, q, opts=None, dry_run=False):
         _, items, _, _ = self.list(res, ns, {
             "labelSelector": q.get("labelSelector", ""),
             "fieldSelector": q.get("fieldSelector", "")})
@@ -614,7 +654,7 @@ class Store:
             md = o["metadata"]
             try:
                 obj, _ = self.delete(res, md.get("namespace"), md["name"],
-                                     dry_run=dry_run)
+                                     opts, dry_run)
                 out.append(obj)
             except ApiError:
                 pass

@@ -8,6 +8,7 @@ import json
 import random
 import time
 
+import k8s_kinds
 import k8s_resources as kr
 from k8s_errors import ApiError, bad_request
 from k8s_select import Filter
@@ -41,9 +42,9 @@ class WatchMixin:
     def bookmark(self, res, rv, initial_end=False):
         o = {"kind": res.kind, "apiVersion": res.gv,
              "metadata": {"resourceVersion": str(rv)}}
-        if res.core:
+        if res.builtin:         # a typed empty object, as Go encodes it
             o["metadata"]["creationTimestamp"] = None
-            o["spec"], o["status"] = {}, {}
+            o.update(k8s_kinds.empty_object(res))
         if initial_end:
             o["metadata"]["annotations"] = {"k8s.io/initial-events-end":
                                             "true"}
