@@ -17,6 +17,8 @@
 # Environment:
 #   O                  the build directory (default build); NFQWALL the binary ($O/nfqwall)
 #   IMAGE_DIR          where the archive goes (default $O/image)
+#   IMAGE_CACHE        apt's lists and the .deb files of the last build (default
+#                      $IMAGE_DIR/cache; empty: none)
 #   SOURCE_DATE_EPOCH  every timestamp (default: the last commit's, git log -1 --format=%ct)
 #   VERSION            default: what "nfqwall version" prints
 #   REVISION           default: git rev-parse HEAD, with "-dirty" when the tree has changes
@@ -39,6 +41,9 @@ IMAGE_PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 O=${O:-build}
 NFQWALL=${NFQWALL:-$O/nfqwall}
 IMAGE_DIR=${IMAGE_DIR:-$O/image}
+IMAGE_CACHE=${IMAGE_CACHE-$IMAGE_DIR/cache}
+IMAGE_SELF=$ROOT/scripts/image.sh
+export IMAGE_CACHE IMAGE_SELF
 
 die() { echo "image: $*" >&2; exit 1; }
 say() { echo "image: $*"; }
@@ -109,6 +114,28 @@ packages() {
 	printf '%s\n' $list | sort -u
 }
 
+# cache-in ROOT, cache-out ROOT: mmdebstrap hooks keeping apt's package lists and the .deb
+# files of the last build in $IMAGE_CACHE, so that a rebuild downloads only what changed
+# (apt still checks the lists against the mirror and every file against its hash)
+cache_in() {
+	[ -n "$IMAGE_CACHE" ] || return 0
+	[ -d "$IMAGE_CACHE/archives" ] && cp -a "$IMAGE_CACHE/archives/." "$1/var/cache/apt/archives/"
+	[ -d "$IMAGE_CACHE/lists" ] && cp -a "$IMAGE_CACHE/lists/." "$1/var/lib/apt/lists/"
+	return 0
+}
+cache_out() {
+	[ -n "$IMAGE_CACHE" ] || return 0
+	rm -rf "$IMAGE_CACHE.new"
+	mkdir -p "$IMAGE_CACHE.new/archives" "$IMAGE_CACHE.new/lists"
+	for deb in $MMDEBSTRAP_ESSENTIAL; do
+		cp -a "$1/${deb#/}" "$IMAGE_CACHE.new/archives/"
+	done
+	find "$1/var/lib/apt/lists" -maxdepth 1 -type f ! -name lock \
+		-exec cp -a {} "$IMAGE_CACHE.new/lists/" \;
+	rm -rf "$IMAGE_CACHE"
+	mv "$IMAGE_CACHE.new" "$IMAGE_CACHE"
+}
+
 # tar_det ARGS...: GNU tar with everything that varies between builds fixed
 tar_det() {
 	tar --sort=name --format=posix \
@@ -142,6 +169,11 @@ build() {
 	arch=$(dpkg --print-architecture)
 
 	mkdir -p "$IMAGE_DIR"
+	IMAGE_DIR=$(cd "$IMAGE_DIR" && pwd)
+	case $IMAGE_CACHE in
+	/* | "") ;;
+	*) IMAGE_CACHE=$ROOT/$IMAGE_CACHE ;;
+	esac
 	work=$(mktemp -d "$IMAGE_DIR/.work.XXXXXX")
 	trap 'rm -rf "$work"' EXIT
 	trap 'exit 130' INT TERM
@@ -156,7 +188,9 @@ build() {
 	mmdebstrap --quiet --variant=extract --mode=root --format=directory --architectures="$arch" \
 		--include="$(echo "$pkgs" | tr ' ' ',')" \
 		${validity:+--aptopt="$validity"} \
+		--setup-hook='"$IMAGE_SELF" cache-in "$1"' \
 		--extract-hook="$ROOT/deploy/image/extract-hook.sh" \
+		--extract-hook='"$IMAGE_SELF" cache-out "$1"' \
 		"$SUITE" "$work/rootfs" \
 		"deb $mirror $SUITE main" \
 		"deb $mirror $SUITE-updates main" \
@@ -241,5 +275,7 @@ case "${1:-build}" in
 build) build ;;
 packages) packages "${2:-$NFQWALL}" ;;
 deps) deps "${2:-}" ;;
+cache-in) cache_in "$2" ;;
+cache-out) cache_out "$2" ;;
 *) echo "usage: scripts/image.sh [build | packages [BINARY] | deps [test]]" >&2; exit 2 ;;
 esac

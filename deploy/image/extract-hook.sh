@@ -50,20 +50,24 @@ chmod 644 "$conf" "$bundle"
 	echo "extract-hook: the CA bundle has too few certificates" >&2; exit 1; }
 
 # dpkg database: the status of every package extracted (their control fields, Status after
-# Package), in name order
-debs=$root/var/cache/apt/archives
+# Package), in name order. mmdebstrap names the .deb files it extracted in
+# MMDEBSTRAP_ESSENTIAL (paths inside ROOT); the archive directory may hold others (a cache).
+[ -n "${MMDEBSTRAP_ESSENTIAL:-}" ] || { echo "extract-hook: MMDEBSTRAP_ESSENTIAL is not set" >&2; exit 1; }
 ctl=$(mktemp -d)
 trap 'rm -rf "$ctl"' EXIT
-for deb in "$debs"/*.deb; do
-	dpkg-deb -f "$deb" > "$ctl/control"
-	pkg=$(sed -n 's/^Package: //p' "$ctl/control")
-	[ -n "$pkg" ] || { echo "extract-hook: $deb has no Package field" >&2; exit 1; }
-	{
-		awk '{ print } /^Package:/ { print "Status: install ok installed" }' "$ctl/control"
-		echo
-	} > "$ctl/pkg.$pkg"
-	rm "$ctl/control"
-done
+# dpkg-deb -f costs 40 ms a package: read them on every CPU
+for deb in $MMDEBSTRAP_ESSENTIAL; do
+	printf '%s\n' "$root/${deb#/}"
+done | xargs -d '\n' -n 8 -P "$(nproc)" sh -c '
+	for deb; do
+		dpkg-deb -f "$deb" > "$0/$(basename "$deb").control" || exit 255
+	done' "$ctl" || { echo "extract-hook: cannot read the packages' control fields" >&2; exit 1; }
 status=$root/var/lib/dpkg/status
-cat $(ls "$ctl"/pkg.* | sort) > "$status"
+for f in "$ctl"/*.control; do
+	printf '%s %s\n' "$(sed -n 's/^Package: //p' "$f")" "$f"
+done | sort | while read -r pkg f; do
+	[ -n "$pkg" ] || { echo "extract-hook: ${f##*/}: no Package field" >&2; exit 1; }
+	awk '{ print } /^Package:/ { print "Status: install ok installed" }' "$f"
+	echo
+done > "$status"
 chmod 644 "$status"
