@@ -92,6 +92,9 @@ add_known(const char *chain, uint32_t *seen, struct mark_user *out, size_t max, 
 	}
 }
 
+/* Felix's default mask, kube-proxy, portmap and Tailscale: kept out of a suggestion. */
+#define MARK_COMMON	(0xffff0000u | 0x4000u | 0x2000u | 0x00ff0000u)
+
 /* The token after @key in the words of @line (a copy), or NULL. */
 static const char *
 word_after(char *const *w, size_t nw, const char *key)
@@ -424,7 +427,12 @@ markcheck_node(uint32_t mask, char *why, size_t whylen, unsigned *conflicts)
 		err = -EBUSY;
 	}
 	if (err < 0) {
-		uint32_t free_m = markcheck_suggest(used, (unsigned)__builtin_popcount(mask));
+		/* clear of what common programs may add later, if that can be */
+		uint32_t free_m = markcheck_suggest(used | MARK_COMMON,
+						    (unsigned)__builtin_popcount(mask));
+
+		if (free_m == 0)
+			free_m = markcheck_suggest(used, (unsigned)__builtin_popcount(mask));
 		size_t len = strlen(why);
 
 		if (free_m != 0)

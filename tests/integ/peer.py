@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """Traffic peer for nfqwall's integration tests and demo (standard library only).
 
-  peer.py serve [--tcp P,P..] [--udp P,P..] [--bind ADDR]   echo servers until killed
+  peer.py serve [--tcp P,P..] [--udp P,P..] [--bind ADDR] [--peers FILE]
+                                             echo servers until killed (FILE: each TCP
+                                             client's address and the local port)
   peer.py tcp HOST PORT [--timeout S]        connect, send, expect the echo: exit 0 / 1
   peer.py udp HOST PORT [--timeout S]        one datagram and its echo: exit 0 / 1
   peer.py hold HOST PORT --status FILE [--interval S] [--duration S]
@@ -69,9 +71,12 @@ def serve(args):
         for s in r:
             if s.type == socket.SOCK_STREAM:
                 try:
-                    c, _ = s.accept()
+                    c, a = s.accept()
                 except OSError:
                     continue
+                if args.peers:
+                    with open(args.peers, "a") as f:
+                        f.write("%s %d\n" % (a[0].removeprefix("::ffff:"), s.getsockname()[1]))
                 threading.Thread(target=echo_conn, args=(c,), daemon=True).start()
             else:
                 try:
@@ -265,6 +270,7 @@ def main():
     s.add_argument("--tcp")
     s.add_argument("--udp")
     s.add_argument("--bind")
+    s.add_argument("--peers", help="append 'ADDR PORT' of every TCP client to this file")
     for name in ("tcp", "udp", "hold", "udpflow", "flood"):
         c = sub.add_parser(name)
         c.add_argument("host")
