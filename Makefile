@@ -149,7 +149,7 @@ test: $(NFQWALL) $(UNIT_BINS) $(DIFF_BINS)
 	$(Q)O=$(O) tests/run.sh unit golden diff
 
 check: deps $(NFQWALL) $(UNIT_BINS) $(DIFF_BINS)
-	$(Q)O=$(O) BUILD=$(BUILD) tests/run.sh lint unit golden diff examples k8s integ san tsan fuzz
+	$(Q)O=$(O) BUILD=$(BUILD) tests/run.sh lint unit golden diff examples k8s helm integ san tsan fuzz
 
 demo: deps $(NFQWALL)
 	$(Q)O=$(O) scripts/demo.sh

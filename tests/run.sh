@@ -1,6 +1,7 @@
 #!/bin/sh
 # tests/run.sh SUITE... - run nfqwall's test suites and print one closing line
-# "N passed, N failed, N skipped". Suites: lint unit golden diff examples k8s integ san tsan fuzz.
+# "N passed, N failed, N skipped". Suites: lint unit golden diff examples k8s helm integ san
+# tsan fuzz.
 # Unit and differential tests are cmocka binaries in $O/tests (TAP output);
 # golden tests are tests/golden/run.sh; integration tests are the executable
 # tests/integ/*.sh scripts (exit 0 pass, 77 skip with a reason, else fail).
@@ -182,6 +183,22 @@ suite_tsan() {
 	unset TSAN_OPTIONS
 }
 
+# The Helm chart (tests/helm/run.sh): helm lint --strict, renders, refused values,
+# yamllint, the Kubernetes schemas, the house rules, determinism, the golden render.
+suite_helm() {
+	echo "== helm"
+	out=$(TOOLS="${BUILD:-build}/tools" NFQWALL="$NFQWALL" sh tests/helm/run.sh 2>&1)
+	rc=$?
+	before=$fail
+	count_tap helm <<EOT
+$out
+EOT
+	if [ $rc -ne 0 ] && [ $rc -ne 77 ] && [ $fail -eq "$before" ]; then
+		fail=$((fail + 1)); failed_names="$failed_names helm:exit-$rc"
+		printf '%s\n' "$out" | tail -20
+	fi
+}
+
 # libFuzzer targets: replay every kept input, then fuzz each target briefly.
 suite_fuzz() {
 	echo "== fuzz: building with clang -fsanitize=fuzzer,address,undefined"
@@ -195,7 +212,7 @@ suite_fuzz() {
 
 for s in "$@"; do
 	case "$s" in
-	lint|unit|diff|golden|examples|k8s|integ|san|tsan|fuzz) "suite_$s" ;;
+	lint|unit|diff|golden|examples|k8s|helm|integ|san|tsan|fuzz) "suite_$s" ;;
 	*) echo "tests/run.sh: unknown suite '$s'" >&2; exit 2 ;;
 	esac
 done
