@@ -94,11 +94,13 @@ packages() {
 	[ -n "$interp" ] && wanted="$wanted interpreter $interp"
 	# one dpkg-query for every name (each call reads the whole file database);
 	# its lines "pkg:arch[, pkg2:arch]: /path" become "/path pkg"
+	# shellcheck disable=SC2086 # $wanted is "library file" pairs, split on purpose
 	owners=$(set -- $wanted
 		while [ $# -ge 2 ]; do candidates "$2"; shift 2; done | sort -u |
 		xargs dpkg-query -S 2>/dev/null |
 		sed -n '/^diversion /d; s/^\([^:, ]*\).*: \(\/[^ ]*\)$/\2 \1/p')
 	list=$RUNTIME_PKGS
+	# shellcheck disable=SC2086
 	set -- $wanted
 	while [ $# -ge 2 ]; do
 		pkg=""
@@ -111,6 +113,7 @@ packages() {
 		list="$list $pkg"
 		shift 2
 	done
+	# shellcheck disable=SC2086 # one package a word
 	printf '%s\n' $list | sort -u
 }
 
@@ -165,7 +168,7 @@ build() {
 	mirror=${IMAGE_MIRROR:-http://deb.debian.org/debian}
 	security=${IMAGE_SECURITY_MIRROR:-http://deb.debian.org/debian-security}
 	pkgs=$(packages "$NFQWALL") || exit 1
-	pkgs=$(echo $pkgs)	# one line
+	pkgs=$(printf '%s\n' "$pkgs" | tr '\n' ' ' | sed 's/ $//')	# one line
 	arch=$(dpkg --print-architecture)
 
 	mkdir -p "$IMAGE_DIR"
@@ -181,13 +184,15 @@ build() {
 
 	# Layer 1: the Debian runtime
 	say "rootfs: $SUITE $arch: $pkgs"
-	validity=""
+	# a snapshot's Release files are past their Valid-Until date
+	set --
 	case "$mirror$security" in
-	*snapshot.debian.org*) validity='Acquire::Check-Valid-Until "false";' ;;
+	*snapshot.debian.org*) set -- --aptopt='Acquire::Check-Valid-Until "false"' ;;
 	esac
+	# shellcheck disable=SC2016 # the hooks' $1 and $IMAGE_SELF are mmdebstrap's to expand
 	mmdebstrap --quiet --variant=extract --mode=root --format=directory --architectures="$arch" \
 		--include="$(echo "$pkgs" | tr ' ' ',')" \
-		${validity:+--aptopt="$validity"} \
+		"$@" \
 		--setup-hook='"$IMAGE_SELF" cache-in "$1"' \
 		--extract-hook="$ROOT/deploy/image/extract-hook.sh" \
 		--extract-hook='"$IMAGE_SELF" cache-out "$1"' \
@@ -202,7 +207,7 @@ build() {
 	# would leave out (mmdebstrap's own filter costs 25 s): manuals, translations, and the
 	# documentation except the copyright files.
 	r=$work/rootfs
-	rm -rf "$r"/dev/* "$r/etc/hostname" "$r/etc/resolv.conf" "$r/etc/fstab" \
+	rm -rf "${r:?}"/dev/* "$r/etc/hostname" "$r/etc/resolv.conf" "$r/etc/fstab" \
 		"$r/etc/apt/sources.list" "$r/etc/apt/sources.list.d" "$r/etc/apt/preferences.d" \
 		"$r/etc/dpkg/dpkg.cfg.d" "$r/var/cache/apt" "$r/var/lib/apt" "$r/var/log/apt" \
 		"$r/var/lib/dpkg/alternatives" "$r/var/lib/dpkg/triggers" "$r/var/lib/dpkg/updates" \
@@ -214,8 +219,8 @@ build() {
 	chmod 1777 "$r/tmp" "$r/var/tmp"
 	awk '/^Package:/ { p = $2 } /^Version:/ { print p, $2 }' "$r/var/lib/dpkg/status" \
 		> "$work/packages"
-	(cd "$r" && ls -A) > "$work/top"
-	tar_det -C "$r" -cf "$work/layer1.tar" $(cat "$work/top")
+	(cd "$r" && ls -A) > "$work/top"	# the top directories, in C order
+	tar_det -C "$r" -cf "$work/layer1.tar" -T "$work/top"
 
 	# Layer 2: nfqwall
 	mkdir -p "$work/bin/usr/bin"

@@ -30,8 +30,10 @@ for tool in iptables ip6tables arptables ebtables; do
 		ln -sfn "$target" "$root/usr/sbin/$tool$suffix"
 	done
 done
-[ -x "$root/usr/sbin/xtables-nft-multi" ] && [ -L "$root/usr/sbin/iptables-restore" ] || {
-	echo "extract-hook: iptables (nft) is missing from the tree" >&2; exit 1; }
+if ! [ -x "$root/usr/sbin/xtables-nft-multi" ] || ! [ -L "$root/usr/sbin/iptables-restore" ]; then
+	echo "extract-hook: iptables (nft) is missing from the tree" >&2
+	exit 1
+fi
 
 # ca-certificates: every certificate enabled, as a fresh install with debconf's defaults
 certs=$root/usr/share/ca-certificates
@@ -56,6 +58,7 @@ chmod 644 "$conf" "$bundle"
 ctl=$(mktemp -d)
 trap 'rm -rf "$ctl"' EXIT
 # dpkg-deb -f costs 40 ms a package: read them on every CPU
+# shellcheck disable=SC2016 # expanded by the inner sh
 for deb in $MMDEBSTRAP_ESSENTIAL; do
 	printf '%s\n' "$root/${deb#/}"
 done | xargs -d '\n' -n 8 -P "$(nproc)" sh -c '
