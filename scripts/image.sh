@@ -4,7 +4,8 @@
 # next. Runs as root (mmdebstrap extracts packages with their owners). deploy/image/README.md
 # says what is in the image and how to publish it.
 #
-#   scripts/image.sh [build]           build $IMAGE_DIR/nfqwall-VERSION.oci.tar
+#   scripts/image.sh [build]           build $IMAGE_DIR/nfqwall-VERSION.oci.tar, and beside
+#                                      it .packages (name version) and .digest (manifest)
 #   scripts/image.sh packages [BIN]    the Debian packages the image is made of, one a line
 #   scripts/image.sh deps [test]       install the missing tools (mmdebstrap umoci; with
 #                                      "test" also podman runc, for tests/image/run.sh)
@@ -267,12 +268,17 @@ EOT
 	tar_det -C "$lay" --mode=u=rwX,go=rX -cf "$work/image.tar" oci-layout index.json blobs
 	mv "$work/image.tar" "$out"
 	mv "$work/packages" "$IMAGE_DIR/nfqwall-$VERSION.packages"
+	# the manifest's digest: what a registry serves the image under when the archive is
+	# copied as is (skopeo copy), for the Helm chart's image.digest
+	digest=$(sed -n 's/.*"digest":"\(sha256:[0-9a-f]*\)".*/\1/p' "$lay/index.json")
+	echo "$digest" > "$IMAGE_DIR/nfqwall-$VERSION.digest"
 
 	end=$(date +%s.%N)
 	say "$out"
 	say "  sha256 $(sha256sum "$out" | cut -d' ' -f1), $(stat -c %s "$out") bytes," \
 		"$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.1f", b - a }') s"
 	say "  created $created (SOURCE_DATE_EPOCH=$SOURCE_DATE_EPOCH), revision $REVISION"
+	say "  manifest digest $digest (nfqwall-$VERSION.digest)"
 	say "  packages: $IMAGE_DIR/nfqwall-$VERSION.packages"
 }
 
