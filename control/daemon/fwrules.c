@@ -184,6 +184,9 @@ render_raw(const struct fw_config *c, int family, FILE *out)
 			m->raw | m->prednat, m->raw | m->prednat);
 		emit_self(c, family, ch, in ? 'i' : 'o', false, "ACCEPT", out);
 		emit_self(c, family, ch, in ? 'i' : 'o', true, "ACCEPT", out);
+		if (!in && c->self_sockmark)
+			fprintf(out, "-A %s -m mark --mark 0x%x/0x%x -j ACCEPT\n", ch, m->prednat,
+				m->mask);
 		emit_failsafes(in ? c->fs_in : c->fs_out, family, ch, in, false, out);
 		/* replies of failsafe flows (felix PR #1718) */
 		emit_failsafes(in ? c->fs_out : c->fs_in, family, ch, in, true, out);
@@ -192,10 +195,34 @@ render_raw(const struct fw_config *c, int family, FILE *out)
 	}
 }
 
+/*
+ * Before the first table (Kubernetes mode, no rules of an earlier daemon):
+ * the daemon's marked API connections become failsafe flows, so they stay
+ * up when the real rules arrive; every other packet passes as before.
+ */
+static void
+render_bootstrap(const struct fw_config *c, FILE *out)
+{
+	const struct mark_layout *m = &c->ml;
+
+	fastpath_accept_chain(c, out);
+	fastpath_failsafe_chain(c, out);
+	for (int i = 0; i < 2; i++) {
+		const char *ch = i == 0 ? "NFQWALL-INPUT" : "NFQWALL-OUTPUT";
+
+		fprintf(out, "-A %s -m connmark --mark 0x%x/0x%x -j NFQWALL-ACCEPT\n", ch,
+			mark_gen(m, MARK_GEN_FAILSAFE), m->gen_mask);
+	}
+	fprintf(out, "-A NFQWALL-OUTPUT -m mark --mark 0x%x/0x%x -j NFQWALL-FAILSAFE\n",
+		m->prednat, m->mask);
+}
+
 /* raw and mangle are touched only when the policy needs them. */
 static bool
 table_wanted(const struct fw_config *c, const char *table)
 {
+	if (c->bootstrap)
+		return strcmp(table, "filter") == 0;
 	if (strcmp(table, "raw") == 0)
 		return c->untracked;
 	if (strcmp(table, "mangle") == 0)
@@ -224,6 +251,8 @@ fwrules_render(const struct fw_config *c, int family, FILE *out)
 			emit_self(c, family, ch, 'i', false, "ACCEPT", out);
 			emit_failsafes(c->fs_in, family, ch, true, false, out);
 			emit_tail(c, ch, true, out);
+		} else if (strcmp(tables[t], "filter") == 0 && c->bootstrap) {
+			render_bootstrap(c, out);
 		} else if (strcmp(tables[t], "filter") == 0) {
 			fastpath_accept_chain(c, out);
 			fastpath_failsafe_chain(c, out);
@@ -235,6 +264,9 @@ fwrules_render(const struct fw_config *c, int family, FILE *out)
 			emit_tail(c, "NFQWALL-INPUT", false, out);
 			fastpath_head(c, "NFQWALL-OUTPUT", out);
 			emit_self(c, family, "NFQWALL-OUTPUT", 'o', false, "NFQWALL-FAILSAFE", out);
+			if (c->self_sockmark)	/* the daemon's own API connections */
+				fprintf(out, "-A NFQWALL-OUTPUT -m mark --mark 0x%x/0x%x -j "
+					"NFQWALL-FAILSAFE\n", c->ml.prednat, c->ml.mask);
 			emit_failsafes(c->fs_out, family, "NFQWALL-OUTPUT", false, false, out);
 			emit_tail(c, "NFQWALL-OUTPUT", false, out);
 			if (c->forward) {

@@ -35,6 +35,12 @@ struct fw_config {
 	const struct failsafe_list *fs_out;
 	/* nfqwall's own port on loopback (hostenv.self): accepted before the failsafes */
 	const struct failsafe_list *self;
+	/* the daemon's own sockets carry exactly P (kube_config.sock_mark): accepted
+	 * like a failsafe flow in OUTPUT, so no policy cuts nfqwall off its API */
+	bool self_sockmark;
+	/* only what lets the daemon's own API connections be remembered as failsafe
+	 * flows, nothing policed (Kubernetes mode, before the first list) */
+	bool bootstrap;
 	/* Where conntrack INVALID drops: interfaces a host endpoint claims, as in
 	 * Felix, where those rules live in the endpoint chains. */
 	bool claimed_all;		/* a "*" endpoint: every non-workload interface */

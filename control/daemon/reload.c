@@ -216,6 +216,7 @@ fw_config_for(const struct ctl *c, const struct polset *ps, const struct hostenv
 	fc->fs_in = &env->fs_in;
 	fc->fs_out = &env->fs_out;
 	fc->self = &env->self;
+	fc->self_sockmark = c->o.kubernetes && !c->o.no_allow_self;
 	/* queue only from the hooks the policy needs */
 	for (size_t i = 0; i < ps->npolicies; i++) {
 		const struct policy *p = ps->policies[i];
@@ -416,6 +417,18 @@ reload_policy(struct ctl *c, const char *why)
 	struct reload r;
 	int err;
 
+	/*
+	 * Kubernetes: no table before every kind is listed. A partial store
+	 * would enforce a partial policy (no HostEndpoint yet: nothing
+	 * policed), opening a node whose last daemon left its rules: until
+	 * then its workers answer as a daemon that is down (the fail mode) and
+	 * judged flows ride the old rules' fast path.
+	 */
+	if (c->o.kubernetes && !c->have_table && !kube_store_synced(&c->store)) {
+		ctl_set_detail(c, "waiting for the first list of every kind from the Kubernetes "
+			       "API (packets get the fail mode meanwhile)");
+		return 0;
+	}
 	memset(&r, 0, sizeof(r));
 	r.why = why;
 	r.t0 = mono_ns();
@@ -462,9 +475,12 @@ kube_ready_check(struct ctl *c)
 {
 	uint64_t now;
 
-	if (!c->o.kubernetes || STAT_GET(c->d.ready) || !c->have_table ||
-	    !kube_store_synced(&c->store))
+	if (!c->o.kubernetes || STAT_GET(c->d.ready) || !kube_store_synced(&c->store))
 		return;
+	if (!c->have_table) {		/* the first table: now that every kind is listed */
+		reload_schedule(c);
+		return;
+	}
 	pthread_mutex_lock(&c->store.lock);
 	now = c->store.version;
 	pthread_mutex_unlock(&c->store.lock);

@@ -105,9 +105,12 @@ daemonset_note(struct ctl *c)
 
 /*
  * At SIGTERM: is this the end for good? Only when the DaemonSet was seen and
- * then deleted (the watch, confirmed by one GET when the API answers). A
- * rolling update, an eviction, a drain or a crash leave it present: the
- * rules stay and the next pod takes over.
+ * then deleted: the watch saw it go (or get a deletionTimestamp), or, asked
+ * now, the API says 404, or refuses the token (401: the release's
+ * ServiceAccount is deleted; a pod's token stays valid while the pod
+ * terminates, whatever its reason). A rolling update, an eviction, a drain
+ * or a crash leave the DaemonSet present: the rules stay and the next pod
+ * takes over. No answer (a 403, an outage) leaves the rules too.
  */
 static bool
 daemonset_deleted(struct ctl *c)
@@ -122,10 +125,29 @@ daemonset_deleted(struct ctl *c)
 			 c->o.daemonset);
 		return false;
 	}
-	g = kube_daemonset_check(c->kube, 3);
-	if (g != KUBE_DS_UNKNOWN)
-		w = g;
-	return w == KUBE_DS_DELETING || w == KUBE_DS_GONE;
+	if (w == KUBE_DS_DELETING || w == KUBE_DS_GONE)
+		return true;
+	g = kube_daemonset_check(c->kube, 5);
+	return g == KUBE_DS_DELETING || g == KUBE_DS_GONE || g == KUBE_DS_ACCOUNT_GONE;
+}
+
+/*
+ * Kubernetes mode on a node without nfqwall's rules: before opening any API
+ * connection, the rules that make those connections failsafe flows (their
+ * sockets are marked), so the first real rules, installed once every kind
+ * is listed, do not judge them by a policy that may not allow the API.
+ */
+static void
+install_bootstrap(struct ctl *c)
+{
+	struct fw_config fc = { .ml = c->ml, .bootstrap = true, .self_sockmark = true };
+	char why[512];
+
+	if (fwrules_install(&fc, why, sizeof(why)) < 0)
+		log_warn("cannot install the bootstrap rules", "error=\"%s\"", why);
+	else
+		log_info("bootstrap rules: the daemon's API connections are failsafe flows, "
+			 "nothing else is policed until the first table", "%s", "");
 }
 
 #define MARKCHECK_PERIOD_NS	(60 * 1000000000ull)
@@ -380,6 +402,8 @@ start_sources(struct ctl *c)
 			.server = c->o.api_server, .token_file = c->o.token_file,
 			.ca_file = c->o.ca_file, .node = c->o.node, .group_version = c->o.api_group,
 			.max_list_bytes = (size_t)c->o.max_list_mib << 20,
+			/* nfqwall's own API connections pass its rules (fwrules.c) */
+			.sock_mark = c->o.no_allow_self ? 0 : c->ml.prednat,
 		};
 		char why[256], ds_ns[64], ds_name[254];
 
@@ -509,10 +533,12 @@ run_main(int argc, char **argv)
 	rc = 1;
 	if (drop_privileges() < 0 || check_marks(&c, true) < 0)
 		goto out;
-	if (start_sources(&c) < 0)
-		goto out;
 	/* A daemon restarted over its own rules must not reuse their generation. */
 	c.gen = fwrules_installed_gen(&c.ml);
+	if (c.gen == 0 && c.o.kubernetes && !c.o.no_allow_self)
+		install_bootstrap(&c);
+	if (start_sources(&c) < 0)
+		goto out;
 	reload_policy(&c, "start");
 
 	c.logout = c.o.log_file ? fopen(c.o.log_file, "a") : stdout;

@@ -14,6 +14,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <time.h>
 
 #include "clock.h"
 #include "kube_int.h"
@@ -218,6 +220,19 @@ progress_cb(void *arg, curl_off_t a, curl_off_t b, curl_off_t c, curl_off_t d)
 	return kube_stopping(r->kc) ? 1 : 0;
 }
 
+/* Mark the connection's socket (kube_config.sock_mark). */
+static int
+sockopt_cb(void *arg, curl_socket_t fd, curlsocktype purpose)
+{
+	const struct kube_client *kc = arg;
+	unsigned mark = kc->sock_mark;
+
+	if (purpose == CURLSOCKTYPE_IPCXN && mark != 0 &&
+	    setsockopt(fd, SOL_SOCKET, SO_MARK, &mark, sizeof(mark)) < 0)
+		log_warn("cannot mark the API connection", "error=\"%s\"", strerror(errno));
+	return CURL_SOCKOPT_OK;
+}
+
 /* Everything but the headers, the same on every attempt. */
 static void
 setup_handle(CURL *c, const struct kube_client *kc, const char *url, struct kapi_call *call)
@@ -237,6 +252,8 @@ setup_handle(CURL *c, const struct kube_client *kc, const char *url, struct kapi
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, call);
 	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, header_cb);
 	curl_easy_setopt(c, CURLOPT_HEADERDATA, call);
+	curl_easy_setopt(c, CURLOPT_SOCKOPTFUNCTION, sockopt_cb);
+	curl_easy_setopt(c, CURLOPT_SOCKOPTDATA, kc);
 	curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
 	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, progress_cb);
 	curl_easy_setopt(c, CURLOPT_XFERINFODATA, call->r);
@@ -411,6 +428,7 @@ kube_start(struct kube_client **out, const struct kube_config *cfg, struct kube_
 	kc->st = st;
 	kc->get = kapi_get;
 	kc->list_max = cfg->max_list_bytes ? cfg->max_list_bytes : KUBE_LIST_MAX_DEFAULT;
+	kc->sock_mark = cfg->sock_mark;
 	kc->node = strdup(cfg->node);
 	kc->token_file = strdup(cfg->token_file ? cfg->token_file : SA_DIR "/token");
 	kc->ca_file = strdup(cfg->ca_file ? cfg->ca_file : SA_DIR "/ca.crt");
@@ -483,21 +501,44 @@ kube_daemonset_check(struct kube_client *kc, long timeout_s)
 {
 	struct reflector r = { .kc = kc, .kind = KK_DAEMONSET };
 	struct kube_buf body = { .max = KUBE_EVENT_MAX };
-	struct kapi_call call = { .r = &r, .body = &body, .timeout_s = timeout_s };
+	struct kapi_call call = { .r = &r, .body = &body };
 	enum kube_ds_state s = KUBE_DS_UNKNOWN;
+	uint64_t deadline = mono_ns() + (uint64_t)timeout_s * 1000000000ull;
 	char url[KUBE_URL_MAX];
 	CURLcode cerr;
-	long status;
+	long status = -1;
 
 	if (kc == NULL || kc->ds_name == NULL ||
 	    snprintf(url, sizeof(url), "%s/apis/apps/v1/namespaces/%s/daemonsets/%s", kc->server,
 		     kc->ds_namespace, kc->ds_name) >= (int)sizeof(url))
 		return KUBE_DS_UNKNOWN;
-	status = kc->get(&r, url, &call, &cerr);
-	if (status == 404)
-		s = KUBE_DS_GONE;
-	else if (status == 200 && call.err == 0 && body.p != NULL)
-		s = kstore_ds_of(body.p, body.n);
+	/*
+	 * Only 200, 404 and 401 answer the question; a 403, a 5xx or no answer
+	 * may be a moment of an uninstall (helm deletes the bindings just before
+	 * the ServiceAccount) or of an outage: ask again until the deadline.
+	 */
+	for (int attempt = 0; s == KUBE_DS_UNKNOWN; attempt++) {
+		uint64_t now = mono_ns();
+
+		if (attempt > 0 && now + 500000000ull >= deadline)
+			break;
+		if (attempt > 0) {
+			struct timespec ts = { 0, 500000000L };
+
+			nanosleep(&ts, NULL);
+			now = mono_ns();
+		}
+		call.timeout_s = deadline > now ? (long)((deadline - now) / 1000000000ull) : 0;
+		if (call.timeout_s < 1)
+			call.timeout_s = 1;
+		status = kc->get(&r, url, &call, &cerr);
+		if (status == 404)
+			s = KUBE_DS_GONE;
+		else if (status == 401)		/* the token, re-read, is refused: no account */
+			s = KUBE_DS_ACCOUNT_GONE;
+		else if (status == 200 && call.err == 0 && body.p != NULL)
+			s = kstore_ds_of(body.p, body.n);
+	}
 	log_info("asked the API for this daemon's DaemonSet", "daemonset=%s/%s http=%ld state=%s",
 		 kc->ds_namespace, kc->ds_name, status, kube_ds_state_name(s));
 	free(body.p);

@@ -247,6 +247,7 @@ kube_ds_state_name(enum kube_ds_state s)
 	static const char *const names[] = {
 		[KUBE_DS_UNKNOWN] = "unknown", [KUBE_DS_PRESENT] = "present",
 		[KUBE_DS_DELETING] = "deleting", [KUBE_DS_GONE] = "gone",
+		[KUBE_DS_ACCOUNT_GONE] = "serviceaccount-gone",
 	};
 
 	return (unsigned)s < ARRAY_SIZE(names) ? names[s] : "unknown";

@@ -46,6 +46,8 @@ enum kube_ds_state {
 	KUBE_DS_PRESENT,	/* it exists: a stop is a restart, an update or an eviction */
 	KUBE_DS_DELETING,	/* it has a deletionTimestamp (foreground or orphan deletion) */
 	KUBE_DS_GONE,		/* it existed and is deleted */
+	KUBE_DS_ACCOUNT_GONE,	/* the API refuses our token (401): the release's
+				 * ServiceAccount is deleted, as helm uninstall does */
 };
 
 struct kube_config {
@@ -55,6 +57,8 @@ struct kube_config {
 	const char *node;		/* this node's name (the Node watch) */
 	const char *group_version;	/* crd.projectcalico.org/v1 or projectcalico.org/v3; NULL: discover */
 	size_t max_list_bytes;		/* one list, all pages; 0: 64 MiB */
+	uint32_t sock_mark;		/* SO_MARK of every API connection (0: none): nfqwall's
+					 * rules accept them, so no policy cuts nfqwall off */
 	const char *ds_namespace;	/* the DaemonSet running us, watched; NULL: none */
 	const char *ds_name;
 };
@@ -116,10 +120,11 @@ bool kube_store_synced(struct kube_store *st);
 enum kube_ds_state kube_daemonset_state(struct kube_store *st);
 
 /*
- * kube_daemonset_check - ask the API now (one GET, at most @timeout_s
- * seconds): PRESENT, DELETING, GONE (404), or UNKNOWN on any error (no
- * DaemonSet configured, no answer, 401/403 once the release's RBAC is
- * gone). Call before kube_stop.
+ * kube_daemonset_check - ask the API now, for at most @timeout_s seconds:
+ * PRESENT, DELETING, GONE (404), ACCOUNT_GONE (401 with the token read
+ * again), or UNKNOWN when no DaemonSet is configured or nothing else came
+ * back in time (403, 5xx, no answer: asked again every 0.5 s). Call
+ * before kube_stop.
  */
 enum kube_ds_state kube_daemonset_check(struct kube_client *kc, long timeout_s);
 

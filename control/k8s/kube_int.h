@@ -159,6 +159,7 @@ struct kube_client {
 	char *token_file;
 	char *ca_file;
 	char *node;
+	uint32_t sock_mark;		/* SO_MARK of every connection, 0: none */
 	char *ds_namespace;		/* the DaemonSet running us; NULL: not watched */
 	char *ds_name;
 	char group_version[64];		/* "" until given or discovered */

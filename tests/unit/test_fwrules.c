@@ -229,6 +229,38 @@ test_self_rules(void **state)
 	failsafe_list_free(&out);
 }
 
+/* The daemon's own API connections: their socket mark (P alone) makes them failsafe flows;
+ * before the first table, only that is installed. */
+static void
+test_sockmark_and_bootstrap(void **state)
+{
+	struct failsafe_list in, out;
+	struct fw_config c;
+	char *t;
+
+	(void)state;
+	base_config(&c, &in, &out);
+	assert_int_equal(mark_layout_init(&c.ml, 0x1fff), 0);
+	c.self_sockmark = true;
+	t = render(&c, AF_INET);
+	assert_true(pos(t, "-A NFQWALL-OUTPUT -m mark --mark 0x8/0x1fff -j NFQWALL-FAILSAFE\n") >= 0);
+	assert_int_equal(pos(t, "-A NFQWALL-INPUT -m mark --mark 0x8/0x1fff"), -1);
+	free(t);
+	c.bootstrap = true;
+	c.prednat = c.untracked = true;	/* ignored: filter only */
+	t = render(&c, AF_INET);
+	assert_int_equal(pos(t, "*raw"), -1);
+	assert_int_equal(pos(t, "*mangle"), -1);
+	assert_true(pos(t, "-A NFQWALL-OUTPUT -m mark --mark 0x8/0x1fff -j NFQWALL-FAILSAFE\n") >= 0);
+	assert_true(pos(t, "-A NFQWALL-INPUT -m connmark --mark 0x1fe0/0x1fe0 -j NFQWALL-ACCEPT\n") >= 0);
+	/* nothing is queued, nothing dropped */
+	assert_int_equal(pos(t, "NFQUEUE"), -1);
+	assert_int_equal(pos(t, "DROP"), -1);
+	free(t);
+	failsafe_list_free(&in);
+	failsafe_list_free(&out);
+}
+
 /* A restarted daemon reads the generation back from the installed fast-path rule. */
 static void
 test_installed_gen(void **state)
@@ -259,6 +291,7 @@ main(void)
 		cmocka_unit_test(test_untracked),
 		cmocka_unit_test(test_installed_gen),
 		cmocka_unit_test(test_self_rules),
+		cmocka_unit_test(test_sockmark_and_bootstrap),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
