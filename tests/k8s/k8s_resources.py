@@ -38,11 +38,14 @@ class Res:
         self.categories = list(categories)
         self.core = group == ""         # the legacy group: /api/v1
         self.builtin = group in BUILTIN_GROUPS
-        self.field_labels = {"metadata.name", "metadata.namespace"} | \
-            set(field_labels)
         # a field-label conversion of its own (Node, Namespace, Pod): an
-        # unknown field selector is worded "field label not supported"
+        # unknown field selector is worded "field label not supported", and
+        # a cluster-scoped kind with one (Node, Namespace) has no
+        # metadata.namespace
         self.field_conv = field_conv
+        self.field_labels = {"metadata.name"} | set(field_labels)
+        if namespaced or not field_conv:
+            self.field_labels.add("metadata.namespace")
         # DELETE answers the object (CRs, Pod), not a Status
         self.return_deleted = return_deleted or not self.builtin
         # metadata.generation: "cr" bumps on any change but metadata and

@@ -4,7 +4,8 @@
 # kubectl (apply, get, get -w, delete, paging, auth, errors), then check the
 # wire details the daemon relies on (bookmarks, 410 both ways, split chunks,
 # dropped and stalled streams, restarts, an expired continue, an endless
-# watch line or list) with curl.
+# watch line or list) with curl.  test_workloads.sh, sourced near the end,
+# does the same for DaemonSet, Pod and ServiceAccount and their deletion.
 # Prints "ok - ..." / "not ok - ..." per check and "N passed, N failed";
 # exits 1 on failure, 77 when kubectl, openssl, python3 or curl is missing.
 set -u
@@ -19,9 +20,9 @@ for tool in kubectl openssl python3 curl; do
 done
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/nfqwall-k8s.XXXXXX")
-SERVER_PID="" WATCH_PID="" WATCH2_PID=""
+SERVER_PID="" WATCH_PID="" WATCH2_PID="" WATCH3_PID="" BG_PID=""
 cleanup() {
-	for p in $WATCH_PID $WATCH2_PID $SERVER_PID; do
+	for p in $WATCH_PID $WATCH2_PID $WATCH3_PID $BG_PID $SERVER_PID; do
 		kill "$p" 2>/dev/null
 	done
 	wait 2>/dev/null
@@ -438,6 +439,9 @@ wait_for 10 c "$B/tiers" -o /dev/null 2>/dev/null
 check "... and back on the same port afterwards" c -f "$B/tiers" -o /dev/null
 k get $HEP -o name >"$T/out" 2>"$T/err"
 check "kubectl works after the restart (state kept)" has "$T/out" node-1-auto-hep
+
+# -------------------------------------------------------- DaemonSet, Pod, ServiceAccount
+. "$HERE/test_workloads.sh"
 
 # -------------------------------------------------------- the first watch is still fine?
 kill "$WATCH_PID" 2>/dev/null; wait "$WATCH_PID" 2>/dev/null; WATCH_PID=""
