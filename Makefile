@@ -6,6 +6,8 @@
 #   make demo       deps + build + a live demo in network namespaces (root)
 #   make bench      benchmarks; every figure is printed with its command
 #   make deps       install missing Debian packages (idempotent)
+#   make image      the container image build/image/nfqwall-VERSION.oci.tar (root;
+#                   deploy/image/README.md); make image-test builds and tests it
 #   SAN=address,undefined make test     sanitizer build in build/san-address-undefined/
 #   WERROR=1 V=1 BUILD=dir (default build/)
 
@@ -112,7 +114,8 @@ DIFF_BINS  := $(DIFF_SRCS:tests/diff/%.c=$(O)/tests/%)
 BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(O)/bench/%)
 NFQWALL    := $(O)/nfqwall
 
-.PHONY: all test-bins test check demo bench deps lint hdrcheck clean fuzz fuzz-replay
+.PHONY: all test-bins test check demo bench deps lint hdrcheck clean fuzz fuzz-replay image \
+	image-test
 all: $(NFQWALL)
 
 $(O)/obj/%.o: %.c
@@ -149,7 +152,7 @@ test: $(NFQWALL) $(UNIT_BINS) $(DIFF_BINS)
 	$(Q)O=$(O) tests/run.sh unit golden diff
 
 check: deps $(NFQWALL) $(UNIT_BINS) $(DIFF_BINS)
-	$(Q)O=$(O) BUILD=$(BUILD) tests/run.sh lint unit golden diff examples k8s helm integ san tsan fuzz
+	$(Q)O=$(O) BUILD=$(BUILD) tests/run.sh lint unit golden diff examples k8s helm image integ san tsan fuzz
 
 demo: deps $(NFQWALL)
 	$(Q)O=$(O) scripts/demo.sh
@@ -159,6 +162,12 @@ bench: $(NFQWALL) $(BENCH_BINS)
 
 deps:
 	$(Q)scripts/deps.sh
+
+image: $(NFQWALL)
+	$(Q)O=$(O) scripts/image.sh
+
+image-test: $(NFQWALL)
+	$(Q)O=$(O) BUILD=$(BUILD) tests/run.sh image
 
 lint: hdrcheck
 	$(Q)scripts/lint.sh

@@ -1,7 +1,7 @@
 #!/bin/sh
 # tests/run.sh SUITE... - run nfqwall's test suites and print one closing line
-# "N passed, N failed, N skipped". Suites: lint unit golden diff examples k8s helm integ san
-# tsan fuzz.
+# "N passed, N failed, N skipped". Suites: lint unit golden diff examples k8s helm image
+# integ san tsan fuzz.
 # Unit and differential tests are cmocka binaries in $O/tests (TAP output);
 # golden tests are tests/golden/run.sh; integration tests are the executable
 # tests/integ/*.sh scripts (exit 0 pass, 77 skip with a reason, else fail).
@@ -199,6 +199,26 @@ EOT
 	fi
 }
 
+# The container image (tests/image/run.sh): two builds byte-identical, a chroot, podman
+# with real traffic between namespaces. Needs deb.debian.org; installs mmdebstrap, umoci,
+# podman and runc when missing.
+suite_image() {
+	echo "== image"
+	out=$(O="$O" NFQWALL="$NFQWALL" sh tests/image/run.sh 2>&1)
+	rc=$?
+	if [ $rc -eq 77 ]; then
+		skip=$((skip + 1)); printf '%s\n' "$out" | tail -1; echo "    skip - image"; return
+	fi
+	before=$fail
+	count_tap image <<EOT
+$out
+EOT
+	if [ $rc -ne 0 ] && [ $fail -eq "$before" ]; then
+		fail=$((fail + 1)); failed_names="$failed_names image:exit-$rc"
+		printf '%s\n' "$out" | tail -20
+	fi
+}
+
 # libFuzzer targets: replay every kept input, then fuzz each target briefly.
 suite_fuzz() {
 	echo "== fuzz: building with clang -fsanitize=fuzzer,address,undefined"
@@ -212,7 +232,7 @@ suite_fuzz() {
 
 for s in "$@"; do
 	case "$s" in
-	lint|unit|diff|golden|examples|k8s|helm|integ|san|tsan|fuzz) "suite_$s" ;;
+	lint|unit|diff|golden|examples|k8s|helm|image|integ|san|tsan|fuzz) "suite_$s" ;;
 	*) echo "tests/run.sh: unknown suite '$s'" >&2; exit 2 ;;
 	esac
 done
