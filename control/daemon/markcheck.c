@@ -290,7 +290,15 @@ nft_line(const char *line, size_t len, const char *where_pfx, struct mark_user *
 			const char *op = strpbrk(e, "|&^");
 			uint32_t v2;
 
-			if (strstr(e, "mark") != NULL && op != NULL && first_number(op, end, &v)) {
+			const char *src = strstr(e, "mark");
+			/* "ct mark set meta mark ...", "meta mark set ct mark ...": a copy from
+			 * the other field overwrites the whole destination */
+			bool src_ct = src != NULL && src >= e + 3 && strncmp(src - 3, "ct ", 3) == 0;
+
+			if (src != NULL && src_ct != ct) {
+				add_user(out, max, n, 0xffffffffu, ct, false, where, (size_t)wl);
+				p = (char *)end - 5;
+			} else if (src != NULL && op != NULL && first_number(op, end, &v)) {
 				/* "& A" clears ~A; a folded "& A | V" then sets V too */
 				const char *op2 = *op == '&' ? strpbrk(op + 1, "|^") : NULL;
 				uint32_t bits = *op == '&' ? ~v : v;

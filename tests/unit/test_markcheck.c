@@ -138,6 +138,11 @@ test_kube_proxy_nft(void **state)
 		"\t\tmeta mark set meta mark & 0xffff0fff | 0x00001000\n"
 		"\t}\n"
 		"}\n"
+		"table ip ts-nft {\n"
+		"\tchain copy {\n"
+		"\t\tct mark set meta mark & 0x00ff0000\n"
+		"\t}\n"
+		"}\n"
 		"table inet wg-quick-wg0 {\n"
 		"\tchain premangle {\n"
 		"\t\tmeta l4proto udp meta mark set ct mark\n"
@@ -147,16 +152,19 @@ test_kube_proxy_nft(void **state)
 	size_t n = markcheck_nft(text, false, u, 16);
 
 	(void)state;
-	assert_int_equal(n, 5);
+	assert_int_equal(n, 6);
 	assert_int_equal(u[0].bits, 0x4000);
 	assert_int_equal(u[1].bits, 0x4000);
 	assert_int_equal(u[2].bits, 0x4000);
 	assert_non_null(strstr(u[0].where, "nft ip kube-proxy mark-for-masquerade"));
 	assert_int_equal(u[3].bits, 0xf000);		/* cleared 0xf000, set 0x1000 */
-	assert_int_equal(u[4].bits, 0xffffffffu);	/* a copy of the connmark: all of it */
+	assert_int_equal(u[4].bits, 0xffffffffu);	/* a masked copy still overwrites all */
+	assert_true(u[4].ct);
+	assert_int_equal(u[5].bits, 0xffffffffu);	/* a copy of the connmark: all of it */
+	assert_false(u[5].ct);
 	/* iptables-nft's own tables (Tailscale's nftables mode writes there) are read only
 	 * when iptables-save failed; nfqwall's own chains never count */
-	assert_int_equal(markcheck_nft(text, true, u, 16), 7);
+	assert_int_equal(markcheck_nft(text, true, u, 16), 8);
 	assert_non_null(strstr(u[0].where, "Tailscale"));
 	assert_int_equal(u[0].bits, 0x00ff0000);
 	assert_int_equal(u[1].bits, 0x00ff0000);
