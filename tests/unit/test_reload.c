@@ -224,6 +224,29 @@ kube_setup(struct ctl *c)
 		  "\"labels\":{\"zone\":\"a\",\"kubernetes.io/hostname\":\"n1\"}},"
 		  "\"status\":{\"addresses\":[{\"type\":\"Hostname\",\"address\":\"n1\"},"
 		  "{\"type\":\"InternalIP\",\"address\":\"10.0.0.5\"}]}}");
+	for (int k = 0; k < KK_NKINDS; k++)	/* every kind listed once */
+		c->store.kinds[k].synced = true;
+}
+
+/* Before every kind is listed once, no table: a partial store would enforce a partial policy. */
+static void
+test_kube_no_table_before_sync(void **state)
+{
+	struct fixture *f = *state;
+	struct ctl *c = &f->c;
+
+	kube_setup(c);
+	c->store.kinds[KK_HEP].synced = false;
+	assert_int_equal(reload_policy(c, "start"), 0);
+	assert_false(c->have_table);
+	assert_null(ruleset_current());
+	assert_non_null(strstr(c->d.ready_detail, "waiting for the first list of every kind"));
+	/* the DaemonSet watch never holds the table back */
+	c->store.kinds[KK_HEP].synced = true;
+	c->store.kinds[KK_DAEMONSET].synced = false;
+	assert_int_equal(reload_policy(c, "synced"), 0);
+	assert_true(c->have_table);
+	kube_store_free(&c->store);
 }
 
 /* The Kubernetes store, with Calico's auto host endpoint from this Node. */
@@ -406,6 +429,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_first_load_with_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_debounce, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kube_store_auto_hep, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_kube_no_table_before_sync, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_nomem_sweep, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_nomem_sweep_kube, setup, teardown),
 	};
