@@ -33,7 +33,6 @@
 #include <string.h>
 #include <time.h>
 
-#include <urcu/urcu-memb.h>
 
 #include "clock.h"
 #include "daemon.h"
@@ -407,7 +406,7 @@ render_rule_hits(FILE *f)
 
 	head(f, "rule_hits_total", "counter",
 	     "Decisions and Log matches by ruleset entry (rule, end of tier, profile, failsafe).");
-	urcu_memb_read_lock();
+	ruleset_read_lock();
 	rs = ruleset_current();
 	for (uint32_t i = 0; rs != NULL && i < ruleset_nmeta(rs); i++) {
 		const struct rs_meta *m = ruleset_meta(rs, i);
@@ -423,7 +422,7 @@ render_rule_hits(FILE *f)
 			stage_name((enum stage)m->stage), dir_name((enum dir)m->dir),
 			ruleset_hits(rs, i));
 	}
-	urcu_memb_read_unlock();
+	ruleset_read_unlock();	/* tells TSan the grace period too */
 }
 
 static bool
