@@ -93,22 +93,30 @@ suite_lint() {
 	fi
 }
 
-# The test API server proven against the real kubectl (tests/k8s/).
-suite_k8s() {
-	echo "== k8s/test_kubectl"
-	out=$(sh tests/k8s/test_kubectl.sh 2>&1)
+# A test script that prints TAP-style lines: its lines counted under NAME; exit 77 = skip
+# (its last line says why); a non-zero exit with no failed line is a failure of its own.
+run_tap_script() {	# NAME CMD...
+	name=$1; shift
+	echo "== $name"
+	out=$("$@" 2>&1)
 	rc=$?
 	if [ $rc -eq 77 ]; then
-		skip=$((skip + 1)); printf '%s\n' "$out" | tail -1; echo "    skip - k8s/test_kubectl"
+		skip=$((skip + 1)); printf '%s\n' "$out" | tail -1; echo "    skip - $name"
 		return
 	fi
 	before=$fail
-	count_tap k8s <<EOT
+	count_tap "$name" <<EOT
 $out
 EOT
 	if [ $rc -ne 0 ] && [ $fail -eq "$before" ]; then
-		fail=$((fail + 1)); failed_names="$failed_names k8s:exit-$rc"
+		fail=$((fail + 1)); failed_names="$failed_names $name:exit-$rc"
+		printf '%s\n' "$out" | tail -20
 	fi
+}
+
+# The test API server proven against the real kubectl (tests/k8s/).
+suite_k8s() {
+	run_tap_script k8s/test_kubectl sh tests/k8s/test_kubectl.sh
 }
 
 suite_integ() {	# $INTEG_ONLY: only these tests (names without .sh)
@@ -186,37 +194,14 @@ suite_tsan() {
 # The Helm chart (tests/helm/run.sh): helm lint --strict, renders, refused values,
 # yamllint, the Kubernetes schemas, the house rules, determinism, the golden render.
 suite_helm() {
-	echo "== helm"
-	out=$(TOOLS="${BUILD:-build}/tools" NFQWALL="$NFQWALL" sh tests/helm/run.sh 2>&1)
-	rc=$?
-	before=$fail
-	count_tap helm <<EOT
-$out
-EOT
-	if [ $rc -ne 0 ] && [ $rc -ne 77 ] && [ $fail -eq "$before" ]; then
-		fail=$((fail + 1)); failed_names="$failed_names helm:exit-$rc"
-		printf '%s\n' "$out" | tail -20
-	fi
+	run_tap_script helm env TOOLS="${BUILD:-build}/tools" NFQWALL="$NFQWALL" sh tests/helm/run.sh
 }
 
 # The container image (tests/image/run.sh): two builds byte-identical, a chroot, podman
 # with real traffic between namespaces. Needs deb.debian.org; installs mmdebstrap, umoci,
 # podman and runc when missing.
 suite_image() {
-	echo "== image"
-	out=$(O="$O" NFQWALL="$NFQWALL" sh tests/image/run.sh 2>&1)
-	rc=$?
-	if [ $rc -eq 77 ]; then
-		skip=$((skip + 1)); printf '%s\n' "$out" | tail -1; echo "    skip - image"; return
-	fi
-	before=$fail
-	count_tap image <<EOT
-$out
-EOT
-	if [ $rc -ne 0 ] && [ $fail -eq "$before" ]; then
-		fail=$((fail + 1)); failed_names="$failed_names image:exit-$rc"
-		printf '%s\n' "$out" | tail -20
-	fi
+	run_tap_script image env O="$O" NFQWALL="$NFQWALL" sh tests/image/run.sh
 }
 
 # libFuzzer targets: replay every kept input, then fuzz each target briefly.

@@ -449,10 +449,10 @@ add_catch_all(struct clist *l, uint8_t family, uint8_t action, uint32_t meta)
 	return centry_check(e);
 }
 
-/* The entry of failsafe @f, forward (@pass 0) or the reply direction of the raw table. */
+/* One failsafe-like entry: @proto, @port in field @pf, and each non-NULL net in its field. */
 static int
-add_failsafe(struct clist *l, const struct failsafe *f, int pass, enum dir dir, uint8_t family,
-	     uint32_t meta)
+add_port_entry(struct clist *l, uint32_t meta, uint8_t family, uint8_t proto, uint16_t port,
+	       int pf, const struct cidr *n1, int f1, const struct cidr *n2, int f2)
 {
 	struct centry *e = clist_add(l);
 	struct ivset t;
@@ -463,26 +463,44 @@ add_failsafe(struct clist *l, const struct failsafe *f, int pass, enum dir dir, 
 	e->action = RS_A_FAILSAFE;
 	e->meta = meta;
 	ivset_init(&t);
-	ivset_add(&t, f->proto, f->proto);
+	ivset_add(&t, proto, proto);
 	ivset_and(&e->f[F_PROTO], &t);
 	t.n = 0;
-	ivset_add(&t, f->port, f->port);
-	ivset_and(&e->f[pass == 0 ? F_DPORT : F_SPORT], &t);
+	ivset_add(&t, port, port);
+	ivset_and(&e->f[pf], &t);
 	e->none[F_SPORT] = e->none[F_DPORT] = false;
-	if (f->has_net) {
+	for (int i = 0; i < 2; i++) {
+		const struct cidr *n = i == 0 ? n1 : n2;
+
+		if (n == NULL)
+			continue;
 		t.n = 0;
-		ivset_add_cidr(&t, &f->net);
-		ivset_and(&e->f[dir == DIR_INGRESS ? F_SRC : F_DST], &t);
+		ivset_add_cidr(&t, n);
+		ivset_and(&e->f[i == 0 ? f1 : f2], &t);
 	}
 	ivset_free(&t);
 	return centry_check(e);
 }
 
-/* nfqwall's own port (hostenv.self): forward, and in the raw table the replies. */
+/* The entry of failsafe @f, forward (@pass 0) or the reply direction of the raw table. */
+static int
+add_failsafe(struct clist *l, const struct failsafe *f, int pass, enum dir dir, uint8_t family,
+	     uint32_t meta)
+{
+	return add_port_entry(l, meta, family, f->proto, f->port, pass == 0 ? F_DPORT : F_SPORT,
+			      f->has_net ? &f->net : NULL, dir == DIR_INGRESS ? F_SRC : F_DST,
+			      NULL, 0);
+}
+
+/*
+ * nfqwall's own port (hostenv.self): TCP from loopback to the address and
+ * port; in the raw table the replies too.
+ */
 static int
 add_self(struct cbuild *cb, struct clist *l, enum stage st, enum dir dir, uint8_t family)
 {
 	const struct failsafe_list *sl = &cb->env->self;
+	const struct cidr *lo = hostenv_loopback(family);
 	const struct meta_key mk = {
 		.kind = RS_META_SELF, .action = RS_A_FAILSAFE, .stage = st, .dir = dir,
 		.rule = -1,
@@ -491,34 +509,12 @@ add_self(struct cbuild *cb, struct clist *l, enum stage st, enum dir dir, uint8_
 	int err = sl->n ? meta_intern(cb, &mk, &meta) : 0;
 
 	for (int pass = 0; err == 0 && pass < (st == STAGE_UNTRACKED ? 2 : 1); pass++)
-		for (size_t i = 0; err == 0 && i < sl->n; i++) {
-			struct centry *e;
-			struct ivset t;
-
-			if (sl->v[i].net.family != family)
-				continue;
-			e = clist_add(l);
-			if (e == NULL)
-				return -ENOMEM;
-			centry_init_full(e, family);
-			e->action = RS_A_FAILSAFE;
-			e->meta = meta;
-			ivset_init(&t);
-			ivset_add(&t, IPPROTO_TCP, IPPROTO_TCP);
-			ivset_and(&e->f[F_PROTO], &t);
-			t.n = 0;
-			ivset_add(&t, sl->v[i].port, sl->v[i].port);
-			ivset_and(&e->f[pass == 0 ? F_DPORT : F_SPORT], &t);
-			e->none[F_SPORT] = e->none[F_DPORT] = false;
-			t.n = 0;
-			ivset_add_cidr(&t, &sl->v[i].net);
-			ivset_and(&e->f[pass == 0 ? F_DST : F_SRC], &t);
-			t.n = 0;
-			ivset_add_cidr(&t, hostenv_loopback(family));
-			ivset_and(&e->f[pass == 0 ? F_SRC : F_DST], &t);
-			ivset_free(&t);
-			err = centry_check(e);
-		}
+		for (size_t i = 0; err == 0 && i < sl->n; i++)
+			if (sl->v[i].net.family == family)
+				err = add_port_entry(l, meta, family, IPPROTO_TCP, sl->v[i].port,
+						     pass == 0 ? F_DPORT : F_SPORT, &sl->v[i].net,
+						     pass == 0 ? F_DST : F_SRC, lo,
+						     pass == 0 ? F_SRC : F_DST);
 	return err;
 }
 

@@ -27,18 +27,8 @@ kc() { nn kubectl --kubeconfig "$API_DIR/kubeconfig" "$@"; }
 fault() { nn curl -sf -X POST -d "$1" "http://127.0.0.1:$APORT/faults" > /dev/null; }
 requests() { nn curl -sf "http://127.0.0.1:$APORT/stats" | $PY -c 'import json,sys; print(json.load(sys.stdin)["total"])'; }
 
-cat > "$WORK/hep.yaml" <<EOT
-apiVersion: crd.projectcalico.org/v1
-kind: HostEndpoint
-metadata:
-  name: node-1
-  labels: {role: node}
-spec:
-  node: node-1
-  interfaceName: "*"
-  expectedIPs: ["$NODE4"]
-  profiles: [projectcalico-default-allow]
-EOT
+{ hep_yaml crd.projectcalico.org/v1 "$NODE4"; echo "  profiles: [projectcalico-default-allow]"; } \
+	> "$WORK/hep.yaml"
 policy() {	# policy PORTS: the stored (v1) form, as kubectl applies it
 	cat > "$WORK/gnp.yaml" <<EOT
 apiVersion: crd.projectcalico.org/v1

@@ -123,10 +123,13 @@ metric() {	# metric NAME_WITH_LABELS: its value (sum over matching lines)
 	nn curl -sf http://127.0.0.1:9417/metrics | awk -v m="$1" 'index($0, m) == 1 { s += $NF } END { print s + 0 }'
 }
 
-# The node's host endpoint: every interface, labelled role=node.
-write_hep() {
-	cat > "$POLICY/hep.yaml" <<EOT
-apiVersion: projectcalico.org/v3
+# hep_yaml GROUP ADDR...: the node's host endpoint (every interface, labelled role=node,
+# these expected IPs) in API group GROUP (projectcalico.org/v3 or crd.projectcalico.org/v1).
+hep_yaml() {
+	group=$1; shift
+	ips=$(printf '"%s", ' "$@")
+	cat <<EOT
+apiVersion: $group
 kind: HostEndpoint
 metadata:
   name: node-1
@@ -134,8 +137,13 @@ metadata:
 spec:
   node: node-1
   interfaceName: "*"
-  expectedIPs: ["$NODE4", "$NODE6"]
+  expectedIPs: [${ips%, }]
 EOT
+}
+
+# The node's host endpoint in the policy directory.
+write_hep() {
+	hep_yaml projectcalico.org/v3 "$NODE4" "$NODE6" > "$POLICY/hep.yaml"
 }
 
 # wait_for CMD...: retry for up to WAIT_TRIES/10 s (default 3 s: a policy change takes a

@@ -34,16 +34,8 @@ wait_for wait_api || wait_for wait_api || { cat "$WORK/api.err"; exit 1; }
 PORT=$(cat "$API_DIR/port")
 kc() { nc_ kubectl --kubeconfig "$API_DIR/kubeconfig" --server "https://$NODE4:$PORT" "$@"; }
 
-cat > "$WORK/policy.yaml" <<EOT
-apiVersion: crd.projectcalico.org/v1
-kind: HostEndpoint
-metadata:
-  name: node-1
-  labels: {role: node}
-spec:
-  node: node-1
-  interfaceName: "*"
-  expectedIPs: ["$NODE4"]
+hep_yaml crd.projectcalico.org/v1 "$NODE4" > "$WORK/policy.yaml"
+cat >> "$WORK/policy.yaml" <<EOT
 ---
 apiVersion: crd.projectcalico.org/v1
 kind: GlobalNetworkPolicy
