@@ -45,6 +45,7 @@ struct ctl {
 	int sfd;		/* signalfd */
 	int tfd;		/* debounce timer */
 	bool reload_pending;
+	uint64_t pending_since_ns;	/* the first change the pending reload waits for */
 	int ds_state;
 	uint64_t markcheck_ns;	/* when the mark bits were last checked */		/* enum kube_ds_state last logged (--daemonset) */
 };
@@ -71,7 +72,8 @@ ctl_set_detail(struct ctl *c, const char *fmt, ...)
  */
 int reload_policy(struct ctl *c, const char *why);
 
-/* reload_schedule - a change was seen: reload after --debounce-ms of quiet. */
+/* reload_schedule - a change was seen: reload after --debounce-ms of quiet, and at most
+ * --debounce-max-ms after the first change still waiting. */
 void reload_schedule(struct ctl *c);
 
 /* reload_due - the debounce timer fired: reload if a change is pending,

@@ -82,6 +82,8 @@ static const char run_usage[] =
 	"                                               loopback address to it is always\n"
 	"                                               accepted, so probes keep working)\n"
 	"  --debounce-ms N       NFQWALL_DEBOUNCE_MS    wait after a change (default 100)\n"
+	"  --debounce-max-ms N   NFQWALL_DEBOUNCE_MAX_MS  the longest a change waits while\n"
+	"                                               others keep coming (default 1000)\n"
 	"  --daemonset NS/NAME   NFQWALL_DAEMONSET      the DaemonSet running this daemon\n"
 	"                                               (--kubernetes): watched, and once it\n"
 	"                                               is deleted, SIGTERM removes the rules\n"
@@ -159,6 +161,7 @@ options_defaults(struct run_opts *o)
 	o->log_rate = 10;
 	o->log_burst = 20;
 	o->debounce_ms = 100;
+	o->debounce_max_ms = 1000;
 	o->limits = polset_limits_default;
 }
 
@@ -213,6 +216,9 @@ options_env_numbers(struct run_opts *o)
 	if ((s = getenv("NFQWALL_DEBOUNCE_MS")) &&
 	    parse_uint("NFQWALL_DEBOUNCE_MS", s, 60000, &o->debounce_ms))
 		return 2;
+	if ((s = getenv("NFQWALL_DEBOUNCE_MAX_MS")) &&
+	    parse_uint("NFQWALL_DEBOUNCE_MAX_MS", s, 600000, &o->debounce_max_ms))
+		return 2;
 	return options_env_limits(o);
 }
 
@@ -238,6 +244,7 @@ options_flags(int argc, char **argv, struct run_opts *o)
 		{ "mark-check", required_argument, NULL, 'k' },
 		{ "daemonset", required_argument, NULL, 'd' },
 		{ "debounce-ms", required_argument, NULL, 'D' }, { "help", no_argument, NULL, 'h' },
+		{ "debounce-max-ms", required_argument, NULL, 'W' },
 		{ "kubernetes", no_argument, NULL, 'K' }, { "api-server", required_argument, NULL, 'S' },
 		{ "token-file", required_argument, NULL, 'T' }, { "ca-file", required_argument, NULL, 'C' },
 		{ "calico-api-group", required_argument, NULL, 'G' },
@@ -277,6 +284,10 @@ options_flags(int argc, char **argv, struct run_opts *o)
 		case 'k': o->mark_check = optarg; break;
 		case 'd': o->daemonset = optarg; break;
 		case 'D': if (parse_uint("--debounce-ms", optarg, 60000, &o->debounce_ms)) return 2; break;
+		case 'W':
+			if (parse_uint("--debounce-max-ms", optarg, 600000, &o->debounce_max_ms))
+				return 2;
+			break;
 		case 'K': o->kubernetes = true; break;
 		case 'S': o->api_server = optarg; break;
 		case 'T': o->token_file = optarg; break;
@@ -370,6 +381,8 @@ options_check(int argc, char **argv, struct run_opts *o)
 		fprintf(stderr, "nfqwall run: --daemonset needs --kubernetes\n");
 		return 2;
 	}
+	if (o->debounce_max_ms < o->debounce_ms)	/* a change waits at least the debounce */
+		o->debounce_max_ms = o->debounce_ms;
 	if (o->queues == 0)
 		o->queues = 1;
 	if (o->queue_first + o->queues > 65535) {

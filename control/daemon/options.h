@@ -42,6 +42,7 @@ struct run_opts {
 	const char *mark_check;		/* "refuse", "warn" or "off" */		/* police nfqwall's own port on loopback too */
 	const char *daemonset;		/* "NAMESPACE/NAME" of the DaemonSet running us, or NULL */
 	unsigned debounce_ms;
+	unsigned debounce_max_ms;	/* first pending change to the reload, at most */
 	unsigned max_list_mib;		/* one Kubernetes list, all pages; 0: the client's 64 MiB */
 	struct polset_limits limits;	/* --max-file-bytes ... (model.h) */
 	char hostname[256];		/* what node points to when no name is given */

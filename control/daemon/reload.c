@@ -457,14 +457,27 @@ reload_policy(struct ctl *c, const char *why)
 
 /* ---- debounce ------------------------------------------------------------------------------ */
 
+/*
+ * Every change restarts the debounce, so a burst becomes one reload; but a
+ * stream of changes closer than the debounce (node heartbeats, pod churn)
+ * must not postpone it for ever: the reload comes at most debounce_max_ms
+ * after the first change it waits for.
+ */
 void
 reload_schedule(struct ctl *c)
 {
-	struct itimerspec its = { { 0, 0 }, { c->o.debounce_ms / 1000,
-					      (long)(c->o.debounce_ms % 1000) * 1000000 } };
+	uint64_t now = mono_ns(), delay = (uint64_t)c->o.debounce_ms * 1000000ull;
+	uint64_t max = (uint64_t)c->o.debounce_max_ms * 1000000ull;
+	struct itimerspec its = { { 0, 0 }, { 0, 0 } };
 
-	if (its.it_value.tv_sec == 0 && its.it_value.tv_nsec == 0)
-		its.it_value.tv_nsec = 1;
+	if (!c->reload_pending)
+		c->pending_since_ns = now;
+	if (max != 0 && now + delay > c->pending_since_ns + max)
+		delay = c->pending_since_ns + max > now ? c->pending_since_ns + max - now : 0;
+	if (delay == 0)
+		delay = 1;
+	its.it_value.tv_sec = (time_t)(delay / 1000000000ull);
+	its.it_value.tv_nsec = (long)(delay % 1000000000ull);
 	timerfd_settime(c->tfd, 0, &its, NULL);
 	c->reload_pending = true;
 }

@@ -13,6 +13,9 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <poll.h>
+#include <sys/timerfd.h>
+#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +23,7 @@
 
 #include <urcu/urcu-memb.h>
 
+#include "clock.h"
 #include "ctl.h"
 #include "ruleset.h"
 
@@ -187,6 +191,49 @@ test_debounce(void **state)
 	assert_int_equal(STAT_GET(c->d.reloads), 1);
 	reload_due(c);
 	assert_int_equal(STAT_GET(c->d.reloads), 1);
+}
+
+/*
+ * A stream of changes closer than the debounce does not postpone the reload
+ * for ever: it comes at most --debounce-max-ms after the first change.
+ */
+static void
+test_debounce_max_wait(void **state)
+{
+	struct fixture *f = *state;
+	struct ctl *c = &f->c;
+	struct itimerspec cur;
+	struct timespec tick = { 0, 50 * 1000000L };
+	struct pollfd p;
+	uint64_t t0, left_max;
+
+	c->o.debounce_ms = 100;
+	c->o.debounce_max_ms = 300;
+	c->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
+	assert_true(c->tfd >= 0);
+	reload_schedule(c);
+	t0 = mono_ns();
+	for (int i = 0; i < 5; i++) {	/* a change every 50 ms: each one restarts the debounce */
+		nanosleep(&tick, NULL);
+		reload_schedule(c);
+	}
+	assert_int_equal(timerfd_gettime(c->tfd, &cur), 0);
+	left_max = 300000000ull - (mono_ns() - t0) + 5000000ull;
+	print_message("# left %ld ms after %llu ms of changes\n", cur.it_value.tv_nsec / 1000000,
+		      (unsigned long long)((mono_ns() - t0) / 1000000));
+	/* without the bound, 100 ms would be left after the last change */
+	assert_true(cur.it_value.tv_sec == 0 && (uint64_t)cur.it_value.tv_nsec <= left_max);
+	assert_true(cur.it_value.tv_nsec < 90 * 1000000L);
+	p = (struct pollfd){ c->tfd, POLLIN, 0 };
+	assert_int_equal(poll(&p, 1, 200), 1);
+	/* once reloaded, the next change waits the plain debounce again */
+	reload_due(c);
+	assert_false(c->reload_pending);
+	reload_schedule(c);
+	assert_int_equal(timerfd_gettime(c->tfd, &cur), 0);
+	assert_true(cur.it_value.tv_nsec > 90 * 1000000L);
+	close(c->tfd);
+	c->tfd = -1;
 }
 
 static void
@@ -428,6 +475,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_rejected_keeps_last_good, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_first_load_with_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_debounce, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_debounce_max_wait, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kube_store_auto_hep, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kube_no_table_before_sync, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_nomem_sweep, setup, teardown),
