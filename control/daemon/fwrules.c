@@ -21,11 +21,17 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "fastpath.h"
 #include "fwrules.h"
 #include "hostenv.h"
 
 extern char **environ;
+
+/* A tool (iptables-save, iptables-restore, nft) runs at most this long and writes at most
+ * this much: past either it is killed and the call fails. */
+#define TOOL_TIMEOUT_NS		(30 * 1000000000ull)
+#define TOOL_OUT_MAX		((size_t)256 << 20)
 
 struct fwchain {
 	const char *table;
@@ -319,17 +325,24 @@ fwrules_run_tool(const char *const argv[], const char *input, char **outp, char 
 		in[1] = -1;
 	}
 	int ofd = outfd[0], efd = errfd[0];
+	uint64_t deadline = mono_ns() + TOOL_TIMEOUT_NS;
+	int cut = 0;		/* -ETIMEDOUT or -EMSGSIZE: the tool was killed */
 
 	while (ofd >= 0 || efd >= 0) {
 		struct pollfd p[3] = {
 			{ ofd, POLLIN, 0 }, { efd, POLLIN, 0 }, { in[1], POLLOUT, 0 },
 		};
-		int n = poll(p, 3, -1);	/* negative fds are ignored */
+		uint64_t now = mono_ns();
+		int n = now >= deadline ? 0 : poll(p, 3, (int)((deadline - now) / 1000000 + 1));
 
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
 			break;
+		if (n == 0 && mono_ns() >= deadline) {	/* a hung tool must not hang us */
+			cut = -ETIMEDOUT;
+			break;
+		}
 		if (in[1] >= 0 && (p[2].revents & (POLLOUT | POLLERR | POLLHUP))) {
 			ssize_t w = write(in[1], input + ioff, ilen - ioff);
 
@@ -344,8 +357,13 @@ fwrules_run_tool(const char *const argv[], const char *input, char **outp, char 
 			char tmp[4096];
 			ssize_t r = read(ofd, tmp, sizeof(tmp));
 
-			char *grown = r > 0 && !nomem ? realloc(obuf, olen + (size_t)r + 1) : NULL;
+			char *grown = r > 0 && !nomem && olen + (size_t)r <= TOOL_OUT_MAX ?
+				      realloc(obuf, olen + (size_t)r + 1) : NULL;
 
+			if (r > 0 && olen + (size_t)r > TOOL_OUT_MAX) {
+				cut = -EMSGSIZE;
+				break;
+			}
 			if (grown != NULL) {
 				obuf = grown;
 				memcpy(obuf + olen, tmp, (size_t)r);
@@ -373,6 +391,8 @@ fwrules_run_tool(const char *const argv[], const char *input, char **outp, char 
 			}
 		}
 	}
+	if (cut != 0)
+		kill(pid, SIGKILL);
 	if (in[1] >= 0)
 		close(in[1]);
 	close(outfd[0]);
@@ -382,6 +402,13 @@ fwrules_run_tool(const char *const argv[], const char *input, char **outp, char 
 			free(obuf);
 			return -errno;
 		}
+	if (cut != 0) {
+		free(obuf);
+		if (why && whylen)
+			snprintf(why, whylen, "%s %s: killed", argv[0], cut == -ETIMEDOUT ?
+				 "did not finish in 30 s" : "wrote more than 256 MiB");
+		return cut;
+	}
 	if (nomem) {
 		free(obuf);
 		if (why && whylen)
@@ -560,6 +587,21 @@ fwrules_uninstall(char *why, size_t whylen)
 	if (err == 0)
 		err = uninstall_family(AF_INET6, why, whylen);
 	return err;
+}
+
+bool
+fwrules_any_installed(void)
+{
+	for (int f = 0; f < 2; f++)
+		for (size_t t = 0; t < ARRAY_SIZE(tables); t++) {
+			char *saved = save_table(f == 0 ? AF_INET : AF_INET6, tables[t]);
+			bool any = saved == NULL || strstr(saved, ":NFQWALL-") != NULL;
+
+			free(saved);
+			if (any)	/* found, or unknown: as if found */
+				return true;
+		}
+	return false;
 }
 
 unsigned

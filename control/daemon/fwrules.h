@@ -61,6 +61,13 @@ int __must_check fwrules_install(const struct fw_config *c, char *why, size_t wh
 int __must_check fwrules_uninstall(char *why, size_t whylen);
 
 /*
+ * fwrules_any_installed - does any table of either family hold a chain of
+ * nfqwall's (true also when a table could not be read: unknown counts as
+ * installed, so that nothing is replaced on a guess)?
+ */
+bool fwrules_any_installed(void);
+
+/*
  * fwrules_installed_gen - the generation in the installed fast-path rule, or
  * 0 when none is installed (so a restarted daemon never reuses it).
  */
@@ -69,7 +76,8 @@ unsigned fwrules_installed_gen(const struct mark_layout *ml);
 /*
  * fwrules_run_tool - run @argv (found by PATH) with @input on its stdin;
  * collect stdout into *@outp (malloc'd, may be NULL) and stderr into @why.
- * Returns the exit status or -errno.
+ * Returns the exit status, or -errno: -ETIMEDOUT or -EMSGSIZE when it ran over
+ * 30 s or wrote over 256 MiB (it is killed).
  */
 int fwrules_run_tool(const char *const argv[], const char *input, char **outp, char *why,
 		     size_t whylen);

@@ -14,7 +14,6 @@
 #include "log.h"
 #include "markcheck.h"
 
-#define MARKCHECK_MAX	64		/* rules reported at most */
 #define LINE_MAX_READ	4096
 
 /* "0x4000/0x4000" or "0x539": value and mask (mask ~0 when absent). */
@@ -41,21 +40,47 @@ parse_vm(const char *s, uint32_t *v, uint32_t *m, bool *has_mask)
 	return true;
 }
 
+/*
+ * Where the users a parser finds go: the first @max into @out (the tests'
+ * view), and, with a @mask, folded as they come (no cap: a node with
+ * thousands of mark rules is judged on all of them): every bit used, the
+ * rules on a bit of the mask counted and the first one kept.
+ */
+struct users {
+	struct mark_user *out;
+	size_t max, n;
+	uint32_t mask;			/* 0: only collect */
+	uint32_t used;			/* bits of every masked use */
+	unsigned conflicts;
+	unsigned exact;			/* whole-mark comparisons (warned, at most 8 logged) */
+	struct mark_user first;		/* the first conflict */
+};
+
 static void
-add_user(struct mark_user *out, size_t max, size_t *n, uint32_t bits, bool ct, bool exact,
-	 const char *where, size_t wlen)
+add_user(struct users *us, uint32_t bits, bool ct, bool exact, const char *where, size_t wlen)
 {
+	struct mark_user u = { .bits = bits, .ct = ct, .exact = exact };
+
 	if (bits == 0 && !exact)
 		return;
-	if (*n < max) {
-		struct mark_user *u = &out[*n];
-
-		u->bits = bits;
-		u->ct = ct;
-		u->exact = exact;
-		snprintf(u->where, sizeof(u->where), "%.*s", (int)wlen, where);
+	snprintf(u.where, sizeof(u.where), "%.*s", (int)wlen, where);
+	if (us->out != NULL && us->n < us->max)
+		us->out[us->n] = u;
+	us->n++;
+	if (us->mask == 0)
+		return;
+	if (exact) {
+		if (us->exact++ < 8)
+			log_warn("a rule compares the whole mark: it no longer matches a packet "
+				 "once nfqwall has set its bits", "rule=\"%s\"", u.where);
+		return;
 	}
-	(*n)++;
+	us->used |= bits;
+	if (bits & us->mask) {
+		if (us->conflicts == 0)
+			us->first = u;
+		us->conflicts++;
+	}
 }
 
 /*
@@ -78,7 +103,7 @@ static const struct {
 
 /* A chain of a known program: its reservation, once per program. */
 static void
-add_known(const char *chain, uint32_t *seen, struct mark_user *out, size_t max, size_t *n)
+add_known(const char *chain, uint32_t *seen, struct users *us)
 {
 	for (unsigned i = 0; i < ARRAY_SIZE(known); i++) {
 		char where[200];
@@ -88,7 +113,7 @@ add_known(const char *chain, uint32_t *seen, struct mark_user *out, size_t max, 
 			continue;
 		*seen |= 1u << i;
 		snprintf(where, sizeof(where), "%s, chains %s*", known[i].who, known[i].prefix);
-		add_user(out, max, n, known[i].bits, false, false, where, strlen(where));
+		add_user(us, known[i].bits, false, false, where, strlen(where));
 	}
 }
 
@@ -117,7 +142,7 @@ has_word(char *const *w, size_t nw, const char *key)
 /* One "-A CHAIN ..." line of table @table. */
 static void
 iptables_line(const char *line, size_t len, const char *where_pfx, uint32_t *seen,
-	      struct mark_user *out, size_t max, size_t *n)
+	      struct users *us)
 {
 	char buf[LINE_MAX_READ], where[256], *w[256], *save = NULL;
 	size_t nw = 0;
@@ -136,7 +161,7 @@ iptables_line(const char *line, size_t len, const char *where_pfx, uint32_t *see
 		w[nw++] = t;
 	if (nw < 2 || strncmp(w[1], "NFQWALL-", 8) == 0)
 		return;
-	add_known(w[1], seen, out, max, n);
+	add_known(w[1], seen, us);
 	wl = wl < 0 ? 0 : wl >= (int)sizeof(where) ? (int)sizeof(where) - 1 : wl;
 	for (size_t i = 0; i + 1 < nw; i++) {
 		bool ct = false;
@@ -148,7 +173,7 @@ iptables_line(const char *line, size_t len, const char *where_pfx, uint32_t *see
 		for (size_t j = i + 2; j + 1 < nw && j < i + 5; j++)
 			if (strcmp(w[j], "--mark") == 0) {
 				if (parse_vm(w[j + 1], &v, &m, &hm))
-					add_user(out, max, n, hm ? m : v, ct, !hm, where,
+					add_user(us, hm ? m : v, ct, !hm, where,
 						 (size_t)wl);
 				break;
 			}
@@ -164,7 +189,7 @@ iptables_line(const char *line, size_t len, const char *where_pfx, uint32_t *see
 		if (x == NULL)
 			x = word_after(w, nw, "--set-mark");
 		if (x != NULL && parse_vm(x, &v, &m, &hm))
-			add_user(out, max, n, v | (hm ? m : 0xffffffffu), ct, false, where,
+			add_user(us, v | (hm ? m : 0xffffffffu), ct, false, where,
 				 (size_t)wl);
 		if (ct && (has_word(w, nw, "--save-mark") || has_word(w, nw, "--restore-mark"))) {
 			const char *nf = word_after(w, nw, "--nfmask");
@@ -175,32 +200,31 @@ iptables_line(const char *line, size_t len, const char *where_pfx, uint32_t *see
 				nfm = v;
 			if (cm && parse_vm(cm, &v, &m, &hm))
 				ctm = v;
-			add_user(out, max, n, nfm, false, false, where, (size_t)wl);
-			add_user(out, max, n, ctm, true, false, where, (size_t)wl);
+			add_user(us, nfm, false, false, where, (size_t)wl);
+			add_user(us, ctm, true, false, where, (size_t)wl);
 		}
 		const char *o = word_after(w, nw, "--or-mark");
 
 		if (o == NULL)
 			o = word_after(w, nw, "--xor-mark");
 		if (o != NULL && parse_vm(o, &v, &m, &hm))
-			add_user(out, max, n, v, ct, false, where, (size_t)wl);
+			add_user(us, v, ct, false, where, (size_t)wl);
 		if ((o = word_after(w, nw, "--and-mark")) != NULL && parse_vm(o, &v, &m, &hm))
-			add_user(out, max, n, ~v, ct, false, where, (size_t)wl);
+			add_user(us, ~v, ct, false, where, (size_t)wl);
 	} else if (strcmp(s, "TPROXY") == 0) {
 		const char *x = word_after(w, nw, "--tproxy-mark");
 
 		if (x != NULL && parse_vm(x, &v, &m, &hm))
-			add_user(out, max, n, v | (hm ? m : 0xffffffffu), false, false, where,
+			add_user(us, v | (hm ? m : 0xffffffffu), false, false, where,
 				 (size_t)wl);
 	}
 }
 
-size_t
-markcheck_iptables(const char *text, const char *fam, struct mark_user *out, size_t max)
+static void
+scan_iptables(const char *text, const char *fam, struct users *us)
 {
 	char table[32] = "?", pfx[48];
 	uint32_t seen = 0;
-	size_t n = 0;
 
 	for (const char *p = text; p && *p; ) {
 		const char *nl = strchr(p, '\n');
@@ -211,11 +235,19 @@ markcheck_iptables(const char *text, const char *fam, struct mark_user *out, siz
 				 p + 1);
 		else if (len > 3 && strncmp(p, "-A ", 3) == 0) {
 			snprintf(pfx, sizeof(pfx), "%s %s", fam, table);
-			iptables_line(p, len, pfx, &seen, out, max, &n);
+			iptables_line(p, len, pfx, &seen, us);
 		}
 		p = nl ? nl + 1 : NULL;
 	}
-	return n;
+}
+
+size_t
+markcheck_iptables(const char *text, const char *fam, struct mark_user *out, size_t max)
+{
+	struct users us = { .out = out, .max = max };
+
+	scan_iptables(text, fam, &us);
+	return us.n;
 }
 
 /* ---- nft list ruleset ----------------------------------------------------------------------- */
@@ -252,6 +284,27 @@ first_number(const char *s, const char *end, uint32_t *v)
 	return false;
 }
 
+/* The first of @ops in [@s, @end), or NULL. */
+static const char *
+find_op(const char *s, const char *end, const char *ops)
+{
+	for (const char *p = s; p < end; p++)
+		if (strchr(ops, *p) != NULL)
+			return p;
+	return NULL;
+}
+
+/* Where the statement whose "mark" is at @m starts: before "meta " or "ct ". */
+static const char *
+stmt_start(const char *lo, const char *m)
+{
+	if (m - lo >= 5 && strncmp(m - 5, "meta ", 5) == 0)
+		return m - 5;
+	if (m - lo >= 3 && strncmp(m - 3, "ct ", 3) == 0)
+		return m - 3;
+	return m;
+}
+
 /*
  * One rule line: every "meta mark" / "ct mark" (older nft: "mark") use.
  *   X mark set X mark | C     sets C        X mark set X mark & C   clears ~C
@@ -259,8 +312,7 @@ first_number(const char *s, const char *end, uint32_t *v)
  *   X mark & C ...            tests C       X mark C / == C           compares the whole mark
  */
 static void
-nft_line(const char *line, size_t len, const char *where_pfx, struct mark_user *out, size_t max,
-	 size_t *n)
+nft_line(const char *line, size_t len, const char *where_pfx, struct users *us)
 {
 	char buf[LINE_MAX_READ], where[256];
 	const char *end;
@@ -287,44 +339,45 @@ nft_line(const char *line, size_t len, const char *where_pfx, struct mark_user *
 			stop = end;
 		if (strncmp(a, "set ", 4) == 0) {
 			const char *e = a + 4;
-			const char *op = strpbrk(e, "|&^");
-			uint32_t v2;
-
 			const char *src = strstr(e, "mark");
+			/* the expression ends where the next statement's "... mark" starts */
+			const char *nxt = src ? strstr(src + 4, " mark ") : NULL;
+			const char *xend = nxt ? stmt_start(e, nxt + 1) : end;
+			const char *op = find_op(e, xend, "|&^");
 			/* "ct mark set meta mark ...", "meta mark set ct mark ...": a copy from
 			 * the other field overwrites the whole destination */
 			bool src_ct = src != NULL && src >= e + 3 && strncmp(src - 3, "ct ", 3) == 0;
+			uint32_t v2;
 
-			if (src != NULL && src_ct != ct) {
-				add_user(out, max, n, 0xffffffffu, ct, false, where, (size_t)wl);
-				p = (char *)end - 5;
-			} else if (src != NULL && op != NULL && first_number(op, end, &v)) {
+			if (src != NULL && src < xend && src_ct != ct) {
+				add_user(us, 0xffffffffu, ct, false, where, (size_t)wl);
+			} else if (src != NULL && src < xend && op != NULL &&
+				   first_number(op, xend, &v)) {
 				/* "& A" clears ~A; a folded "& A | V" then sets V too */
-				const char *op2 = *op == '&' ? strpbrk(op + 1, "|^") : NULL;
+				const char *op2 = *op == '&' ? find_op(op + 1, xend, "|^") : NULL;
 				uint32_t bits = *op == '&' ? ~v : v;
 
-				if (op2 != NULL && first_number(op2, end, &v2))
+				if (op2 != NULL && first_number(op2, xend, &v2))
 					bits |= v2;
-				add_user(out, max, n, bits, ct, false, where, (size_t)wl);
-				p = (char *)end - 5;	/* the expression is consumed */
+				add_user(us, bits, ct, false, where, (size_t)wl);
 			} else {
-				add_user(out, max, n, 0xffffffffu, ct, false, where, (size_t)wl);
+				add_user(us, 0xffffffffu, ct, false, where, (size_t)wl);
 			}
+			p = (char *)xend - 5;	/* the expression is consumed */
 		} else if (a[0] == '&' && first_number(a, stop, &v)) {
-			add_user(out, max, n, v, ct, false, where, (size_t)wl);
+			add_user(us, v, ct, false, where, (size_t)wl);
 		} else if (first_number(a, a + 16 < stop ? a + 16 : stop, &v)) {
-			add_user(out, max, n, v, ct, true, where, (size_t)wl);
+			add_user(us, v, ct, true, where, (size_t)wl);
 		}
 	}
 }
 
-size_t
-markcheck_nft(const char *text, bool all_tables, struct mark_user *out, size_t max)
+static void
+scan_nft(const char *text, bool all_tables, struct users *us)
 {
 	char family[16] = "", table[64] = "", chain[64] = "", pfx[160];
 	uint32_t seen = 0;
 	bool skip = false;
-	size_t n = 0;
 
 	for (const char *p = text; p && *p; ) {
 		const char *nl = strchr(p, '\n');
@@ -339,15 +392,23 @@ markcheck_nft(const char *text, bool all_tables, struct mark_user *out, size_t m
 			chain[0] = '\0';
 		} else if (strncmp(q, "chain ", 6) == 0) {
 			if (sscanf(q, "chain %63s", chain) == 1 && !skip)
-				add_known(chain, &seen, out, max, &n);
+				add_known(chain, &seen, us);
 		} else if (!skip && strncmp(chain, "NFQWALL-", 8) != 0 &&
 			   memmem(q, len - (size_t)(q - p), "mark", 4) != NULL) {
 			snprintf(pfx, sizeof(pfx), "nft %s %s %s", family, table, chain);
-			nft_line(p, len, pfx, out, max, &n);
+			nft_line(p, len, pfx, us);
 		}
 		p = nl ? nl + 1 : NULL;
 	}
-	return n;
+}
+
+size_t
+markcheck_nft(const char *text, bool all_tables, struct mark_user *out, size_t max)
+{
+	struct users us = { .out = out, .max = max };
+
+	scan_nft(text, all_tables, &us);
+	return us.n;
 }
 
 /* ---- the node --------------------------------------------------------------------------------- */
@@ -367,27 +428,26 @@ markcheck_suggest(uint32_t used, unsigned want)
 }
 
 /*
- * Append the users in the output of @argv; *@failed when the tool ran and
- * failed (a rule it cannot print is no rule without marks).
+ * Fold the users in the output of @argv into @us; *@failed when the tool ran
+ * and failed (a rule it cannot print is no rule without marks).
  */
-static size_t
-scan_tool(const char *const argv[], int kind, const char *fam, bool *failed,
-	  struct mark_user *out, size_t max)
+static void
+scan_tool(const char *const argv[], int kind, const char *fam, bool *failed, struct users *us)
 {
 	char *text = NULL, why[256];
 	int rc = fwrules_run_tool(argv, NULL, &text, why, sizeof(why));
-	size_t n = 0;
 
-	if (rc == 0 && text != NULL)
-		n = kind == 0 ? markcheck_iptables(text, fam, out, max) :
-				markcheck_nft(text, kind == 2, out, max);
-	else if (rc > 0) {
+	if (rc == 0 && text != NULL) {
+		if (kind == 0)
+			scan_iptables(text, fam, us);
+		else
+			scan_nft(text, kind == 2, us);
+	} else if (rc > 0 || rc == -ETIMEDOUT || rc == -EMSGSIZE) {
 		*failed = true;
 		log_warn("cannot read the node's rules to check the mark bits", "tool=%s "
 			 "status=%d error=\"%.200s\"", argv[0], rc, why);
 	}
 	free(text);
-	return n;
 }
 
 int
@@ -399,58 +459,31 @@ markcheck_node(uint32_t mask, char *why, size_t whylen, unsigned *conflicts)
 		{ "nft", "list", "ruleset", NULL },
 	};
 	static const char *const fams[] = { "ip", "ip6", "ip (legacy)", "ip6 (legacy)", NULL };
-	struct mark_user *u = calloc(MARKCHECK_MAX, sizeof(*u));
-	size_t n = 0;
-	uint32_t used = 0;
+	struct users us = { .mask = mask };
 	bool failed = false;
-	int err = 0;
+	uint32_t free_m;
+	size_t len;
 
-	*conflicts = 0;
-	if (u == NULL) {
-		snprintf(why, whylen, "out of memory");
-		return -ENOMEM;
-	}
-	for (size_t t = 0; t < ARRAY_SIZE(tools); t++) {
+	for (size_t t = 0; t < ARRAY_SIZE(tools); t++)
 		/* nft reads iptables-nft's own tables too when iptables-save could not */
-		int kind = fams[t] ? 0 : failed ? 2 : 1;
-
-		n += scan_tool(tools[t], kind, fams[t], &failed, u + n, MARKCHECK_MAX - n);
-		n = n > MARKCHECK_MAX ? MARKCHECK_MAX : n;
-	}
+		scan_tool(tools[t], fams[t] ? 0 : failed ? 2 : 1, fams[t], &failed, &us);
+	*conflicts = us.conflicts;
 	why[0] = '\0';
-	for (size_t i = 0; i < n; i++) {
-		if (u[i].exact) {
-			log_warn("a rule compares the whole mark: it no longer matches a packet "
-				 "once nfqwall has set its bits", "rule=\"%s\"", u[i].where);
-			continue;
-		}
-		used |= u[i].bits;
-		if ((u[i].bits & mask) == 0)
-			continue;
-		(*conflicts)++;
-		if (err == 0)
-			snprintf(why, whylen, "%s mark bits 0x%x of --mark-mask 0x%x are used by "
-				 "another program's rule (%s)", u[i].ct ? "connmark" : "packet",
-				 u[i].bits & mask, mask, u[i].where);
-		err = -EBUSY;
-	}
-	if (err < 0) {
-		/* clear of what common programs may add later, if that can be */
-		uint32_t free_m = markcheck_suggest(used | MARK_COMMON,
-						    (unsigned)__builtin_popcount(mask));
-
-		if (free_m == 0)
-			free_m = markcheck_suggest(used, (unsigned)__builtin_popcount(mask));
-		size_t len = strlen(why);
-
-		if (free_m != 0)
-			snprintf(why + len, whylen - len, "; --mark-mask 0x%x is free of every "
-				 "mark bit the node's rules use", free_m);
-		else
-			snprintf(why + len, whylen - len, "; no %d contiguous bits are free: "
-				 "reconfigure the other program's mask (docs/coexistence.md)",
-				 __builtin_popcount(mask));
-	}
-	free(u);
-	return err;
+	if (us.conflicts == 0)
+		return 0;
+	snprintf(why, whylen, "%s mark bits 0x%x of --mark-mask 0x%x are used by another "
+		 "program's rule (%s)%s", us.first.ct ? "connmark" : "packet", us.first.bits & mask,
+		 mask, us.first.where, us.conflicts > 1 ? " and others" : "");
+	/* clear of what common programs may add later, if that can be */
+	free_m = markcheck_suggest(us.used | MARK_COMMON, (unsigned)__builtin_popcount(mask));
+	if (free_m == 0)
+		free_m = markcheck_suggest(us.used, (unsigned)__builtin_popcount(mask));
+	len = strlen(why);
+	if (free_m != 0)
+		snprintf(why + len, whylen - len, "; --mark-mask 0x%x is free of every mark bit the "
+			 "node's rules use", free_m);
+	else
+		snprintf(why + len, whylen - len, "; no %d contiguous bits are free: reconfigure "
+			 "the other program's mask (docs/coexistence.md)", __builtin_popcount(mask));
+	return -EBUSY;
 }

@@ -372,6 +372,16 @@ options_check(int argc, char **argv, struct run_opts *o)
 			o->daemonset);
 		return 2;
 	}
+	if (strcmp(o->http_addr, "off") != 0) {
+		char host[64];
+		uint16_t port;
+
+		if (options_http_addr(o->http_addr, host, sizeof(host), &port) < 0 || port == 0) {
+			fprintf(stderr, "nfqwall run: --http-addr '%s': want HOST:PORT with a port "
+				"from 1 to 65535, or off\n", o->http_addr);
+			return 2;
+		}
+	}
 	if (strcmp(o->mark_check, "refuse") && strcmp(o->mark_check, "warn") &&
 	    strcmp(o->mark_check, "off")) {
 		fprintf(stderr, "nfqwall run: --mark-check must be refuse, warn or off\n");

@@ -490,8 +490,14 @@ kube_ready_check(struct ctl *c)
 
 	if (!c->o.kubernetes || STAT_GET(c->d.ready) || !kube_store_synced(&c->store))
 		return;
-	if (!c->have_table) {		/* the first table: now that every kind is listed */
-		reload_schedule(c);
+	if (!c->have_table) {
+		/* the first table, now that every kind is listed; after a failed
+		 * attempt, only once the store changes again (no retry loop) */
+		pthread_mutex_lock(&c->store.lock);
+		now = c->store.version;
+		pthread_mutex_unlock(&c->store.lock);
+		if (now != c->store_version)
+			reload_schedule(c);
 		return;
 	}
 	pthread_mutex_lock(&c->store.lock);

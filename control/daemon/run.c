@@ -106,11 +106,12 @@ daemonset_note(struct ctl *c)
 /*
  * At SIGTERM: is this the end for good? Only when the DaemonSet was seen and
  * then deleted: the watch saw it go (or get a deletionTimestamp), or, asked
- * now, the API says 404, or refuses the token (401: the release's
- * ServiceAccount is deleted; a pod's token stays valid while the pod
- * terminates, whatever its reason). A rolling update, an eviction, a drain
- * or a crash leave the DaemonSet present: the rules stay and the next pod
- * takes over. No answer (a 403, an outage) leaves the rules too.
+ * now, the API says 404 or shows a deletionTimestamp. A rolling update, an
+ * eviction, a drain or a crash leave the DaemonSet present: the rules stay
+ * and the next pod takes over. No answer (401, 403, an outage) leaves the
+ * rules too: a refused token may be a force-deleted pod or an expired token
+ * as well as a deleted release, and closing wrongly is recoverable where
+ * opening wrongly is not.
  */
 static bool
 daemonset_deleted(struct ctl *c)
@@ -128,7 +129,7 @@ daemonset_deleted(struct ctl *c)
 	if (w == KUBE_DS_DELETING || w == KUBE_DS_GONE)
 		return true;
 	g = kube_daemonset_check(c->kube, 5);
-	return g == KUBE_DS_DELETING || g == KUBE_DS_GONE || g == KUBE_DS_ACCOUNT_GONE;
+	return g == KUBE_DS_DELETING || g == KUBE_DS_GONE;
 }
 
 /*
@@ -150,17 +151,30 @@ install_bootstrap(struct ctl *c)
 			 "nothing else is policed until the first table", "%s", "");
 }
 
+/* Did the policy kinds or the Node change since the last load (the DaemonSet does not count)? */
+static bool
+store_moved(struct ctl *c)
+{
+	uint64_t v;
+
+	pthread_mutex_lock(&c->store.lock);
+	v = c->store.version;
+	pthread_mutex_unlock(&c->store.lock);
+	return v != c->store_version || !c->have_table;
+}
+
 #define MARKCHECK_PERIOD_NS	(60 * 1000000000ull)
 
 /*
  * Another program's rules on our mark bits. At start (@at_start): refuse (or
- * warn) before touching anything. Later, every MARKCHECK_PERIOD: a program
+ * warn) before touching anything; over the rules of an earlier daemon
+ * (@restart), only say so: refusing would leave the node closed. Later, every MARKCHECK_PERIOD: a program
  * started after nfqwall (Felix, kube-proxy) shows in a log line and in
  * nfqwall_mark_conflicts; nfqwall goes on (stopping would leave the node
  * closed without a daemon).
  */
 static int
-check_marks(struct ctl *c, bool at_start)
+check_marks(struct ctl *c, bool at_start, bool restart)
 {
 	unsigned conflicts = 0;
 	char why[512];
@@ -179,7 +193,8 @@ check_marks(struct ctl *c, bool at_start)
 		log_info("no other rule uses nfqwall's mark bits", "mark_mask=0x%x", c->o.mark_mask);
 		return 0;
 	}
-	if (!at_start || strcmp(c->o.mark_check, "warn") == 0) {
+	/* refusing over an earlier daemon's rules would leave the node closed with no daemon */
+	if (!at_start || restart || strcmp(c->o.mark_check, "warn") == 0) {
 		log_err("mark bits shared with another program: its rules and nfqwall's may "
 			"misread each other", "conflicts=%u error=\"%s\"", conflicts, why);
 		return 0;
@@ -202,7 +217,7 @@ event_loop(struct ctl *c)
 
 		STAT_SET(c->d.control_heartbeat_ns, mono_ns());
 		if (mono_ns() - c->markcheck_ns > MARKCHECK_PERIOD_NS)
-			check_marks(c, false);
+			check_marks(c, false, true);
 		if (n < 0 && errno != EINTR)
 			return -errno;
 		if (n <= 0)
@@ -231,7 +246,8 @@ event_loop(struct ctl *c)
 		if (p[4].revents & POLLIN) {
 			drain(c->store.efd);
 			daemonset_note(c);
-			reload_schedule(c);
+			if (store_moved(c))	/* not for the DaemonSet's status churn */
+				reload_schedule(c);
 		}
 		if (p[1].revents & POLLIN) {
 			drain(c->tfd);
@@ -512,7 +528,7 @@ int
 run_main(int argc, char **argv)
 {
 	struct ctl c;
-	bool removed = false;
+	bool removed = false, installed;
 	int rc;
 
 	memset(&c, 0, sizeof(c));
@@ -531,11 +547,15 @@ run_main(int argc, char **argv)
 		 !c.o.no_rejudge, c.o.audit);
 
 	rc = 1;
-	if (drop_privileges() < 0 || check_marks(&c, true) < 0)
+	if (drop_privileges() < 0)
+		goto out;
+	/* rules of an earlier daemon (or tables that cannot be read): never replaced on a guess */
+	installed = fwrules_any_installed();
+	if (check_marks(&c, true, installed) < 0)
 		goto out;
 	/* A daemon restarted over its own rules must not reuse their generation. */
 	c.gen = fwrules_installed_gen(&c.ml);
-	if (c.gen == 0 && c.o.kubernetes && !c.o.no_allow_self)
+	if (!installed && c.o.kubernetes && !c.o.no_allow_self)
 		install_bootstrap(&c);
 	if (start_sources(&c) < 0)
 		goto out;

@@ -513,9 +513,10 @@ kube_daemonset_check(struct kube_client *kc, long timeout_s)
 		     kc->ds_namespace, kc->ds_name) >= (int)sizeof(url))
 		return KUBE_DS_UNKNOWN;
 	/*
-	 * Only 200, 404 and 401 answer the question; a 403, a 5xx or no answer
-	 * may be a moment of an uninstall (helm deletes the bindings just before
-	 * the ServiceAccount) or of an outage: ask again until the deadline.
+	 * Only 200 and 404 answer the question; a 401 or 403, a 5xx or no answer
+	 * may be a moment of an uninstall (helm deletes the bindings and the
+	 * ServiceAccount right after the DaemonSet) or of an outage: ask again
+	 * until the deadline, then say UNKNOWN (the rules stay).
 	 */
 	for (int attempt = 0; s == KUBE_DS_UNKNOWN; attempt++) {
 		uint64_t now = mono_ns();
@@ -534,8 +535,6 @@ kube_daemonset_check(struct kube_client *kc, long timeout_s)
 		status = kc->get(&r, url, &call, &cerr);
 		if (status == 404)
 			s = KUBE_DS_GONE;
-		else if (status == 401)		/* the token, re-read, is refused: no account */
-			s = KUBE_DS_ACCOUNT_GONE;
 		else if (status == 200 && call.err == 0 && body.p != NULL)
 			s = kstore_ds_of(body.p, body.n);
 	}

@@ -144,7 +144,8 @@ store_changed(struct kube_store *st, enum kube_kind k)
 {
 	uint64_t one = 1;
 
-	st->version++;
+	if (k != KK_DAEMONSET)		/* the DaemonSet is no policy: no reload for it */
+		st->version++;
 	store_synced_now(st, k);
 	(void)!write(st->efd, &one, sizeof(one));
 }
@@ -247,7 +248,6 @@ kube_ds_state_name(enum kube_ds_state s)
 	static const char *const names[] = {
 		[KUBE_DS_UNKNOWN] = "unknown", [KUBE_DS_PRESENT] = "present",
 		[KUBE_DS_DELETING] = "deleting", [KUBE_DS_GONE] = "gone",
-		[KUBE_DS_ACCOUNT_GONE] = "serviceaccount-gone",
 	};
 
 	return (unsigned)s < ARRAY_SIZE(names) ? names[s] : "unknown";

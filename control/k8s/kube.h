@@ -46,8 +46,6 @@ enum kube_ds_state {
 	KUBE_DS_PRESENT,	/* it exists: a stop is a restart, an update or an eviction */
 	KUBE_DS_DELETING,	/* it has a deletionTimestamp (foreground or orphan deletion) */
 	KUBE_DS_GONE,		/* it existed and is deleted */
-	KUBE_DS_ACCOUNT_GONE,	/* the API refuses our token (401): the release's
-				 * ServiceAccount is deleted, as helm uninstall does */
 };
 
 struct kube_config {
@@ -121,10 +119,9 @@ enum kube_ds_state kube_daemonset_state(struct kube_store *st);
 
 /*
  * kube_daemonset_check - ask the API now, for at most @timeout_s seconds:
- * PRESENT, DELETING, GONE (404), ACCOUNT_GONE (401 with the token read
- * again), or UNKNOWN when no DaemonSet is configured or nothing else came
- * back in time (403, 5xx, no answer: asked again every 0.5 s). Call
- * before kube_stop.
+ * PRESENT, DELETING, GONE (404), or UNKNOWN when no DaemonSet is configured
+ * or nothing else came back in time (401, 403, 5xx, no answer: asked again
+ * every 0.5 s). Call before kube_stop.
  */
 enum kube_ds_state kube_daemonset_check(struct kube_client *kc, long timeout_s);
 

@@ -162,6 +162,15 @@ nn "$NFQWALL" run --policy-dir "$POLICY" --node node-1 --mark-mask 0x7ffc --http
 	> /dev/null 2> "$WORK/refused.err"
 check "--mark-mask 0x7ffc (kube-proxy's 0x4000) is refused, naming KUBE-MARK-MASQ" sh -c "grep -q 'KUBE-MARK-MASQ\|kube-proxy' $WORK/refused.err"
 check "a refused start installs nothing" sh -c "! ip netns exec $NODE iptables-save | grep -q NFQWALL"
+# 200 harmless mark rules before one on nfqwall's bits: every rule counts, not the first few
+{ echo "*mangle"; echo ":FILLER - [0:0]"; echo ":ZZZ-LATE - [0:0]"
+  for i in $(seq 1 200); do echo "-A FILLER -m mark --mark 0x100000/0x100000 -j RETURN"; done
+  echo "-A ZZZ-LATE -j MARK --set-xmark 0x1/0x1"; echo "COMMIT"; } > "$WORK/filler.rules"
+nn iptables-restore --noflush "$WORK/filler.rules"
+nn "$NFQWALL" run --policy-dir "$POLICY" --node node-1 --http-addr off > /dev/null 2> "$WORK/refused.err"
+check "a colliding rule after 200 others is still found (ZZZ-LATE)" sh -c "grep -q 'refusing to start' $WORK/refused.err && grep -q 'ZZZ-LATE' $WORK/refused.err"
+nn iptables -t mangle -F FILLER; nn iptables -t mangle -X FILLER
+nn iptables -t mangle -F ZZZ-LATE; nn iptables -t mangle -X ZZZ-LATE
 
 # ---- the default mask: everything keeps working, and nfqwall still enforces
 start_nfqwall || exit 1

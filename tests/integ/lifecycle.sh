@@ -13,8 +13,8 @@
 #  - a DaemonSet never seen (a wrong name, a missing Role) never reads as a deletion;
 #  - the daemon's own API connections pass a policy that does not allow them (their
 #    socket mark), so a restart over the old rules can still load the policy;
-#  - a daemon stopped after its ServiceAccount is gone (401: helm uninstall deletes it
-#    right after the DaemonSet) removes the rules.
+#  - a refused token at stop (401: a force-deleted pod, an expired token) is never taken
+#    for a deletion: the rules stay.
 . "$(dirname "$0")/lib.sh"
 need_root
 command -v kubectl >/dev/null || skip "kubectl is not installed"
@@ -180,15 +180,16 @@ check "the orphaned daemon still enforces: 9090 denied" denied 9090
 check "stopping the orphan removes the rules" stop_nfqwall
 check "... every rule" no_rules
 
-# ---- the ServiceAccount deleted (its token refused: 401) before the pod stops
+# ---- the token refused (401) at stop, the DaemonSet present: not a deletion
 kc apply -f "$WORK/ds.yaml" > /dev/null
 : > "$WORK/nfqwall.err"
 READY_TRIES=150 start_nfqwall $DS_OPT || exit 1
 kill -USR1 "$API_PID"; sleep 0.5				# a new token: the old one dies
 echo "not-a-valid-token" > "$API_DIR/serviceaccount/token"	# and none for us
 check "SIGTERM with the token refused exits 0" stop_nfqwall
-check "... and removes the rules" no_rules
-check "the log says the API refused the account" grep -q 'state=serviceaccount-gone' "$WORK/nfqwall.err"
+check "... and leaves the rules (a refused token is no deletion)" rules
+check "the log says the API did not answer the question" grep -q 'http=401 state=unknown' "$WORK/nfqwall.err"
+nn "$NFQWALL" uninstall > /dev/null
 kill -USR1 "$API_PID"; sleep 0.5				# a valid token again
 
 # ---- a DaemonSet never seen (a wrong name): a stop is never a removal

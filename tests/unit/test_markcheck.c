@@ -170,6 +170,42 @@ test_kube_proxy_nft(void **state)
 	assert_int_equal(u[1].bits, 0x00ff0000);
 }
 
+/* Two statements on one line: the second is not lost behind the first. */
+static void
+test_nft_two_statements(void **state)
+{
+	static const char text[] =
+		"table ip other {\n"
+		"\tchain two {\n"
+		"\t\tmeta mark set meta mark | 0x00004000 ct mark set ct mark | 0x00000001\n"
+		"\t\tmeta mark set meta mark | 0x00000100 ct mark & 0x00000002 == 0x00000002 accept\n"
+		"\t}\n"
+		"}\n";
+	struct mark_user u[8];
+	size_t n = markcheck_nft(text, false, u, 8);
+
+	(void)state;
+	assert_int_equal(n, 4);
+	assert_int_equal(u[0].bits, 0x4000);
+	assert_false(u[0].ct);
+	assert_int_equal(u[1].bits, 0x1);
+	assert_true(u[1].ct);
+	assert_int_equal(u[2].bits, 0x100);
+	assert_int_equal(u[3].bits, 0x2);
+	assert_true(u[3].ct);
+}
+
+/* The count goes on past the array: nothing is cut off. */
+static void
+test_count_past_max(void **state)
+{
+	struct mark_user u[2];
+
+	(void)state;
+	assert_int_equal(markcheck_iptables(felix_iptables, "ip", u, 2), 5);
+	assert_int_equal(markcheck_iptables(felix_iptables, "ip", NULL, 0), 5);
+}
+
 static void
 test_suggest(void **state)
 {
@@ -188,6 +224,8 @@ main(void)
 		cmocka_unit_test(test_felix_iptables),
 		cmocka_unit_test(test_connmark_and_exact),
 		cmocka_unit_test(test_kube_proxy_nft),
+		cmocka_unit_test(test_nft_two_statements),
+		cmocka_unit_test(test_count_past_max),
 		cmocka_unit_test(test_suggest),
 	};
 
