@@ -486,6 +486,7 @@ reload_schedule(struct ctl *c)
 static void
 kube_ready_check(struct ctl *c)
 {
+	bool ds_listed;
 	uint64_t now;
 
 	if (!c->o.kubernetes || STAT_GET(c->d.ready) || !kube_store_synced(&c->store))
@@ -505,6 +506,16 @@ kube_ready_check(struct ctl *c)
 	pthread_mutex_unlock(&c->store.lock);
 	if (c->store_version != now) {
 		reload_schedule(c);	/* the table predates the sync: build it again first */
+		return;
+	}
+	/* --daemonset: ready once the DaemonSet was listed too, so that a deletion right
+	 * after the start is not taken for "never seen" (the table does not wait for it) */
+	pthread_mutex_lock(&c->store.lock);
+	ds_listed = c->store.kinds[KK_DAEMONSET].synced;
+	pthread_mutex_unlock(&c->store.lock);
+	if (c->o.daemonset != NULL && !ds_listed) {
+		ctl_set_detail(c, "enforcing generation %llu; waiting for the DaemonSet %s to be "
+			       "listed", (unsigned long long)c->gen, c->o.daemonset);
 		return;
 	}
 	STAT_SET(c->d.ready, 1);

@@ -248,6 +248,8 @@ event_loop(struct ctl *c)
 			daemonset_note(c);
 			if (store_moved(c))	/* not for the DaemonSet's status churn */
 				reload_schedule(c);
+			else
+				reload_due(c);	/* readiness may wait for the DaemonSet */
 		}
 		if (p[1].revents & POLLIN) {
 			drain(c->tfd);

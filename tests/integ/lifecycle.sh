@@ -181,16 +181,19 @@ check "stopping the orphan removes the rules" stop_nfqwall
 check "... every rule" no_rules
 
 # ---- the token refused (401) at stop, the DaemonSet present: not a deletion
+# (the daemon reads a copy of the token, so that the server's new one never reaches it)
 kc apply -f "$WORK/ds.yaml" > /dev/null
 : > "$WORK/nfqwall.err"
+cp "$API_DIR/serviceaccount/token" "$WORK/token.copy"
+NFQ_SOURCE_SAVED=$NFQ_SOURCE
+NFQ_SOURCE="--kubernetes --api-server https://127.0.0.1:$PORT --token-file $WORK/token.copy --ca-file $API_DIR/ca.crt"
 READY_TRIES=150 start_nfqwall $DS_OPT || exit 1
-kill -USR1 "$API_PID"; sleep 0.5				# a new token: the old one dies
-echo "not-a-valid-token" > "$API_DIR/serviceaccount/token"	# and none for us
+kill -USR1 "$API_PID"; sleep 0.5		# a new token for everyone else: ours dies
 check "SIGTERM with the token refused exits 0" stop_nfqwall
 check "... and leaves the rules (a refused token is no deletion)" rules
 check "the log says the API did not answer the question" grep -q 'http=401 state=unknown' "$WORK/nfqwall.err"
+NFQ_SOURCE=$NFQ_SOURCE_SAVED
 nn "$NFQWALL" uninstall > /dev/null
-kill -USR1 "$API_PID"; sleep 0.5				# a valid token again
 
 # ---- a DaemonSet never seen (a wrong name): a stop is never a removal
 : > "$WORK/nfqwall.err"
