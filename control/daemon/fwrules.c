@@ -117,6 +117,14 @@ emit_self(const struct fw_config *c, int family, const char *chain, char io, boo
 	}
 }
 
+/* The daemon's own sockets: exactly P under the mask (kube_config.sock_mark). */
+static void
+emit_sockmark(const struct fw_config *c, const char *chain, const char *target, FILE *out)
+{
+	fprintf(out, "-A %s -m mark --mark 0x%x/0x%x -j %s\n", chain, c->ml.prednat, c->ml.mask,
+		target);
+}
+
 /* A kernel interface name we may write into a rule. */
 static bool
 safe_ifname(const char *s)
@@ -191,8 +199,7 @@ render_raw(const struct fw_config *c, int family, FILE *out)
 		emit_self(c, family, ch, in ? 'i' : 'o', false, "ACCEPT", out);
 		emit_self(c, family, ch, in ? 'i' : 'o', true, "ACCEPT", out);
 		if (!in && c->self_sockmark)
-			fprintf(out, "-A %s -m mark --mark 0x%x/0x%x -j ACCEPT\n", ch, m->prednat,
-				m->mask);
+			emit_sockmark(c, ch, "ACCEPT", out);
 		emit_failsafes(in ? c->fs_in : c->fs_out, family, ch, in, false, out);
 		/* replies of failsafe flows (felix PR #1718) */
 		emit_failsafes(in ? c->fs_out : c->fs_in, family, ch, in, true, out);
@@ -219,8 +226,7 @@ render_bootstrap(const struct fw_config *c, FILE *out)
 		fprintf(out, "-A %s -m connmark --mark 0x%x/0x%x -j NFQWALL-ACCEPT\n", ch,
 			mark_gen(m, MARK_GEN_FAILSAFE), m->gen_mask);
 	}
-	fprintf(out, "-A NFQWALL-OUTPUT -m mark --mark 0x%x/0x%x -j NFQWALL-FAILSAFE\n",
-		m->prednat, m->mask);
+	emit_sockmark(c, "NFQWALL-OUTPUT", "NFQWALL-FAILSAFE", out);
 }
 
 /* raw and mangle are touched only when the policy needs them. */
@@ -271,8 +277,7 @@ fwrules_render(const struct fw_config *c, int family, FILE *out)
 			fastpath_head(c, "NFQWALL-OUTPUT", out);
 			emit_self(c, family, "NFQWALL-OUTPUT", 'o', false, "NFQWALL-FAILSAFE", out);
 			if (c->self_sockmark)	/* the daemon's own API connections */
-				fprintf(out, "-A NFQWALL-OUTPUT -m mark --mark 0x%x/0x%x -j "
-					"NFQWALL-FAILSAFE\n", c->ml.prednat, c->ml.mask);
+				emit_sockmark(c, "NFQWALL-OUTPUT", "NFQWALL-FAILSAFE", out);
 			emit_failsafes(c->fs_out, family, "NFQWALL-OUTPUT", false, false, out);
 			emit_tail(c, "NFQWALL-OUTPUT", false, out);
 			if (c->forward) {
