@@ -149,14 +149,14 @@ static void
 selector_collect(const struct hostenv *env, const struct selector *sel, uint8_t family,
 		 struct ivset *s)
 {
-	const struct hep *h;
+	struct ep_ref h;
 
-	for (size_t i = 0; (h = hostenv_any_hep(env, i)) != NULL; i++) {
-		if (!selector_match(sel, &h->labels))
+	for (size_t i = 0; hostenv_endpoint(env, i, &h); i++) {
+		if (!selector_match(sel, h.labels))
 			continue;
-		for (size_t j = 0; j < h->nips; j++)
-			if (h->ips[j].family == family)
-				ivset_add_cidr(s, &h->ips[j]);
+		for (size_t j = 0; j < h.nips; j++)
+			if (h.ips[j].family == family)
+				ivset_add_cidr(s, &h.ips[j]);
 	}
 	for (size_t i = 0; i < env->ps->nnetsets; i++) {
 		const struct netset *n = env->ps->netsets[i];
@@ -264,29 +264,29 @@ static int
 named_port_tuples(struct cbuild *cb, const struct entity *e, const struct rule *r,
 		  const char *name, struct rb_pside *side, struct ivset *ports)
 {
-	const struct hep *h;
+	struct ep_ref h;
 
-	for (size_t i = 0; (h = hostenv_any_hep(cb->env, i)) != NULL; i++) {
-		if (e->sel != NULL && !selector_match(e->sel, &h->labels))
+	for (size_t i = 0; hostenv_endpoint(cb->env, i, &h); i++) {
+		if (e->sel != NULL && !selector_match(e->sel, h.labels))
 			continue;
-		for (size_t j = 0; j < h->nports; j++) {
-			const struct named_port *np = &h->ports[j];
+		for (size_t j = 0; j < h.nports; j++) {
+			const struct named_port *np = &h.ports[j];
 
 			if (strcmp(np->name, name) != 0 || (r->proto != 0 && np->proto != r->proto))
 				continue;
-			for (size_t a = 0; a < h->nips; a++) {
+			for (size_t a = 0; a < h.nips; a++) {
 				struct rs_tuple *t;
 
 				if (ARRAY_PUSH_ROOM(side->tuples, side->tuplecap, side->ntuples) < 0)
 					return -ENOMEM;
 				t = &side->tuples[side->ntuples++];
 				memset(t, 0, sizeof(*t));
-				t->addr = h->ips[a].addr;
-				t->family = h->ips[a].family;
+				t->addr = h.ips[a].addr;
+				t->family = h.ips[a].family;
 				t->proto = np->proto;
 				t->port = np->port;
 			}
-			if (h->nips > 0 && ports != NULL)
+			if (h.nips > 0 && ports != NULL)
 				ivset_add(ports, np->port, np->port);
 		}
 	}
@@ -358,7 +358,7 @@ icmp_range(struct ivset *s, uint8_t type, bool has_code, uint8_t code)
 /*
  * Felix renders a rule once per IP family and drops it for a family when a
  * non-empty nets/notNets list holds only CIDRs of the other one (§1.7); a
- * rule on serviceAccounts or services never matches a host. (The reference
+ * rule on services never matches (their endpoints are not resolved). (The reference
  * evaluator decides this on its own in eval.c, on purpose: see eval_tiers.c.)
  */
 static bool
@@ -375,7 +375,7 @@ rule_renders(const struct rule *r, uint8_t family)
 			return false;
 		if (e->nnot_nets && !cidrs_have_family(e->not_nets, e->nnot_nets, family))
 			return false;
-		if (e->has_sa || e->has_services)
+		if (e->has_services)
 			return false;
 	}
 	return true;

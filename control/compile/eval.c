@@ -62,15 +62,15 @@ ips_contain(const struct cidr *v, size_t n, uint8_t family, const struct addr *a
 	return false;
 }
 
-/* Is @a the address of an object (HEP, GlobalNetworkSet, NetworkSet) @sel selects? */
+/* Is @a the address of an object (HEP, pod, GlobalNetworkSet, NetworkSet) @sel selects? */
 static bool
 in_selector_set(const struct hostenv *env, const struct selector *sel, uint8_t family,
 		const struct addr *a)
 {
-	const struct hep *h;
+	struct ep_ref h;
 
-	for (size_t i = 0; (h = hostenv_any_hep(env, i)) != NULL; i++)
-		if (ips_contain(h->ips, h->nips, family, a) && selector_match(sel, &h->labels))
+	for (size_t i = 0; hostenv_endpoint(env, i, &h); i++)
+		if (ips_contain(h.ips, h.nips, family, a) && selector_match(sel, h.labels))
 			return true;
 	for (size_t i = 0; i < env->ps->nnetsets; i++) {
 		const struct netset *s = env->ps->netsets[i];
@@ -81,20 +81,20 @@ in_selector_set(const struct hostenv *env, const struct selector *sel, uint8_t f
 	return false;
 }
 
-/* (addr, proto, port) belongs to a HEP port named @name (docs/semantics.md §6). */
+/* (addr, proto, port) belongs to an endpoint's port named @name (docs/semantics.md §6). */
 static bool
 in_named_port(const struct hostenv *env, const struct entity *e, const struct rule *r,
 	      const char *name, const struct pkt_key *k, const struct addr *a, uint16_t port)
 {
-	const struct hep *h;
+	struct ep_ref h;
 
-	for (size_t i = 0; (h = hostenv_any_hep(env, i)) != NULL; i++) {
-		if (e->sel != NULL && !selector_match(e->sel, &h->labels))
+	for (size_t i = 0; hostenv_endpoint(env, i, &h); i++) {
+		if (e->sel != NULL && !selector_match(e->sel, h.labels))
 			continue;
-		if (!ips_contain(h->ips, h->nips, k->family, a))
+		if (!ips_contain(h.ips, h.nips, k->family, a))
 			continue;
-		for (size_t j = 0; j < h->nports; j++) {
-			const struct named_port *np = &h->ports[j];
+		for (size_t j = 0; j < h.nports; j++) {
+			const struct named_port *np = &h.ports[j];
 
 			if (strcmp(np->name, name) != 0)
 				continue;
@@ -130,8 +130,8 @@ entity_match(const struct hostenv *env, const struct rule *r, const struct entit
 	const struct addr *a = src ? &k->src : &k->dst;
 	uint16_t port = src ? k->sport : k->dport;
 
-	if (e->has_sa || e->has_services)
-		return false;		/* pods and Services only: never a host */
+	if (e->has_services)
+		return false;		/* Service endpoints are not resolved */
 	if (e->nnets && !ips_contain(e->nets, e->nnets, k->family, a))
 		return false;
 	if (e->nnot_nets && ips_contain(e->not_nets, e->nnot_nets, k->family, a))

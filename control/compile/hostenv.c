@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "alloc.h"
+#include "cluster.h"
 #include "hostenv.h"
 
 const struct hep *
@@ -16,7 +17,29 @@ hostenv_any_hep(const struct hostenv *env, size_t i)
 {
 	if (i < env->ps->nheps)
 		return env->ps->heps[i];
-	return env->has_auto && i == env->ps->nheps ? &env->auto_hep : NULL;
+	i -= env->ps->nheps;
+	if (env->has_auto && i-- == 0)
+		return &env->auto_hep;
+	return env->cluster != NULL && i < env->cluster->nheps ? env->cluster->heps[i] : NULL;
+}
+
+bool
+hostenv_endpoint(const struct hostenv *env, size_t i, struct ep_ref *out)
+{
+	const struct hep *h = hostenv_any_hep(env, i);
+	const struct wep *w;
+	size_t nh;
+
+	if (h != NULL) {
+		*out = (struct ep_ref){ &h->labels, h->ips, h->nips, h->ports, h->nports };
+		return true;
+	}
+	nh = env->ps->nheps + env->has_auto + (env->cluster ? env->cluster->nheps : 0);
+	if (env->cluster == NULL || i < nh || i - nh >= env->cluster->nweps)
+		return false;
+	w = &env->cluster->weps[i - nh];
+	*out = (struct ep_ref){ &w->labels, w->ips, w->nips, w->ports, w->nports };
+	return true;
 }
 
 bool
@@ -88,34 +111,14 @@ static int
 make_auto_hep(struct hostenv *env, const struct hostenv_opts *o)
 {
 	struct hep *a = &env->auto_hep;
+	int err;
 
 	env->has_auto = true;		/* hostenv_free releases what is made */
-	labels_init(&a->labels);
-	if (asprintf(&a->name, "%s-auto-hep", o->node ? o->node : "node") < 0) {
-		a->name = NULL;
-		return -ENOMEM;
-	}
-	a->node = strdup(o->node ? o->node : "");
-	a->iface = strdup("*");
-	a->profiles = calloc(1, sizeof(char *));
-	if (a->node == NULL || a->iface == NULL || a->profiles == NULL)
-		return -ENOMEM;
-	a->profiles[0] = strdup(PROFILE_DEFAULT_ALLOW);
-	if (a->profiles[0] == NULL)
-		return -ENOMEM;
-	a->nprofiles = 1;
-	a->synthetic = true;
-	if (labels_merge(&a->labels, o->host_labels) < 0 ||
-	    labels_set(&a->labels, "projectcalico.org/created-by", "calico-kube-controllers") < 0)
-		return -ENOMEM;
-	if (o->nhost_ips > 0) {
-		a->ips = malloc(o->nhost_ips * sizeof(*a->ips));
-		if (a->ips == NULL)
-			return -ENOMEM;
-		memcpy(a->ips, o->host_ips, o->nhost_ips * sizeof(*a->ips));
-		a->nips = o->nhost_ips;
-	}
-	return 0;
+	err = hep_make_auto(a, o->node ? o->node : "node", o->host_labels, o->host_ips,
+			    o->nhost_ips);
+	if (err == 0 && o->node == NULL)
+		a->node[0] = '\0';	/* named "node-auto-hep", on no node in particular */
+	return err;
 }
 
 /* Append @h to the local endpoints: 0 or -ENOMEM. */
@@ -213,6 +216,7 @@ hostenv_build(struct hostenv *env, const struct polset *ps, const struct hostenv
 
 	memset(env, 0, sizeof(*env));
 	env->ps = ps;
+	env->cluster = o->cluster;
 	env->node = o->node;
 	env->invalid_drop = !o->no_invalid_drop;
 	for (size_t i = 0; o->node != NULL && err == 0 && i < ps->nheps; i++) {
@@ -247,18 +251,8 @@ fail:
 void
 hostenv_free(struct hostenv *env)
 {
-	if (env->has_auto) {
-		struct hep *a = &env->auto_hep;
-
-		free(a->name);
-		free(a->node);
-		free(a->iface);
-		if (a->profiles != NULL)
-			free(a->profiles[0]);
-		free(a->profiles);
-		free(a->ips);
-		labels_free(&a->labels);
-	}
+	if (env->has_auto)
+		hep_release(&env->auto_hep);
 	for (size_t i = 0; i < env->nifaces; i++)
 		free(env->ifaces[i].addrs);
 	free(env->ifaces);

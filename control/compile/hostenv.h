@@ -12,9 +12,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "cluster.h"
 #include "model.h"
 
-#define PROFILE_DEFAULT_ALLOW	"projectcalico-default-allow"
 #define WORKLOAD_IFACE_PREFIX	"cali"
 
 /* A network interface of the node, with its addresses. */
@@ -37,10 +37,14 @@ struct hostenv_opts {
 	 * side is always accepted so the policy cannot block the kubelet's probes;
 	 * NULL or "off": none (--no-allow-self). */
 	const char *self_addr;
+	/* The other Nodes' auto host endpoints and the pods, seen by rule
+	 * selectors and named ports only; NULL: none (not in Kubernetes mode). */
+	const struct cluster *cluster;
 };
 
 struct hostenv {
 	const struct polset *ps;
+	const struct cluster *cluster;	/* NULL: none */
 	const char *node;
 	const struct hep **local;	/* HEPs of this node, sorted by name */
 	size_t nlocal;
@@ -96,8 +100,24 @@ int hostenv_add_iface(struct hostenv *env, uint32_t ifindex, const char *name,
 const struct iface *hostenv_iface(const struct hostenv *env, uint32_t ifindex);
 
 /* hostenv_any_hep - the @i-th HostEndpoint of any node, then the synthesized
- * auto HEP; NULL past the end (rule selectors and named ports see them all). */
+ * auto HEP, then the other Nodes' auto HEPs; NULL past the end. */
 const struct hep *hostenv_any_hep(const struct hostenv *env, size_t i);
+
+/* What rule selectors and named ports see of one endpoint. */
+struct ep_ref {
+	const struct labels *labels;
+	const struct cidr *ips;
+	size_t nips;
+	const struct named_port *ports;
+	size_t nports;
+};
+
+/*
+ * hostenv_endpoint - the @i-th endpoint a rule selector or a named port can
+ * match (docs/semantics.md §6.2): every HostEndpoint as hostenv_any_hep()
+ * gives them, then every pod of the cluster. False past the end.
+ */
+bool hostenv_endpoint(const struct hostenv *env, size_t i, struct ep_ref *out);
 
 /*
  * cidrs_have_family - does the list @v of @n CIDRs hold one of @family? A

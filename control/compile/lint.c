@@ -120,16 +120,17 @@ lint_entity(struct polset *ps, const struct rule *r, const char *obj, const char
 	lint_nets(ps, r, obj, f, e->nets, e->nnets);
 	snprintf(f, sizeof(f), "%s.%s.notNets", rpath, side);
 	lint_nets(ps, r, obj, f, e->not_nets, e->nnot_nets);
-	if (e->sel && !selector_matches_something(ps, e->sel)) {
-		snprintf(f, sizeof(f), "%s.%s.selector", rpath, side);
-		lint_at(ps, &r->loc, obj, f, DIAG_WARN,
-			"matches no HostEndpoint or network set loaded here, so the rule matches "
-			"no address; if it is meant for pods: nfqwall does not resolve pod IPs yet");
-	}
 	if (e->has_sa) {
 		snprintf(f, sizeof(f), "%s.%s.serviceAccounts", rpath, side);
 		lint_at(ps, &r->loc, obj, f, DIAG_WARN,
-			"service accounts select pods only: this rule never matches host traffic");
+			"service accounts select pods, which nfqwall resolves in Kubernetes mode "
+			"only (run --kubernetes): with these files alone the rule matches no pod");
+	} else if (e->sel && !selector_matches_something(ps, e->sel)) {
+		snprintf(f, sizeof(f), "%s.%s.selector", rpath, side);
+		lint_at(ps, &r->loc, obj, f, DIAG_WARN,
+			"matches no HostEndpoint or network set loaded here, so with these files "
+			"alone the rule matches no address; pods and every Node's auto host "
+			"endpoint are resolved in Kubernetes mode only (run --kubernetes)");
 	}
 	if (e->has_services) {
 		snprintf(f, sizeof(f), "%s.%s.services", rpath, side);

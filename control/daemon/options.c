@@ -27,9 +27,10 @@ static const char run_usage[] =
 	"  --kubernetes          NFQWALL_KUBERNETES=1   list and watch GlobalNetworkPolicy,\n"
 	"                                               StagedGlobalNetworkPolicy, HostEndpoint,\n"
 	"                                               GlobalNetworkSet, NetworkSet, Tier,\n"
-	"                                               FelixConfiguration and this node's Node\n"
-	"                                               (default when KUBERNETES_SERVICE_HOST is\n"
-	"                                               set and no --policy-dir is given)\n"
+	"                                               FelixConfiguration, the Nodes, Pods,\n"
+	"                                               Namespaces and ServiceAccounts (default\n"
+	"                                               when KUBERNETES_SERVICE_HOST is set and\n"
+	"                                               no --policy-dir is given)\n"
 	"  --api-server URL      NFQWALL_API_SERVER     default https://$KUBERNETES_SERVICE_HOST:\n"
 	"                                               $KUBERNETES_SERVICE_PORT (TLS verified)\n"
 	"  --token-file PATH     NFQWALL_TOKEN_FILE     default: the service account's; re-read\n"
@@ -39,9 +40,15 @@ static const char run_usage[] =
 	"                                               projectcalico.org/v3 (default: discovered)\n"
 	"  --max-list-mib N      NFQWALL_MAX_LIST_MIB   the most one kind's list (all pages) may\n"
 	"                                               take (default 64)\n"
-	"  --auto-host-endpoint  NFQWALL_AUTO_HOST_ENDPOINT=1  with no HostEndpoint on this node,\n"
-	"                                               synthesize Calico's auto host endpoint\n"
-	"                                               from the Node (labels, InternalIPs)\n"
+	"  --auto-host-endpoint  NFQWALL_AUTO_HOST_ENDPOINT=1  synthesize Calico's auto host\n"
+	"                                               endpoint of every Node (its labels and\n"
+	"                                               addresses): this node's is enforced when\n"
+	"                                               no HostEndpoint is on it, the others'\n"
+	"                                               feed rule selectors\n"
+	"  --no-cluster-endpoints  NFQWALL_NO_CLUSTER_ENDPOINTS=1  rule selectors see only\n"
+	"                                               HostEndpoints, network sets and this\n"
+	"                                               node: no Pods, Namespaces, Service-\n"
+	"                                               Accounts or other Nodes are watched\n"
 	"  --node NAME           NFQWALL_NODE, NODE_NAME  enforce HostEndpoints of this node\n"
 	"                                               (default: the host name)\n"
 	"  --host-labels K=V,..  NFQWALL_HOST_LABELS    labels of an auto host endpoint\n"
@@ -140,6 +147,7 @@ options_defaults(struct run_opts *o)
 	o->ca_file = env_or("NFQWALL_CA_FILE", NULL);
 	o->api_group = env_or("NFQWALL_CALICO_API_GROUP", NULL);
 	o->auto_hep = env_flag("NFQWALL_AUTO_HOST_ENDPOINT");
+	o->no_cluster = env_flag("NFQWALL_NO_CLUSTER_ENDPOINTS");
 	o->node = env_or("NFQWALL_NODE", env_or("NODE_NAME", NULL));
 	o->host_labels = env_or("NFQWALL_HOST_LABELS", NULL);
 	o->fs_in = env_or("NFQWALL_FAILSAFE_IN", NULL);
@@ -250,6 +258,7 @@ options_flags(int argc, char **argv, struct run_opts *o)
 		{ "calico-api-group", required_argument, NULL, 'G' },
 		{ "max-list-mib", required_argument, NULL, 'M' },
 		{ "auto-host-endpoint", no_argument, NULL, 'U' },
+		{ "no-cluster-endpoints", no_argument, NULL, 'E' },
 		POLSET_LIMIT_OPTIONS,
 		{ NULL, 0, NULL, 0 },
 	};
@@ -295,6 +304,7 @@ options_flags(int argc, char **argv, struct run_opts *o)
 		case 'G': o->api_group = optarg; break;
 		case 'M': if (parse_uint("--max-list-mib", optarg, 4096, &o->max_list_mib)) return 2; break;
 		case 'U': o->auto_hep = true; break;
+		case 'E': o->no_cluster = true; break;
 		case 'h': fputs(run_usage, stdout); fputs(POLSET_LIMIT_USAGE, stdout); return 1;
 		default:
 			if (c >= POLSET_OPT_LIMIT) {

@@ -21,6 +21,7 @@ struct run_opts {
 	const char *ca_file;
 	const char *api_group;
 	bool auto_hep;
+	bool no_cluster;		/* --no-cluster-endpoints: no Pods, other Nodes */
 	const char *node;		/* --node, else $NFQWALL_NODE or $NODE_NAME, else hostname */
 	const char *host_labels;
 	const char *fs_in;
@@ -38,8 +39,8 @@ struct run_opts {
 	double log_rate;
 	double log_burst;
 	const char *http_addr;
-	bool no_allow_self;
-	const char *mark_check;		/* "refuse", "warn" or "off" */		/* police nfqwall's own port on loopback too */
+	bool no_allow_self;		/* police nfqwall's own port on loopback too */
+	const char *mark_check;		/* "refuse", "warn" or "off" */
 	const char *daemonset;		/* "NAMESPACE/NAME" of the DaemonSet running us, or NULL */
 	unsigned debounce_ms;
 	unsigned debounce_max_ms;	/* first pending change to the reload, at most */

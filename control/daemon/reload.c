@@ -27,6 +27,7 @@
 #include "clock.h"
 #include "compile.h"
 #include "ctl.h"
+#include "endpoints.h"
 #include "fwrules.h"
 #include "jscan.h"
 #include "log.h"
@@ -125,66 +126,29 @@ log_diags(const struct diags *ds)
 	}
 }
 
-struct node_info {
-	struct labels labels;
-	struct cidr ips[16];
-	size_t nips;
-	int err;		/* -ENOMEM: a label could not be stored */
-};
-
-static bool
-node_label(const char *key, struct jspan v, void *arg)
-{
-	struct node_info *ni = arg;
-	char val[512];
-
-	if (jscan_string(v, val, sizeof(val)) && labels_set(&ni->labels, key, val) < 0) {
-		ni->err = -ENOMEM;
-		return false;
-	}
-	return true;
-}
-
-static bool
-node_address(struct jspan item, void *arg)
-{
-	struct node_info *ni = arg;
-	char type[32], addr[64];
-
-	if (jscan_string(jscan_get(item, "type"), type, sizeof(type)) &&
-	    strcmp(type, "InternalIP") == 0 &&
-	    jscan_string(jscan_get(item, "address"), addr, sizeof(addr)) &&
-	    ni->nips < ARRAY_SIZE(ni->ips) && cidr_parse(addr, CIDR_LOOSE, &ni->ips[ni->nips]) == 0)
-		ni->nips++;
-	return true;
-}
-
 /*
- * Every stored object into @ps (and this Node's labels and InternalIPs into
- * @ni). 0, or -ENOMEM when an object or a label could not be stored.
+ * Every stored object into @ps; this Node's labels and addresses into
+ * @self, and the rest of the cluster into @cl. 0, or -ENOMEM when an
+ * object or a label could not be stored.
  */
 static int
-load_from_store(struct ctl *c, struct polset *ps, struct node_info *ni)
+load_from_store(struct ctl *c, struct polset *ps, struct cluster *cl, struct node_info *self)
 {
 	struct kube_store *st = &c->store;
-	int err = 0;
+	int err;
 
 	pthread_mutex_lock(&st->lock);
 	c->store_version = st->version;
+	err = endpoints_load(st, c->o.node, c->o.auto_hep, cl, self);
 	for (int k = 0; k < KK_NKINDS && err == 0; k++) {
 		const struct kube_kind_state *ks = &st->kinds[k];
 
-		for (size_t i = 0; k != KK_DAEMONSET && i < ks->n && err == 0; i++) {
+		if (k == KK_DAEMONSET || k == KK_NODE || k == KK_NAMESPACE || k == KK_SA ||
+		    k == KK_POD)
+			continue;	/* no policy objects (endpoints_load read the others) */
+		for (size_t i = 0; i < ks->n && err == 0; i++) {
 			char name[600];
 
-			if (k == KK_NODE) {
-				struct jspan obj = { ks->v[i].json, strlen(ks->v[i].json) };
-
-				jscan_each_pair(jscan_path(obj, "metadata.labels"), node_label, ni);
-				jscan_each(jscan_path(obj, "status.addresses"), node_address, ni);
-				err = ni->err;
-				continue;
-			}
 			snprintf(name, sizeof(name), "k8s:%s/%s", kube_kind_name((enum kube_kind)k),
 				 ks->v[i].key);
 			if (polset_load_buffer(ps, name, ks->v[i].json, strlen(ks->v[i].json)) ==
@@ -244,7 +208,8 @@ struct reload {
 	struct polset ps;
 	struct hostenv env;
 	bool have_env;
-	struct node_info ni;
+	struct node_info ni;		/* this Node */
+	struct cluster cl;		/* the other Nodes and the pods */
 	struct ruleset *rs;		/* compiled, not published yet */
 	const char **claimed;		/* interface names for fw_config */
 	uint32_t nentries;		/* of the table enforced after this reload */
@@ -276,6 +241,7 @@ reload_free(struct reload *r)
 		hostenv_free(&r->env);
 	polset_free(&r->ps);
 	labels_free(&r->ni.labels);
+	cluster_free(&r->cl);
 }
 
 /* Load the objects. 0, -EINVAL (rejected: the last good table stays) or -ENOMEM. */
@@ -285,7 +251,8 @@ reload_load(struct ctl *c, struct reload *r, struct hostenv_opts *ho)
 	int err;
 
 	if (c->o.kubernetes) {
-		err = load_from_store(c, &r->ps, &r->ni);
+		err = load_from_store(c, &r->ps, &r->cl, &r->ni);
+		ho->cluster = &r->cl;
 		if (c->o.auto_hep) {
 			/* Calico's auto host endpoint: the Node's labels and InternalIPs */
 			ho->host_labels = &r->ni.labels;
@@ -436,6 +403,7 @@ reload_policy(struct ctl *c, const char *why)
 	polset_init(&r.ps);
 	r.ps.limits = c->o.limits;
 	labels_init(&r.ni.labels);
+	cluster_init(&r.cl);
 	err = reload_load(c, &r, &ho);
 	if (err == 0)
 		err = reload_compile(c, &r, &ho);

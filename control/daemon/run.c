@@ -422,6 +422,9 @@ start_sources(struct ctl *c)
 			.max_list_bytes = (size_t)c->o.max_list_mib << 20,
 			/* nfqwall's own API connections pass its rules (fwrules.c) */
 			.sock_mark = c->o.no_allow_self ? 0 : c->ml.prednat,
+			/* what rule selectors see beside the policy kinds (reload.c) */
+			.all_nodes = c->o.auto_hep && !c->o.no_cluster,
+			.workloads = !c->o.no_cluster,
 		};
 		char why[256], ds_ns[64], ds_name[254];
 

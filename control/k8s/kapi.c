@@ -344,6 +344,17 @@ discover_group(struct kube_client *kc)
 	return kc->group_version[0] != '\0';
 }
 
+/* Is kind @k watched? The DaemonSet, Pods, Namespaces and ServiceAccounts may not be. */
+static bool
+kind_watched(const struct kube_client *kc, enum kube_kind k)
+{
+	if (k == KK_DAEMONSET)
+		return kc->ds_name != NULL;
+	if (k == KK_NAMESPACE || k == KK_SA || k == KK_POD)
+		return kc->workloads;
+	return true;
+}
+
 static void *
 boot_main(void *arg)
 {
@@ -352,13 +363,14 @@ boot_main(void *arg)
 	if (kc->group_version[0] == '\0' && !discover_group(kc))
 		return NULL;
 	snprintf(kc->st->group_version, sizeof(kc->st->group_version), "%s", kc->group_version);
-	log_info("watching the Kubernetes API", "server=%s group=%s node=%s", kc->server,
-		 kc->group_version, kc->node);
+	log_info("watching the Kubernetes API", "server=%s group=%s node=%s nodes=%s pods=%s",
+		 kc->server, kc->group_version, kc->node, kc->all_nodes ? "all" : "this",
+		 kc->workloads ? "yes" : "no");
 	if (kc->ds_name != NULL)
 		log_info("watching this daemon's DaemonSet: deleting it removes the rules",
 			 "daemonset=%s/%s", kc->ds_namespace, kc->ds_name);
 	for (int k = 0; k < KK_NKINDS; k++)
-		if ((k != KK_DAEMONSET || kc->ds_name != NULL) &&
+		if (kind_watched(kc, (enum kube_kind)k) &&
 		    reflector_start(&kc->refl[k], kc, (enum kube_kind)k) < 0)
 			log_err("cannot start a reflector thread", "kind=%s",
 				kube_kind_name((enum kube_kind)k));
@@ -448,8 +460,11 @@ kube_start(struct kube_client **out, const struct kube_config *cfg, struct kube_
 			goto out_stop;
 		}
 	}
-	if (kc->ds_name == NULL)	/* not watched: as a kind the API does not serve */
-		kstore_replace(st, KK_DAEMONSET, NULL, 0, true);
+	kc->all_nodes = cfg->all_nodes;
+	kc->workloads = cfg->workloads;
+	for (int k = 0; k < KK_NKINDS; k++)	/* not watched: as a kind the API does not serve */
+		if (!kind_watched(kc, (enum kube_kind)k))
+			kstore_replace(st, (enum kube_kind)k, NULL, 0, true);
 	if (cfg->group_version != NULL)
 		snprintf(kc->group_version, sizeof(kc->group_version), "%s", cfg->group_version);
 	if (kc->node == NULL || kc->token_file == NULL || kc->ca_file == NULL) {

@@ -28,6 +28,9 @@ const struct kube_kind_info kube_kinds[KK_NKINDS] = {
 	[KK_TIER] = { "Tier", "tiers", true },
 	[KK_FELIX] = { "FelixConfiguration", "felixconfigurations", true },
 	[KK_NODE] = { "Node", "nodes", false },
+	[KK_NAMESPACE] = { "Namespace", "namespaces", false },
+	[KK_SA] = { "ServiceAccount", "serviceaccounts", false },
+	[KK_POD] = { "Pod", "pods", false },
 	[KK_DAEMONSET] = { "DaemonSet", "daemonsets", false },
 };
 
@@ -92,7 +95,16 @@ kstore_obj_make(struct jspan item, enum kube_kind k, const char *api_version,
 	if (item.n < 2 || item.p[0] != '{' || memchr(item.p, '\0', item.n) != NULL)
 		return -EINVAL;
 	o->key = strdup(key);
-	if (jscan_get(item, "kind").p == NULL) {
+	if (o->key != NULL && kube_trimmed(k)) {
+		err = kube_trim(k, item, &o->json);
+		if (err == KUBE_TRIM_DROP)
+			return err;
+		if (err < 0) {
+			free(o->key);
+			o->key = NULL;
+			return err;
+		}
+	} else if (jscan_get(item, "kind").p == NULL) {
 		if (asprintf(&o->json, "{\"apiVersion\":\"%s\",\"kind\":\"%s\",%.*s", api_version,
 			     kube_kind_name(k), (int)(item.n - 1), item.p + 1) < 0)
 			o->json = NULL;
@@ -208,8 +220,10 @@ kstore_delete(struct kube_store *st, enum kube_kind k, const char *key)
 		free(ks->v[i].key);
 		free(ks->v[i].json);
 		ks->v[i] = ks->v[--ks->n];
+		store_changed(st, k);
+	} else {
+		store_synced_now(st, k);	/* a pod the store never kept: nothing changed */
 	}
-	store_changed(st, k);
 	pthread_mutex_unlock(&st->lock);
 }
 

@@ -35,7 +35,10 @@ enum kube_kind {
 	KK_NS,
 	KK_TIER,
 	KK_FELIX,
-	KK_NODE,
+	KK_NODE,		/* this node's, or every Node with kube_config.all_nodes */
+	KK_NAMESPACE,		/* with kube_config.workloads: what rule selectors see of pods */
+	KK_SA,
+	KK_POD,
 	KK_DAEMONSET,		/* the DaemonSet running us (--daemonset): lifecycle, not policy */
 	KK_NKINDS,
 };
@@ -59,11 +62,14 @@ struct kube_config {
 					 * rules accept them, so no policy cuts nfqwall off */
 	const char *ds_namespace;	/* the DaemonSet running us, watched; NULL: none */
 	const char *ds_name;
+	bool all_nodes;			/* watch every Node, not only this one */
+	bool workloads;			/* watch Pods, Namespaces and ServiceAccounts */
 };
 
 struct kube_obj {
 	char *key;			/* "namespace/name" or "name" */
-	char *json;			/* the object as the API sent it */
+	char *json;			/* the object as the API sent it; for the kinds
+					 * kube_trim() keeps a digest of, that digest */
 };
 
 struct kube_kind_state {

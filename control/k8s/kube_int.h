@@ -162,6 +162,8 @@ struct kube_client {
 	uint32_t sock_mark;		/* SO_MARK of every connection, 0: none */
 	char *ds_namespace;		/* the DaemonSet running us; NULL: not watched */
 	char *ds_name;
+	bool all_nodes;			/* kube_config's */
+	bool workloads;
 	char group_version[64];		/* "" until given or discovered */
 	struct kube_store *st;
 	pthread_t boot;
@@ -182,6 +184,24 @@ kube_stopping(struct kube_client *kc)
 	return __atomic_load_n(&kc->stop, __ATOMIC_RELAXED) != 0;
 }
 
+/* ---- ktrim.c: what the store keeps of Nodes, Namespaces, ServiceAccounts and Pods ------ */
+
+#define KUBE_TRIM_DROP		1	/* not an endpoint: nothing to keep */
+#define KUBE_TRIM_MAX_IPS	16	/* addresses kept per object */
+#define KUBE_TRIM_MAX_PORTS	64	/* named ports kept per pod */
+#define KUBE_TRIM_MAX_IFACES_JSON (64u << 10)	/* a Node's projectcalico.org/Interfaces */
+
+/* kube_trimmed - does the store keep a digest of kind @k, not the object? */
+bool kube_trimmed(enum kube_kind k);
+
+/*
+ * kube_trim - the digest of @obj, of kind @k (ktrim.c gives the shapes),
+ * into *@out (malloc'd). 0; KUBE_TRIM_DROP when the object is no endpoint
+ * (a Pod on the host's network, finished, or without an address yet);
+ * -ENOMEM or -EINVAL.
+ */
+int __must_check kube_trim(enum kube_kind k, struct jspan obj, char **out);
+
 /* ---- kstore.c: the store (each call takes the store's lock) ---------------------------- */
 
 /* kstore_objs_free - @n objects and the array. */
@@ -198,9 +218,11 @@ int __must_check kstore_obj_key(struct jspan obj, char *key, size_t size);
 /*
  * kstore_obj_make - the store's copy of the API object @item of kind @k:
  * its key, and its JSON text (items of built-in lists carry no kind and
- * apiVersion: they are given back, @api_version). 0, -ENOENT (no name:
- * nothing to store), -EINVAL (see kstore_obj_key) or -ENOMEM; on error *@o
- * holds nothing.
+ * apiVersion: they are given back, @api_version), or its digest for the
+ * kinds kube_trimmed() names. 0; KUBE_TRIM_DROP when the object is no
+ * endpoint (o->key is set, o->json NULL: a watch deletes the key);
+ * -ENOENT (no name: nothing to store), -EINVAL (see kstore_obj_key) or
+ * -ENOMEM; on error *@o holds nothing.
  */
 int __must_check kstore_obj_make(struct jspan item, enum kube_kind k, const char *api_version,
 				 struct kube_obj *o);

@@ -52,6 +52,10 @@ list_item(struct jspan item, void *arg)
 
 	if (err == -ENOENT)
 		return true;	/* no name: nothing to keep */
+	if (err == KUBE_TRIM_DROP) {
+		free(o.key);
+		return true;	/* no endpoint */
+	}
 	if (err == 0) {
 		a->bytes += strlen(o.json);
 		if (a->bytes > a->max)
@@ -81,7 +85,7 @@ list_acc_reset(struct list_acc *a)
 static const char *
 api_version(const struct reflector *r)
 {
-	return r->kind == KK_NODE ? "v1" : r->kind == KK_DAEMONSET ? "apps/v1" :
+	return r->kind == KK_DAEMONSET ? "apps/v1" : !kube_kinds[r->kind].calico ? "v1" :
 	       r->kc->st->group_version;
 }
 
@@ -92,13 +96,16 @@ collection_url(struct reflector *r, char *url, size_t size, const char *query)
 	struct kube_client *kc = r->kc;
 	int n;
 
-	if (r->kind == KK_NODE)
+	if (r->kind == KK_NODE && !kc->all_nodes)
 		n = snprintf(url, size, "%s/api/v1/nodes?fieldSelector=metadata.name%%3D%s&%s",
 			     kc->server, kc->node, query);
 	else if (r->kind == KK_DAEMONSET)
 		n = snprintf(url, size, "%s/apis/apps/v1/namespaces/%s/daemonsets?"
 			     "fieldSelector=metadata.name%%3D%s&%s", kc->server, kc->ds_namespace,
 			     kc->ds_name, query);
+	else if (!kube_kinds[r->kind].calico)
+		n = snprintf(url, size, "%s/api/v1/%s?%s", kc->server,
+			     kube_kinds[r->kind].resource, query);
 	else
 		n = snprintf(url, size, "%s/apis/%s/%s?%s", kc->server, kc->st->group_version,
 			     kube_kinds[r->kind].resource, query);

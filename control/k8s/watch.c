@@ -86,6 +86,11 @@ event_upsert(struct watch_dec *d, struct jspan obj)
 
 	if (err == -ENOENT)
 		return KUBE_OK;		/* no name: nothing to keep */
+	if (err == KUBE_TRIM_DROP) {	/* no endpoint (any more): forget it */
+		kstore_delete(d->st, d->kind, o.key);
+		free(o.key);
+		return KUBE_OK;
+	}
 	if (err == -EINVAL)
 		return dec_end(d, KUBE_ERROR, true, "watch: malformed object");
 	if (err == 0)

@@ -5,9 +5,11 @@
  * serviceAccounts and services. Control thread only.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "cluster.h"
 #include "decode.h"
 
 void
@@ -18,6 +20,7 @@ entity_free(struct entity *e)
 	selector_free(e->sel);
 	selector_free(e->not_sel);
 	selector_free(e->ns_sel);
+	selector_free(e->sa_sel);
 	for (size_t i = 0; i < e->nports; i++)
 		free(e->ports[i].name);
 	free(e->ports);
@@ -210,6 +213,18 @@ entity_scope_selector(struct dctx *c, struct entity *e)
 {
 	struct selector *scope, *base, *combined;
 
+	if (e->sa_sel != NULL) {	/* (serviceAccounts) && (selector) */
+		combined = e->sel ? selector_and(e->sa_sel, e->sel) : e->sa_sel;
+		if (combined == NULL) {
+			dnomem(c);
+			return;
+		}
+		if (combined != e->sa_sel)
+			selector_free(e->sa_sel);
+		e->sa_sel = NULL;
+		selector_free(e->sel);
+		e->sel = combined;
+	}
 	if (e->ns_sel == NULL)
 		return;
 	if (e->ns_global)
@@ -262,6 +277,93 @@ entity_decode_selectors(struct dctx *c, const yaml_node_t *n, struct entity *e)
 
 /* ---- service accounts and services ------------------------------------------------ */
 
+/* serviceAccounts.names as Calico's `projectcalico.org/serviceaccount in {...}`; NULL when
+ * there are none (no restriction) or on an error (reported). */
+static struct selector *
+decode_sa_names(struct dctx *c, const yaml_node_t *names)
+{
+	struct selector *s = NULL;
+	char *text = NULL;
+	size_t len = 0;
+	bool ok = true;
+	FILE *f;
+
+	if (!dseq(c, names, "serviceAccounts.names") || ydoc_len(names) == 0)
+		return NULL;
+	f = open_memstream(&text, &len);
+	if (f == NULL) {
+		dnomem(c);
+		return NULL;
+	}
+	fputs(LABEL_SERVICEACCOUNT " in {", f);
+	for (size_t i = 0; i < ydoc_len(names); i++) {
+		const yaml_node_t *it = ydoc_item(c->y, names, i);
+		const char *name = dstr(c, it, "a service account name");
+
+		if (name == NULL) {
+			ok = false;
+			break;
+		}
+		/* a Kubernetes name never holds a quote; one would end the selector's string */
+		if (*name == '\0' || strpbrk(name, "\"'") != NULL) {
+			derr(c, it, "\"%s\" is not a service account name", name);
+			ok = false;
+			break;
+		}
+		fprintf(f, "%s\"%s\"", i ? ", " : "", name);
+	}
+	fputs("}", f);
+	if (fclose(f) != 0 || text == NULL) {
+		free(text);
+		dnomem(c);
+		return NULL;
+	}
+	if (ok)
+		s = dselector_fixed(c, text);
+	free(text);
+	return s;
+}
+
+/*
+ * A rule's serviceAccounts as Felix's selector (docs/semantics.md §6.2):
+ * its selector with every key prefixed "pcsa." (all() stays all()), ANDed
+ * with the names; NULL when it has neither (no restriction at all).
+ */
+static struct selector *
+decode_sa_selector(struct dctx *c, const yaml_node_t *sam)
+{
+	struct selector *sel = NULL, *names = NULL, *both;
+	size_t old = c->plen;
+	yaml_node_t *f;
+
+	if ((f = dget(c, sam, "selector")) != NULL && !(ydoc_str(f) && *ydoc_str(f) == '\0')) {
+		struct selector *plain;
+
+		dpath_push(c, ".selector");
+		plain = decode_plain_selector(c, f);
+		dpath_pop(c, old);
+		if (plain != NULL) {
+			sel = selector_prefixed(plain, PREFIX_SERVICEACCOUNT, NULL);
+			if (sel == NULL)
+				dnomem(c);
+			selector_free(plain);
+		}
+	}
+	if ((f = dget(c, sam, "names")) != NULL) {
+		dpath_push(c, ".names");
+		names = decode_sa_names(c, f);
+		dpath_pop(c, old);
+	}
+	if (sel == NULL || names == NULL)
+		return sel ? sel : names;
+	both = selector_and(sel, names);
+	if (both == NULL)
+		dnomem(c);
+	selector_free(sel);
+	selector_free(names);
+	return both;
+}
+
 static void
 entity_decode_services(struct dctx *c, const yaml_node_t *n, struct entity *e)
 {
@@ -269,17 +371,12 @@ entity_decode_services(struct dctx *c, const yaml_node_t *n, struct entity *e)
 	yaml_node_t *f;
 
 	if ((f = dget(c, n, "serviceAccounts")) != NULL) {
-		yaml_node_t *sel;
-
 		dpath_push(c, ".serviceAccounts");
 		if (dmap(c, f, "serviceAccounts")) {
 			static const char *const sak[] = { "names", "selector", NULL };
 
 			dfields(c, f, sak);
-			if ((sel = dget(c, f, "selector")) != NULL) {
-				dpath_push(c, ".selector");
-				selector_free(decode_plain_selector(c, sel));
-			}
+			e->sa_sel = decode_sa_selector(c, f);
 			e->has_sa = true;
 		}
 		dpath_pop(c, old);

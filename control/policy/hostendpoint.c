@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cluster.h"
 #include "decode.h"
 
 void
@@ -16,17 +17,7 @@ hep_free(struct hep *h)
 {
 	if (h == NULL)
 		return;
-	free(h->name);
-	free(h->node);
-	free(h->iface);
-	free(h->ips);
-	for (size_t i = 0; i < h->nprofiles; i++)
-		free(h->profiles[i]);
-	free(h->profiles);
-	for (size_t i = 0; i < h->nports; i++)
-		free(h->ports[i].name);
-	free(h->ports);
-	labels_free(&h->labels);
+	hep_release(h);
 	free(h);
 }
 

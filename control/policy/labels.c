@@ -14,6 +14,8 @@ labels_init(struct labels *l)
 	l->v = NULL;
 	l->n = 0;
 	l->cap = 0;
+	l->over = NULL;
+	l->under = NULL;
 }
 
 void
@@ -83,10 +85,16 @@ out_free:
 const char *
 labels_get(const struct labels *l, const char *key)
 {
+	const char *v;
 	int found;
-	size_t i = labels_find(l, key, &found);
+	size_t i;
 
-	return found ? l->v[i].value : NULL;
+	if (l->over != NULL && (v = labels_get(l->over, key)) != NULL)
+		return v;
+	i = labels_find(l, key, &found);
+	if (found)
+		return l->v[i].value;
+	return l->under != NULL ? labels_get(l->under, key) : NULL;
 }
 
 int

@@ -15,10 +15,18 @@ struct label {
 	char *value;
 };
 
+/*
+ * A map may lend lookups to two others it does not own (Felix's label
+ * inheritance for pods, docs/semantics.md §6.2): labels_get() asks @over
+ * first, then the map's own pairs, then @under. Only labels_get() follows
+ * them; labels_init() and labels_free() clear them (never free them).
+ */
 struct labels {
 	struct label *v;	/* sorted by key (strcmp), keys unique */
 	size_t n;
 	size_t cap;
+	const struct labels *over;	/* wins over the own pairs; NULL: none */
+	const struct labels *under;	/* consulted when neither has the key */
 };
 
 /* labels_init - make @l an empty map (no allocation). */
@@ -40,7 +48,8 @@ int __must_check labels_append(struct labels *l, const char *key, const char *va
  * appended last stays. 0, or -ENOMEM with @l unchanged (not sorted). */
 int __must_check labels_finish(struct labels *l);
 
-/* labels_get - the value of @key, or NULL when the key is absent. */
+/* labels_get - the value of @key (from @l->over, @l's own pairs or
+ * @l->under, in that order), or NULL when the key is absent. */
 const char *labels_get(const struct labels *l, const char *key);
 
 /* labels_merge - make @dst (initialised, possibly non-empty) hold @src's

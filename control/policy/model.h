@@ -67,7 +67,8 @@ struct entity {
 	size_t nports;
 	struct port_item *not_ports;
 	size_t nnot_ports;
-	bool has_sa;			/* serviceAccounts: matches pods only, never a host */
+	struct selector *sa_sel;	/* serviceAccounts while decoding; then in sel */
+	bool has_sa;			/* serviceAccounts was given (lint) */
 	bool has_services;		/* services: Kubernetes Service endpoints (unresolved) */
 };
 
@@ -115,6 +116,9 @@ struct policy {
 	char *staged_action;		/* StagedGlobalNetworkPolicy stagedAction, or NULL */
 	struct srcloc loc;
 };
+
+/* Calico's built-in profile of auto host endpoints: allow everything. */
+#define PROFILE_DEFAULT_ALLOW	"projectcalico-default-allow"
 
 struct named_port {
 	char *name;

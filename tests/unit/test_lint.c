@@ -454,8 +454,9 @@ test_pods_and_services(void **state)
 		  "  - action: Allow\n"
 		  "    destination: {services: {name: kube-dns, namespace: kube-system}}\n", NULL);
 	assert_int_equal(nlints(&r), 2);
-	assert_field(lint_with(&r, "service accounts select pods only: this rule never matches "
-			       "host traffic"), OBJ_X, "spec.ingress[0].source.serviceAccounts");
+	assert_field(lint_with(&r, "service accounts select pods, which nfqwall resolves in "
+			       "Kubernetes mode only"), OBJ_X,
+		     "spec.ingress[0].source.serviceAccounts");
 	assert_field(lint_with(&r, "Kubernetes Service endpoints are not resolved by nfqwall"),
 		     OBJ_X, "spec.egress[0].destination.services");
 	polset_free(&r.ps);

@@ -25,6 +25,7 @@
 
 #include "clock.h"
 #include "ctl.h"
+#include "kube_int.h"
 #include "ruleset.h"
 
 #define POLICY_V1 \
@@ -240,11 +241,19 @@ static void
 store_put(struct kube_store *st, enum kube_kind k, const char *key, const char *json)
 {
 	struct kube_kind_state *ks = &st->kinds[k];
+	struct kube_obj o = { NULL, NULL };
 
 	ks->v = realloc(ks->v, (ks->n + 1) * sizeof(*ks->v));
 	assert_non_null(ks->v);
 	ks->v[ks->n].key = strdup(key);
-	ks->v[ks->n].json = strdup(json);
+	if (kube_trimmed(k)) {	/* the digest, as a reflector would store it */
+		assert_int_equal(kstore_obj_make((struct jspan){ json, strlen(json) }, k, "v1", &o),
+				 0);
+		free(o.key);
+		ks->v[ks->n].json = o.json;
+	} else {
+		ks->v[ks->n].json = strdup(json);
+	}
 	assert_non_null(ks->v[ks->n].json);
 	ks->n++;
 	ks->cap = ks->n;

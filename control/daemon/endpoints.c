@@ -1,0 +1,256 @@
+/*
+ * endpoints.c - the store's digests of Nodes, Namespaces, ServiceAccounts
+ * and Pods into what rule selectors see (endpoints.h). Calico's conversions
+ * (docs/semantics.md §3.3, §6.2): a Node's auto host endpoint carries its
+ * labels and the addresses calico-node recorded (the BGP, tunnel and
+ * WireGuard annotations, the InternalIP addresses, the Interfaces
+ * annotation); a pod its labels but for pcns.* and pcsa.* keys, the
+ * implicit labels, and what its Namespace and ServiceAccount lend.
+ */
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "alloc.h"
+#include "endpoints.h"
+#include "jscan.h"
+
+/* The longest label value Kubernetes stores is 63 bytes, a key 317: room to spare. */
+#define LABEL_TEXT_MAX	1024
+#define POD_MAX_IPS	16
+
+/*
+ * One address as found in a digest ("10.0.0.1", "10.0.0.1/24", "fd00::1/128"),
+ * or each of a comma-separated list, added to @v unless already there.
+ * Unparsable text is skipped.
+ */
+static void
+add_addresses(const char *text, struct cidr *v, size_t max, size_t *n)
+{
+	char one[64];
+
+	while (*text != '\0') {
+		size_t len = strcspn(text, ","), alen = strcspn(text, ",/");
+		struct cidr c;
+		bool dup = false;
+
+		if (alen < sizeof(one)) {
+			memcpy(one, text, alen);
+			one[alen] = '\0';
+			if (cidr_parse(one, CIDR_LOOSE, &c) == 0) {
+				for (size_t i = 0; i < *n && !dup; i++)
+					dup = v[i].family == c.family && addr_cmp(&v[i].addr, &c.addr) == 0;
+				if (!dup && *n < max)
+					v[(*n)++] = c;
+			}
+		}
+		text += len;
+		if (*text == ',')
+			text++;
+	}
+}
+
+struct addr_acc {
+	struct cidr *v;
+	size_t max;
+	size_t *n;
+};
+
+static bool
+digest_address(struct jspan item, void *arg)
+{
+	struct addr_acc *a = arg;
+	char text[1024];
+
+	if (jscan_string(item, text, sizeof(text)))
+		add_addresses(text, a->v, a->max, a->n);
+	return true;
+}
+
+struct label_acc {
+	struct labels *l;
+	bool pod;			/* a pod: its pcns.* and pcsa.* keys are not its own */
+	struct wep_parent *parent;	/* non-NULL: lend each label to the pods under it */
+	int err;
+};
+
+static bool
+digest_label(const char *key, struct jspan v, void *arg)
+{
+	struct label_acc *a = arg;
+	char val[LABEL_TEXT_MAX];
+	int err = 0;
+
+	if (!jscan_string(v, val, sizeof(val)))
+		return true;
+	if (a->pod && (strncmp(key, PREFIX_NAMESPACE, strlen(PREFIX_NAMESPACE)) == 0 ||
+		       strncmp(key, PREFIX_SERVICEACCOUNT, strlen(PREFIX_SERVICEACCOUNT)) == 0))
+		return true;
+	if (a->parent != NULL)
+		err = cluster_parent_label(a->parent, key, val);
+	else
+		err = labels_append(a->l, key, val);
+	if (err < 0) {
+		a->err = err;
+		return false;
+	}
+	return true;
+}
+
+int
+endpoints_node(const char *json, struct node_info *ni)
+{
+	struct jspan obj = { json, strlen(json) };
+	struct label_acc la = { .l = &ni->labels };
+	struct addr_acc aa = { ni->ips, NODE_MAX_IPS, &ni->nips };
+
+	jscan_each_pair(jscan_get(obj, "labels"), digest_label, &la);
+	if (la.err == 0)
+		la.err = labels_finish(&ni->labels);
+	jscan_each(jscan_get(obj, "ips"), digest_address, &aa);
+	ni->found = true;
+	return la.err;
+}
+
+/* One Namespace or ServiceAccount digest: the labels it lends its pods. */
+static int
+load_parent(struct cluster *cl, const char *json, bool sa)
+{
+	struct jspan obj = { json, strlen(json) };
+	char ns[256], name[256];
+	struct label_acc la = { 0 };
+
+	if (!jscan_string(jscan_get(obj, "name"), name, sizeof(name)) ||
+	    (sa && !jscan_string(jscan_get(obj, "ns"), ns, sizeof(ns))))
+		return 0;	/* the store only keeps named objects: cannot happen */
+	la.parent = sa ? cluster_service_account(cl, ns, name) : cluster_namespace(cl, name);
+	if (la.parent == NULL)
+		return -ENOMEM;
+	la.parent->listed = true;
+	jscan_each_pair(jscan_get(obj, "labels"), digest_label, &la);
+	if (la.err == 0)	/* Calico's profile names itself too */
+		la.err = cluster_parent_label(la.parent, LABEL_PROFILE_NAME, name);
+	return la.err;
+}
+
+struct port_acc {
+	struct wep *w;
+	size_t cap;
+	int err;
+};
+
+static bool
+digest_port(struct jspan item, void *arg)
+{
+	struct port_acc *a = arg;
+	char name[64], proto[16];
+	struct jspan pn = jscan_get(item, "port");
+	struct named_port *np;
+	uint8_t p;
+	long port;
+
+	if (!jscan_string(jscan_get(item, "name"), name, sizeof(name)) ||
+	    !jscan_string(jscan_get(item, "protocol"), proto, sizeof(proto)) || pn.p == NULL)
+		return true;
+	port = strtol(pn.p, NULL, 10);
+	if (port < 1 || port > 65535)
+		return true;
+	if (strcmp(proto, "TCP") == 0)
+		p = IPPROTO_TCP;
+	else if (strcmp(proto, "UDP") == 0)
+		p = IPPROTO_UDP;
+	else if (strcmp(proto, "SCTP") == 0)
+		p = IPPROTO_SCTP;
+	else
+		return true;	/* Calico skips a protocol it does not know */
+	if (ARRAY_PUSH_ROOM(a->w->ports, a->cap, a->w->nports) < 0) {
+		a->err = -ENOMEM;
+		return false;
+	}
+	np = &a->w->ports[a->w->nports];
+	np->name = strdup(name);
+	if (np->name == NULL) {
+		a->err = -ENOMEM;
+		return false;
+	}
+	np->proto = p;
+	np->port = (uint16_t)port;
+	a->w->nports++;
+	return true;
+}
+
+/* One Pod digest: a workload endpoint. */
+static int
+load_pod(struct cluster *cl, const char *json)
+{
+	struct jspan obj = { json, strlen(json) };
+	char ns[256], name[256], sa[256];
+	struct cidr ips[POD_MAX_IPS];
+	size_t nips = 0;
+	struct addr_acc aa = { ips, POD_MAX_IPS, &nips };
+	struct label_acc la = { .pod = true };
+	struct port_acc pa = { 0 };
+	struct wep *w;
+
+	if (!jscan_string(jscan_get(obj, "ns"), ns, sizeof(ns)) ||
+	    !jscan_string(jscan_get(obj, "name"), name, sizeof(name)) ||
+	    !jscan_string(jscan_get(obj, "sa"), sa, sizeof(sa)))
+		return 0;
+	jscan_each(jscan_get(obj, "ips"), digest_address, &aa);
+	if (nips == 0)
+		return 0;	/* no usable address: nothing to select */
+	w = cluster_add_pod(cl, ns, name, sa);
+	if (w == NULL)
+		return -ENOMEM;
+	w->ips = malloc(nips * sizeof(*w->ips));
+	if (w->ips == NULL)
+		return -ENOMEM;
+	memcpy(w->ips, ips, nips * sizeof(*ips));
+	w->nips = nips;
+	la.l = &w->labels;
+	jscan_each_pair(jscan_get(obj, "labels"), digest_label, &la);
+	if (la.err == 0)
+		la.err = labels_finish(&w->labels);
+	if (la.err < 0)
+		return la.err;
+	pa.w = w;
+	jscan_each(jscan_get(obj, "ports"), digest_port, &pa);
+	return pa.err;
+}
+
+int
+endpoints_load(const struct kube_store *st, const char *self, bool auto_hep, struct cluster *cl,
+	       struct node_info *self_info)
+{
+	const struct kube_kind_state *ks = &st->kinds[KK_NODE];
+	int err = 0;
+
+	for (size_t i = 0; i < ks->n && err == 0; i++) {
+		struct node_info ni = { .found = false };
+		bool mine = self != NULL && strcmp(ks->v[i].key, self) == 0;
+
+		if (mine) {
+			err = endpoints_node(ks->v[i].json, self_info);
+			continue;
+		}
+		if (!auto_hep)
+			continue;
+		labels_init(&ni.labels);
+		err = endpoints_node(ks->v[i].json, &ni);
+		if (err == 0)
+			err = cluster_add_node(cl, ks->v[i].key, &ni.labels, ni.ips, ni.nips);
+		labels_free(&ni.labels);
+	}
+	ks = &st->kinds[KK_NAMESPACE];
+	for (size_t i = 0; i < ks->n && err == 0; i++)
+		err = load_parent(cl, ks->v[i].json, false);
+	ks = &st->kinds[KK_SA];
+	for (size_t i = 0; i < ks->n && err == 0; i++)
+		err = load_parent(cl, ks->v[i].json, true);
+	ks = &st->kinds[KK_POD];
+	for (size_t i = 0; i < ks->n && err == 0; i++)
+		err = load_pod(cl, ks->v[i].json);
+	return err;
+}

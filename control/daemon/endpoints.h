@@ -1,0 +1,43 @@
+/*
+ * endpoints.h - from the Kubernetes store's digests of Nodes, Namespaces,
+ * ServiceAccounts and Pods (control/k8s/ktrim.c) to what rule selectors
+ * see (control/policy/cluster.h): the other Nodes' auto host endpoints and
+ * the pods as workload endpoints, and this node's own labels and
+ * addresses. Private to control/daemon. Control thread only.
+ */
+#ifndef NFQWALL_ENDPOINTS_H
+#define NFQWALL_ENDPOINTS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "cluster.h"
+#include "kube.h"
+
+#define NODE_MAX_IPS	16
+
+/* One Node: its labels and the addresses Calico gives its auto host endpoint. */
+struct node_info {
+	struct labels labels;
+	struct cidr ips[NODE_MAX_IPS];
+	size_t nips;
+	bool found;
+};
+
+/*
+ * endpoints_node - the Node digest @json into @ni (labels added to
+ * ni->labels; addresses deduplicated, an annotation's /prefix dropped,
+ * unparsable ones skipped). 0 or -ENOMEM.
+ */
+int __must_check endpoints_node(const char *json, struct node_info *ni);
+
+/*
+ * endpoints_load - every Node (with @auto_hep: the others' auto host
+ * endpoints into @cl; this one, @self, into @self_info), Namespace,
+ * ServiceAccount and Pod of the store @st, whose lock the caller holds.
+ * 0 or -ENOMEM.
+ */
+int __must_check endpoints_load(const struct kube_store *st, const char *self, bool auto_hep,
+				struct cluster *cl, struct node_info *self_info);
+
+#endif /* NFQWALL_ENDPOINTS_H */

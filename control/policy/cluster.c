@@ -1,0 +1,209 @@
+/*
+ * cluster.c - the other Nodes' auto host endpoints and the pods, with the
+ * labels Calico gives them (cluster.h). Control thread only.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "alloc.h"
+#include "cluster.h"
+
+void
+cluster_init(struct cluster *cl)
+{
+	memset(cl, 0, sizeof(*cl));
+}
+
+void
+hep_release(struct hep *h)
+{
+	free(h->name);
+	free(h->node);
+	free(h->iface);
+	free(h->ips);
+	for (size_t i = 0; i < h->nprofiles; i++)
+		free(h->profiles[i]);
+	free(h->profiles);
+	for (size_t i = 0; i < h->nports; i++)
+		free(h->ports[i].name);
+	free(h->ports);
+	labels_free(&h->labels);
+}
+
+static void
+wep_release(struct wep *w)
+{
+	free(w->key);
+	labels_free(&w->labels);
+	free(w->ips);
+	for (size_t i = 0; i < w->nports; i++)
+		free(w->ports[i].name);
+	free(w->ports);
+}
+
+void
+cluster_free(struct cluster *cl)
+{
+	for (size_t i = 0; i < cl->nheps; i++) {
+		hep_release(cl->heps[i]);
+		free(cl->heps[i]);
+	}
+	free(cl->heps);
+	for (size_t i = 0; i < cl->nweps; i++)
+		wep_release(&cl->weps[i]);
+	free(cl->weps);
+	for (size_t i = 0; i < cl->nparents; i++) {
+		struct wep_parent *p = cl->parents[i];
+
+		free(p->key);
+		labels_free(&p->implicit);
+		labels_free(&p->labels);
+		free(p);
+	}
+	free(cl->parents);
+	strmap_free(&cl->parent_index);
+	cluster_init(cl);
+}
+
+int
+hep_make_auto(struct hep *a, const char *node, const struct labels *labels,
+	      const struct cidr *ips, size_t nips)
+{
+	labels_init(&a->labels);
+	a->synthetic = true;
+	if (asprintf(&a->name, "%s-auto-hep", node) < 0) {
+		a->name = NULL;
+		return -ENOMEM;
+	}
+	a->node = strdup(node);
+	a->iface = strdup("*");
+	a->profiles = calloc(1, sizeof(char *));
+	if (a->node == NULL || a->iface == NULL || a->profiles == NULL)
+		return -ENOMEM;
+	a->profiles[0] = strdup(PROFILE_DEFAULT_ALLOW);
+	if (a->profiles[0] == NULL)
+		return -ENOMEM;
+	a->nprofiles = 1;
+	if ((labels != NULL && labels_merge(&a->labels, labels) < 0) ||
+	    labels_set(&a->labels, "projectcalico.org/created-by", "calico-kube-controllers") < 0)
+		return -ENOMEM;
+	if (nips > 0) {
+		a->ips = malloc(nips * sizeof(*a->ips));
+		if (a->ips == NULL)
+			return -ENOMEM;
+		memcpy(a->ips, ips, nips * sizeof(*a->ips));
+		a->nips = nips;
+	}
+	return 0;
+}
+
+int
+cluster_add_node(struct cluster *cl, const char *node, const struct labels *labels,
+		 const struct cidr *ips, size_t nips)
+{
+	struct hep *h;
+
+	if (ARRAY_PUSH_ROOM(cl->heps, cl->hepcap, cl->nheps) < 0 ||
+	    (h = calloc(1, sizeof(*h))) == NULL)
+		return -ENOMEM;
+	if (hep_make_auto(h, node, labels, ips, nips) < 0) {
+		hep_release(h);
+		free(h);
+		return -ENOMEM;
+	}
+	cl->heps[cl->nheps++] = h;
+	return 0;
+}
+
+/* The parent named @key, made with @under as the labels it lends on to. */
+static struct wep_parent *
+parent_get(struct cluster *cl, const char *key, const struct labels *under)
+{
+	struct wep_parent *p;
+	size_t i;
+
+	if (strmap_get(&cl->parent_index, key, &i))
+		return cl->parents[i];
+	if (ARRAY_PUSH_ROOM(cl->parents, cl->parentcap, cl->nparents) < 0 ||
+	    (p = calloc(1, sizeof(*p))) == NULL)
+		return NULL;
+	labels_init(&p->implicit);
+	labels_init(&p->labels);
+	p->labels.under = under;
+	if ((p->key = strdup(key)) == NULL ||
+	    strmap_put(&cl->parent_index, key, cl->nparents) < 0) {
+		free(p->key);
+		free(p);
+		return NULL;
+	}
+	cl->parents[cl->nparents++] = p;
+	return p;
+}
+
+struct wep_parent *
+cluster_namespace(struct cluster *cl, const char *ns)
+{
+	struct wep_parent *p = parent_get(cl, ns, NULL);
+
+	if (p != NULL && p->implicit.n == 0 &&
+	    (labels_set(&p->implicit, LABEL_NAMESPACE, ns) < 0 ||
+	     labels_set(&p->implicit, LABEL_ORCHESTRATOR, ORCHESTRATOR_K8S) < 0))
+		return NULL;
+	return p;
+}
+
+struct wep_parent *
+cluster_service_account(struct cluster *cl, const char *ns, const char *sa)
+{
+	struct wep_parent *nsp = cluster_namespace(cl, ns), *p;
+	char *key;
+
+	if (nsp == NULL || asprintf(&key, "%s/%s", ns, sa) < 0)
+		return NULL;
+	p = parent_get(cl, key, &nsp->labels);
+	free(key);
+	if (p != NULL && p->implicit.n == 0 &&
+	    (labels_merge(&p->implicit, &nsp->implicit) < 0 ||
+	     labels_set(&p->implicit, LABEL_SERVICEACCOUNT, sa) < 0))
+		return NULL;
+	return p;
+}
+
+int
+cluster_parent_label(struct wep_parent *p, const char *key, const char *value)
+{
+	const char *prefix = strchr(p->key, '/') ? PREFIX_SERVICEACCOUNT : PREFIX_NAMESPACE;
+	size_t pl = strlen(prefix), kl = strlen(key);
+	char *full = malloc(pl + kl + 1);
+	int err;
+
+	if (full == NULL)
+		return -ENOMEM;
+	memcpy(full, prefix, pl);
+	memcpy(full + pl, key, kl + 1);
+	err = labels_set(&p->labels, full, value);
+	free(full);
+	return err;
+}
+
+struct wep *
+cluster_add_pod(struct cluster *cl, const char *ns, const char *name, const char *sa)
+{
+	struct wep_parent *p = sa && *sa ? cluster_service_account(cl, ns, sa) :
+			       cluster_namespace(cl, ns);
+	struct wep *w;
+
+	if (p == NULL || ARRAY_PUSH_ROOM(cl->weps, cl->wepcap, cl->nweps) < 0)
+		return NULL;
+	w = &cl->weps[cl->nweps];
+	memset(w, 0, sizeof(*w));
+	labels_init(&w->labels);
+	if (asprintf(&w->key, "%s/%s", ns, name) < 0)
+		return NULL;
+	w->labels.over = &p->implicit;
+	w->labels.under = &p->labels;
+	cl->nweps++;
+	return w;
+}

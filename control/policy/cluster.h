@@ -1,0 +1,115 @@
+/*
+ * cluster.h - the rest of the cluster, as rule selectors and named ports see
+ * it (docs/semantics.md §6.2): every other Node's auto host endpoint and
+ * every running pod as Felix's workload endpoint, with the labels Calico
+ * gives it (its own, the implicit projectcalico.org/namespace,
+ * projectcalico.org/orchestrator and projectcalico.org/serviceaccount, and
+ * those its namespace and service account lend it as pcns.* and pcsa.*).
+ *
+ * None of it is ever enforced: nfqwall polices this node's host endpoints
+ * only. control/k8s/kcluster.c fills a cluster from the Kubernetes objects;
+ * hostenv_build takes one beside the polset. Control thread only.
+ */
+#ifndef NFQWALL_CLUSTER_H
+#define NFQWALL_CLUSTER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "model.h"
+#include "strmap.h"
+
+#define LABEL_NAMESPACE		"projectcalico.org/namespace"
+#define LABEL_ORCHESTRATOR	"projectcalico.org/orchestrator"
+#define LABEL_SERVICEACCOUNT	"projectcalico.org/serviceaccount"
+#define LABEL_PROFILE_NAME	"projectcalico.org/name"
+#define ORCHESTRATOR_K8S	"k8s"
+#define PREFIX_NAMESPACE	"pcns."
+#define PREFIX_SERVICEACCOUNT	"pcsa."
+
+/*
+ * What a namespace, or a service account in it, lends the pods that run in
+ * it (Calico's kns.<ns> and ksa.<ns>.<sa> profiles). @implicit holds the
+ * implicit labels, which win over a pod's own; @labels the prefixed ones,
+ * which a pod's own labels override. A service account's @labels lends in
+ * turn to its namespace's.
+ */
+struct wep_parent {
+	char *key;			/* "ns" or "ns/sa" */
+	struct labels implicit;
+	struct labels labels;
+	bool listed;			/* the Namespace or ServiceAccount object was seen */
+};
+
+/* A pod as Felix's workload endpoint. labels.over and labels.under point
+ * into its wep_parent. */
+struct wep {
+	char *key;			/* "namespace/name" */
+	struct labels labels;
+	struct cidr *ips;		/* pod IPs as /32 or /128 */
+	size_t nips;
+	struct named_port *ports;	/* named container ports */
+	size_t nports;
+};
+
+struct cluster {
+	struct hep **heps;		/* the auto host endpoints of the other Nodes */
+	size_t nheps;
+	size_t hepcap;
+	struct wep *weps;
+	size_t nweps;
+	size_t wepcap;
+	struct wep_parent **parents;	/* namespaces and service accounts, by key */
+	size_t nparents;
+	size_t parentcap;
+	struct strmap parent_index;	/* key -> index in parents */
+};
+
+/* cluster_init / cluster_free - an empty cluster; release everything. */
+void cluster_init(struct cluster *cl);
+void cluster_free(struct cluster *cl);
+
+/*
+ * cluster_namespace - the namespace @ns, made on first use: its implicit
+ * labels are set, its prefixed labels come from cluster_parent_label().
+ * NULL when out of memory.
+ */
+struct wep_parent *cluster_namespace(struct cluster *cl, const char *ns);
+
+/* cluster_service_account - the same for service account @sa of @ns. */
+struct wep_parent *cluster_service_account(struct cluster *cl, const char *ns, const char *sa);
+
+/*
+ * cluster_parent_label - lend label @key=@value to the pods under @p (as
+ * pcns.KEY or pcsa.KEY, by the kind of @p). 0 or -ENOMEM.
+ */
+int __must_check cluster_parent_label(struct wep_parent *p, const char *key, const char *value);
+
+/*
+ * cluster_add_pod - a new workload endpoint "@ns/@name" under service
+ * account @sa ("" or NULL: none), with no labels, addresses or ports yet:
+ * the caller adds them to the returned wep. NULL when out of memory.
+ */
+struct wep *cluster_add_pod(struct cluster *cl, const char *ns, const char *name, const char *sa);
+
+/*
+ * cluster_add_node - the auto host endpoint Calico's kube-controllers makes
+ * for Node @node (hep_make_auto), into @cl. 0 or -ENOMEM.
+ */
+int __must_check cluster_add_node(struct cluster *cl, const char *node,
+				  const struct labels *labels, const struct cidr *ips, size_t nips);
+
+/*
+ * hep_make_auto - fill the zeroed @a as Calico's auto host endpoint of
+ * @node (docs/semantics.md §3.3): "<node>-auto-hep", interfaceName "*", the
+ * default-allow profile, @labels and projectcalico.org/created-by, and
+ * @ips as expectedIPs. 0 or -ENOMEM (what was made stays for
+ * hep_release).
+ */
+int __must_check hep_make_auto(struct hep *a, const char *node, const struct labels *labels,
+			       const struct cidr *ips, size_t nips);
+
+/* hep_release - what a struct hep holds, not the struct itself. */
+void hep_release(struct hep *h);
+
+#endif /* NFQWALL_CLUSTER_H */
