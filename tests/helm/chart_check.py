@@ -31,6 +31,10 @@ CALICO_RESOURCES = {
     "globalnetworkpolicies", "stagedglobalnetworkpolicies", "hostendpoints",
     "globalnetworksets", "networksets", "tiers", "felixconfigurations",
 }
+# Core kinds (/api/v1) the daemon watches only without --no-cluster-endpoints
+# (control/k8s/kapi.c kind_watched): the ClusterRole grants them only with
+# daemon.clusterEndpoints. Nodes are always granted (its own Node, or every Node).
+CLUSTER_ENDPOINT_RESOURCES = {"pods", "namespaces", "serviceaccounts"}
 # Options of `nfqwall run --help` the chart sets another way, or must not set.
 NOT_VALUES = {
     "NFQWALL_POLICY_DIR": "the chart runs --kubernetes",
@@ -95,6 +99,8 @@ def kstore_kinds():
 KNOWN_REQUESTS = {
     '"%s/apis"': "ClusterRole: get on the non-resource URL /apis (discovery)",
     '"%s/api/v1/nodes?fieldSelector=metadata.name%%3D%s&%s"': "ClusterRole: list, watch nodes",
+    '"%s/api/v1/%s?%s"': "ClusterRole: list, watch the core kinds of kstore.c (every Node; pods, "
+                         "namespaces, serviceaccounts with daemon.clusterEndpoints)",
     '"%s/apis/%s/%s?%s"': "ClusterRole: list, watch the Calico kinds of kstore.c",
     '"%s/apis/apps/v1/namespaces/%s/daemonsets?"': "Role: list, watch its DaemonSet (field selector)",
     '"%s/apis/apps/v1/namespaces/%s/daemonsets/%s"': "Role: get its DaemonSet",
@@ -242,6 +248,11 @@ def check_rules(rendered, values_path, ns):
              f"NFQWALL_DAEMONSET {envd.get('NFQWALL_DAEMONSET', {}).get('value')}, expected {ns}/{name}")
     c.expect(("NFQWALL_NO_ALLOW_SELF" in envd) == (d["allowSelf"] is False),
              f"NFQWALL_NO_ALLOW_SELF rendered: {'NFQWALL_NO_ALLOW_SELF' in envd}, allowSelf: {d['allowSelf']}")
+    c.expect(envd.get("NFQWALL_NO_CLUSTER_ENDPOINTS", {}).get("value", "1") == "1",
+             "NFQWALL_NO_CLUSTER_ENDPOINTS is not \"1\"")
+    c.expect(("NFQWALL_NO_CLUSTER_ENDPOINTS" in envd) == (d["clusterEndpoints"] is False),
+             f"NFQWALL_NO_CLUSTER_ENDPOINTS rendered: {'NFQWALL_NO_CLUSTER_ENDPOINTS' in envd}, "
+             f"clusterEndpoints: {d['clusterEndpoints']}")
     if values_path == "-":
         extra = sorted(n for n in envd if n.startswith("NFQWALL_")
                        and n not in ("NFQWALL_DAEMONSET", "NFQWALL_HTTP_ADDR"))
@@ -274,9 +285,12 @@ def check_rules(rendered, values_path, ns):
     # RBAC: exactly what the daemon requests, read only.
     cr = kinds.get("ClusterRole", [None])[0]
     ks = kstore_kinds()
-    calico_res, other_res = ks if ks else (CALICO_RESOURCES, {"nodes", "daemonsets"})
-    c.expect(other_res <= {"nodes", "daemonsets"},
-             f"{KSTORE} requests {sorted(other_res - {'nodes', 'daemonsets'})}: the chart grants no such access")
+    calico_res, other_res = ks if ks else (CALICO_RESOURCES, {"nodes", "daemonsets"} | CLUSTER_ENDPOINT_RESOURCES)
+    known_other = {"nodes", "daemonsets"} | CLUSTER_ENDPOINT_RESOURCES
+    c.expect(other_res <= known_other,
+             f"{KSTORE} requests {sorted(other_res - known_other)}: the chart grants no such access")
+    # the core kinds the ClusterRole must grant (daemonsets: the Role, by name)
+    core_res = {"nodes"} | ((other_res & CLUSTER_ENDPOINT_RESOURCES) if d["clusterEndpoints"] else set())
     for fmt in source_requests() or []:
         c.errors.append(f"control/k8s requests {fmt}, which the chart's RBAC does not know: grant it "
                         "(templates/clusterrole.yaml or role.yaml) and add it to KNOWN_REQUESTS")
@@ -293,7 +307,8 @@ def check_rules(rendered, values_path, ns):
                 for res_ in r.get("resources", []):
                     pairs.add((g, res_, tuple(sorted(verbs))))
         lw = ("list", "watch")
-        want_pairs = {("", "nodes", lw)} | {(g, x, lw) for g in v["rbac"]["calicoApiGroups"] for x in calico_res}
+        want_pairs = {("", x, lw) for x in core_res} | {(g, x, lw) for g in v["rbac"]["calicoApiGroups"]
+                                                         for x in calico_res}
         def fmt(ps):
             return " ".join(f"{g or 'core'}/{x}:{','.join(vs)}" for g, x, vs in sorted(ps)) or "none"
         c.expect(pairs == want_pairs, f"ClusterRole grants more than the daemon requests: {fmt(pairs - want_pairs)}; "

@@ -196,6 +196,10 @@ check template-default render "$tmp/default.yaml"
 check template-all render "$tmp/all.yaml" -f "$HERE/values-all.yaml"
 printf 'argocd:\n  syncWaves: false\n' >"$tmp/no-waves-values.yaml"
 check template-no-sync-waves render "$tmp/no-waves.yaml" -f "$tmp/no-waves-values.yaml"
+# The defaults but daemon.clusterEndpoints false: NFQWALL_NO_CLUSTER_ENDPOINTS=1, and the
+# ClusterRole grants no pods, namespaces or serviceaccounts (rules-no-cluster-endpoints).
+printf 'daemon:\n  clusterEndpoints: false\n' >"$tmp/no-cluster-values.yaml"
+check template-no-cluster-endpoints render "$tmp/no-cluster.yaml" -f "$tmp/no-cluster-values.yaml"
 check deterministic-default twice "$tmp/default.yaml" "$tmp/default2.yaml"
 check deterministic-all twice "$tmp/all.yaml" "$tmp/all2.yaml" -f "$HERE/values-all.yaml"
 check notes-default notes
@@ -213,6 +217,7 @@ check k8s-schema-all validate "$tmp/all.yaml"
 check rules-default $PY "$HERE/chart_check.py" rules "$tmp/default.yaml" - "$NS"
 check rules-all $PY "$HERE/chart_check.py" rules "$tmp/all.yaml" "$HERE/values-all.yaml" "$NS"
 check rules-no-sync-waves $PY "$HERE/chart_check.py" rules "$tmp/no-waves.yaml" "$tmp/no-waves-values.yaml" "$NS"
+check rules-no-cluster-endpoints $PY "$HERE/chart_check.py" rules "$tmp/no-cluster.yaml" "$tmp/no-cluster-values.yaml" "$NS"
 check argocd-yamllint yamllint --strict -c "$HERE/yamllint.yaml" "$ARGO"
 check argocd-applications argocd_values
 check argocd-template argocd_render

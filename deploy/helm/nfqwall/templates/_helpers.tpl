@@ -173,6 +173,10 @@ Options left null, empty or false render nothing, so the daemon's defaults apply
 - name: NFQWALL_NO_ALLOW_SELF
   value: "1"
 {{- end }}
+{{- if not $d.clusterEndpoints }}
+- name: NFQWALL_NO_CLUSTER_ENDPOINTS
+  value: "1"
+{{- end }}
 {{- with $d.hostLabels }}
 {{- $pairs := list }}
 {{- range $k := keys . | sortAlpha }}
