@@ -171,7 +171,9 @@ def tcp(args):
             s.settimeout(args.timeout)
             s.connect((args.host, args.port))
         else:
-            s = socket.create_connection((args.host, args.port), timeout=args.timeout)
+            src = (args.source, 0) if args.source else None
+            s = socket.create_connection((args.host, args.port), timeout=args.timeout,
+                                         source_address=src)
         s.sendall(b"hello\n")
         s.settimeout(args.timeout)
         ok = s.recv(64) == b"hello\n"
@@ -282,6 +284,7 @@ def main():
         c.add_argument("--count", type=int, default=100)
         c.add_argument("--hopopts", type=int, default=0)
         c.add_argument("--dstopts", type=int, default=0)
+        c.add_argument("--source", help="tcp: connect from this local address")
     c = sub.add_parser("syn6")
     c.add_argument("src")
     c.add_argument("host")
