@@ -254,3 +254,20 @@ endpoints_load(const struct kube_store *st, const char *self, bool auto_hep, str
 		err = load_pod(cl, ks->v[i].json);
 	return err;
 }
+
+int
+endpoints_netsets(struct cluster *cl, struct polset *ps)
+{
+	for (size_t i = 0; i < ps->nnetsets; i++) {
+		struct netset *n = ps->netsets[i];
+		struct wep_parent *p;
+
+		if (n->ns == NULL)
+			continue;
+		p = cluster_namespace(cl, n->ns);
+		if (p == NULL)
+			return -ENOMEM;
+		n->labels.under = &p->labels;
+	}
+	return 0;
+}

@@ -40,4 +40,11 @@ int __must_check endpoints_node(const char *json, struct node_info *ni);
 int __must_check endpoints_load(const struct kube_store *st, const char *self, bool auto_hep,
 				struct cluster *cl, struct node_info *self_info);
 
+/*
+ * endpoints_netsets - let each NetworkSet of @ps inherit its Namespace's
+ * labels (pcns.*), as Felix's kns.<namespace> profile gives them; the
+ * labels stay in @cl, which must outlive @ps's use. 0 or -ENOMEM.
+ */
+int __must_check endpoints_netsets(struct cluster *cl, struct polset *ps);
+
 #endif /* NFQWALL_ENDPOINTS_H */

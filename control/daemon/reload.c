@@ -252,6 +252,8 @@ reload_load(struct ctl *c, struct reload *r, struct hostenv_opts *ho)
 
 	if (c->o.kubernetes) {
 		err = load_from_store(c, &r->ps, &r->cl, &r->ni);
+		if (err == 0)
+			err = endpoints_netsets(&r->cl, &r->ps);
 		ho->cluster = &r->cl;
 		if (c->o.auto_hep) {
 			/* Calico's auto host endpoint: the Node's labels and InternalIPs */
