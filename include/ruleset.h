@@ -155,6 +155,16 @@ void ruleset_stats(const struct ruleset *rs, uint32_t *nchains, uint32_t *nentri
  */
 bool ruleset_equal(const struct ruleset *a, const struct ruleset *b);
 
+/*
+ * ruleset_widens - does @new accept every packet @old accepts, at every
+ * hook, with the same endpoints, chains and entries (only the values each
+ * entry matches differ: accepting entries match more, dropping ones less,
+ * the others the same)? Then no flow @old accepted needs judging again.
+ * Sufficient, not necessary: false whenever it cannot tell (or out of
+ * memory). Linear in the tables' sizes.
+ */
+bool ruleset_widens(const struct ruleset *old, const struct ruleset *new);
+
 /* ruleset_hit - count one decision or Log match by entry @meta (relaxed atomic; workers). */
 void ruleset_hit(const struct ruleset *rs, uint32_t meta);
 

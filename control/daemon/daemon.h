@@ -45,6 +45,7 @@ struct daemon {
 	uint64_t mark_conflicts;		/* other programs' rules on our mark bits */
 	uint64_t gen;				/* generation of the published table */
 	uint64_t tables_published;
+	uint64_t tables_widened;	/* published without a new generation */
 	uint64_t reloads;			/* policy loads attempted */
 	uint64_t reload_failures;		/* loads rejected: the last good table stayed */
 	uint64_t objects_rejected;		/* invalid objects in the last load */

@@ -291,6 +291,10 @@ render_control(FILE *f, struct daemon *d)
 	      STAT_GET(d->gen));
 	plain(f, "tables_published_total", "counter", "Rulesets published.",
 	      STAT_GET(d->tables_published));
+	plain(f, "tables_widened_total", "counter",
+	      "Rulesets published under the same generation: they accept all the last one did "
+	      "(a pod or node joined an Allow rule), so established flows were not judged again.",
+	      STAT_GET(d->tables_widened));
 	plain(f, "policy_reloads_total", "counter", "Policy loads attempted.",
 	      STAT_GET(d->reloads));
 	plain(f, "policy_reload_failures_total", "counter",

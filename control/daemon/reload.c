@@ -213,6 +213,7 @@ struct reload {
 	struct ruleset *rs;		/* compiled, not published yet */
 	const char **claimed;		/* interface names for fw_config */
 	uint32_t nentries;		/* of the table enforced after this reload */
+	bool widened;			/* published under the same generation (ruleset_widens) */
 	uint64_t t0, t1;
 };
 
@@ -323,6 +324,15 @@ reload_publish(struct ctl *c, struct reload *r)
 		 */
 		ruleset_free(r->rs);
 		r->rs = NULL;
+	} else if (c->have_table && !c->o.no_rejudge && ruleset_widens(ruleset_current(), r->rs)) {
+		/*
+		 * The new table accepts all the current one does (say, a pod joined
+		 * an Allow rule's addresses): no established flow can be cut, so
+		 * they are not judged again. Same generation, new table.
+		 */
+		ruleset_set_gen(r->rs, c->gen);
+		r->widened = true;
+		STAT_ADD(c->d.tables_widened, 1);
 	} else {
 		c->gen = c->gen % MARK_GEN_MAX + 1;
 		ruleset_set_gen(r->rs, c->gen);
@@ -352,11 +362,13 @@ reload_install(struct ctl *c, struct reload *r, bool published)
 	fw_config_for(c, &r->ps, &r->env, &fc, r->claimed);
 	log_info(published ? "table published" : "table unchanged", "gen=%llu policies=%zu "
 		 "host_endpoints=%zu interfaces=%zu entries=%u bytes=%zu compile_ms=%.2f prednat=%d "
-		 "forward=%d untracked=%d invalid_objects=%zu trigger=%s",
+		 "forward=%d untracked=%d invalid_objects=%zu other_nodes=%zu pods=%zu rejudge=%s "
+		 "trigger=%s",
 		 (unsigned long long)c->gen, r->ps.npolicies, r->env.nlocal, r->env.nifaces,
 		 r->nentries, ruleset_size(ruleset_current()),
 		 (double)(r->t1 - r->t0) / 1e6, fc.prednat, fc.forward, fc.untracked,
-		 r->ps.nrejected, r->why);
+		 r->ps.nrejected, r->cl.nheps, r->cl.nweps,
+		 !published ? "none" : r->widened ? "none-widened" : "all", r->why);
 	if (r->env.nlocal == 0)
 		log_warn("no host endpoint on this node: nothing is policed",
 			 "node=%s hint=\"give HostEndpoints with spec.node, or --host-labels\"",

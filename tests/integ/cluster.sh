@@ -8,7 +8,8 @@
 # ExternalIP) and follows a label change, a node joining and a node leaving; a pod
 # selector with a namespaceSelector admits the pod's IP and not the same labels in
 # another namespace, follows pod deletion and namespace relabelling; serviceAccounts
-# and named ports resolve against pods; host-network pods are not workload endpoints;
+# resolve against pods; a pod joining an Allow keeps the generation (no flow is judged
+# again); host-network and finished pods are not workload endpoints;
 # a policy change lands promptly while pods churn; --no-cluster-endpoints turns it off.
 . "$(dirname "$0")/lib.sh"
 need_root
@@ -148,6 +149,18 @@ check "... and unlabelling it denies it again" within2s refused 22 9100
 # the object's removal is what counts
 kc delete pod prom -n monitoring --grace-period=0 --force > /dev/null 2>&1
 check "a deleted pod's address is denied within 2 s" within2s refused 21 9100
+# a pod that joins an Allow rule's addresses only widens the table: the generation stays,
+# so established flows are not judged again; one that leaves it is a new generation
+gen0=$(metric nfqwall_ruleset_generation)
+widened0=$(metric nfqwall_tables_widened_total)
+pod monitoring prom-2 "app: prometheus" $SUB.21
+check "a pod joining the Allow's addresses is admitted" within2s from 21 9100
+check "... the table only widened: same generation ($gen0)" [ "$(metric nfqwall_ruleset_generation)" = "$gen0" ]
+check "... counted in nfqwall_tables_widened_total" [ "$(metric nfqwall_tables_widened_total)" -gt "$widened0" ]
+check "... and logged as such" grep -q 'rejudge=none-widened' "$WORK/nfqwall.err"
+kc delete pod prom-2 -n monitoring --grace-period=0 --force > /dev/null 2>&1
+check "the pod leaving is denied within 2 s" within2s refused 21 9100
+check "... under a new generation: flows are judged again" [ "$(metric nfqwall_ruleset_generation)" != "$gen0" ]
 pod monitoring node-exporter "app: prometheus" $SUB.23 default true
 check "a host-network pod is no workload endpoint: its address is not admitted" refused 23 9100
 kc create serviceaccount scraper -n other > /dev/null
