@@ -5,7 +5,7 @@ set -eu
 PKGS="gcc make pkg-config libyaml-dev liburcu-dev libmnl-dev libnetfilter-queue-dev
 libcmocka-dev libmicrohttpd-dev libcurl4-openssl-dev iptables iproute2 conntrack
 python3 openssl curl iputils-ping clang libclang-rt-14-dev yamllint python3-yaml unzip
-nftables"
+nftables nghttp2-proxy"
 missing=""
 for p in $PKGS; do
 	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then

@@ -157,7 +157,7 @@ digest_port(struct jspan item, void *arg)
 	port = strtol(pn.p, NULL, 10);
 	if (port < 1 || port > 65535)
 		return true;
-	if (strcmp(proto, "TCP") == 0)
+	if (strcmp(proto, "TCP") == 0 || proto[0] == '\0')	/* Calico: none is TCP */
 		p = IPPROTO_TCP;
 	else if (strcmp(proto, "UDP") == 0)
 		p = IPPROTO_UDP;

@@ -176,6 +176,12 @@ jscan_string(struct jspan v, char *buf, size_t size)
 	for (p = v.p + 1; p < end; p++) {
 		uint32_t cp = (unsigned char)*p;
 
+		if (cp >= 0x80) {	/* raw UTF-8 (or not): the byte as it is */
+			if (o + 1 >= size)
+				return false;
+			buf[o++] = *p;
+			continue;
+		}
 		if (*p == '\\' && p + 1 < end) {
 			p++;
 			switch (*p) {

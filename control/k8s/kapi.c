@@ -4,6 +4,16 @@
  * libcurl with TLS always verified, the discovery of the Calico API group,
  * and starting and stopping the reflector threads (reflector.c).
  *
+ * Every GET goes through one transport thread that drives a libcurl multi
+ * handle: the transfers of all reflectors share its connections, so when
+ * the API server offers HTTP/2 (ALPN), every list and watch of the process
+ * is a stream of one connection, as client-go's are, and a cluster of
+ * 5,000 nodes holds 5,000 connections to the API server, not one per kind
+ * and node. Over HTTP/1.1 each running transfer has a connection of its
+ * own, kept for the next one. A reflector hands its transfer over and
+ * waits for it to end (kapi_get); the transfer's callbacks, the watch
+ * decoder among them, run on the transport thread meanwhile.
+ *
  * kube_start and kube_stop run on the control thread; the discovery
  * ("boot") thread and the reflectors call kapi_get. The bearer token is
  * never logged.
@@ -24,6 +34,7 @@
 #define SA_DIR		"/var/run/secrets/kubernetes.io/serviceaccount"
 #define TOKEN_REREAD_NS	(60ull * 1000000000ull)
 #define IDLE_SECONDS	180		/* no byte for 3 minutes: the stream is dead */
+#define POLL_MS		1000		/* the transport looks at kube_stop this often */
 
 int
 kube_buf_append(struct kube_buf *b, const char *p, size_t n)
@@ -245,6 +256,8 @@ setup_handle(CURL *c, const struct kube_client *kc, const char *url, struct kapi
 	curl_easy_setopt(c, CURLOPT_CA_CACHE_TIMEOUT, 0L);	/* re-read a rotated CA */
 #endif
 	curl_easy_setopt(c, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
+	/* while the first connection's ALPN is pending, wait to share it */
+	curl_easy_setopt(c, CURLOPT_PIPEWAIT, 1L);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 10L);
 	curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
@@ -263,6 +276,119 @@ setup_handle(CURL *c, const struct kube_client *kc, const char *url, struct kapi
 		curl_easy_setopt(c, CURLOPT_TIMEOUT, call->timeout_s ? call->timeout_s : 120L);
 }
 
+/* ---- the transport thread ----------------------------------------------------------------- */
+
+/* One transfer handed to the transport thread (kube_int.h, struct kube_xfer). */
+
+static void
+xfer_done(struct kube_client *kc, struct kube_xfer *x, CURLcode res)
+{
+	x->result = res;
+	x->status = -1;
+	if (res == CURLE_OK || res == CURLE_WRITE_ERROR)
+		curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &x->status);
+	curl_multi_remove_handle(kc->multi, x->easy);
+	pthread_mutex_lock(&kc->xfer_lock);
+	x->done = true;
+	pthread_cond_broadcast(&kc->xfer_cond);
+	pthread_mutex_unlock(&kc->xfer_lock);
+}
+
+/* Add what the reflectors handed over; a handle the multi refuses ends at once. */
+static void
+xfer_take_pending(struct kube_client *kc)
+{
+	struct kube_xfer *x, *next;
+
+	pthread_mutex_lock(&kc->xfer_lock);
+	x = kc->pending;
+	kc->pending = NULL;
+	pthread_mutex_unlock(&kc->xfer_lock);
+	for (; x != NULL; x = next) {
+		next = x->next;
+		x->next = NULL;
+		if (curl_multi_add_handle(kc->multi, x->easy) != CURLM_OK)
+			xfer_done(kc, x, CURLE_OUT_OF_MEMORY);
+		else
+			kc->running++;
+	}
+}
+
+static void *
+xfer_main(void *arg)
+{
+	struct kube_client *kc = arg;
+
+	for (;;) {
+		CURLMsg *m;
+		int left, still;
+
+		xfer_take_pending(kc);
+		if (kube_stopping(kc) && kc->running == 0) {
+			bool idle;
+
+			pthread_mutex_lock(&kc->xfer_lock);
+			idle = kc->pending == NULL && kc->users == 0;
+			kc->xfer_exited = idle;	/* a later kapi_get fails at once */
+			pthread_mutex_unlock(&kc->xfer_lock);
+			if (idle)
+				break;
+		}
+		curl_multi_perform(kc->multi, &still);
+		while ((m = curl_multi_info_read(kc->multi, &left)) != NULL) {
+			struct kube_xfer *x = NULL;
+
+			if (m->msg != CURLMSG_DONE)
+				continue;
+			curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&x);
+			kc->running--;
+			xfer_done(kc, x, m->data.result);
+		}
+		curl_multi_poll(kc->multi, NULL, 0, POLL_MS, NULL);
+	}
+	return NULL;
+}
+
+/*
+ * One transfer of @c through the transport thread: hand it over, wait for
+ * its end. The callbacks run on the transport thread meanwhile; the caller
+ * touches nothing the transfer uses until it returns.
+ */
+static CURLcode
+xfer_run(struct kube_client *kc, CURL *c, long *status)
+{
+	struct kube_xfer x = { .easy = c };
+
+	curl_easy_setopt(c, CURLOPT_PRIVATE, (char *)&x);
+	pthread_mutex_lock(&kc->xfer_lock);
+	x.next = kc->pending;
+	kc->pending = &x;
+	pthread_mutex_unlock(&kc->xfer_lock);
+	curl_multi_wakeup(kc->multi);
+	pthread_mutex_lock(&kc->xfer_lock);
+	while (!x.done)
+		pthread_cond_wait(&kc->xfer_cond, &kc->xfer_lock);
+	pthread_mutex_unlock(&kc->xfer_lock);
+	*status = x.status;
+	return x.result;
+}
+
+/* Start the transport thread. 0 or -errno. */
+static int
+xfer_start(struct kube_client *kc)
+{
+	kc->multi = curl_multi_init();
+	if (kc->multi == NULL)
+		return -ENOMEM;
+	/* streams of one HTTP/2 connection; HTTP/1.1 connections are kept for reuse */
+	curl_multi_setopt(kc->multi, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
+	curl_multi_setopt(kc->multi, CURLMOPT_MAX_CONCURRENT_STREAMS, 100L);
+	if (pthread_create(&kc->xfer, NULL, xfer_main, kc) != 0)
+		return -EAGAIN;
+	kc->xfer_started = true;
+	return 0;
+}
+
 long
 kapi_get(struct reflector *r, const char *url, struct kapi_call *call, CURLcode *cerr)
 {
@@ -270,33 +396,44 @@ kapi_get(struct reflector *r, const char *url, struct kapi_call *call, CURLcode 
 	char auth[8300], token[8192];
 	struct curl_slist *h = NULL;
 	long status = -1;
-	CURL *c = curl_easy_init();
 
-	if (c == NULL) {
-		*cerr = CURLE_OUT_OF_MEMORY;
+	*cerr = CURLE_FAILED_INIT;
+	pthread_mutex_lock(&kc->xfer_lock);
+	if (!kc->xfer_started || kc->xfer_exited) {
+		pthread_mutex_unlock(&kc->xfer_lock);
 		return -1;
 	}
+	kc->users++;			/* the transport stays until the last one is done */
+	pthread_mutex_unlock(&kc->xfer_lock);
 	for (int attempt = 0; attempt < 2; attempt++) {
+		CURL *c = curl_easy_init();
+
+		if (c == NULL) {
+			*cerr = CURLE_OUT_OF_MEMORY;
+			break;
+		}
 		token_get(kc, token, sizeof(token), attempt > 0);
 		snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
 		h = curl_slist_append(NULL, auth);
 		h = curl_slist_append(h, "Accept: application/json");
 		h = curl_slist_append(h, "User-Agent: nfqwall/0.1");
-		curl_easy_reset(c);
 		curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
 		setup_handle(c, kc, url, call);
 		kapi_call_reset(call);
-		*cerr = curl_easy_perform(c);
+		*cerr = xfer_run(kc, c, &status);
+		curl_easy_cleanup(c);
 		curl_slist_free_all(h);
-		status = -1;
-		if (*cerr == CURLE_OK || *cerr == CURLE_WRITE_ERROR)
-			curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+		memset(token, 0, sizeof(token));
+		memset(auth, 0, sizeof(auth));
 		if (status != 401)
 			break;
 		log_warn("API server answered 401: re-reading the token", "kind=%s",
 			 kube_kind_name(r->kind));
 	}
-	curl_easy_cleanup(c);
+	pthread_mutex_lock(&kc->xfer_lock);
+	kc->users--;
+	pthread_mutex_unlock(&kc->xfer_lock);
+	curl_multi_wakeup(kc->multi);
 	return status;
 }
 
@@ -437,6 +574,8 @@ kube_start(struct kube_client **out, const struct kube_config *cfg, struct kube_
 		return -ENOMEM;
 	}
 	pthread_mutex_init(&kc->tok_lock, NULL);
+	pthread_mutex_init(&kc->xfer_lock, NULL);
+	pthread_cond_init(&kc->xfer_cond, NULL);
 	kc->st = st;
 	kc->get = kapi_get;
 	kc->list_max = cfg->max_list_bytes ? cfg->max_list_bytes : KUBE_LIST_MAX_DEFAULT;
@@ -475,6 +614,11 @@ kube_start(struct kube_client **out, const struct kube_config *cfg, struct kube_
 	err = server_url(kc, cfg, why, whylen);
 	if (err < 0)
 		goto out_stop;
+	err = xfer_start(kc);
+	if (err < 0) {
+		snprintf(why, whylen, "cannot start the transport: %s", strerror(-err));
+		goto out_stop;
+	}
 	if (pthread_create(&kc->boot, NULL, boot_main, kc) != 0) {
 		snprintf(why, whylen, "cannot start a thread");
 		err = -EAGAIN;
@@ -499,6 +643,14 @@ kube_stop(struct kube_client *kc)
 	for (int k = 0; k < KK_NKINDS; k++)
 		if (kc->refl[k].started)
 			pthread_join(kc->refl[k].thread, NULL);
+	if (kc->xfer_started) {		/* every transfer ended: the progress callback saw stop */
+		curl_multi_wakeup(kc->multi);
+		pthread_join(kc->xfer, NULL);
+	}
+	if (kc->multi != NULL)
+		curl_multi_cleanup(kc->multi);
+	pthread_cond_destroy(&kc->xfer_cond);
+	pthread_mutex_destroy(&kc->xfer_lock);
 	free(kc->server);
 	free(kc->token_file);
 	free(kc->ca_file);

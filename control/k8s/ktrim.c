@@ -73,11 +73,13 @@ field(struct dig *d, const char *key, struct jspan v, bool obj, const char *dflt
 		puts_(d, dflt);
 }
 
-/* One address (a JSON string span) into the "ips" array. */
+/* One address (a JSON string span) into the "ips" array. An address needs no
+ * escape: one with a backslash is no address, and is left out. */
 static void
 ip(struct dig *d, struct jspan v)
 {
-	if (!is_string(v) || v.n > 2 + 64 || d->nips >= KUBE_TRIM_MAX_IPS)
+	if (!is_string(v) || v.n > 2 + 64 || d->nips >= KUBE_TRIM_MAX_IPS ||
+	    memchr(v.p + 1, '\\', v.n - 2) != NULL)
 		return;
 	if (d->nips++ > 0)
 		puts_(d, ",");

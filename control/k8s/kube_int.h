@@ -154,6 +154,15 @@ struct kapi_call;
 typedef long (*kapi_get_fn)(struct reflector *r, const char *url, struct kapi_call *call,
 			    CURLcode *cerr);
 
+/* One transfer in the transport thread's hands (kapi.c). */
+struct kube_xfer {
+	CURL *easy;
+	struct kube_xfer *next;		/* the pending list */
+	CURLcode result;
+	long status;			/* HTTP status, -1: none */
+	bool done;			/* under xfer_lock */
+};
+
 struct kube_client {
 	char *server;
 	char *token_file;
@@ -173,6 +182,15 @@ struct kube_client {
 	char token[8192];
 	uint64_t token_read_ns;
 	kapi_get_fn get;		/* kapi_get */
+	CURLM *multi;			/* the transport: every transfer, one thread */
+	pthread_t xfer;
+	bool xfer_started;
+	pthread_mutex_t xfer_lock;	/* pending, users, and each kube_xfer.done */
+	pthread_cond_t xfer_cond;
+	struct kube_xfer *pending;	/* handed over, not yet in the multi */
+	unsigned users;			/* kapi_get calls under way */
+	bool xfer_exited;		/* the transport thread is gone (after kube_stop) */
+	int running;			/* transfers in the multi (transport thread only) */
 	size_t list_max;		/* bytes of one list (KUBE_LIST_MAX_DEFAULT) */
 	struct reflector refl[KK_NKINDS];
 };

@@ -38,6 +38,11 @@ test_get_and_path(void **state)
 	assert_int_equal(jscan_get(J(doc), "n").n, 4);
 	/* not a string */
 	assert_false(jscan_string(jscan_get(J(doc), "items"), buf, sizeof(buf)));
+	/* raw UTF-8 is copied as it is; \u escapes become UTF-8 */
+	assert_true(jscan_string(J("\"caf\xc3\xa9 \\u00e9\""), buf, sizeof(buf)));
+	assert_string_equal(buf, "caf\xc3\xa9 \xc3\xa9");
+	/* ... and counts against the buffer byte by byte */
+	assert_false(jscan_string(J("\"\xc3\xa9\xc3\xa9\""), buf, 4));
 }
 
 static bool
