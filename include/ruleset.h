@@ -165,6 +165,19 @@ bool ruleset_equal(const struct ruleset *a, const struct ruleset *b);
  */
 bool ruleset_widens(const struct ruleset *old, const struct ruleset *new);
 
+struct cidr;
+
+/*
+ * ruleset_changed_at - ruleset_widens, but for the source and destination
+ * address fields, which may break its rule at some addresses: those go to
+ * @out as CIDRs (at most @max; *@n of them, possibly repeated). Then every
+ * packet with neither address in @out that @old accepts, @new accepts: the
+ * flows of other addresses need no judging again. False when anything else
+ * changed, or more than @max CIDRs would be needed.
+ */
+bool ruleset_changed_at(const struct ruleset *old, const struct ruleset *new, struct cidr *out,
+			size_t max, size_t *n);
+
 /* ruleset_hit - count one decision or Log match by entry @meta (relaxed atomic; workers). */
 void ruleset_hit(const struct ruleset *rs, uint32_t meta);
 

@@ -28,6 +28,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "addr.h"
 #include "ruleset_layout.h"
 
 /* Per chain: the entries by how their sets may change, as bitset words. */
@@ -98,14 +99,91 @@ value_of(const struct ruleset *rs, const struct rs_itab *t, bool v6, uint32_t i)
 	return ((const struct rs_pair *)rs_at(rs, t->pairs))[i].row;
 }
 
+/*
+ * Where the address fields break the rule (ruleset_changed_at): CIDRs of one
+ * family, at most @max; @over once they did not fit. A range is kept open
+ * while the segments that break the rule follow each other.
+ */
+struct spots {
+	struct cidr *v;
+	size_t n;
+	size_t max;
+	bool over;
+	uint8_t family;
+	bool open;
+	cmp_u128 lo, hi;
+};
+
+static void
+spot_cidr(struct spots *sp, cmp_u128 lo, unsigned plen)
+{
+	struct cidr *c;
+
+	if (sp->n == sp->max) {
+		sp->over = true;
+		return;
+	}
+	c = &sp->v[sp->n++];
+	memset(c, 0, sizeof(*c));
+	c->family = sp->family;
+	c->plen = (uint8_t)plen;
+	c->addr.hi = (uint64_t)(lo >> 64);
+	c->addr.lo = (uint64_t)lo;
+}
+
+/* The open range as the fewest CIDRs that cover it exactly. */
+static void
+spot_flush(struct spots *sp)
+{
+	unsigned bits = sp->family == AF_INET6 ? 128 : 32;
+	cmp_u128 lo = sp->lo, hi = sp->hi;
+
+	if (!sp->open)
+		return;
+	sp->open = false;
+	while (!sp->over) {
+		unsigned k = 0;		/* the block is 2^k addresses, aligned on lo */
+
+		while (k < bits && (lo >> k & 1) == 0 &&
+		       (k + 1 == 128 ? lo == 0 && hi == ~(cmp_u128)0 :
+			lo + ((cmp_u128)1 << (k + 1)) - 1 <= hi))
+			k++;
+		if (k == 128) {		/* ::/0 */
+			spot_cidr(sp, 0, 0);
+			return;
+		}
+		spot_cidr(sp, lo, bits - k);
+		if (lo + ((cmp_u128)1 << k) - 1 >= hi)
+			return;
+		lo += (cmp_u128)1 << k;
+	}
+}
+
+/* [@lo, @hi] breaks the rule. */
+static void
+spot_add(struct spots *sp, cmp_u128 lo, cmp_u128 hi)
+{
+	if (sp->open && lo == sp->hi + 1) {
+		sp->hi = hi;
+		return;
+	}
+	spot_flush(sp);
+	sp->open = true;
+	sp->lo = lo;
+	sp->hi = hi;
+}
+
 /* One field: the two interval tables walked together, and their "none" values
- * (packets without the header: @none, the port and ICMP fields). */
+ * (packets without the header: @none, the port and ICMP fields). With @sp (an
+ * address field), a segment that breaks the rule is noted there instead. */
 static bool
 itab_widens(const struct ruleset *a, const struct rs_chain *ca, const struct rs_itab *ta,
 	    const struct ruleset *b, const struct rs_chain *cb, const struct rs_itab *tb,
-	    bool v6, bool none, const struct classes *k)
+	    bool v6, bool none, const struct classes *k, struct spots *sp)
 {
+	cmp_u128 top = v6 ? ~(cmp_u128)0 : 0xffffffffu;
 	uint32_t i = 0, j = 0, lastva = UINT32_MAX, lastvb = UINT32_MAX;
+	bool lastok = true;
 
 	if (ta->n == 0 || tb->n == 0)
 		return ta->n == tb->n;
@@ -114,13 +192,27 @@ itab_widens(const struct ruleset *a, const struct rs_chain *ca, const struct rs_
 	/* both start at 0: each step covers [max(start i, start j), next start) */
 	for (;;) {
 		uint32_t va = value_of(a, ta, v6, i), vb = value_of(b, tb, v6, j);
+		bool ok = va == lastva && vb == lastvb ? lastok : sets_widen(a, ca, va, b, cb, vb, k);
 
-		if ((va != lastva || vb != lastvb) && !sets_widen(a, ca, va, b, cb, vb, k))
+		if (!ok && sp == NULL)
 			return false;
+		if (!ok) {
+			cmp_u128 sa = start_of(a, ta, v6, i), sb = start_of(b, tb, v6, j);
+			cmp_u128 na = i + 1 < ta->n ? start_of(a, ta, v6, i + 1) - 1 : top;
+			cmp_u128 nb = j + 1 < tb->n ? start_of(b, tb, v6, j + 1) - 1 : top;
+
+			spot_add(sp, sa > sb ? sa : sb, na < nb ? na : nb);
+			if (sp->over)
+				return false;
+		}
 		lastva = va;
 		lastvb = vb;
-		if (i + 1 == ta->n && j + 1 == tb->n)
-			return true;
+		lastok = ok;
+		if (i + 1 == ta->n && j + 1 == tb->n) {
+			if (sp != NULL)
+				spot_flush(sp);
+			return sp == NULL || !sp->over;
+		}
 		if (j + 1 == tb->n ||
 		    (i + 1 < ta->n && start_of(a, ta, v6, i + 1) < start_of(b, tb, v6, j + 1))) {
 			i++;
@@ -206,7 +298,7 @@ entries_match(const struct ruleset *a, const struct rs_chain *ca, const struct r
 
 static bool
 chain_widens(const struct ruleset *a, const struct rs_chain *ca, const struct ruleset *b,
-	     const struct rs_chain *cb)
+	     const struct rs_chain *cb, struct spots *sp)
 {
 	const uint32_t *pa, *pb;
 	struct classes k;
@@ -227,17 +319,20 @@ chain_widens(const struct ruleset *a, const struct rs_chain *ca, const struct ru
 		if ((p == 0 || pa[p] != pa[p - 1] || pb[p] != pb[p - 1]) &&
 		    !sets_widen(a, ca, pa[p], b, cb, pb[p], &k))
 			ok = false;
-	ok = ok && itab_widens(a, ca, &ca->src, b, cb, &cb->src, v6, false, &k) &&
-	     itab_widens(a, ca, &ca->dst, b, cb, &cb->dst, v6, false, &k) &&
-	     itab_widens(a, ca, &ca->sport, b, cb, &cb->sport, false, true, &k) &&
-	     itab_widens(a, ca, &ca->dport, b, cb, &cb->dport, false, true, &k) &&
-	     itab_widens(a, ca, &ca->icmp, b, cb, &cb->icmp, false, true, &k);
+	if (sp != NULL)
+		sp->family = ca->family;
+	ok = ok && itab_widens(a, ca, &ca->src, b, cb, &cb->src, v6, false, &k, sp) &&
+	     itab_widens(a, ca, &ca->dst, b, cb, &cb->dst, v6, false, &k, sp) &&
+	     itab_widens(a, ca, &ca->sport, b, cb, &cb->sport, false, true, &k, NULL) &&
+	     itab_widens(a, ca, &ca->dport, b, cb, &cb->dport, false, true, &k, NULL) &&
+	     itab_widens(a, ca, &ca->icmp, b, cb, &cb->icmp, false, true, &k, NULL);
 	free(k.grow);
 	return ok;
 }
 
-bool
-ruleset_widens(const struct ruleset *a, const struct ruleset *b)
+/* ruleset_widens, or with @sp ruleset_changed_at. */
+static bool
+tables_compare(const struct ruleset *a, const struct ruleset *b, struct spots *sp)
 {
 	const struct rs_hep *ha = rs_at(a, a->heps), *hb = rs_at(b, b->heps);
 
@@ -254,9 +349,26 @@ ruleset_widens(const struct ruleset *a, const struct ruleset *b)
 
 				if ((oa == 0) != (ob == 0))
 					return false;
-				if (oa != 0 && !chain_widens(a, rs_at(a, oa), b, rs_at(b, ob)))
+				if (oa != 0 && !chain_widens(a, rs_at(a, oa), b, rs_at(b, ob), sp))
 					return false;
 			}
 	}
 	return true;
+}
+
+bool
+ruleset_widens(const struct ruleset *a, const struct ruleset *b)
+{
+	return tables_compare(a, b, NULL);
+}
+
+bool
+ruleset_changed_at(const struct ruleset *a, const struct ruleset *b, struct cidr *out,
+		   size_t max, size_t *n)
+{
+	struct spots sp = { .v = out, .max = max };
+	bool ok = tables_compare(a, b, &sp);
+
+	*n = sp.n;
+	return ok && !sp.over;
 }

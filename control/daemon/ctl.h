@@ -24,6 +24,9 @@
 struct worker;
 struct http_server;
 
+/* The most addresses (CIDRs) a change may touch and still spare the other flows. */
+#define CTL_CARRY_MAX	64
+
 struct ctl {
 	struct run_opts o;
 	struct labels host_labels;
@@ -39,6 +42,11 @@ struct ctl {
 	FILE *logout;
 	uint64_t gen;
 	bool have_table;
+	/* the flows of generation carry_gen (0: none) spared by the change to gen:
+	 * only the table's verdicts at these addresses changed (fw_config.carry) */
+	uint64_t carry_gen;
+	struct cidr carry[CTL_CARRY_MAX];
+	size_t ncarry;
 	int ifd;		/* inotify */
 	int wd;
 	int nlfd;		/* rtnetlink */

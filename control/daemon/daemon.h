@@ -46,6 +46,7 @@ struct daemon {
 	uint64_t gen;				/* generation of the published table */
 	uint64_t tables_published;
 	uint64_t tables_widened;	/* published without a new generation */
+	uint64_t tables_carried;	/* a new generation that spared the other addresses' flows */
 	uint64_t reloads;			/* policy loads attempted */
 	uint64_t reload_failures;		/* loads rejected: the last good table stayed */
 	uint64_t objects_rejected;		/* invalid objects in the last load */

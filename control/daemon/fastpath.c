@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "addr.h"
 #include "fastpath.h"
 
 const char *
@@ -61,6 +62,9 @@ fastpath_head(const struct fw_config *c, const char *chain, FILE *out)
 	const struct mark_layout *m = &c->ml;
 
 	fastpath_accept(c, chain, out);
+	if (c->carry_gen != 0)	/* the last generation's flows the change spares */
+		fprintf(out, "-A %s -m connmark --mark 0x%x/0x%x -j NFQWALL-CARRY\n", chain,
+			mark_gen(m, c->carry_gen), m->gen_mask);
 	untracked_accept(c, chain, out);
 	fprintf(out, "-A %s -m mark --mark 0x%x/0x%x -j CONNMARK --save-mark --nfmask 0x%x "
 		"--ctmask 0x%x\n", chain, m->verdict, m->verdict, m->gen_mask, m->gen_mask);
@@ -90,6 +94,26 @@ fastpath_prednat_final(const struct fw_config *c, const char *chain, FILE *out)
 		"--ctmask 0x%x\n", chain, m->prednat, m->prednat, m->gen_mask, m->gen_mask);
 	fprintf(out, "-A %s -m mark --mark 0x%x/0x%x -j NFQWALL-ACCEPT\n", chain, m->prednat,
 		m->prednat);
+}
+
+void
+fastpath_carry_chain(const struct fw_config *c, int family, FILE *out)
+{
+	const struct mark_layout *m = &c->ml;
+	char buf[CIDR_STRLEN];
+
+	if (c->carry_gen == 0)
+		return;
+	/* a flow of a changed address goes back (RETURN) and on to the queue */
+	for (size_t i = 0; i < c->ncarry; i++) {
+		if (c->carry[i].family != family)
+			continue;
+		cidr_format(&c->carry[i], buf);
+		fprintf(out, "-A NFQWALL-CARRY -s %s -j RETURN\n-A NFQWALL-CARRY -d %s -j RETURN\n",
+			buf, buf);
+	}
+	fprintf(out, "-A NFQWALL-CARRY -j CONNMARK --set-xmark 0x%x/0x%x\n"
+		"-A NFQWALL-CARRY -j NFQWALL-ACCEPT\n", mark_gen(m, c->gen), m->gen_mask);
 }
 
 void

@@ -40,6 +40,14 @@ void fastpath_prednat_final(const struct fw_config *c, const char *chain, FILE *
 
 /* fastpath_failsafe_chain - NFQWALL-FAILSAFE: give the flow the failsafe
  * generation (its replies then pass in the kernel) and accept. */
+/*
+ * fastpath_carry_chain - NFQWALL-CARRY (filter) for @family: a flow of the
+ * previous generation (fw_config.carry_gen) with neither address in
+ * fw_config.carry is moved to the current generation and accepted; one of
+ * those addresses returns to be queued and judged again.
+ */
+void fastpath_carry_chain(const struct fw_config *c, int family, FILE *out);
+
 void fastpath_failsafe_chain(const struct fw_config *c, FILE *out);
 
 /* fastpath_ct_marks - just before the queue: conntrack ESTABLISHED and

@@ -49,6 +49,7 @@ static const struct fwchain chains[] = {
 	{ "filter", "FORWARD", "NFQWALL-FORWARD" },
 	{ "filter", NULL, "NFQWALL-FAILSAFE" },
 	{ "filter", NULL, "NFQWALL-ACCEPT" },
+	{ "filter", NULL, "NFQWALL-CARRY" },
 };
 
 static const char *const tables[] = { "raw", "mangle", "filter" };
@@ -268,6 +269,7 @@ fwrules_render(const struct fw_config *c, int family, FILE *out)
 		} else if (strcmp(tables[t], "filter") == 0) {
 			fastpath_accept_chain(c, out);
 			fastpath_failsafe_chain(c, out);
+			fastpath_carry_chain(c, family, out);
 			fastpath_head(c, "NFQWALL-INPUT", out);
 			if (c->prednat)	/* preDNAT allowed: final for host ingress */
 				fastpath_prednat_final(c, "NFQWALL-INPUT", out);

@@ -31,6 +31,16 @@ struct fw_config {
 	bool prednat;			/* a preDNAT policy exists: queue from mangle PREROUTING */
 	bool forward;			/* an applyOnForward/preDNAT policy exists: queue from FORWARD */
 	bool untracked;			/* a doNotTrack policy applies: queue from raw */
+	/*
+	 * Flows remembered under the previous generation @carry_gen (0: none)
+	 * whose addresses are in none of @carry are moved to the current one in
+	 * the kernel, not judged again: the table changed only at those
+	 * addresses (ruleset_changed_at). Never with prednat (the mangle chain
+	 * sees other addresses than the filter chains for a DNATed flow).
+	 */
+	uint64_t carry_gen;
+	const struct cidr *carry;
+	size_t ncarry;
 	const struct failsafe_list *fs_in;
 	const struct failsafe_list *fs_out;
 	/* nfqwall's own port on loopback (hostenv.self): accepted before the failsafes */

@@ -295,6 +295,10 @@ render_control(FILE *f, struct daemon *d)
 	      "Rulesets published under the same generation: they accept all the last one did "
 	      "(a pod or node joined an Allow rule), so established flows were not judged again.",
 	      STAT_GET(d->tables_widened));
+	plain(f, "tables_carried_total", "counter",
+	      "Rulesets whose verdicts changed only at some addresses (a pod left an Allow rule): "
+	      "only those addresses' flows were judged again.",
+	      STAT_GET(d->tables_carried));
 	plain(f, "policy_reloads_total", "counter", "Policy loads attempted.",
 	      STAT_GET(d->reloads));
 	plain(f, "policy_reload_failures_total", "counter",

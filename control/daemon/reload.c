@@ -177,6 +177,9 @@ fw_config_for(const struct ctl *c, const struct polset *ps, const struct hostenv
 	fc->fail_open = c->o.fail_open;
 	fc->invalid_drop = !c->o.no_invalid_drop;
 	fc->rejudge = !c->o.no_rejudge;
+	fc->carry_gen = c->carry_gen;
+	fc->carry = c->carry;
+	fc->ncarry = c->ncarry;
 	fc->fs_in = &env->fs_in;
 	fc->fs_out = &env->fs_out;
 	fc->self = &env->self;
@@ -197,6 +200,10 @@ fw_config_for(const struct ctl *c, const struct polset *ps, const struct hostenv
 				    selector_match(p->sel, &env->local[j]->labels))
 					fc->untracked = true;
 		}
+	}
+	if (fc->prednat) {	/* a DNATed flow: mangle and filter see other addresses */
+		fc->carry_gen = 0;
+		fc->ncarry = 0;
 	}
 }
 
@@ -334,8 +341,27 @@ reload_publish(struct ctl *c, struct reload *r)
 		r->widened = true;
 		STAT_ADD(c->d.tables_widened, 1);
 	} else {
+		uint64_t prev = c->gen;
+
 		c->gen = c->gen % MARK_GEN_MAX + 1;
 		ruleset_set_gen(r->rs, c->gen);
+		/*
+		 * Judged again: the flows the change may touch. When the verdicts
+		 * changed only at some addresses (a pod left an Allow rule's
+		 * selector), the kernel moves every other flow of the last
+		 * generation to this one (NFQWALL-CARRY) and only the flows of those
+		 * addresses come back to the queue.
+		 */
+		c->carry_gen = 0;
+		c->ncarry = 0;
+		if (c->have_table && !c->o.no_rejudge &&
+		    ruleset_changed_at(ruleset_current(), r->rs, c->carry, CTL_CARRY_MAX, &c->ncarry) &&
+		    c->ncarry > 0) {
+			c->carry_gen = prev;
+			STAT_ADD(c->d.tables_carried, 1);
+		} else {
+			c->ncarry = 0;
+		}
 	}
 	ruleset_stats(r->rs ? r->rs : ruleset_current(), &nchains, &r->nentries, &nbitsets);
 	STAT_SET(c->d.gen, c->gen);
@@ -368,7 +394,12 @@ reload_install(struct ctl *c, struct reload *r, bool published)
 		 r->nentries, ruleset_size(ruleset_current()),
 		 (double)(r->t1 - r->t0) / 1e6, fc.prednat, fc.forward, fc.untracked,
 		 r->ps.nrejected, r->cl.nheps, r->cl.nweps,
-		 !published ? "none" : r->widened ? "none-widened" : "all", r->why);
+		 !published ? "none" : r->widened ? "none-widened" :
+		 fc.carry_gen ? "changed-addresses" : "all", r->why);
+	if (published && fc.carry_gen != 0)
+		log_info("only some addresses changed: the other flows are not judged again",
+			 "gen=%llu spared_gen=%llu addresses=%zu", (unsigned long long)c->gen,
+			 (unsigned long long)fc.carry_gen, fc.ncarry);
 	if (r->env.nlocal == 0)
 		log_warn("no host endpoint on this node: nothing is policed",
 			 "node=%s hint=\"give HostEndpoints with spec.node, or --host-labels\"",

@@ -199,7 +199,8 @@ def udp(args):
 def hold(args):
     out = open(args.status, "w", buffering=1)
     try:
-        s = socket.create_connection((args.host, args.port), timeout=2)
+        src = (args.source, 0) if args.source else None
+        s = socket.create_connection((args.host, args.port), timeout=2, source_address=src)
     except OSError as e:
         out.write("refused %s\n" % e)
         return 1
@@ -284,7 +285,7 @@ def main():
         c.add_argument("--count", type=int, default=100)
         c.add_argument("--hopopts", type=int, default=0)
         c.add_argument("--dstopts", type=int, default=0)
-        c.add_argument("--source", help="tcp: connect from this local address")
+        c.add_argument("--source", help="tcp, hold: connect from this local address")
     c = sub.add_parser("syn6")
     c.add_argument("src")
     c.add_argument("host")

@@ -102,6 +102,53 @@ test_filter_chain_order(void **state)
 	failsafe_list_free(&out);
 }
 
+/* The flows of the last generation that a change spares: moved to this one in the kernel. */
+static void
+test_carry(void **state)
+{
+	struct failsafe_list in, out;
+	struct cidr carry[2];
+	struct fw_config c;
+	char *t4, *t6;
+	long fast, jump;
+
+	(void)state;
+	base_config(&c, &in, &out);
+	t4 = render(&c, AF_INET);
+	/* none by default: the chain exists, empty, and nothing jumps to it */
+	assert_true(pos(t4, ":NFQWALL-CARRY - [0:0]") >= 0);
+	assert_int_equal(pos(t4, "-A NFQWALL-CARRY"), -1);
+	assert_int_equal(pos(t4, "-j NFQWALL-CARRY"), -1);
+	free(t4);
+	assert_int_equal(cidr_parse("10.1.2.3/32", CIDR_STRICT, &carry[0]), 0);
+	assert_int_equal(cidr_parse("2001:db8::/64", CIDR_STRICT, &carry[1]), 0);
+	c.carry_gen = 4;
+	c.carry = carry;
+	c.ncarry = 2;
+	t4 = render(&c, AF_INET);
+	t6 = render(&c, AF_INET6);
+	/* after the current generation's fast path, flows of generation 4 go to the chain */
+	fast = pos(t4, "-A NFQWALL-INPUT -m connmark --mark 0x5000000/0xff000000 -j NFQWALL-ACCEPT");
+	jump = pos(t4, "-A NFQWALL-INPUT -m connmark --mark 0x4000000/0xff000000 -j NFQWALL-CARRY");
+	assert_true(fast >= 0 && jump > fast);
+	assert_true(pos(t4, "-A NFQWALL-OUTPUT -m connmark --mark 0x4000000/0xff000000 "
+			    "-j NFQWALL-CARRY") >= 0);
+	/* the changed addresses, of this family, go back to be judged; the rest moves to 5 */
+	assert_true(pos(t4, "-A NFQWALL-CARRY -s 10.1.2.3/32 -j RETURN\n"
+			    "-A NFQWALL-CARRY -d 10.1.2.3/32 -j RETURN\n"
+			    "-A NFQWALL-CARRY -j CONNMARK --set-xmark 0x5000000/0xff000000\n"
+			    "-A NFQWALL-CARRY -j NFQWALL-ACCEPT\n") >= 0);
+	assert_int_equal(pos(t4, "2001:db8::/64"), -1);
+	assert_true(pos(t6, "-A NFQWALL-CARRY -s 2001:db8::/64 -j RETURN\n") >= 0);
+	assert_int_equal(pos(t6, "10.1.2.3"), -1);
+	/* the installed generation is still read from the fast-path rule */
+	assert_int_equal(fastpath_installed_gen(t4, &c.ml), 5);
+	free(t4);
+	free(t6);
+	failsafe_list_free(&in);
+	failsafe_list_free(&out);
+}
+
 static void
 test_options(void **state)
 {
@@ -286,6 +333,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_filter_chain_order),
+		cmocka_unit_test(test_carry),
 		cmocka_unit_test(test_options),
 		cmocka_unit_test(test_failsafe_nets_per_family),
 		cmocka_unit_test(test_untracked),
