@@ -123,8 +123,10 @@ kstore_obj_make(struct jspan item, enum kube_kind k, const char *api_version,
 void
 kube_store_free(struct kube_store *st)
 {
-	for (int k = 0; k < KK_NKINDS; k++)
+	for (int k = 0; k < KK_NKINDS; k++) {
 		kstore_objs_free(st->kinds[k].v, st->kinds[k].n);
+		strmap_free(&st->kinds[k].index);
+	}
 	if (st->efd >= 0)
 		close(st->efd);
 	pthread_mutex_destroy(&st->lock);
@@ -162,13 +164,31 @@ store_changed(struct kube_store *st, enum kube_kind k)
 	(void)!write(st->efd, &one, sizeof(one));
 }
 
+/* Caller holds the lock. A kind of 150,000 pods is looked up by its index; only
+ * when memory ran out building it, linearly. */
 static ssize_t
 store_find(const struct kube_kind_state *ks, const char *key)
 {
+	size_t at;
+
+	if (ks->index_ok)
+		return strmap_get(&ks->index, key, &at) ? (ssize_t)at : -1;
 	for (size_t i = 0; i < ks->n; i++)
 		if (strcmp(ks->v[i].key, key) == 0)
 			return (ssize_t)i;
 	return -1;
+}
+
+/* Caller holds the lock: (re)build the index of @ks. */
+static void
+index_build(struct kube_kind_state *ks)
+{
+	strmap_free(&ks->index);
+	ks->index_ok = true;
+	for (size_t i = 0; i < ks->n && ks->index_ok; i++)
+		ks->index_ok = strmap_put(&ks->index, ks->v[i].key, i) == 0;
+	if (!ks->index_ok)
+		strmap_free(&ks->index);
 }
 
 int
@@ -198,6 +218,10 @@ kstore_upsert(struct kube_store *st, enum kube_kind k, const char *key, const ch
 		i = (ssize_t)ks->n++;
 		ks->v[i].key = kcopy;
 		ks->v[i].json = NULL;
+		if (ks->index_ok && strmap_put(&ks->index, kcopy, (size_t)i) < 0) {
+			ks->index_ok = false;	/* found linearly until the next list */
+			strmap_free(&ks->index);
+		}
 	}
 	free(ks->v[i].json);
 	ks->v[i].json = copy;
@@ -217,6 +241,12 @@ kstore_delete(struct kube_store *st, enum kube_kind k, const char *key)
 	pthread_mutex_lock(&st->lock);
 	i = store_find(ks, key);
 	if (i >= 0) {
+		if (ks->index_ok) {
+			strmap_del(&ks->index, key);
+			/* the last object moves into the hole: it is found there now */
+			if ((size_t)i != ks->n - 1)
+				(void)!strmap_put(&ks->index, ks->v[ks->n - 1].key, (size_t)i);
+		}
 		free(ks->v[i].key);
 		free(ks->v[i].json);
 		ks->v[i] = ks->v[--ks->n];
@@ -240,6 +270,7 @@ kstore_replace(struct kube_store *st, enum kube_kind k, struct kube_obj *v, size
 	ks->v = v;
 	ks->n = n;
 	ks->cap = n;
+	index_build(ks);
 	ks->synced = true;
 	ks->absent = absent;
 	ks->seen |= n > 0;

@@ -26,6 +26,7 @@
 #include <stdint.h>
 
 #include "compiler.h"
+#include "strmap.h"
 
 enum kube_kind {
 	KK_GNP,
@@ -76,6 +77,8 @@ struct kube_kind_state {
 	struct kube_obj *v;
 	size_t n;
 	size_t cap;			/* elements allocated in v (at least n) */
+	struct strmap index;		/* key -> position in v, while index_ok */
+	bool index_ok;			/* false: memory ran out building it; look linearly */
 	bool synced;			/* the first list completed */
 	bool absent;			/* the API does not serve this kind (404) */
 	bool seen;			/* an object was stored at least once */

@@ -110,6 +110,34 @@ strmap_put(struct strmap *m, const char *key, size_t val)
 	return 0;
 }
 
+bool
+strmap_del(struct strmap *m, const char *key)
+{
+	size_t i, j;
+
+	if (m->cap == 0)
+		return false;
+	i = strmap_slot(m->keys, m->cap, key);
+	if (m->keys[i] == NULL)
+		return false;
+	free(m->keys[i]);
+	m->keys[i] = NULL;
+	m->n--;
+	/* backward shift: move up each later key of the run that may sit at the hole */
+	for (j = (i + 1) & (m->cap - 1); m->keys[j] != NULL; j = (j + 1) & (m->cap - 1)) {
+		size_t home = strmap_hash(m->keys[j]) & (m->cap - 1);
+
+		/* keys[j] stays when its home lies cyclically in (i, j] */
+		if (i <= j ? (i < home && home <= j) : (i < home || home <= j))
+			continue;
+		m->keys[i] = m->keys[j];
+		m->vals[i] = m->vals[j];
+		m->keys[j] = NULL;
+		i = j;
+	}
+	return true;
+}
+
 void
 strmap_free(struct strmap *m)
 {

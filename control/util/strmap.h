@@ -25,6 +25,9 @@ bool strmap_get(const struct strmap *m, const char *key, size_t *val);
  * map unchanged. */
 int __must_check strmap_put(struct strmap *m, const char *key, size_t val);
 
+/* strmap_del - remove @key; false when it was absent. Never allocates. */
+bool strmap_del(struct strmap *m, const char *key);
+
 /* strmap_free - release the map; it is empty afterwards. */
 void strmap_free(struct strmap *m);
 

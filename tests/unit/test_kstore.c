@@ -94,6 +94,54 @@ test_upsert_delete(void **state)
 	assert_string_equal(json_of(st, KK_HEP, "x99"), a);
 }
 
+/* After a list the kind is found by its index: deletes move the last object into the
+ * hole, upserts after them replace or add, and nothing is ever stored twice. */
+static void
+test_index(void **state)
+{
+	struct kube_store *st = *state;
+	struct kube_obj *v = calloc(1000, sizeof(*v));
+	char key[32], json[64];
+
+	assert_non_null(v);
+	for (int i = 0; i < 1000; i++) {
+		snprintf(key, sizeof(key), "ns/p%d", i);
+		snprintf(json, sizeof(json), "{\"v\":%d}", i);
+		v[i].key = strdup(key);
+		v[i].json = strdup(json);
+	}
+	kstore_replace(st, KK_POD, v, 1000, false);
+	assert_true(st->kinds[KK_POD].index_ok);
+	for (int i = 0; i < 1000; i += 3) {	/* a third goes, from everywhere */
+		snprintf(key, sizeof(key), "ns/p%d", i);
+		kstore_delete(st, KK_POD, key);
+	}
+	for (int i = 0; i < 1000; i += 2) {	/* half again: some replace, some come back */
+		snprintf(key, sizeof(key), "ns/p%d", i);
+		snprintf(json, sizeof(json), "{\"w\":%d}", i);
+		assert_int_equal(kstore_upsert(st, KK_POD, key, json, strlen(json)), 0);
+	}
+	for (int i = 0; i < 1000; i++) {
+		const char *got;
+
+		snprintf(key, sizeof(key), "ns/p%d", i);
+		got = json_of(st, KK_POD, key);
+		if (i % 2 == 0) {
+			snprintf(json, sizeof(json), "{\"w\":%d}", i);
+			assert_non_null(got);
+			assert_string_equal(got, json);
+		} else if (i % 3 == 0) {
+			assert_null(got);
+		} else {
+			snprintf(json, sizeof(json), "{\"v\":%d}", i);
+			assert_string_equal(got, json);
+		}
+	}
+	/* 1000 - 334 deleted + 167 even ones that came back (multiples of 6) */
+	assert_int_equal(st->kinds[KK_POD].n, 1000 - 334 + 167);
+	assert_int_equal(st->kinds[KK_POD].index.n, st->kinds[KK_POD].n);
+}
+
 static void
 test_replace_synced_absent(void **state)
 {
@@ -240,6 +288,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_upsert_delete, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_index, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_replace_synced_absent, setup, teardown),
 		cmocka_unit_test(test_buf_append),
 		cmocka_unit_test(test_tokens_and_escape),
