@@ -152,7 +152,8 @@ selector_collect(const struct hostenv *env, const struct selector *sel, uint8_t 
 	struct ep_ref h;
 
 	for (size_t i = 0; hostenv_endpoint(env, i, &h); i++) {
-		if (!selector_match(sel, h.labels))
+		/* most pods have addresses of one family: no selector to match for the other */
+		if (!cidrs_have_family(h.ips, h.nips, family) || !selector_match(sel, h.labels))
 			continue;
 		for (size_t j = 0; j < h.nips; j++)
 			if (h.ips[j].family == family)
