@@ -39,7 +39,7 @@ static const char run_usage[] =
 	"  --calico-api-group G  NFQWALL_CALICO_API_GROUP  crd.projectcalico.org/v1 or\n"
 	"                                               projectcalico.org/v3 (default: discovered)\n"
 	"  --max-list-mib N      NFQWALL_MAX_LIST_MIB   the most one kind's list (all pages) may\n"
-	"                                               take (default 64)\n"
+	"                                               keep, as stored (default 64)\n"
 	"  --auto-host-endpoint  NFQWALL_AUTO_HOST_ENDPOINT=1  synthesize Calico's auto host\n"
 	"                                               endpoint of every Node (its labels and\n"
 	"                                               addresses): this node's is enforced when\n"

@@ -97,6 +97,53 @@ int __must_check kube_token(struct jspan v, char *buf, size_t size);
  */
 int __must_check kube_escape(const char *s, char *out, size_t size);
 
+/* ---- listdec.c: a list answer decoded as it arrives -------------------------------------- */
+
+/*
+ * KUBE_ENVELOPE_MAX: a list's envelope with its items left out (kind,
+ * apiVersion, metadata: a few hundred bytes). KUBE_LIST_ITEMS_MAX and
+ * KUBE_LIST_RAW_MAX: the elements and bytes of one page, kept or not (a pod
+ * that is no endpoint costs nothing kept, so these bound what an endless
+ * list costs in time). KUBE_LIST_DEPTH_MAX: nesting inside the answer.
+ */
+#define KUBE_ENVELOPE_MAX	((size_t)64 << 10)
+#define KUBE_LIST_ITEMS_MAX	4000000u
+#define KUBE_LIST_RAW_MAX	((uint64_t)32 << 30)
+#define KUBE_LIST_DEPTH_MAX	512u
+
+struct list_dec {
+	bool (*item)(struct jspan item, void *arg);	/* false: stop (ECANCELED) */
+	void *arg;
+	size_t max_item;		/* one element, as sent (KUBE_EVENT_MAX) */
+	struct kube_buf env;		/* the envelope, "items" as [] */
+	struct kube_buf cur;		/* the element being read */
+	uint64_t nitems;
+	uint64_t raw;			/* bytes fed */
+	int state;
+	unsigned depth;
+	bool in_str, esc;
+	bool want_key, in_key, key_done, keybad, items_next;
+	bool seen_items;		/* an "items" array was read */
+	bool closed;			/* the top-level object ended */
+	char key[8];
+	size_t keylen;
+	int err;			/* -ENOMEM, -EMSGSIZE, -EINVAL, -ECANCELED */
+};
+
+/* list_dec_init - a decoder that hands each element of "items" to @item. */
+void list_dec_init(struct list_dec *d, size_t max_item, bool (*item)(struct jspan item, void *arg),
+		   void *arg);
+
+/* list_dec_feed - the next @n bytes of the answer: 0, or the first error (sticky). */
+int list_dec_feed(struct list_dec *d, const char *p, size_t n);
+
+/* list_dec_finish - after the last byte: 0 when the answer was whole, else the error
+ * (-EINVAL when cut short). d->env then holds the envelope. */
+int list_dec_finish(struct list_dec *d);
+
+/* list_dec_free - the decoder's buffers. */
+void list_dec_free(struct list_dec *d);
+
 /* ---- watch.c: the watch stream decoder -------------------------------------------------- */
 
 /*
@@ -145,6 +192,7 @@ struct reflector {
 	double backoff;			/* seconds */
 	uint64_t last_failure_ns;
 	struct watch_dec dec;		/* the current watch's decoder */
+	struct list_dec *ldec;		/* the current list page's decoder */
 	double retry_after;
 };
 

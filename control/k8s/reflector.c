@@ -143,26 +143,41 @@ list_url(struct reflector *r, char *url, size_t size, const char *rv_req, const 
 	return collection_url(r, url, size, query);
 }
 
-/* One page's items into @acc, its resourceVersion into @rv, its continue token into @cont. */
-static int
-list_page(struct reflector *r, const struct kube_buf *body, struct list_acc *acc, char *rv,
-	  char *cont)
+/* A list page's bytes, as they come: into the page's decoder; 0 ends the transfer. */
+static size_t
+list_bytes(char *p, size_t n, struct reflector *r)
 {
-	struct jspan doc = { body->p, body->n }, items = jscan_get(doc, "items");
+	return list_dec_feed(r->ldec, p, n) == 0 ? n : 0;
+}
+
+/*
+ * One page, decoded as it came (its items are in @acc already): its
+ * resourceVersion into @rv, its continue token into @cont.
+ */
+static int
+list_page(struct reflector *r, struct list_dec *dec, struct list_acc *acc, char *rv, char *cont)
+{
+	int err = list_dec_finish(dec);
+	struct jspan doc = { dec->env.p, dec->env.n };
 	const char *why = NULL;
 
-	if (items.p != NULL && !(items.n == 4 && memcmp(items.p, "null", 4) == 0) &&
-	    !jscan_each(items, list_item, acc))
+	if (err == -ECANCELED)		/* list_item stopped: acc->err says why */
 		why = acc->err == -ENOMEM ? "out of memory" :
-		      acc->err == -EMSGSIZE ? "the list is larger than the limit" : "malformed JSON";
+		      acc->err == -EMSGSIZE ? "the objects kept are larger than the limit" :
+		      "malformed object";
+	else if (err == -EMSGSIZE)
+		why = "an object, the envelope or the page is larger than the limit";
+	else if (err < 0)
+		why = err == -ENOMEM ? "out of memory" : "malformed JSON";
 	else if (kube_token(jscan_path(doc, "metadata.resourceVersion"), rv, KUBE_RV_MAX + 1) < 0)
 		why = "no resourceVersion, or too long";
 	else if (kube_token(jscan_path(doc, "metadata.continue"), cont, KUBE_CONTINUE_MAX + 1) ==
 		 -EINVAL)
 		why = "continue token not a string, or too long";
 	if (why != NULL) {
-		log_warn("list failed", "kind=%s reason=\"%s\" objects=%zu bytes=%zu limit=%zu",
-			 kube_kind_name(r->kind), why, acc->n, acc->bytes, acc->max);
+		log_warn("list failed", "kind=%s reason=\"%s\" objects=%zu bytes=%zu limit=%zu "
+			 "received=%llu", kube_kind_name(r->kind), why, acc->n, acc->bytes, acc->max,
+			 (unsigned long long)dec->raw);
 		return KUBE_ERROR;
 	}
 	return KUBE_OK;
@@ -177,12 +192,16 @@ list_pages(struct reflector *r, struct list_acc *acc, const char *rv_req, char *
 	   unsigned *page)
 {
 	struct kube_client *kc = r->kc;
-	struct kube_buf body = { .max = kc->list_max };
-	struct kapi_call call = { .r = r, .body = &body };
+	/* a page's items go to @acc as they arrive; the body is kept only for an error */
+	struct kube_buf body = { .max = KUBE_ERROR_BODY_MAX };
+	struct kapi_call call = { .r = r, .body = &body, .stream = list_bytes };
 	char cont[KUBE_CONTINUE_MAX + 1] = "", url[KUBE_URL_MAX], reason[64];
+	struct list_dec dec;
 	int res = KUBE_ERROR;
 
 	*page = 0;
+	list_dec_init(&dec, KUBE_EVENT_MAX, list_item, acc);
+	r->ldec = &dec;
 	do {
 		CURLcode ce = CURLE_OK;
 		long st;
@@ -192,6 +211,8 @@ list_pages(struct reflector *r, struct list_acc *acc, const char *rv_req, char *
 			goto out;
 		}
 		++*page;
+		list_dec_free(&dec);
+		list_dec_init(&dec, KUBE_EVENT_MAX, list_item, acc);
 		st = kc->get(r, url, &call, &ce);
 		if (kube_stopping(kc)) {
 			res = KUBE_STOP;
@@ -210,17 +231,23 @@ list_pages(struct reflector *r, struct list_acc *acc, const char *rv_req, char *
 			res = KUBE_THROTTLED;
 			goto out;
 		}
-		if (st != 200 || call.err < 0) {
+		if (st == 200 && dec.err != 0) {	/* the decoder stopped the transfer */
+			res = list_page(r, &dec, acc, rv, cont);
+			goto out;
+		}
+		if (st != 200 || call.err < 0 || ce != CURLE_OK) {
 			status_reason(&body, reason, sizeof(reason));
 			log_warn("list failed", "kind=%s status=%ld curl=\"%s\" reason=%s",
 				 kube_kind_name(r->kind), st,
-				 call.err == -EMSGSIZE ? "the response is larger than the limit" :
+				 call.err == -EMSGSIZE ? "the error answer is larger than the limit" :
 				 call.err < 0 ? "out of memory" : curl_easy_strerror(ce), reason);
 			goto out;
 		}
-		res = list_page(r, &body, acc, rv, cont);
+		res = list_page(r, &dec, acc, rv, cont);
 	} while (res == KUBE_OK && cont[0] != '\0');
 out:
+	r->ldec = NULL;
+	list_dec_free(&dec);
 	free(body.p);
 	return res;
 }

@@ -156,7 +156,7 @@ check "... then a relist and a new watch: a change arrives" wait_for allowed 909
 note "peak RSS after an endless watch line: $(hwm) kB"
 bounded_rss "... memory stays bounded (peak RSS < 150 MB)" 150000
 
-# a list that never ends: cut at the list limit (64 MiB), back off, relist
+# a list that never ends: cut at the list limit (64 MiB of objects kept), back off, relist
 fault '{"endless_list": 1, "hostile_paths": ["/globalnetworkpolicies"], "restart_history": true, "drop_watches": true}'
 check "an endless list ends at the list limit" \
 	wait_for grep -q 'msg="list failed" kind=GlobalNetworkPolicy .*larger than the limit' "$WORK/nfqwall.err"

@@ -317,17 +317,18 @@ test_list_size_limits(void **state)
 	client.list_max = 600;
 	script(big, 1);
 	assert_int_equal(reflector_list(&refl), KUBE_ERROR);
+	/* the objects are kept as they arrive: the transfer stops at the one past the limit */
 	assert_true(fake.aborted);
-	assert_true(fake.delivered <= 600);
+	assert_true(fake.delivered < strlen(big[0].body));
 	script(pages, 4);
 	assert_int_equal(reflector_list(&refl), KUBE_ERROR);
 	assert_true(fake.calls < 4);
-	/* an endless body costs at most the limit */
-	client.list_max = (size_t)1 << 20;
+	/* an endless body costs at most the envelope's bound, whatever list_max says */
+	client.list_max = (size_t)1 << 30;
 	script(endless, 1);
 	assert_int_equal(reflector_list(&refl), KUBE_ERROR);
 	assert_true(fake.aborted);
-	assert_true(fake.delivered <= ((size_t)1 << 20));
+	assert_true(fake.delivered <= KUBE_ENVELOPE_MAX + ((size_t)64 << 10));
 	assert_string_equal(keys(KK_GNP), "old-a old-b");
 	assert_int_equal(store.version, v0);
 	/* the same pages within the limit make one list */
@@ -335,6 +336,67 @@ test_list_size_limits(void **state)
 	script(pages, 4);
 	assert_int_equal(reflector_list(&refl), KUBE_OK);
 	assert_string_equal(keys(KK_GNP), "a b c d e f g");
+}
+
+/*
+ * A list is decoded as it arrives: what counts against list_max is what the
+ * store keeps (a pod's digest), not what was sent; one element is bounded by
+ * KUBE_EVENT_MAX; elements that are no objects, or an answer cut short, fail.
+ */
+#define POD_ITEM(n, hostnet) "{\"metadata\":{\"name\":\"" n "\",\"namespace\":\"ns\"," \
+	"\"managedFields\":[{\"manager\":\"kubelet\",\"fieldsV1\":{\"f:status\":{\"f:conditions\":" \
+	"{\".\":{},\"k:{\\\"type\\\":\\\"Ready\\\"}\":{}}}}}]},\"spec\":{\"nodeName\":\"n1\"," \
+	"\"hostNetwork\":" hostnet ",\"containers\":[{\"name\":\"c\",\"image\":\"registry.example/" \
+	"a-long-image-name-to-make-this-pod-large:1.2.3\",\"args\":[\"--listen=0.0.0.0:8080\"," \
+	"\"--log-level=info\",\"--config=/etc/app/config.yaml\"]}]},\"status\":{\"phase\":\"Running\"," \
+	"\"podIP\":\"10.1.2.3\"}}"
+
+static void
+test_list_streamed(void **state)
+{
+	static const struct answer pods[] = {
+		{ 200, PAGE("7", "", POD_ITEM("p1", "false") "," POD_ITEM("p2", "false") ","
+			    POD_ITEM("h1", "true") "," POD_ITEM("h2", "true") ","
+			    POD_ITEM("p3", "false")), 0 },
+	};
+	static const struct answer junk[] = {
+		{ 200, PAGE("7", "", POD_ITEM("p1", "false") ", 17"), 0 },
+	};
+	static const struct answer cut[] = {
+		{ 200, "{\"kind\":\"PodList\",\"metadata\":{\"resourceVersion\":\"7\"},\"items\":["
+		       POD_ITEM("p1", "false") ",", 0 },
+	};
+	static const struct answer late_meta[] = {	/* the envelope after the items */
+		{ 200, "{\"items\":[" POD_ITEM("p9", "false") "],\"kind\":\"PodList\",\"metadata\":"
+		       "{\"resourceVersion\":\"8\"}}", 0 },
+	};
+	size_t sent = strlen(pods[0].body);
+
+	(void)state;
+	refl.kind = KK_POD;
+	/* 5 pods of ~450 bytes sent, 3 digests of ~100 kept: fit in 400 bytes, the answer not */
+	client.list_max = 400;
+	assert_true(sent > 2000);
+	script(pods, 1);
+	assert_int_equal(reflector_list(&refl), KUBE_OK);
+	assert_string_equal(keys(KK_POD), "ns/p1 ns/p2 ns/p3");
+	assert_string_equal(refl.rv, "7");
+	assert_false(fake.aborted);
+	assert_int_equal(fake.delivered, sent);
+	/* an element that is no object */
+	script(junk, 1);
+	assert_int_equal(reflector_list(&refl), KUBE_ERROR);
+	assert_string_equal(keys(KK_POD), "ns/p1 ns/p2 ns/p3");
+	/* cut short: no list, the store as it was */
+	script(cut, 1);
+	assert_int_equal(reflector_list(&refl), KUBE_ERROR);
+	assert_string_equal(keys(KK_POD), "ns/p1 ns/p2 ns/p3");
+	/* the metadata may come after the items */
+	script(late_meta, 1);
+	assert_int_equal(reflector_list(&refl), KUBE_OK);
+	assert_string_equal(keys(KK_POD), "ns/p9");
+	assert_string_equal(refl.rv, "8");
+	refl.kind = KK_GNP;
 }
 
 /* Defect 9: tokens from the server are percent-encoded into the URL, and their length checked. */
@@ -446,6 +508,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_list_first_page_expired, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_list_not_a_list, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_list_size_limits, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_list_streamed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tokens_escaped, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_continue_too_long, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_watch_endless_line, setup, teardown),
