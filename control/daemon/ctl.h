@@ -15,6 +15,7 @@
 
 #include "compiler.h"
 #include "daemon.h"
+#include "fwrules.h"
 #include "kube.h"
 #include "labels.h"
 #include "mark.h"
@@ -24,8 +25,6 @@
 struct worker;
 struct http_server;
 
-/* The most addresses (CIDRs) a change may touch and still spare the other flows. */
-#define CTL_CARRY_MAX	64
 
 struct ctl {
 	struct run_opts o;
@@ -42,10 +41,9 @@ struct ctl {
 	FILE *logout;
 	uint64_t gen;
 	bool have_table;
-	/* the flows of generation carry_gen (0: none) spared by the change to gen:
-	 * only the table's verdicts at these addresses changed (fw_config.carry) */
-	uint64_t carry_gen;
-	struct cidr carry[CTL_CARRY_MAX];
+	/* recent generations whose flows the changes since spare, newest first:
+	 * only the table's verdicts at their addresses changed (fw_config.carry) */
+	struct fw_carry carry[FW_CARRY_GENS];
 	size_t ncarry;
 	int ifd;		/* inotify */
 	int wd;

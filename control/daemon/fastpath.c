@@ -62,9 +62,9 @@ fastpath_head(const struct fw_config *c, const char *chain, FILE *out)
 	const struct mark_layout *m = &c->ml;
 
 	fastpath_accept(c, chain, out);
-	if (c->carry_gen != 0)	/* the last generation's flows the change spares */
-		fprintf(out, "-A %s -m connmark --mark 0x%x/0x%x -j NFQWALL-CARRY\n", chain,
-			mark_gen(m, c->carry_gen), m->gen_mask);
+	for (size_t i = 0; i < c->ncarry; i++)	/* recent generations' flows the changes spare */
+		fprintf(out, "-A %s -m connmark --mark 0x%x/0x%x -j NFQWALL-CARRY%zu\n", chain,
+			mark_gen(m, c->carry[i].gen), m->gen_mask, i);
 	untracked_accept(c, chain, out);
 	fprintf(out, "-A %s -m mark --mark 0x%x/0x%x -j CONNMARK --save-mark --nfmask 0x%x "
 		"--ctmask 0x%x\n", chain, m->verdict, m->verdict, m->gen_mask, m->gen_mask);
@@ -102,18 +102,21 @@ fastpath_carry_chain(const struct fw_config *c, int family, FILE *out)
 	const struct mark_layout *m = &c->ml;
 	char buf[CIDR_STRLEN];
 
-	if (c->carry_gen == 0)
-		return;
-	/* a flow of a changed address goes back (RETURN) and on to the queue */
-	for (size_t i = 0; i < c->ncarry; i++) {
-		if (c->carry[i].family != family)
-			continue;
-		cidr_format(&c->carry[i], buf);
-		fprintf(out, "-A NFQWALL-CARRY -s %s -j RETURN\n-A NFQWALL-CARRY -d %s -j RETURN\n",
-			buf, buf);
+	for (size_t k = 0; k < c->ncarry; k++) {
+		const struct fw_carry *g = &c->carry[k];
+
+		/* a flow of a changed address goes back (RETURN) and on to the queue */
+		for (size_t i = 0; i < g->n; i++) {
+			if (g->v[i].family != family)
+				continue;
+			cidr_format(&g->v[i], buf);
+			fprintf(out, "-A NFQWALL-CARRY%zu -s %s -j RETURN\n"
+				"-A NFQWALL-CARRY%zu -d %s -j RETURN\n", k, buf, k, buf);
+		}
+		fprintf(out, "-A NFQWALL-CARRY%zu -j CONNMARK --set-xmark 0x%x/0x%x\n"
+			"-A NFQWALL-CARRY%zu -j NFQWALL-ACCEPT\n", k, mark_gen(m, c->gen), m->gen_mask,
+			k);
 	}
-	fprintf(out, "-A NFQWALL-CARRY -j CONNMARK --set-xmark 0x%x/0x%x\n"
-		"-A NFQWALL-CARRY -j NFQWALL-ACCEPT\n", mark_gen(m, c->gen), m->gen_mask);
 }
 
 void

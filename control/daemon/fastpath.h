@@ -41,10 +41,10 @@ void fastpath_prednat_final(const struct fw_config *c, const char *chain, FILE *
 /* fastpath_failsafe_chain - NFQWALL-FAILSAFE: give the flow the failsafe
  * generation (its replies then pass in the kernel) and accept. */
 /*
- * fastpath_carry_chain - NFQWALL-CARRY (filter) for @family: a flow of the
- * previous generation (fw_config.carry_gen) with neither address in
- * fw_config.carry is moved to the current generation and accepted; one of
- * those addresses returns to be queued and judged again.
+ * fastpath_carry_chain - NFQWALL-CARRY0..3 (filter) for @family: a flow of
+ * the recent generation fw_config.carry[i].gen with neither address in its
+ * carry[i].v is moved to the current generation and accepted; one of those
+ * addresses returns to be queued and judged again.
  */
 void fastpath_carry_chain(const struct fw_config *c, int family, FILE *out);
 

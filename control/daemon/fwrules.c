@@ -49,7 +49,10 @@ static const struct fwchain chains[] = {
 	{ "filter", "FORWARD", "NFQWALL-FORWARD" },
 	{ "filter", NULL, "NFQWALL-FAILSAFE" },
 	{ "filter", NULL, "NFQWALL-ACCEPT" },
-	{ "filter", NULL, "NFQWALL-CARRY" },
+	{ "filter", NULL, "NFQWALL-CARRY0" },
+	{ "filter", NULL, "NFQWALL-CARRY1" },
+	{ "filter", NULL, "NFQWALL-CARRY2" },
+	{ "filter", NULL, "NFQWALL-CARRY3" },
 };
 
 static const char *const tables[] = { "raw", "mangle", "filter" };

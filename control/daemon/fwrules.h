@@ -19,6 +19,17 @@
 #include "mark.h"
 #include "model.h"
 
+/* Up to FW_CARRY_GENS recent generations are carried, each with at most FW_CARRY_MAX CIDRs. */
+#define FW_CARRY_GENS	4
+#define FW_CARRY_MAX	64
+
+/* A recent generation, and the addresses at which the table changed since. */
+struct fw_carry {
+	uint64_t gen;
+	size_t n;
+	struct cidr v[FW_CARRY_MAX];
+};
+
 struct fw_config {
 	struct mark_layout ml;
 	uint64_t gen;			/* the current table's generation (1..255) */
@@ -32,14 +43,14 @@ struct fw_config {
 	bool forward;			/* an applyOnForward/preDNAT policy exists: queue from FORWARD */
 	bool untracked;			/* a doNotTrack policy applies: queue from raw */
 	/*
-	 * Flows remembered under the previous generation @carry_gen (0: none)
-	 * whose addresses are in none of @carry are moved to the current one in
-	 * the kernel, not judged again: the table changed only at those
-	 * addresses (ruleset_changed_at). Never with prednat (the mangle chain
-	 * sees other addresses than the filter chains for a DNATed flow).
+	 * Flows remembered under one of the recent generations @carry[i].gen
+	 * whose addresses are in none of @carry[i].v are moved to the current
+	 * one in the kernel, not judged again: since that generation the table
+	 * changed only at those addresses (ruleset_changed_at). Never with
+	 * prednat (the mangle chain sees other addresses than the filter chains
+	 * for a DNATed flow).
 	 */
-	uint64_t carry_gen;
-	const struct cidr *carry;
+	const struct fw_carry *carry;
 	size_t ncarry;
 	const struct failsafe_list *fs_in;
 	const struct failsafe_list *fs_out;

@@ -177,7 +177,6 @@ fw_config_for(const struct ctl *c, const struct polset *ps, const struct hostenv
 	fc->fail_open = c->o.fail_open;
 	fc->invalid_drop = !c->o.no_invalid_drop;
 	fc->rejudge = !c->o.no_rejudge;
-	fc->carry_gen = c->carry_gen;
 	fc->carry = c->carry;
 	fc->ncarry = c->ncarry;
 	fc->fs_in = &env->fs_in;
@@ -201,10 +200,8 @@ fw_config_for(const struct ctl *c, const struct polset *ps, const struct hostenv
 					fc->untracked = true;
 		}
 	}
-	if (fc->prednat) {	/* a DNATed flow: mangle and filter see other addresses */
-		fc->carry_gen = 0;
+	if (fc->prednat)	/* a DNATed flow: mangle and filter see other addresses */
 		fc->ncarry = 0;
-	}
 }
 
 /* ---- one reload ---------------------------------------------------------------------------- */
@@ -317,6 +314,47 @@ reload_compile(struct ctl *c, struct reload *r, const struct hostenv_opts *ho)
 	return 0;
 }
 
+/*
+ * The change from the current table to @rs (generation @prev to the next):
+ * when it is confined to some addresses, carry @prev with them, and each
+ * older carried generation with them added to its own. False when the change
+ * is not confined (every flow is judged again).
+ */
+static bool
+carry_add(struct ctl *c, const struct ruleset *rs, uint64_t prev)
+{
+	struct fw_carry now;
+	size_t keep = 0;
+
+	now.gen = prev;
+	if (!ruleset_changed_at(ruleset_current(), rs, now.v, FW_CARRY_MAX, &now.n) || now.n == 0)
+		return false;
+	/* older generations: their addresses and these, as long as they fit */
+	for (size_t i = 0; i < c->ncarry && keep + 1 < FW_CARRY_GENS; i++) {
+		struct fw_carry *g = &c->carry[i];
+		bool fits = true;
+
+		for (size_t j = 0; j < now.n && fits; j++) {
+			bool have = false;
+
+			for (size_t k = 0; k < g->n && !have; k++)
+				have = g->v[k].family == now.v[j].family && g->v[k].plen == now.v[j].plen &&
+				       addr_cmp(&g->v[k].addr, &now.v[j].addr) == 0;
+			if (!have && g->n < FW_CARRY_MAX)
+				g->v[g->n++] = now.v[j];
+			else if (!have)
+				fits = false;
+		}
+		if (!fits)
+			break;	/* this one and the older ones are judged again */
+		keep++;
+	}
+	memmove(&c->carry[1], &c->carry[0], keep * sizeof(c->carry[0]));
+	c->carry[0] = now;
+	c->ncarry = keep + 1;
+	return true;
+}
+
 /* Publish the new table, unless it decides everything as the current one does. */
 static void
 reload_publish(struct ctl *c, struct reload *r)
@@ -352,16 +390,10 @@ reload_publish(struct ctl *c, struct reload *r)
 		 * generation to this one (NFQWALL-CARRY) and only the flows of those
 		 * addresses come back to the queue.
 		 */
-		c->carry_gen = 0;
-		c->ncarry = 0;
-		if (c->have_table && !c->o.no_rejudge &&
-		    ruleset_changed_at(ruleset_current(), r->rs, c->carry, CTL_CARRY_MAX, &c->ncarry) &&
-		    c->ncarry > 0) {
-			c->carry_gen = prev;
+		if (c->have_table && !c->o.no_rejudge && carry_add(c, r->rs, prev))
 			STAT_ADD(c->d.tables_carried, 1);
-		} else {
+		else
 			c->ncarry = 0;
-		}
 	}
 	ruleset_stats(r->rs ? r->rs : ruleset_current(), &nchains, &r->nentries, &nbitsets);
 	STAT_SET(c->d.gen, c->gen);
@@ -395,11 +427,11 @@ reload_install(struct ctl *c, struct reload *r, bool published)
 		 (double)(r->t1 - r->t0) / 1e6, fc.prednat, fc.forward, fc.untracked,
 		 r->ps.nrejected, r->cl.nheps, r->cl.nweps,
 		 !published ? "none" : r->widened ? "none-widened" :
-		 fc.carry_gen ? "changed-addresses" : "all", r->why);
-	if (published && fc.carry_gen != 0)
+		 fc.ncarry ? "changed-addresses" : "all", r->why);
+	if (published && fc.ncarry != 0)
 		log_info("only some addresses changed: the other flows are not judged again",
-			 "gen=%llu spared_gen=%llu addresses=%zu", (unsigned long long)c->gen,
-			 (unsigned long long)fc.carry_gen, fc.ncarry);
+			 "gen=%llu spared_gens=%zu addresses=%zu", (unsigned long long)c->gen,
+			 fc.ncarry, fc.carry[0].n);
 	if (r->env.nlocal == 0)
 		log_warn("no host endpoint on this node: nothing is policed",
 			 "node=%s hint=\"give HostEndpoints with spec.node, or --host-labels\"",

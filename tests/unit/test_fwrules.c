@@ -107,39 +107,50 @@ static void
 test_carry(void **state)
 {
 	struct failsafe_list in, out;
-	struct cidr carry[2];
+	static struct fw_carry carry[2];
 	struct fw_config c;
 	char *t4, *t6;
-	long fast, jump;
+	long fast, jump0, jump1;
 
 	(void)state;
 	base_config(&c, &in, &out);
 	t4 = render(&c, AF_INET);
-	/* none by default: the chain exists, empty, and nothing jumps to it */
-	assert_true(pos(t4, ":NFQWALL-CARRY - [0:0]") >= 0);
+	/* none by default: the chains exist, empty, and nothing jumps to them */
+	assert_true(pos(t4, ":NFQWALL-CARRY0 - [0:0]") >= 0);
+	assert_true(pos(t4, ":NFQWALL-CARRY3 - [0:0]") >= 0);
 	assert_int_equal(pos(t4, "-A NFQWALL-CARRY"), -1);
 	assert_int_equal(pos(t4, "-j NFQWALL-CARRY"), -1);
 	free(t4);
-	assert_int_equal(cidr_parse("10.1.2.3/32", CIDR_STRICT, &carry[0]), 0);
-	assert_int_equal(cidr_parse("2001:db8::/64", CIDR_STRICT, &carry[1]), 0);
-	c.carry_gen = 4;
+	/* generation 4 changed to 5 at 10.1.2.3 and 2001:db8::/64; 3 to 4 at 10.9.9.9 */
+	carry[0].gen = 4;
+	carry[0].n = 2;
+	assert_int_equal(cidr_parse("10.1.2.3/32", CIDR_STRICT, &carry[0].v[0]), 0);
+	assert_int_equal(cidr_parse("2001:db8::/64", CIDR_STRICT, &carry[0].v[1]), 0);
+	carry[1] = carry[0];
+	carry[1].gen = 3;
+	carry[1].n = 3;
+	assert_int_equal(cidr_parse("10.9.9.9/32", CIDR_STRICT, &carry[1].v[2]), 0);
 	c.carry = carry;
 	c.ncarry = 2;
 	t4 = render(&c, AF_INET);
 	t6 = render(&c, AF_INET6);
-	/* after the current generation's fast path, flows of generation 4 go to the chain */
+	/* after the current generation's fast path, flows of generations 4 and 3 go to theirs */
 	fast = pos(t4, "-A NFQWALL-INPUT -m connmark --mark 0x5000000/0xff000000 -j NFQWALL-ACCEPT");
-	jump = pos(t4, "-A NFQWALL-INPUT -m connmark --mark 0x4000000/0xff000000 -j NFQWALL-CARRY");
-	assert_true(fast >= 0 && jump > fast);
+	jump0 = pos(t4, "-A NFQWALL-INPUT -m connmark --mark 0x4000000/0xff000000 -j NFQWALL-CARRY0");
+	jump1 = pos(t4, "-A NFQWALL-INPUT -m connmark --mark 0x3000000/0xff000000 -j NFQWALL-CARRY1");
+	assert_true(fast >= 0 && jump0 > fast && jump1 > jump0);
 	assert_true(pos(t4, "-A NFQWALL-OUTPUT -m connmark --mark 0x4000000/0xff000000 "
-			    "-j NFQWALL-CARRY") >= 0);
+			    "-j NFQWALL-CARRY0") >= 0);
 	/* the changed addresses, of this family, go back to be judged; the rest moves to 5 */
-	assert_true(pos(t4, "-A NFQWALL-CARRY -s 10.1.2.3/32 -j RETURN\n"
-			    "-A NFQWALL-CARRY -d 10.1.2.3/32 -j RETURN\n"
-			    "-A NFQWALL-CARRY -j CONNMARK --set-xmark 0x5000000/0xff000000\n"
-			    "-A NFQWALL-CARRY -j NFQWALL-ACCEPT\n") >= 0);
+	assert_true(pos(t4, "-A NFQWALL-CARRY0 -s 10.1.2.3/32 -j RETURN\n"
+			    "-A NFQWALL-CARRY0 -d 10.1.2.3/32 -j RETURN\n"
+			    "-A NFQWALL-CARRY0 -j CONNMARK --set-xmark 0x5000000/0xff000000\n"
+			    "-A NFQWALL-CARRY0 -j NFQWALL-ACCEPT\n") >= 0);
+	assert_true(pos(t4, "-A NFQWALL-CARRY1 -s 10.9.9.9/32 -j RETURN\n") >= 0);
+	assert_true(pos(t4, "-A NFQWALL-CARRY1 -j CONNMARK --set-xmark 0x5000000/0xff000000\n")
+		    >= 0);
 	assert_int_equal(pos(t4, "2001:db8::/64"), -1);
-	assert_true(pos(t6, "-A NFQWALL-CARRY -s 2001:db8::/64 -j RETURN\n") >= 0);
+	assert_true(pos(t6, "-A NFQWALL-CARRY0 -s 2001:db8::/64 -j RETURN\n") >= 0);
 	assert_int_equal(pos(t6, "10.1.2.3"), -1);
 	/* the installed generation is still read from the fast-path rule */
 	assert_int_equal(fastpath_installed_gen(t4, &c.ml), 5);
