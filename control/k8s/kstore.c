@@ -206,6 +206,14 @@ kstore_upsert(struct kube_store *st, enum kube_kind k, const char *key, const ch
 	copy[n] = '\0';
 	pthread_mutex_lock(&st->lock);
 	i = store_find(ks, key);
+	if (i >= 0 && strcmp(ks->v[i].json, copy) == 0) {
+		/* the same text: a Node's heartbeat or a Pod's condition leaves its digest
+		 * as it was; nothing changed, no reload */
+		free(copy);
+		ks->seen = true;
+		store_synced_now(st, k);
+		goto out;
+	}
 	if (i < 0) {
 		char *kcopy = strdup(key);
 
@@ -257,14 +265,31 @@ kstore_delete(struct kube_store *st, enum kube_kind k, const char *key)
 	pthread_mutex_unlock(&st->lock);
 }
 
+/* Caller holds the lock: does @v (@n objects) hold what @ks holds, text for text? */
+static bool
+list_same(const struct kube_kind_state *ks, const struct kube_obj *v, size_t n)
+{
+	if (n != ks->n)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		ssize_t j = store_find(ks, v[i].key);
+
+		if (j < 0 || strcmp(ks->v[j].json, v[i].json) != 0)
+			return false;
+	}
+	return true;
+}
+
 void
 kstore_replace(struct kube_store *st, enum kube_kind k, struct kube_obj *v, size_t n, bool absent)
 {
 	struct kube_kind_state *ks = &st->kinds[k];
 	struct kube_obj *old;
 	size_t oldn;
+	bool same;
 
 	pthread_mutex_lock(&st->lock);
+	same = ks->synced && ks->absent == absent && list_same(ks, v, n);
 	old = ks->v;
 	oldn = ks->n;
 	ks->v = v;
@@ -274,7 +299,10 @@ kstore_replace(struct kube_store *st, enum kube_kind k, struct kube_obj *v, size
 	ks->synced = true;
 	ks->absent = absent;
 	ks->seen |= n > 0;
-	store_changed(st, k);
+	if (same)		/* a relist that found what the store held: no reload */
+		store_synced_now(st, k);
+	else
+		store_changed(st, k);
 	pthread_mutex_unlock(&st->lock);
 	kstore_objs_free(old, oldn);
 }

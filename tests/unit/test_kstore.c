@@ -75,6 +75,11 @@ test_upsert_delete(void **state)
 	assert_int_equal(wakeups(st), 3);
 	assert_true(st->kinds[KK_GNP].last_sync_ns > 0);
 
+	/* the same text again (a heartbeat that left the digest as it was): no change */
+	assert_int_equal(kstore_upsert(st, KK_GNP, "p2", a, strlen(a)), 0);
+	assert_int_equal(st->version, 3);
+	assert_int_equal(wakeups(st), 0);
+
 	kstore_delete(st, KK_GNP, "p1");
 	kstore_delete(st, KK_GNP, "absent");	/* nothing changed: no reload for it */
 	assert_int_equal(st->kinds[KK_GNP].n, 1);
@@ -140,6 +145,30 @@ test_index(void **state)
 	/* 1000 - 334 deleted + 167 even ones that came back (multiples of 6) */
 	assert_int_equal(st->kinds[KK_POD].n, 1000 - 334 + 167);
 	assert_int_equal(st->kinds[KK_POD].index.n, st->kinds[KK_POD].n);
+
+	/* a relist that finds what the store holds (in another order) changes nothing */
+	{
+		size_t n = st->kinds[KK_POD].n;
+		struct kube_obj *same = calloc(n, sizeof(*same));
+		uint64_t v0 = st->version;
+
+		assert_non_null(same);
+		for (size_t i = 0; i < n; i++) {
+			same[i].key = strdup(st->kinds[KK_POD].v[n - 1 - i].key);
+			same[i].json = strdup(st->kinds[KK_POD].v[n - 1 - i].json);
+		}
+		kstore_replace(st, KK_POD, same, n, false);
+		assert_int_equal(st->version, v0);
+		/* one object different: a change */
+		same = calloc(n, sizeof(*same));
+		assert_non_null(same);
+		for (size_t i = 0; i < n; i++) {
+			same[i].key = strdup(st->kinds[KK_POD].v[i].key);
+			same[i].json = strdup(i == 7 ? "{\"x\":1}" : st->kinds[KK_POD].v[i].json);
+		}
+		kstore_replace(st, KK_POD, same, n, false);
+		assert_int_equal(st->version, v0 + 1);
+	}
 }
 
 static void
