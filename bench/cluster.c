@@ -5,7 +5,9 @@
  * steps timed apart (median of --rounds):
  *
  *   store      the digests' heap (mallinfo2 before and after filling)
- *   endpoints  endpoints_load: digests to auto host endpoints and pods
+ *   endpoints  endpoints_load: digests to auto host endpoints and pods, from
+ *              nothing, then on the cluster kept from the last reload after
+ *              one pod changed (what a reload under churn pays)
  *   compile    hostenv_build + compile_ruleset with rule selectors over
  *              nodes, pods, namespaces and service accounts
  *   compare    ruleset_widens and ruleset_changed_at against a table
@@ -192,7 +194,7 @@ main(int argc, char **argv)
 		{ "rounds", required_argument, NULL, 'r' }, { NULL, 0, NULL, 0 },
 	};
 	unsigned nodes = 5000, pods = 150000, nns = 500, rounds = 5;
-	double te[MAX_ROUNDS], tc[MAX_ROUNDS], tw[MAX_ROUNDS], tca[MAX_ROUNDS], t[2];
+	double te[MAX_ROUNDS], tc[MAX_ROUNDS], tw[MAX_ROUNDS], tca[MAX_ROUNDS], tk[MAX_ROUNDS], t[2];
 	struct mallinfo2 m0, m1;
 	struct list lists[3] = { { NULL, 0 }, { NULL, 0 }, { NULL, 0 } };
 	struct kube_store st;
@@ -255,6 +257,35 @@ main(int argc, char **argv)
 	}
 	printf("cluster: %u nodes, %u pods (%zu of them endpoints), %u namespaces\n",
 	       nodes, pods, npods, nns);
+	/* the cluster kept between reloads: one pod changes, then the sync */
+	{
+		struct node_info self = { .found = false };
+		struct cluster kept;
+		char *pod;
+
+		labels_init(&self.labels);
+		cluster_init(&kept);
+		if (endpoints_load(&st, "node-0", true, &kept, &self) != 0)
+			return 1;
+		for (unsigned r = 0; r < rounds; r++) {
+			struct list one = { NULL, 0 };
+			double t0;
+
+			pod = pod_json(1000 + r, nns, nodes, r % 2 == 0);	/* relabelled */
+			put(&one, KK_POD, pod);
+			if (kstore_upsert(&st, KK_POD, one.v[0].key, one.v[0].json,
+					  strlen(one.v[0].json)) != 0)
+				return 1;
+			kstore_objs_free(one.v, one.n);
+			t0 = bench_now_s();
+			if (endpoints_load(&st, "node-0", true, &kept, &self) != 0)
+				return 1;
+			tk[r] = bench_now_s() - t0;
+			cluster_retired_free(&kept);
+		}
+		cluster_free(&kept);
+		labels_free(&self.labels);
+	}
 	/* one pod less: prometheus-10 of ns-10, an observability namespace (selected) */
 	kstore_delete(&st, KK_POD, "ns-10/prometheus-10");
 	rs2 = reload(&st, &ps, t, &npods);
@@ -274,6 +305,8 @@ main(int argc, char **argv)
 	       (double)(m1.uordblks - m0.uordblks) / (nodes + pods + nns));
 	printf("  endpoints_load      %8.1f ms   (median of %u)\n", median(te, (int)rounds) * 1e3,
 	       rounds);
+	printf("  endpoints_load kept %8.1f ms   (the last reload's cluster, one pod changed)\n",
+	       median(tk, (int)rounds) * 1e3);
 	printf("  hostenv + compile   %8.1f ms\n", median(tc, (int)rounds) * 1e3);
 	printf("  ruleset_widens      %8.3f ms   (one pod less: no)\n",
 	       median(tw, (int)rounds) * 1e3);

@@ -14,6 +14,7 @@
 #include <stdio.h>
 
 #include "compiler.h"
+#include "cluster.h"
 #include "daemon.h"
 #include "fwrules.h"
 #include "kube.h"
@@ -45,6 +46,8 @@ struct ctl {
 	 * only the table's verdicts at their addresses changed (fw_config.carry) */
 	struct fw_carry carry[FW_CARRY_GENS];
 	size_t ncarry;
+	/* the other Nodes and the pods, kept between reloads (endpoints.c) */
+	struct cluster cl;
 	int ifd;		/* inotify */
 	int wd;
 	int nlfd;		/* rtnetlink */

@@ -114,11 +114,14 @@ endpoints_node(const char *json, struct node_info *ni)
 	return la.err;
 }
 
-/* One Namespace or ServiceAccount digest: the labels it lends its pods. */
+/*
+ * One Namespace or ServiceAccount object, @o: the labels it lends its pods,
+ * read again only when its text changed.
+ */
 static int
-load_parent(struct cluster *cl, const char *json, bool sa)
+sync_parent(struct cluster *cl, const struct kube_obj *o, bool sa)
 {
-	struct jspan obj = { json, strlen(json) };
+	struct jspan obj = { o->json, strlen(o->json) };
 	char ns[256], name[256];
 	struct label_acc la = { 0 };
 
@@ -128,7 +131,13 @@ load_parent(struct cluster *cl, const char *json, bool sa)
 	la.parent = sa ? cluster_service_account(cl, ns, name) : cluster_namespace(cl, name);
 	if (la.parent == NULL)
 		return -ENOMEM;
+	la.parent->round = cl->round;
+	if (la.parent->listed && la.parent->seq == o->seq)
+		return 0;
+	cluster_parent_reset(la.parent);
 	la.parent->listed = true;
+	la.parent->seq = o->seq;
+	cl->parents_changed = true;
 	jscan_each_pair(jscan_get(obj, "labels"), digest_label, &la);
 	if (la.err == 0)	/* Calico's profile names itself too */
 		la.err = cluster_parent_label(la.parent, LABEL_PROFILE_NAME, name);
@@ -181,9 +190,10 @@ digest_port(struct jspan item, void *arg)
 	return true;
 }
 
-/* One Pod digest: a workload endpoint. */
+/* One Pod digest into @w: 0, 1 when it has no usable address (no endpoint), or -ENOMEM
+ * (@w holds what was made). */
 static int
-load_pod(struct cluster *cl, const char *json)
+load_pod(struct cluster *cl, const char *json, struct wep *w)
 {
 	struct jspan obj = { json, strlen(json) };
 	char ns[256], name[256], sa[256];
@@ -192,18 +202,19 @@ load_pod(struct cluster *cl, const char *json)
 	struct addr_acc aa = { ips, POD_MAX_IPS, &nips };
 	struct label_acc la = { .pod = true };
 	struct port_acc pa = { 0 };
-	struct wep *w;
+	int err;
 
+	memset(w, 0, sizeof(*w));
 	if (!jscan_string(jscan_get(obj, "ns"), ns, sizeof(ns)) ||
 	    !jscan_string(jscan_get(obj, "name"), name, sizeof(name)) ||
 	    !jscan_string(jscan_get(obj, "sa"), sa, sizeof(sa)))
-		return 0;
+		return 1;
 	jscan_each(jscan_get(obj, "ips"), digest_address, &aa);
 	if (nips == 0)
-		return 0;	/* no usable address: nothing to select */
-	w = cluster_add_pod(cl, ns, name, sa);
-	if (w == NULL)
-		return -ENOMEM;
+		return 1;	/* no usable address: nothing to select */
+	err = cluster_make_pod(cl, ns, name, sa, w);
+	if (err < 0)
+		return err;
 	w->ips = malloc(nips * sizeof(*w->ips));
 	if (w->ips == NULL)
 		return -ENOMEM;
@@ -220,38 +231,175 @@ load_pod(struct cluster *cl, const char *json)
 	return pa.err;
 }
 
-int
-endpoints_load(const struct kube_store *st, const char *self, bool auto_hep, struct cluster *cl,
-	       struct node_info *self_info)
+/* Another Node's auto host endpoint, from its digest: 0 or -ENOMEM. */
+static int
+make_node_hep(const struct kube_obj *o, struct hep **out)
+{
+	struct node_info ni = { .found = false };
+	struct hep *h = calloc(1, sizeof(*h));
+	int err;
+
+	*out = NULL;
+	if (h == NULL)
+		return -ENOMEM;
+	labels_init(&ni.labels);
+	err = endpoints_node(o->json, &ni);
+	if (err == 0)
+		err = hep_make_auto(h, o->key, &ni.labels, ni.ips, ni.nips);
+	labels_free(&ni.labels);
+	if (err < 0) {
+		hep_release(h);
+		free(h);
+		return err;
+	}
+	h->seq = o->seq;
+	*out = h;
+	return 0;
+}
+
+/* The Nodes: this one into @self_info, the others' auto host endpoints kept in step. */
+static int
+sync_nodes(const struct kube_store *st, const char *self, bool auto_hep, struct cluster *cl,
+	   struct node_info *self_info)
 {
 	const struct kube_kind_state *ks = &st->kinds[KK_NODE];
 	int err = 0;
 
 	for (size_t i = 0; i < ks->n && err == 0; i++) {
-		struct node_info ni = { .found = false };
-		bool mine = self != NULL && strcmp(ks->v[i].key, self) == 0;
+		const struct kube_obj *o = &ks->v[i];
+		struct hep *h;
+		size_t at;
+		bool have;
 
-		if (mine) {
-			err = endpoints_node(ks->v[i].json, self_info);
+		if (self != NULL && strcmp(o->key, self) == 0) {
+			err = endpoints_node(o->json, self_info);
 			continue;
 		}
 		if (!auto_hep)
 			continue;
-		labels_init(&ni.labels);
-		err = endpoints_node(ks->v[i].json, &ni);
-		if (err == 0)
-			err = cluster_add_node(cl, ks->v[i].key, &ni.labels, ni.ips, ni.nips);
-		labels_free(&ni.labels);
+		have = strmap_get(&cl->hep_index, o->key, &at);
+		if (have && cl->heps[at]->seq == o->seq) {
+			cl->heps[at]->round = cl->round;
+			continue;
+		}
+		if (ARRAY_PUSH_ROOM(cl->retired_heps, cl->retired_hepcap, cl->nretired_heps) < 0 ||
+		    ARRAY_PUSH_ROOM(cl->heps, cl->hepcap, cl->nheps) < 0 ||
+		    (err = make_node_hep(o, &h)) < 0)
+			return err < 0 ? err : -ENOMEM;
+		h->round = cl->round;
+		if (have) {
+			cl->retired_heps[cl->nretired_heps++] = cl->heps[at];
+			cl->heps[at] = h;
+		} else if (strmap_put(&cl->hep_index, o->key, cl->nheps) < 0) {
+			hep_release(h);
+			free(h);
+			return -ENOMEM;
+		} else {
+			cl->heps[cl->nheps++] = h;
+		}
 	}
-	ks = &st->kinds[KK_NAMESPACE];
-	for (size_t i = 0; i < ks->n && err == 0; i++)
-		err = load_parent(cl, ks->v[i].json, false);
-	ks = &st->kinds[KK_SA];
-	for (size_t i = 0; i < ks->n && err == 0; i++)
-		err = load_parent(cl, ks->v[i].json, true);
-	ks = &st->kinds[KK_POD];
-	for (size_t i = 0; i < ks->n && err == 0; i++)
-		err = load_pod(cl, ks->v[i].json);
+	/* the Nodes gone: the last one moves into each hole */
+	for (size_t i = cl->nheps; err == 0 && i-- > 0;) {
+		struct hep *h = cl->heps[i];
+
+		if (h->round == cl->round)
+			continue;
+		if (ARRAY_PUSH_ROOM(cl->retired_heps, cl->retired_hepcap, cl->nretired_heps) < 0)
+			return -ENOMEM;
+		strmap_del(&cl->hep_index, h->node);
+		cl->retired_heps[cl->nretired_heps++] = h;
+		cl->heps[i] = cl->heps[--cl->nheps];
+		if (i != cl->nheps)
+			(void)!strmap_put(&cl->hep_index, cl->heps[i]->node, i);
+	}
+	return err;
+}
+
+/* The Pods: read again only those whose text changed; the ones gone are retired. */
+static int
+sync_pods(const struct kube_store *st, struct cluster *cl)
+{
+	const struct kube_kind_state *ks = &st->kinds[KK_POD];
+
+	for (size_t i = 0; i < ks->n; i++) {
+		const struct kube_obj *o = &ks->v[i];
+		struct wep w;
+		size_t at;
+		bool have = strmap_get(&cl->wep_index, o->key, &at);
+		int r;
+
+		if (have && cl->weps[at].seq == o->seq) {
+			cl->weps[at].round = cl->round;
+			continue;
+		}
+		if (ARRAY_PUSH_ROOM(cl->retired, cl->retiredcap, cl->nretired) < 0 ||
+		    ARRAY_PUSH_ROOM(cl->weps, cl->wepcap, cl->nweps) < 0)
+			return -ENOMEM;
+		r = load_pod(cl, o->json, &w);
+		if (r == 0 && strcmp(w.key, o->key) != 0)
+			r = 1;		/* a digest that is not of its own object: never kept */
+		if (r != 0) {
+			wep_release(&w);
+			if (r < 0)
+				return r;
+			continue;	/* no endpoint now: swept below if it was one */
+		}
+		w.seq = o->seq;
+		w.round = cl->round;
+		if (have) {
+			cl->retired[cl->nretired++] = cl->weps[at];
+			cl->weps[at] = w;
+		} else if (strmap_put(&cl->wep_index, w.key, cl->nweps) < 0) {
+			wep_release(&w);
+			return -ENOMEM;
+		} else {
+			cl->weps[cl->nweps++] = w;
+		}
+	}
+	for (size_t i = cl->nweps; i-- > 0;) {
+		if (cl->weps[i].round == cl->round)
+			continue;
+		if (ARRAY_PUSH_ROOM(cl->retired, cl->retiredcap, cl->nretired) < 0)
+			return -ENOMEM;
+		strmap_del(&cl->wep_index, cl->weps[i].key);
+		cl->retired[cl->nretired++] = cl->weps[i];
+		cl->weps[i] = cl->weps[--cl->nweps];
+		if (i != cl->nweps)
+			(void)!strmap_put(&cl->wep_index, cl->weps[i].key, i);
+	}
+	return 0;
+}
+
+int
+endpoints_load(const struct kube_store *st, const char *self, bool auto_hep, struct cluster *cl,
+	       struct node_info *self_info)
+{
+	int err;
+
+	if (cl->broken)
+		cluster_free(cl);	/* the last sync stopped half way: start afresh */
+	cluster_retired_free(cl);
+	cl->round++;
+	cl->parents_changed = false;
+	cl->broken = true;		/* until this sync is done */
+	err = sync_nodes(st, self, auto_hep, cl, self_info);
+	for (size_t i = 0; err == 0 && i < st->kinds[KK_NAMESPACE].n; i++)
+		err = sync_parent(cl, &st->kinds[KK_NAMESPACE].v[i], false);
+	for (size_t i = 0; err == 0 && i < st->kinds[KK_SA].n; i++)
+		err = sync_parent(cl, &st->kinds[KK_SA].v[i], true);
+	/* a Namespace or ServiceAccount gone lends nothing any more */
+	for (size_t i = 0; err == 0 && i < cl->nparents; i++) {
+		struct wep_parent *p = cl->parents[i];
+
+		if (p->listed && p->round != cl->round) {
+			cluster_parent_reset(p);
+			cl->parents_changed = true;
+		}
+	}
+	if (err == 0)
+		err = sync_pods(st, cl);
+	if (err == 0)
+		cl->broken = false;
 	return err;
 }
 

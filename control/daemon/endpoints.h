@@ -32,10 +32,14 @@ struct node_info {
 int __must_check endpoints_node(const char *json, struct node_info *ni);
 
 /*
- * endpoints_load - every Node (with @auto_hep: the others' auto host
- * endpoints into @cl; this one, @self, into @self_info), Namespace,
- * ServiceAccount and Pod of the store @st, whose lock the caller holds.
- * 0 or -ENOMEM.
+ * endpoints_load - bring @cl in step with every Node (with @auto_hep: the
+ * others' auto host endpoints; this one, @self, into @self_info),
+ * Namespace, ServiceAccount and Pod of the store @st, whose lock the caller
+ * holds. @cl is kept between calls (cluster_init'ed before the first): only
+ * the objects whose text changed since (kube_obj.seq) are read again; what
+ * they replace and what is gone goes to @cl's retired lists, to free with
+ * cluster_retired_free once nothing points at them. 0 or -ENOMEM (then @cl
+ * is rebuilt from nothing at the next call).
  */
 int __must_check endpoints_load(const struct kube_store *st, const char *self, bool auto_hep,
 				struct cluster *cl, struct node_info *self_info);

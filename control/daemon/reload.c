@@ -213,7 +213,6 @@ struct reload {
 	struct hostenv env;
 	bool have_env;
 	struct node_info ni;		/* this Node */
-	struct cluster cl;		/* the other Nodes and the pods */
 	struct ruleset *rs;		/* compiled, not published yet */
 	const char **claimed;		/* interface names for fw_config */
 	uint32_t nentries;		/* of the table enforced after this reload */
@@ -246,7 +245,6 @@ reload_free(struct reload *r)
 		hostenv_free(&r->env);
 	polset_free(&r->ps);
 	labels_free(&r->ni.labels);
-	cluster_free(&r->cl);
 }
 
 /* Load the objects. 0, -EINVAL (rejected: the last good table stays) or -ENOMEM. */
@@ -256,10 +254,10 @@ reload_load(struct ctl *c, struct reload *r, struct hostenv_opts *ho)
 	int err;
 
 	if (c->o.kubernetes) {
-		err = load_from_store(c, &r->ps, &r->cl, &r->ni);
+		err = load_from_store(c, &r->ps, &c->cl, &r->ni);
 		if (err == 0)
-			err = endpoints_netsets(&r->cl, &r->ps);
-		ho->cluster = &r->cl;
+			err = endpoints_netsets(&c->cl, &r->ps);
+		ho->cluster = &c->cl;
 		if (c->o.auto_hep) {
 			/* Calico's auto host endpoint: the Node's labels and InternalIPs */
 			ho->host_labels = &r->ni.labels;
@@ -425,7 +423,7 @@ reload_install(struct ctl *c, struct reload *r, bool published)
 		 (unsigned long long)c->gen, r->ps.npolicies, r->env.nlocal, r->env.nifaces,
 		 r->nentries, ruleset_size(ruleset_current()),
 		 (double)(r->t1 - r->t0) / 1e6, fc.prednat, fc.forward, fc.untracked,
-		 r->ps.nrejected, r->cl.nheps, r->cl.nweps,
+		 r->ps.nrejected, c->cl.nheps, c->cl.nweps,
 		 !published ? "none" : r->widened ? "none-widened" :
 		 fc.ncarry ? "changed-addresses" : "all", r->why);
 	if (published && fc.ncarry != 0)
@@ -480,7 +478,6 @@ reload_policy(struct ctl *c, const char *why)
 	polset_init(&r.ps);
 	r.ps.limits = c->o.limits;
 	labels_init(&r.ni.labels);
-	cluster_init(&r.cl);
 	err = reload_load(c, &r, &ho);
 	if (err == 0)
 		err = reload_compile(c, &r, &ho);
@@ -496,6 +493,7 @@ reload_policy(struct ctl *c, const char *why)
 			STAT_SET(c->d.ready, 1);
 	}
 	reload_free(&r);
+	cluster_retired_free(&c->cl);	/* nothing points at them now */
 	malloc_trim(0);		/* give the loader's and compiler's temporaries back */
 	return err;
 }

@@ -395,6 +395,7 @@ run_prepare(struct ctl *c, int argc, char **argv)
 		return 2;
 	}
 	labels_init(&c->host_labels);
+	cluster_init(&c->cl);
 	if (c->o.host_labels && labels_parse(c->o.host_labels, &c->host_labels) < 0) {
 		fprintf(stderr, "nfqwall run: --host-labels: '%s' is not K=V,K=V\n", c->o.host_labels);
 		return 2;
@@ -604,6 +605,7 @@ out:
 	close_sources(&c);
 	urcu_memb_unregister_thread();
 	labels_free(&c.host_labels);
+	cluster_free(&c.cl);
 	return rc;
 }
 

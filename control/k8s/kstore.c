@@ -233,6 +233,7 @@ kstore_upsert(struct kube_store *st, enum kube_kind k, const char *key, const ch
 	}
 	free(ks->v[i].json);
 	ks->v[i].json = copy;
+	ks->v[i].seq = ++st->next_seq;
 	ks->seen = true;
 	store_changed(st, k);
 out:
@@ -265,19 +266,28 @@ kstore_delete(struct kube_store *st, enum kube_kind k, const char *key)
 	pthread_mutex_unlock(&st->lock);
 }
 
-/* Caller holds the lock: does @v (@n objects) hold what @ks holds, text for text? */
+/*
+ * Caller holds the lock: number the objects of the list @v as the store
+ * does (an object whose text the store holds keeps its seq, any other gets a
+ * new one) and say whether @v holds what @ks holds, text for text.
+ */
 static bool
-list_same(const struct kube_kind_state *ks, const struct kube_obj *v, size_t n)
+list_number(struct kube_store *st, const struct kube_kind_state *ks, struct kube_obj *v,
+	    size_t n)
 {
-	if (n != ks->n)
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		ssize_t j = store_find(ks, v[i].key);
+	bool same = n == ks->n;
 
-		if (j < 0 || strcmp(ks->v[j].json, v[i].json) != 0)
-			return false;
+	for (size_t i = 0; i < n; i++) {
+		ssize_t j = ks->synced ? store_find(ks, v[i].key) : -1;
+
+		if (j >= 0 && strcmp(ks->v[j].json, v[i].json) == 0) {
+			v[i].seq = ks->v[j].seq;
+		} else {
+			v[i].seq = ++st->next_seq;
+			same = false;
+		}
 	}
-	return true;
+	return same;
 }
 
 void
@@ -289,7 +299,7 @@ kstore_replace(struct kube_store *st, enum kube_kind k, struct kube_obj *v, size
 	bool same;
 
 	pthread_mutex_lock(&st->lock);
-	same = ks->synced && ks->absent == absent && list_same(ks, v, n);
+	same = list_number(st, ks, v, n) && ks->synced && ks->absent == absent;
 	old = ks->v;
 	oldn = ks->n;
 	ks->v = v;

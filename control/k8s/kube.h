@@ -71,6 +71,7 @@ struct kube_obj {
 	char *key;			/* "namespace/name" or "name" */
 	char *json;			/* the object as the API sent it; for the kinds
 					 * kube_trim() keeps a digest of, that digest */
+	uint64_t seq;			/* the store's: changes whenever the text does */
 };
 
 struct kube_kind_state {
@@ -102,6 +103,7 @@ struct kube_store {
 	struct kube_totals totals;
 	struct kube_kind_state kinds[KK_NKINDS];
 	uint64_t version;		/* bumped on every change */
+	uint64_t next_seq;		/* kube_obj.seq of the next new or changed text */
 	int efd;			/* eventfd: readable after a change */
 	char group_version[64];		/* what discovery chose */
 };

@@ -32,7 +32,7 @@ hep_release(struct hep *h)
 	labels_free(&h->labels);
 }
 
-static void
+void
 wep_release(struct wep *w)
 {
 	free(w->key);
@@ -64,7 +64,36 @@ cluster_free(struct cluster *cl)
 	}
 	free(cl->parents);
 	strmap_free(&cl->parent_index);
+	strmap_free(&cl->hep_index);
+	strmap_free(&cl->wep_index);
+	cluster_retired_free(cl);
+	free(cl->retired_heps);
+	free(cl->retired);
 	cluster_init(cl);
+}
+
+void
+cluster_retired_free(struct cluster *cl)
+{
+	for (size_t i = 0; i < cl->nretired_heps; i++) {
+		hep_release(cl->retired_heps[i]);
+		free(cl->retired_heps[i]);
+	}
+	cl->nretired_heps = 0;
+	for (size_t i = 0; i < cl->nretired; i++)
+		wep_release(&cl->retired[i]);
+	cl->nretired = 0;
+}
+
+void
+cluster_parent_reset(struct wep_parent *p)
+{
+	const struct labels *under = p->labels.under;
+
+	labels_free(&p->labels);	/* clears the links too: the one it had comes back */
+	p->labels.under = under;
+	p->listed = false;
+	p->seq = 0;
 }
 
 int
@@ -188,22 +217,36 @@ cluster_parent_label(struct wep_parent *p, const char *key, const char *value)
 	return err;
 }
 
-struct wep *
-cluster_add_pod(struct cluster *cl, const char *ns, const char *name, const char *sa)
+int
+cluster_make_pod(struct cluster *cl, const char *ns, const char *name, const char *sa,
+		 struct wep *w)
 {
 	struct wep_parent *p = sa && *sa ? cluster_service_account(cl, ns, sa) :
 			       cluster_namespace(cl, ns);
-	struct wep *w;
 
-	if (p == NULL || ARRAY_PUSH_ROOM(cl->weps, cl->wepcap, cl->nweps) < 0)
-		return NULL;
-	w = &cl->weps[cl->nweps];
 	memset(w, 0, sizeof(*w));
 	labels_init(&w->labels);
-	if (asprintf(&w->key, "%s/%s", ns, name) < 0)
-		return NULL;
+	if (p == NULL || asprintf(&w->key, "%s/%s", ns, name) < 0) {
+		w->key = NULL;
+		return -ENOMEM;
+	}
 	w->labels.over = &p->implicit;
 	w->labels.under = &p->labels;
+	return 0;
+}
+
+struct wep *
+cluster_add_pod(struct cluster *cl, const char *ns, const char *name, const char *sa)
+{
+	struct wep *w;
+
+	if (ARRAY_PUSH_ROOM(cl->weps, cl->wepcap, cl->nweps) < 0)
+		return NULL;
+	w = &cl->weps[cl->nweps];
+	if (cluster_make_pod(cl, ns, name, sa, w) < 0) {
+		wep_release(w);
+		return NULL;
+	}
 	cl->nweps++;
 	return w;
 }

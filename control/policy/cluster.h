@@ -7,8 +7,12 @@
  * those its namespace and service account lend it as pcns.* and pcsa.*).
  *
  * None of it is ever enforced: nfqwall polices this node's host endpoints
- * only. control/k8s/kcluster.c fills a cluster from the Kubernetes objects;
- * hostenv_build takes one beside the polset. Control thread only.
+ * only. control/daemon/endpoints.c fills a cluster from the Kubernetes
+ * store and keeps it from one reload to the next: each sync reads again
+ * only the objects whose text changed (by the store's seq), and the
+ * endpoints it replaced or removed wait in the retired lists until the
+ * reload is done. hostenv_build takes one beside the polset. Control thread
+ * only.
  */
 #ifndef NFQWALL_CLUSTER_H
 #define NFQWALL_CLUSTER_H
@@ -39,6 +43,8 @@ struct wep_parent {
 	struct labels implicit;
 	struct labels labels;
 	bool listed;			/* the Namespace or ServiceAccount object was seen */
+	uint64_t seq;			/* the store's text its labels were read from */
+	unsigned round;			/* the last sync that saw the object */
 };
 
 /* A pod as Felix's workload endpoint. labels.over and labels.under point
@@ -50,6 +56,8 @@ struct wep {
 	size_t nips;
 	struct named_port *ports;	/* named container ports */
 	size_t nports;
+	uint64_t seq;			/* the store's text it was read from */
+	unsigned round;			/* the last sync that saw it */
 };
 
 struct cluster {
@@ -63,6 +71,18 @@ struct cluster {
 	size_t nparents;
 	size_t parentcap;
 	struct strmap parent_index;	/* key -> index in parents */
+	/* kept between syncs (endpoints.c) */
+	struct strmap hep_index;	/* node name -> index in heps */
+	struct strmap wep_index;	/* "ns/name" -> index in weps */
+	unsigned round;			/* the current sync */
+	bool parents_changed;		/* a parent's labels changed in this sync */
+	bool broken;			/* a sync failed half way: rebuild from nothing */
+	struct hep **retired_heps;	/* replaced or removed by this sync */
+	size_t nretired_heps;
+	size_t retired_hepcap;
+	struct wep *retired;
+	size_t nretired;
+	size_t retiredcap;
 };
 
 /* cluster_init / cluster_free - an empty cluster; release everything. */
@@ -91,6 +111,23 @@ int __must_check cluster_parent_label(struct wep_parent *p, const char *key, con
  * the caller adds them to the returned wep. NULL when out of memory.
  */
 struct wep *cluster_add_pod(struct cluster *cl, const char *ns, const char *name, const char *sa);
+
+/*
+ * cluster_make_pod - the same, into @w, without adding it to @cl (only its
+ * namespace and service account are made): 0 or -ENOMEM (@w holds what was
+ * made, for wep_release).
+ */
+int __must_check cluster_make_pod(struct cluster *cl, const char *ns, const char *name,
+				  const char *sa, struct wep *w);
+
+/* wep_release - what a struct wep holds, not the struct itself. */
+void wep_release(struct wep *w);
+
+/* cluster_parent_reset - forget the labels @p lends (its object changed or is gone). */
+void cluster_parent_reset(struct wep_parent *p);
+
+/* cluster_retired_free - release the endpoints the last sync replaced or removed. */
+void cluster_retired_free(struct cluster *cl);
 
 /*
  * cluster_add_node - the auto host endpoint Calico's kube-controllers makes

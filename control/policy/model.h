@@ -139,6 +139,8 @@ struct hep {
 	struct labels labels;
 	bool synthetic;			/* an auto host endpoint made by nfqwall */
 	struct srcloc loc;
+	uint64_t seq;			/* a cluster's node: the store's text it was read from */
+	unsigned round;			/* ... and the last sync that saw it (cluster.h) */
 };
 
 /* GlobalNetworkSet (ns == NULL) or NetworkSet. */

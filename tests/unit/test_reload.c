@@ -241,7 +241,7 @@ static void
 store_put(struct kube_store *st, enum kube_kind k, const char *key, const char *json)
 {
 	struct kube_kind_state *ks = &st->kinds[k];
-	struct kube_obj o = { NULL, NULL };
+	struct kube_obj o = { NULL, NULL, 0 };
 
 	ks->v = realloc(ks->v, (ks->n + 1) * sizeof(*ks->v));
 	assert_non_null(ks->v);
@@ -255,6 +255,7 @@ store_put(struct kube_store *st, enum kube_kind k, const char *key, const char *
 		ks->v[ks->n].json = strdup(json);
 	}
 	assert_non_null(ks->v[ks->n].json);
+	ks->v[ks->n].seq = ++st->next_seq;
 	ks->n++;
 	ks->cap = ks->n;
 	st->version++;
