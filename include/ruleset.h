@@ -172,8 +172,9 @@ struct cidr;
  * address fields, which may break its rule at some addresses: those go to
  * @out as CIDRs (at most @max; *@n of them, possibly repeated). Then every
  * packet with neither address in @out that @old accepts, @new accepts: the
- * flows of other addresses need no judging again. False when anything else
- * changed, or more than @max CIDRs would be needed.
+ * flows of other addresses need no judging again. Each CIDR once (several
+ * chains name the same change). False when anything else changed, or more
+ * than @max CIDRs would be needed.
  */
 bool ruleset_changed_at(const struct ruleset *old, const struct ruleset *new, struct cidr *out,
 			size_t max, size_t *n);

@@ -119,6 +119,11 @@ spot_cidr(struct spots *sp, cmp_u128 lo, unsigned plen)
 {
 	struct cidr *c;
 
+	/* several chains (hooks, endpoints, both fields) name the same change: once */
+	for (size_t i = 0; i < sp->n; i++)
+		if (sp->v[i].family == sp->family && sp->v[i].plen == plen &&
+		    sp->v[i].addr.hi == (uint64_t)(lo >> 64) && sp->v[i].addr.lo == (uint64_t)lo)
+			return;
 	if (sp->n == sp->max) {
 		sp->over = true;
 		return;

@@ -120,7 +120,13 @@ lint_entity(struct polset *ps, const struct rule *r, const char *obj, const char
 	lint_nets(ps, r, obj, f, e->nets, e->nnets);
 	snprintf(f, sizeof(f), "%s.%s.notNets", rpath, side);
 	lint_nets(ps, r, obj, f, e->not_nets, e->nnot_nets);
-	if (e->has_sa) {
+	if (e->sa_unrestricted) {
+		snprintf(f, sizeof(f), "%s.%s.serviceAccounts", rpath, side);
+		lint_at(ps, &r->loc, obj, f, DIAG_WARN,
+			"names no service account and has no selector, so it restricts nothing: "
+			"as in Calico, this side matches every address; give names or a selector, "
+			"or remove serviceAccounts");
+	} else if (e->has_sa) {
 		snprintf(f, sizeof(f), "%s.%s.serviceAccounts", rpath, side);
 		lint_at(ps, &r->loc, obj, f, DIAG_WARN,
 			"service accounts select pods, which nfqwall resolves in Kubernetes mode "

@@ -224,12 +224,13 @@ pod_annotation(struct jspan obj, const char *key)
  * Is the pod a workload endpoint with addresses (docs/semantics.md §6.2)?
  * Calico's conversion: not on the host's network, scheduled, not finished
  * (phase Succeeded, Failed or Completed, or being deleted after the CNI
- * plugin released its address: the podIP annotation is present and empty).
+ * plugin released its address: Calico's podIP annotation or the AWS VPC
+ * CNI's pod-ips is present and empty).
  */
 static bool
 pod_is_endpoint(struct jspan obj)
 {
-	struct jspan hn = jscan_path(obj, "spec.hostNetwork"), cni;
+	struct jspan hn = jscan_path(obj, "spec.hostNetwork"), cni, aws, del;
 	char phase[32];
 
 	if (hn.p != NULL && hn.n == 4 && memcmp(hn.p, "true", 4) == 0)
@@ -241,14 +242,17 @@ pod_is_endpoint(struct jspan obj)
 	     strcmp(phase, "Completed") == 0))
 		return false;		/* finished: its addresses may be another pod's now */
 	cni = pod_annotation(obj, "cni.projectcalico.org/podIP");
-	if (is_string(cni) && cni.n == 2 && jscan_path(obj, "metadata.deletionTimestamp").p &&
-	    jscan_path(obj, "metadata.deletionTimestamp").p[0] == '"')
+	aws = pod_annotation(obj, "vpc.amazonaws.com/pod-ips");
+	del = jscan_path(obj, "metadata.deletionTimestamp");
+	if (((is_string(cni) && cni.n == 2) || (is_string(aws) && aws.n == 2)) && del.p != NULL &&
+	    del.p[0] == '"')
 		return false;
 	return true;
 }
 
-/* The addresses: the first of status.podIPs, status.podIP, and Calico's
- * podIPs and podIP annotations (comma-separated, with prefixes) that has any. */
+/* The addresses: the first of status.podIPs, status.podIP, Calico's podIPs and
+ * podIP annotations (comma-separated, with prefixes) and the AWS VPC CNI's
+ * pod-ips annotation that has any (libcalico-go's getPodIPs). */
 static void
 pod_ips(struct dig *d, struct jspan obj)
 {
@@ -262,6 +266,8 @@ pod_ips(struct dig *d, struct jspan obj)
 		ip(d, v);
 	if (d->nips == 0 && nonempty(v = pod_annotation(obj, "cni.projectcalico.org/podIP")))
 		ip(d, v);
+	if (d->nips == 0 && nonempty(v = pod_annotation(obj, "vpc.amazonaws.com/pod-ips")))
+		ip(d, v);	/* the AWS VPC CNI's, comma-separated as Calico's */
 }
 
 static void

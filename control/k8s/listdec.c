@@ -150,6 +150,10 @@ feed_env(struct list_dec *d, const char *p, size_t n)
 		if (d->items_next && c != ' ' && c != '\t' && c != '\n' && c != '\r') {
 			d->items_next = false;
 			if (c == '[') {		/* the elements are not kept */
+				if (d->seen_items) {	/* a second "items": which one counts? */
+					fail(d, -EINVAL);
+					return n;
+				}
 				if (env_add(d, p, i) < 0 || env_add(d, "[]", 2) < 0)
 					return n;
 				d->state = LD_ARRAY;

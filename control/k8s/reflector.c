@@ -40,6 +40,7 @@ struct list_acc {
 	size_t max;			/* the most it may keep: kc->list_max */
 	enum kube_kind kind;
 	const char *api_version;
+	struct strmap keys;		/* key -> index in v: a key listed twice keeps its last */
 	int err;			/* -ENOMEM, -EINVAL (a malformed item), -EMSGSIZE (past max) */
 };
 
@@ -57,11 +58,21 @@ list_item(struct jspan item, void *arg)
 		return true;	/* no endpoint */
 	}
 	if (err == 0) {
+		size_t at;
+
 		a->bytes += strlen(o.json);
-		if (a->bytes > a->max)
+		if (a->bytes > a->max) {
 			err = -EMSGSIZE;
-		else if (ARRAY_PUSH_ROOM(a->v, a->cap, a->n) < 0)
+		} else if (strmap_get(&a->keys, o.key, &at)) {
+			/* listed twice (a broken server): the last one counts, as in a watch */
+			free(a->v[at].key);
+			free(a->v[at].json);
+			a->v[at] = o;
+			return true;
+		} else if (ARRAY_PUSH_ROOM(a->v, a->cap, a->n) < 0 ||
+			   strmap_put(&a->keys, o.key, a->n) < 0) {
 			err = -ENOMEM;
+		}
 	}
 	if (err < 0) {
 		free(o.key);
@@ -77,6 +88,7 @@ static void
 list_acc_reset(struct list_acc *a)
 {
 	kstore_objs_free(a->v, a->n);
+	strmap_free(&a->keys);
 	a->v = NULL;
 	a->n = a->cap = a->bytes = 0;
 	a->err = 0;
@@ -292,6 +304,7 @@ reflector_list(struct reflector *r)
 		STAT_SET(kc->st->totals.last_sync_unix, (uint64_t)time(NULL));
 	}
 	kstore_objs_free(acc.v, acc.n);
+	strmap_free(&acc.keys);
 	return res;
 }
 

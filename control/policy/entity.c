@@ -371,6 +371,8 @@ entity_decode_services(struct dctx *c, const yaml_node_t *n, struct entity *e)
 	yaml_node_t *f;
 
 	if ((f = dget(c, n, "serviceAccounts")) != NULL) {
+		size_t nerr0 = c->ps->diags.nerr;
+
 		dpath_push(c, ".serviceAccounts");
 		if (dmap(c, f, "serviceAccounts")) {
 			static const char *const sak[] = { "names", "selector", NULL };
@@ -378,6 +380,7 @@ entity_decode_services(struct dctx *c, const yaml_node_t *n, struct entity *e)
 			dfields(c, f, sak);
 			e->sa_sel = decode_sa_selector(c, f);
 			e->has_sa = true;
+			e->sa_unrestricted = e->sa_sel == NULL && c->ps->diags.nerr == nerr0;
 		}
 		dpath_pop(c, old);
 	}

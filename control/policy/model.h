@@ -69,6 +69,7 @@ struct entity {
 	size_t nnot_ports;
 	struct selector *sa_sel;	/* serviceAccounts while decoding; then in sel */
 	bool has_sa;			/* serviceAccounts was given (lint) */
+	bool sa_unrestricted;		/* ... with neither names nor a selector: no restriction */
 	bool has_services;		/* services: Kubernetes Service endpoints (unresolved) */
 };
 

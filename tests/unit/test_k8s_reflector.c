@@ -366,6 +366,15 @@ test_list_streamed(void **state)
 		{ 200, "{\"kind\":\"PodList\",\"metadata\":{\"resourceVersion\":\"7\"},\"items\":["
 		       POD_ITEM("p1", "false") ",", 0 },
 	};
+	static const struct answer twice[] = {	/* p1 listed twice: the last one counts */
+		{ 200, PAGE("9", "", POD_ITEM("p1", "false") "," POD_ITEM("p2", "false") ","
+			    "{\"metadata\":{\"name\":\"p1\",\"namespace\":\"ns\"},\"spec\":{\"nodeName\":"
+			    "\"n1\"},\"status\":{\"podIP\":\"10.7.7.7\"}}"), 0 },
+	};
+	static const struct answer two_items[] = {	/* which "items" counts? neither */
+		{ 200, "{\"items\":[" POD_ITEM("p5", "false") "],\"metadata\":{\"resourceVersion\":"
+		       "\"9\"},\"items\":[]}", 0 },
+	};
 	static const struct answer late_meta[] = {	/* the envelope after the items */
 		{ 200, "{\"items\":[" POD_ITEM("p9", "false") "],\"kind\":\"PodList\",\"metadata\":"
 		       "{\"resourceVersion\":\"8\"}}", 0 },
@@ -391,6 +400,16 @@ test_list_streamed(void **state)
 	script(cut, 1);
 	assert_int_equal(reflector_list(&refl), KUBE_ERROR);
 	assert_string_equal(keys(KK_POD), "ns/p1 ns/p2 ns/p3");
+	/* a key listed twice: kept once, the last text */
+	script(twice, 1);
+	assert_int_equal(reflector_list(&refl), KUBE_OK);
+	assert_string_equal(keys(KK_POD), "ns/p1 ns/p2");
+	assert_true(strstr(store.kinds[KK_POD].v[0].json, "10.7.7.7") != NULL ||
+		    strstr(store.kinds[KK_POD].v[1].json, "10.7.7.7") != NULL);
+	/* two "items" arrays: malformed */
+	script(two_items, 1);
+	assert_int_equal(reflector_list(&refl), KUBE_ERROR);
+	assert_string_equal(keys(KK_POD), "ns/p1 ns/p2");
 	/* the metadata may come after the items */
 	script(late_meta, 1);
 	assert_int_equal(reflector_list(&refl), KUBE_OK);
