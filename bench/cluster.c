@@ -9,7 +9,8 @@
  *              nothing, then on the cluster kept from the last reload after
  *              one pod changed (what a reload under churn pays)
  *   compile    hostenv_build + compile_ruleset with rule selectors over
- *              nodes, pods, namespaces and service accounts
+ *              nodes, pods, namespaces and service accounts, from nothing,
+ *              then with the selector cache after one pod changed
  *   compare    ruleset_widens and ruleset_changed_at against a table
  *              compiled with one pod less
  *
@@ -29,6 +30,7 @@
 #include "hostenv.h"
 #include "kube_int.h"
 #include "ruleset.h"
+#include "selcache.h"
 
 #define MAX_ROUNDS	15
 
@@ -130,17 +132,38 @@ put(struct list *l, enum kube_kind k, char *json)
 	free(json);
 }
 
-/* One reload's steps: the cluster, the table. Times in seconds into @t. */
+/* hostenv + compile for @cl (@sc: the selector cache, or NULL). */
+static struct ruleset *
+compile_for(struct polset *ps, const struct cluster *cl, struct selcache *sc)
+{
+	struct hostenv_opts o = { .node = "node-0", .failsafe_in = "none", .failsafe_out = "none",
+				  .cluster = cl, .selcache = sc };
+	struct cidr a = { .family = AF_INET, .plen = 32 };
+	struct ruleset *rs;
+	struct hostenv env;
+	char why[200];
+
+	if (hostenv_build(&env, ps, &o, why, sizeof(why)) != 0) {
+		fprintf(stderr, "cluster: %s\n", why);
+		exit(1);
+	}
+	a.addr.lo = 0x0a000001;
+	if (hostenv_add_iface(&env, 1, "eth0", &a, 1) != 0)
+		exit(1);
+	rs = compile_ruleset(&env);
+	if (rs == NULL)
+		exit(1);
+	hostenv_free(&env);
+	return rs;
+}
+
+/* One reload's steps from nothing: the cluster, the table. Times in seconds into @t. */
 static struct ruleset *
 reload(struct kube_store *st, struct polset *ps, double t[2], size_t *npods)
 {
 	struct node_info self = { .found = false };
-	struct hostenv_opts o = { .node = "node-0", .failsafe_in = "none", .failsafe_out = "none" };
-	struct cidr a = { .family = AF_INET, .plen = 32 };
 	struct ruleset *rs;
-	struct hostenv env;
 	struct cluster cl;
-	char why[200];
 	double t0;
 
 	labels_init(&self.labels);
@@ -151,20 +174,9 @@ reload(struct kube_store *st, struct polset *ps, double t[2], size_t *npods)
 		exit(1);
 	t[0] = bench_now_s() - t0;
 	*npods = cl.nweps;
-	o.cluster = &cl;
 	t0 = bench_now_s();
-	if (hostenv_build(&env, ps, &o, why, sizeof(why)) != 0) {
-		fprintf(stderr, "cluster: %s\n", why);
-		exit(1);
-	}
-	a.addr.lo = 0x0a000001;
-	if (hostenv_add_iface(&env, 1, "eth0", &a, 1) != 0)
-		exit(1);
-	rs = compile_ruleset(&env);
+	rs = compile_for(ps, &cl, NULL);
 	t[1] = bench_now_s() - t0;
-	if (rs == NULL)
-		exit(1);
-	hostenv_free(&env);
 	cluster_free(&cl);
 	labels_free(&self.labels);
 	return rs;
@@ -194,7 +206,8 @@ main(int argc, char **argv)
 		{ "rounds", required_argument, NULL, 'r' }, { NULL, 0, NULL, 0 },
 	};
 	unsigned nodes = 5000, pods = 150000, nns = 500, rounds = 5;
-	double te[MAX_ROUNDS], tc[MAX_ROUNDS], tw[MAX_ROUNDS], tca[MAX_ROUNDS], tk[MAX_ROUNDS], t[2];
+	double te[MAX_ROUNDS], tc[MAX_ROUNDS], tw[MAX_ROUNDS], tca[MAX_ROUNDS], tk[MAX_ROUNDS];
+	double tkc[MAX_ROUNDS], t[2];
 	struct mallinfo2 m0, m1;
 	struct list lists[3] = { { NULL, 0 }, { NULL, 0 }, { NULL, 0 } };
 	struct kube_store st;
@@ -260,13 +273,17 @@ main(int argc, char **argv)
 	/* the cluster kept between reloads: one pod changes, then the sync */
 	{
 		struct node_info self = { .found = false };
+		struct selcache *sc = selcache_new();
 		struct cluster kept;
 		char *pod;
 
 		labels_init(&self.labels);
 		cluster_init(&kept);
-		if (endpoints_load(&st, "node-0", true, &kept, &self) != 0)
+		if (sc == NULL || endpoints_load(&st, "node-0", true, &kept, &self) != 0)
 			return 1;
+		selcache_sync(sc, &kept);
+		ruleset_free(compile_for(&ps, &kept, sc));	/* the cache's first fill */
+		selcache_sweep(sc);
 		for (unsigned r = 0; r < rounds; r++) {
 			struct list one = { NULL, 0 };
 			double t0;
@@ -281,8 +298,14 @@ main(int argc, char **argv)
 			if (endpoints_load(&st, "node-0", true, &kept, &self) != 0)
 				return 1;
 			tk[r] = bench_now_s() - t0;
+			t0 = bench_now_s();
+			selcache_sync(sc, &kept);
+			ruleset_free(compile_for(&ps, &kept, sc));
+			tkc[r] = bench_now_s() - t0;
 			cluster_retired_free(&kept);
+			selcache_sweep(sc);
 		}
+		selcache_free(sc);
 		cluster_free(&kept);
 		labels_free(&self.labels);
 	}
@@ -308,6 +331,8 @@ main(int argc, char **argv)
 	printf("  endpoints_load kept %8.1f ms   (the last reload's cluster, one pod changed)\n",
 	       median(tk, (int)rounds) * 1e3);
 	printf("  hostenv + compile   %8.1f ms\n", median(tc, (int)rounds) * 1e3);
+	printf("  ... with the cache  %8.1f ms   (selector sets kept, one pod changed)\n",
+	       median(tkc, (int)rounds) * 1e3);
 	printf("  ruleset_widens      %8.3f ms   (one pod less: no)\n",
 	       median(tw, (int)rounds) * 1e3);
 	printf("  ruleset_changed_at  %8.3f ms   (one pod less: %zu CIDR)\n",

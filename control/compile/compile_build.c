@@ -14,6 +14,7 @@
 
 #include "alloc.h"
 #include "compile_int.h"
+#include "selcache.h"
 
 static bool
 str_eq(uint32_t off, const void *key, void *ctx)
@@ -144,14 +145,18 @@ selset_eq(uint32_t idx, const void *key, void *ctx)
 	return cb->selsets[idx].family == k->family && strcmp(cb->selsets[idx].text, k->text) == 0;
 }
 
-/* The addresses of the objects @sel selects, into @s (normalised). */
+/* The addresses of the objects @sel (formatted as @text) selects, into @s (normalised). */
 static void
-selector_collect(const struct hostenv *env, const struct selector *sel, uint8_t family,
-		 struct ivset *s)
+selector_collect(const struct hostenv *env, const struct selector *sel, const char *text,
+		 uint8_t family, struct ivset *s)
 {
 	struct ep_ref h;
+	size_t own = env->ps->nheps + env->has_auto;	/* the polset's endpoints come first */
 
-	for (size_t i = 0; hostenv_endpoint(env, i, &h); i++) {
+	if (env->selcache != NULL)	/* the cluster's, from what the cache kept */
+		(void)selcache_addrs(env->selcache, env->cluster, sel, text, family, s);
+	for (size_t i = 0; (env->selcache == NULL || i < own) && hostenv_endpoint(env, i, &h);
+	     i++) {
 		/* most pods have addresses of one family: no selector to match for the other */
 		if (!cidrs_have_family(h.ips, h.nips, family) || !selector_match(sel, h.labels))
 			continue;
@@ -210,7 +215,7 @@ selector_addrs(struct cbuild *cb, const struct selector *sel, uint8_t family)
 	s->text = full;
 	s->family = family;
 	ivset_init(&s->set);
-	selector_collect(cb->env, sel, family, &s->set);
+	selector_collect(cb->env, sel, s->text, family, &s->set);
 	hmap_set(&cb->selmap, slot, hash, idx);
 	return ivset_failed(&s->set) ? NULL : &s->set;
 fail:

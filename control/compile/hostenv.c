@@ -217,6 +217,7 @@ hostenv_build(struct hostenv *env, const struct polset *ps, const struct hostenv
 	memset(env, 0, sizeof(*env));
 	env->ps = ps;
 	env->cluster = o->cluster;
+	env->selcache = o->cluster != NULL ? o->selcache : NULL;
 	env->node = o->node;
 	env->invalid_drop = !o->no_invalid_drop;
 	for (size_t i = 0; o->node != NULL && err == 0 && i < ps->nheps; i++) {

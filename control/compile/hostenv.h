@@ -15,6 +15,8 @@
 #include "cluster.h"
 #include "model.h"
 
+struct selcache;
+
 #define WORKLOAD_IFACE_PREFIX	"cali"
 
 /* A network interface of the node, with its addresses. */
@@ -40,11 +42,15 @@ struct hostenv_opts {
 	/* The other Nodes' auto host endpoints and the pods, seen by rule
 	 * selectors and named ports only; NULL: none (not in Kubernetes mode). */
 	const struct cluster *cluster;
+	/* What rule selectors matched among the cluster's endpoints, kept between
+	 * compiles (selcache.h); NULL: matched anew each compile. */
+	struct selcache *selcache;
 };
 
 struct hostenv {
 	const struct polset *ps;
 	const struct cluster *cluster;	/* NULL: none */
+	struct selcache *selcache;	/* NULL: none (only with a cluster) */
 	const char *node;
 	const struct hep **local;	/* HEPs of this node, sorted by name */
 	size_t nlocal;

@@ -46,8 +46,10 @@ struct ctl {
 	 * only the table's verdicts at their addresses changed (fw_config.carry) */
 	struct fw_carry carry[FW_CARRY_GENS];
 	size_t ncarry;
-	/* the other Nodes and the pods, kept between reloads (endpoints.c) */
+	/* the other Nodes and the pods, kept between reloads (endpoints.c), and what
+	 * rule selectors matched among them (selcache.h; NULL: not kept) */
 	struct cluster cl;
+	struct selcache *selcache;
 	int ifd;		/* inotify */
 	int wd;
 	int nlfd;		/* rtnetlink */

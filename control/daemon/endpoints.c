@@ -287,6 +287,7 @@ sync_nodes(const struct kube_store *st, const char *self, bool auto_hep, struct 
 		    (err = make_node_hep(o, &h)) < 0)
 			return err < 0 ? err : -ENOMEM;
 		h->round = cl->round;
+		h->born = cl->round;
 		if (have) {
 			cl->retired_heps[cl->nretired_heps++] = cl->heps[at];
 			cl->heps[at] = h;
@@ -346,6 +347,7 @@ sync_pods(const struct kube_store *st, struct cluster *cl)
 		}
 		w.seq = o->seq;
 		w.round = cl->round;
+		w.born = cl->round;
 		if (have) {
 			cl->retired[cl->nretired++] = cl->weps[at];
 			cl->weps[at] = w;
@@ -379,6 +381,7 @@ endpoints_load(const struct kube_store *st, const char *self, bool auto_hep, str
 	if (cl->broken)
 		cluster_free(cl);	/* the last sync stopped half way: start afresh */
 	cluster_retired_free(cl);
+	cl->fresh = cl->round == 0;
 	cl->round++;
 	cl->parents_changed = false;
 	cl->broken = true;		/* until this sync is done */

@@ -28,6 +28,7 @@
 #include "compile.h"
 #include "ctl.h"
 #include "endpoints.h"
+#include "selcache.h"
 #include "fwrules.h"
 #include "jscan.h"
 #include "log.h"
@@ -140,6 +141,8 @@ load_from_store(struct ctl *c, struct polset *ps, struct cluster *cl, struct nod
 	pthread_mutex_lock(&st->lock);
 	c->store_version = st->version;
 	err = endpoints_load(st, c->o.node, c->o.auto_hep, cl, self);
+	if (err == 0 && c->selcache != NULL)
+		selcache_sync(c->selcache, cl);	/* before the retired endpoints go */
 	for (int k = 0; k < KK_NKINDS && err == 0; k++) {
 		const struct kube_kind_state *ks = &st->kinds[k];
 
@@ -258,6 +261,7 @@ reload_load(struct ctl *c, struct reload *r, struct hostenv_opts *ho)
 		if (err == 0)
 			err = endpoints_netsets(&c->cl, &r->ps);
 		ho->cluster = &c->cl;
+		ho->selcache = c->selcache;
 		if (c->o.auto_hep) {
 			/* Calico's auto host endpoint: the Node's labels and InternalIPs */
 			ho->host_labels = &r->ni.labels;
@@ -494,6 +498,8 @@ reload_policy(struct ctl *c, const char *why)
 	}
 	reload_free(&r);
 	cluster_retired_free(&c->cl);	/* nothing points at them now */
+	if (c->selcache != NULL)
+		selcache_sweep(c->selcache);	/* selectors no policy uses any more */
 	malloc_trim(0);		/* give the loader's and compiler's temporaries back */
 	return err;
 }

@@ -37,6 +37,7 @@
 #include "log.h"
 #include "privs.h"
 #include "run.h"
+#include "selcache.h"
 #include "worker.h"
 
 /* ---- the event sources and the loop -------------------------------------------------------- */
@@ -396,6 +397,7 @@ run_prepare(struct ctl *c, int argc, char **argv)
 	}
 	labels_init(&c->host_labels);
 	cluster_init(&c->cl);
+	c->selcache = selcache_new();	/* NULL: every compile matches anew */
 	if (c->o.host_labels && labels_parse(c->o.host_labels, &c->host_labels) < 0) {
 		fprintf(stderr, "nfqwall run: --host-labels: '%s' is not K=V,K=V\n", c->o.host_labels);
 		return 2;
@@ -606,6 +608,7 @@ out:
 	urcu_memb_unregister_thread();
 	labels_free(&c.host_labels);
 	cluster_free(&c.cl);
+	selcache_free(c.selcache);
 	return rc;
 }
 

@@ -58,6 +58,7 @@ struct wep {
 	size_t nports;
 	uint64_t seq;			/* the store's text it was read from */
 	unsigned round;			/* the last sync that saw it */
+	unsigned born;			/* the sync that made it */
 };
 
 struct cluster {
@@ -76,6 +77,7 @@ struct cluster {
 	struct strmap wep_index;	/* "ns/name" -> index in weps */
 	unsigned round;			/* the current sync */
 	bool parents_changed;		/* a parent's labels changed in this sync */
+	bool fresh;			/* this sync started from nothing */
 	bool broken;			/* a sync failed half way: rebuild from nothing */
 	struct hep **retired_heps;	/* replaced or removed by this sync */
 	size_t nretired_heps;

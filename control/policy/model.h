@@ -141,7 +141,8 @@ struct hep {
 	bool synthetic;			/* an auto host endpoint made by nfqwall */
 	struct srcloc loc;
 	uint64_t seq;			/* a cluster's node: the store's text it was read from */
-	unsigned round;			/* ... and the last sync that saw it (cluster.h) */
+	unsigned round;			/* ... the last sync that saw it (cluster.h) */
+	unsigned born;			/* ... and the sync that made it */
 };
 
 /* GlobalNetworkSet (ns == NULL) or NetworkSet. */

@@ -19,8 +19,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "compile.h"
 #include "endpoints.h"
+#include "hostenv.h"
 #include "kube_int.h"
+#include "ruleset.h"
+#include "selcache.h"
 
 static uint64_t rng = 0x2545f4914f6cdd1dull;
 
@@ -283,12 +287,111 @@ test_unchanged_is_free(void **state)
 	kube_store_free(&st);
 }
 
+static const char policy[] =
+	"apiVersion: projectcalico.org/v3\n"
+	"kind: HostEndpoint\n"
+	"metadata: {name: n0-eth0, labels: {role: node}}\n"
+	"spec: {node: n0, interfaceName: eth0, expectedIPs: [10.0.0.100]}\n"
+	"---\n"
+	"apiVersion: projectcalico.org/v3\n"
+	"kind: GlobalNetworkPolicy\n"
+	"metadata: {name: p}\n"
+	"spec:\n"
+	"  selector: role == 'node'\n"
+	"  ingress:\n"
+	"  - {action: Allow, protocol: TCP, source: {selector: has(pool)}, destination: {ports: [1]}}\n"
+	"  - {action: Allow, protocol: TCP, source: {selector: app == 'prometheus',\n"
+	"     namespaceSelector: team == 'obs'}, destination: {ports: [2]}}\n"
+	"  - {action: Allow, protocol: TCP, source: {serviceAccounts: {names: [scraper]}},\n"
+	"     destination: {ports: [3]}}\n"
+	"  - {action: Deny, source: {selector: pcsa.role == 'metrics'}}\n"
+	"  - {action: Allow, protocol: TCP, source: {selector: app == 'web'}, destination: {ports: [4]}}\n"
+	"  - {action: Allow, protocol: UDP, source: {notSelector: app == 'db'}}\n";
+
+/* The table for @cl (and @sc: NULL matches every endpoint anew). */
+static struct ruleset *
+compile_with(const struct polset *ps, const struct cluster *cl, struct selcache *sc)
+{
+	struct hostenv_opts o = { .node = "n0", .failsafe_in = "none", .failsafe_out = "none",
+				  .cluster = cl, .selcache = sc };
+	struct cidr a = { .family = AF_INET, .plen = 32 };
+	struct ruleset *rs;
+	struct hostenv env;
+	char why[200];
+
+	assert_int_equal(hostenv_build(&env, ps, &o, why, sizeof(why)), 0);
+	a.addr.lo = 0x0a000064;
+	assert_int_equal(hostenv_add_iface(&env, 2, "eth0", &a, 1), 0);
+	rs = compile_ruleset(&env);
+	assert_non_null(rs);
+	hostenv_free(&env);
+	return rs;
+}
+
+/* The kept cluster with the selector cache compiles to the table a fresh cluster
+ * without it compiles to, after every change. */
+static void
+test_cache_equals_fresh(void **state)
+{
+	struct selcache *sc = selcache_new();
+	struct kube_store st;
+	struct cluster kept;
+	struct polset ps;
+	uint64_t hits, builds;
+
+	(void)state;
+	assert_non_null(sc);
+	assert_int_equal(kube_store_init(&st), 0);
+	polset_init(&ps);
+	assert_int_equal(polset_load_buffer(&ps, "p.yaml", policy, strlen(policy)), 0);
+	assert_int_equal(ps.diags.nerr, 0);
+	cluster_init(&kept);
+	for (int step = 0; step < 300; step++) {
+		struct node_info a = { .found = false }, b = { .found = false };
+		struct ruleset *ra, *rb;
+		struct cluster fresh;
+
+		random_change(&st);
+		labels_init(&a.labels);
+		labels_init(&b.labels);
+		cluster_init(&fresh);
+		assert_int_equal(endpoints_load(&st, "n0", true, &kept, &a), 0);
+		selcache_sync(sc, &kept);
+		assert_int_equal(endpoints_load(&st, "n0", true, &fresh, &b), 0);
+		ra = compile_with(&ps, &kept, sc);
+		rb = compile_with(&ps, &fresh, NULL);
+		if (!ruleset_equal(ra, rb)) {
+			fprintf(stderr, "--- with the cache\n");
+			ruleset_dump(ra, stderr);
+			fprintf(stderr, "--- fresh\n");
+			ruleset_dump(rb, stderr);
+			fail_msg("step %d: the cached selectors compile to another table", step);
+		}
+		ruleset_free(ra);
+		ruleset_free(rb);
+		cluster_retired_free(&kept);
+		selcache_sweep(sc);
+		cluster_free(&fresh);
+		labels_free(&a.labels);
+		labels_free(&b.labels);
+	}
+	selcache_stats(sc, &hits, &builds);
+	print_message("# 300 compiles: %llu selector sets from the cache, %llu built\n",
+		      (unsigned long long)hits, (unsigned long long)builds);
+	assert_true(hits > builds);
+	selcache_free(sc);
+	cluster_free(&kept);
+	polset_free(&ps);
+	kube_store_free(&st);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_kept_equals_fresh),
 		cmocka_unit_test(test_unchanged_is_free),
+		cmocka_unit_test(test_cache_equals_fresh),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
