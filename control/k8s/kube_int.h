@@ -121,6 +121,7 @@ struct list_dec {
 	uint64_t raw;			/* bytes fed */
 	int state;
 	unsigned depth;
+	uint64_t opened[KUBE_LIST_DEPTH_MAX / 64];	/* bit d: '{' (1) or '[' (0) at depth d + 1 */
 	bool in_str, esc;
 	bool want_key, in_key, key_done, keybad, items_next;
 	bool seen_items;		/* an "items" array was read */

@@ -51,6 +51,34 @@ fail(struct list_dec *d, int err)
 	return d->err;
 }
 
+/* A '{' or '[' one level deeper: false past the depth limit. */
+static bool
+open_one(struct list_dec *d, char c)
+{
+	unsigned i;
+
+	if (d->depth >= KUBE_LIST_DEPTH_MAX)
+		return false;
+	i = d->depth++;
+	if (c == '{')
+		d->opened[i / 64] |= 1ull << (i % 64);
+	else
+		d->opened[i / 64] &= ~(1ull << (i % 64));
+	return true;
+}
+
+/* A '}' or ']': false unless it closes what the level opened. */
+static bool
+close_one(struct list_dec *d, char c)
+{
+	unsigned i;
+
+	if (d->depth == 0)
+		return false;
+	i = --d->depth;
+	return ((d->opened[i / 64] >> (i % 64)) & 1) == (c == '}');
+}
+
 static int
 env_add(struct list_dec *d, const char *p, size_t n)
 {
@@ -76,10 +104,11 @@ item_done(struct list_dec *d)
 static size_t
 feed_item(struct list_dec *d, const char *p, size_t n)
 {
-	size_t i = 0;
+	/* no byte past the limit is looked at: the outcome never depends on the chunking */
+	size_t room = d->max_item - d->cur.n, lim = n < room ? n : room, i = 0;
 	int err;
 
-	for (; i < n; i++) {
+	for (; i < lim; i++) {
 		char c = p[i];
 
 		if (d->in_str) {
@@ -94,16 +123,24 @@ feed_item(struct list_dec *d, const char *p, size_t n)
 		if (c == '"') {
 			d->in_str = true;
 		} else if (c == '{' || c == '[') {
-			if (++d->depth > KUBE_LIST_DEPTH_MAX) {
+			if (!open_one(d, c)) {
 				fail(d, -EINVAL);
 				return n;
 			}
 		} else if (c == '}' || c == ']') {
-			if (--d->depth == 0) {
+			if (!close_one(d, c)) {
+				fail(d, -EINVAL);	/* mismatched: no whole object */
+				return n;
+			}
+			if (d->depth == 0) {
 				i++;
 				break;
 			}
 		}
+	}
+	if (d->depth != 0 && i == room && i < n) {
+		fail(d, -EMSGSIZE);	/* the element goes on past its limit */
+		return n;
 	}
 	err = kube_buf_append(&d->cur, p, i);
 	if (err < 0) {
@@ -124,8 +161,10 @@ feed_item(struct list_dec *d, const char *p, size_t n)
 static size_t
 feed_env(struct list_dec *d, const char *p, size_t n)
 {
-	size_t i = 0;
+	size_t room = KUBE_ENVELOPE_MAX - d->env.n, i = 0;
 
+	if (n > room)
+		n = room + 1;	/* the byte past the limit fails env_add, wherever the chunk ends */
 	for (; i < n; i++) {
 		char c = p[i];
 
@@ -185,7 +224,7 @@ feed_env(struct list_dec *d, const char *p, size_t n)
 			break;
 		case '{':
 		case '[':
-			if (++d->depth > KUBE_LIST_DEPTH_MAX) {
+			if (d->closed || !open_one(d, c)) {	/* one top-level value only */
 				fail(d, -EINVAL);
 				return n;
 			}
@@ -194,11 +233,11 @@ feed_env(struct list_dec *d, const char *p, size_t n)
 			break;
 		case '}':
 		case ']':
-			if (d->depth == 0) {
+			if (!close_one(d, c)) {
 				fail(d, -EINVAL);
 				return n;
 			}
-			if (--d->depth == 0)
+			if (d->depth == 0)
 				d->closed = true;
 			break;
 		default:
@@ -219,14 +258,16 @@ feed_array(struct list_dec *d, const char *p, size_t n)
 			continue;
 		case '{':
 			d->state = LD_ITEM;
-			d->depth = 1;
+			d->depth = 0;
+			(void)open_one(d, '{');
 			d->in_str = d->esc = false;
 			if (kube_buf_append(&d->cur, "{", 1) < 0)
 				fail(d, -ENOMEM);
 			return i + 1;
 		case ']':
 			d->state = LD_ENV;
-			d->depth = 1;		/* back in the top-level object */
+			d->depth = 0;		/* back in the top-level object */
+			(void)open_one(d, '{');
 			return i + 1;
 		default:
 			fail(d, -EINVAL);	/* an element that is no object */
