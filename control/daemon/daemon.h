@@ -47,6 +47,8 @@ struct daemon {
 	uint64_t tables_published;
 	uint64_t tables_widened;	/* published without a new generation */
 	uint64_t tables_carried;	/* a new generation that spared the other addresses' flows */
+	uint64_t selcache_hits;		/* rule selector sets answered from the cache */
+	uint64_t selcache_builds;	/* ... and built by matching every cluster endpoint */
 	uint64_t reloads;			/* policy loads attempted */
 	uint64_t reload_failures;		/* loads rejected: the last good table stayed */
 	uint64_t objects_rejected;		/* invalid objects in the last load */

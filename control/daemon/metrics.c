@@ -295,6 +295,14 @@ render_control(FILE *f, struct daemon *d)
 	      "Rulesets published under the same generation: they accept all the last one did "
 	      "(a pod or node joined an Allow rule), so established flows were not judged again.",
 	      STAT_GET(d->tables_widened));
+	plain(f, "selector_cache_hits_total", "counter",
+	      "Rule selectors' addresses among the cluster's endpoints taken from the cache "
+	      "(kept between compiles, updated by the changed endpoints).",
+	      STAT_GET(d->selcache_hits));
+	plain(f, "selector_cache_builds_total", "counter",
+	      "Rule selectors matched against every cluster endpoint (first use, or the cache "
+	      "was emptied by a namespace or service account change).",
+	      STAT_GET(d->selcache_builds));
 	plain(f, "tables_carried_total", "counter",
 	      "Rulesets whose verdicts changed only at some addresses (a pod left an Allow rule): "
 	      "only those addresses' flows were judged again.",

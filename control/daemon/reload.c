@@ -498,8 +498,14 @@ reload_policy(struct ctl *c, const char *why)
 	}
 	reload_free(&r);
 	cluster_retired_free(&c->cl);	/* nothing points at them now */
-	if (c->selcache != NULL)
+	if (c->selcache != NULL) {
+		uint64_t hits, builds;
+
 		selcache_sweep(c->selcache);	/* selectors no policy uses any more */
+		selcache_stats(c->selcache, &hits, &builds);
+		STAT_SET(c->d.selcache_hits, hits);
+		STAT_SET(c->d.selcache_builds, builds);
+	}
 	malloc_trim(0);		/* give the loader's and compiler's temporaries back */
 	return err;
 }

@@ -109,6 +109,8 @@ check "a node leaving: its address is denied within 2 s" within2s refused 12 808
 check "a node's pod addresses never become its own: $SUB.14 still admitted" from 14 8080
 nodes_kept() { [ "$(metric 'nfqwall_api_kind_objects{kind="Node"}')" = 2 ]; }
 check "every Node is watched: the store holds node-2 and node-4" nodes_kept
+# the rule selectors' addresses are kept between reloads and updated by the changes
+check "the selector cache answers reloads" [ "$(metric nfqwall_selector_cache_hits_total)" -gt 0 ]
 
 # ---- Pods, Namespaces, ServiceAccounts ----------------------------------------------------------
 kc create namespace monitoring > /dev/null
