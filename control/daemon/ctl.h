@@ -57,6 +57,8 @@ struct ctl {
 	int tfd;		/* debounce timer */
 	bool reload_pending;
 	uint64_t pending_since_ns;	/* the first change the pending reload waits for */
+	uint64_t urgent_due_ns;		/* a policy change waits no longer than this; 0: none */
+	uint64_t policy_version;	/* the store's policy_version last scheduled for */
 	int ds_state;
 	uint64_t markcheck_ns;	/* when the mark bits were last checked */		/* enum kube_ds_state last logged (--daemonset) */
 };
@@ -83,9 +85,12 @@ ctl_set_detail(struct ctl *c, const char *fmt, ...)
  */
 int reload_policy(struct ctl *c, const char *why);
 
-/* reload_schedule - a change was seen: reload after --debounce-ms of quiet, and at most
- * --debounce-max-ms after the first change still waiting. */
-void reload_schedule(struct ctl *c);
+/*
+ * reload_schedule - a change was seen: reload after --debounce-ms of quiet, and at most
+ * --debounce-max-ms after the first change still waiting; an @urgent one (a policy
+ * object, not the cluster's churn) at most --debounce-ms after it, whatever follows.
+ */
+void reload_schedule(struct ctl *c, bool urgent);
 
 /* reload_due - the debounce timer fired: reload if a change is pending,
  * then, with the Kubernetes source, see whether the daemon is now ready. */

@@ -516,19 +516,27 @@ reload_policy(struct ctl *c, const char *why)
  * Every change restarts the debounce, so a burst becomes one reload; but a
  * stream of changes closer than the debounce (node heartbeats, pod churn)
  * must not postpone it for ever: the reload comes at most debounce_max_ms
- * after the first change it waits for.
+ * after the first change it waits for, and a policy change (urgent) at most
+ * debounce_ms after it, however much churn follows.
  */
 void
-reload_schedule(struct ctl *c)
+reload_schedule(struct ctl *c, bool urgent)
 {
 	uint64_t now = mono_ns(), delay = (uint64_t)c->o.debounce_ms * 1000000ull;
 	uint64_t max = (uint64_t)c->o.debounce_max_ms * 1000000ull;
 	struct itimerspec its = { { 0, 0 }, { 0, 0 } };
 
-	if (!c->reload_pending)
+	if (!c->reload_pending) {
 		c->pending_since_ns = now;
+		c->urgent_due_ns = 0;
+	}
+	if (urgent && c->urgent_due_ns == 0)
+		c->urgent_due_ns = now + delay;
 	if (max != 0 && now + delay > c->pending_since_ns + max)
 		delay = c->pending_since_ns + max > now ? c->pending_since_ns + max - now : 0;
+	/* a policy change is not held back by the churn that follows it */
+	if (c->urgent_due_ns != 0 && now + delay > c->urgent_due_ns)
+		delay = c->urgent_due_ns > now ? c->urgent_due_ns - now : 0;
 	if (delay == 0)
 		delay = 1;
 	its.it_value.tv_sec = (time_t)(delay / 1000000000ull);
@@ -553,14 +561,14 @@ kube_ready_check(struct ctl *c)
 		now = c->store.version;
 		pthread_mutex_unlock(&c->store.lock);
 		if (now != c->store_version)
-			reload_schedule(c);
+			reload_schedule(c, true);
 		return;
 	}
 	pthread_mutex_lock(&c->store.lock);
 	now = c->store.version;
 	pthread_mutex_unlock(&c->store.lock);
 	if (c->store_version != now) {
-		reload_schedule(c);	/* the table predates the sync: build it again first */
+		reload_schedule(c, true);	/* the table predates the sync: build it again first */
 		return;
 	}
 	/* --daemonset: ready once the DaemonSet was listed too, so that a deletion right

@@ -238,19 +238,25 @@ event_loop(struct ctl *c)
 		}
 		if (p[2].revents & POLLIN) {
 			drain(c->ifd);
-			reload_schedule(c);
+			reload_schedule(c, true);	/* a policy file */
 		}
 		if (p[3].revents & POLLIN) {
 			drain(c->nlfd);
-			reload_schedule(c);
+			reload_schedule(c, false);
 		}
 		if (p[4].revents & POLLIN) {
+			uint64_t pv;
+
 			drain(c->store.efd);
 			daemonset_note(c);
+			pthread_mutex_lock(&c->store.lock);
+			pv = c->store.policy_version;
+			pthread_mutex_unlock(&c->store.lock);
 			if (store_moved(c))	/* not for the DaemonSet's status churn */
-				reload_schedule(c);
+				reload_schedule(c, pv != c->policy_version);
 			else
 				reload_due(c);	/* readiness may wait for the DaemonSet */
+			c->policy_version = pv;
 		}
 		if (p[1].revents & POLLIN) {
 			drain(c->tfd);

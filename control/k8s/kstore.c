@@ -160,6 +160,8 @@ store_changed(struct kube_store *st, enum kube_kind k)
 
 	if (k != KK_DAEMONSET)		/* the DaemonSet is no policy: no reload for it */
 		st->version++;
+	if (k != KK_DAEMONSET && k != KK_NODE && k != KK_NAMESPACE && k != KK_SA && k != KK_POD)
+		st->policy_version++;	/* a policy change: reloaded without waiting for churn */
 	store_synced_now(st, k);
 	(void)!write(st->efd, &one, sizeof(one));
 }

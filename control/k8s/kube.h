@@ -103,6 +103,7 @@ struct kube_store {
 	struct kube_totals totals;
 	struct kube_kind_state kinds[KK_NKINDS];
 	uint64_t version;		/* bumped on every change */
+	uint64_t policy_version;	/* ... of the policy kinds only (not Nodes, Pods, ...) */
 	uint64_t next_seq;		/* kube_obj.seq of the next new or changed text */
 	int efd;			/* eventfd: readable after a change */
 	char group_version[64];		/* what discovery chose */

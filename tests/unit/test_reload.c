@@ -185,7 +185,7 @@ test_debounce(void **state)
 	struct ctl *c = &f->c;
 
 	write_policy(f, POLICY_V1);
-	reload_schedule(c);
+	reload_schedule(c, false);
 	assert_true(c->reload_pending);
 	reload_due(c);
 	assert_false(c->reload_pending);
@@ -212,11 +212,11 @@ test_debounce_max_wait(void **state)
 	c->o.debounce_max_ms = 300;
 	c->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
 	assert_true(c->tfd >= 0);
-	reload_schedule(c);
+	reload_schedule(c, false);
 	t0 = mono_ns();
 	for (int i = 0; i < 5; i++) {	/* a change every 50 ms: each one restarts the debounce */
 		nanosleep(&tick, NULL);
-		reload_schedule(c);
+		reload_schedule(c, false);
 	}
 	assert_int_equal(timerfd_gettime(c->tfd, &cur), 0);
 	left_max = 300000000ull - (mono_ns() - t0) + 5000000ull;
@@ -230,9 +230,47 @@ test_debounce_max_wait(void **state)
 	/* once reloaded, the next change waits the plain debounce again */
 	reload_due(c);
 	assert_false(c->reload_pending);
-	reload_schedule(c);
+	reload_schedule(c, false);
 	assert_int_equal(timerfd_gettime(c->tfd, &cur), 0);
 	assert_true(cur.it_value.tv_nsec > 90 * 1000000L);
+	close(c->tfd);
+	c->tfd = -1;
+}
+
+/* A policy change under churn: at most the plain debounce after it, whatever follows. */
+static void
+test_debounce_urgent(void **state)
+{
+	struct fixture *f = *state;
+	struct ctl *c = &f->c;
+	struct itimerspec cur;
+	struct timespec tick = { 0, 20 * 1000000L };
+	uint64_t t_urgent, left;
+
+	c->o.debounce_ms = 100;
+	c->o.debounce_max_ms = 1000;
+	c->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
+	assert_true(c->tfd >= 0);
+	for (int i = 0; i < 5; i++) {	/* churn every 20 ms */
+		reload_schedule(c, false);
+		nanosleep(&tick, NULL);
+	}
+	reload_schedule(c, true);	/* the policy changes */
+	t_urgent = mono_ns();
+	for (int i = 0; i < 3; i++) {	/* the churn goes on */
+		nanosleep(&tick, NULL);
+		reload_schedule(c, false);
+	}
+	assert_int_equal(timerfd_gettime(c->tfd, &cur), 0);
+	left = (uint64_t)cur.it_value.tv_sec * 1000000000ull + (uint64_t)cur.it_value.tv_nsec;
+	/* due 100 ms after the policy change, not 100 ms after the last churn event */
+	assert_true(mono_ns() - t_urgent + left <= 100000000ull + 5000000ull);
+	assert_true(left < 90000000ull);
+	reload_due(c);
+	assert_false(c->reload_pending);
+	/* the next pending reload starts without it: churn alone waits the plain debounce */
+	reload_schedule(c, false);
+	assert_int_equal(c->urgent_due_ns, 0);
 	close(c->tfd);
 	c->tfd = -1;
 }
@@ -486,6 +524,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_first_load_with_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_debounce, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_debounce_max_wait, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_debounce_urgent, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kube_store_auto_hep, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kube_no_table_before_sync, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_nomem_sweep, setup, teardown),
