@@ -202,6 +202,7 @@ load_pod(struct cluster *cl, const char *json, struct wep *w)
 	struct addr_acc aa = { ips, POD_MAX_IPS, &nips };
 	struct label_acc la = { .pod = true };
 	struct port_acc pa = { 0 };
+	struct labels tmp;
 	int err;
 
 	memset(w, 0, sizeof(*w));
@@ -220,10 +221,14 @@ load_pod(struct cluster *cl, const char *json, struct wep *w)
 		return -ENOMEM;
 	memcpy(w->ips, ips, nips * sizeof(*ips));
 	w->nips = nips;
-	la.l = &w->labels;
+	/* gathered, then packed in one block: 150,000 pods keep their labels in 150,000
+	 * allocations, not ten times as many */
+	labels_init(&tmp);
+	la.l = &tmp;
 	jscan_each_pair(jscan_get(obj, "labels"), digest_label, &la);
 	if (la.err == 0)
-		la.err = labels_finish(&w->labels);
+		la.err = labels_pack(&w->labels, tmp.v, tmp.n);
+	labels_free(&tmp);
 	if (la.err < 0)
 		return la.err;
 	pa.w = w;

@@ -16,11 +16,76 @@ labels_init(struct labels *l)
 	l->cap = 0;
 	l->over = NULL;
 	l->under = NULL;
+	l->pack = NULL;
+}
+
+struct pack_ix {
+	const struct label *p;
+	size_t i;
+};
+
+static int
+cmp_pack(const void *a, const void *b)
+{
+	const struct pack_ix *x = a, *y = b;
+	int c = strcmp(x->p->key, y->p->key);
+
+	return c != 0 ? c : x->i < y->i ? -1 : x->i > y->i;
+}
+
+int
+labels_pack(struct labels *l, const struct label *pairs, size_t n)
+{
+	struct pack_ix *ix;
+	size_t m = 0, bytes = 0;
+	struct label *v;
+	char *s;
+
+	if (n == 0)
+		return 0;
+	ix = malloc(n * sizeof(*ix));
+	if (ix == NULL)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		ix[i] = (struct pack_ix){ &pairs[i], i };
+	qsort(ix, n, sizeof(*ix), cmp_pack);
+	/* of equal keys the last written stays: it sorts last among them */
+	for (size_t i = 0; i < n; i++) {
+		if (i + 1 < n && strcmp(ix[i].p->key, ix[i + 1].p->key) == 0)
+			continue;
+		ix[m++] = ix[i];
+		bytes += strlen(ix[i].p->key) + strlen(ix[i].p->value) + 2;
+	}
+	v = malloc(m * sizeof(*v) + bytes);
+	if (v == NULL) {
+		free(ix);
+		return -ENOMEM;
+	}
+	s = (char *)(v + m);
+	for (size_t i = 0; i < m; i++) {
+		size_t kl = strlen(ix[i].p->key) + 1, vl = strlen(ix[i].p->value) + 1;
+
+		v[i].key = memcpy(s, ix[i].p->key, kl);
+		s += kl;
+		v[i].value = memcpy(s, ix[i].p->value, vl);
+		s += vl;
+	}
+	free(ix);
+	l->v = v;
+	l->n = m;
+	l->cap = m;
+	l->pack = v;
+	return 0;
 }
 
 void
 labels_free(struct labels *l)
 {
+	if (l->pack != NULL) {
+		free(l->pack);
+		labels_init(l);
+		return;
+	}
 	for (size_t i = 0; i < l->n; i++) {
 		free(l->v[i].key);
 		free(l->v[i].value);
