@@ -175,4 +175,16 @@ rs_at(const struct ruleset *rs, uint32_t off)
 	return (const char *)rs + off;
 }
 
+/* rs_value_block - the id of block @b of the bitset a field value @val stands for in
+ * chain @c (see RS_ROWS_*): for the readers that walk whole bitsets (dump, compare). */
+static inline uint32_t
+rs_value_block(const struct ruleset *rs, const struct rs_chain *c, uint32_t val, uint32_t b)
+{
+	if (c->mode == RS_ROWS_FLAT)
+		return val;
+	if (c->mode == RS_ROWS_DESC)
+		return ((const uint16_t *)rs_at(rs, c->rows + (val >> 16) * c->rowbytes))[b];
+	return ((const uint32_t *)rs_at(rs, val))[b];
+}
+
 #endif /* NFQWALL_RULESET_LAYOUT_H */

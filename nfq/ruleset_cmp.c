@@ -39,23 +39,12 @@ struct classes {
 	uint64_t *same;		/* must match the same */
 };
 
-/* The id of block @b of the bitset a field value @val stands for (RS_ROWS_*). */
-static uint32_t
-block_of(const struct ruleset *rs, const struct rs_chain *c, uint32_t val, uint32_t b)
-{
-	if (c->mode == RS_ROWS_FLAT)
-		return val;
-	if (c->mode == RS_ROWS_DESC)
-		return ((const uint16_t *)rs_at(rs, c->rows + (val >> 16) * c->rowbytes))[b];
-	return ((const uint32_t *)rs_at(rs, val))[b];
-}
-
 /* Word @w of the bitset of value @val. */
 static uint64_t
 word_of(const struct ruleset *rs, const struct rs_chain *c, uint32_t val, uint32_t w)
 {
 	const uint64_t *blk = rs_at(rs, c->blocks);
-	uint32_t id = block_of(rs, c, val, w / RS_BLOCK_WORDS);
+	uint32_t id = rs_value_block(rs, c, val, w / RS_BLOCK_WORDS);
 
 	return blk[(size_t)id * RS_BLOCK_WORDS + w % RS_BLOCK_WORDS];
 }

@@ -57,23 +57,12 @@ action_name_of(uint8_t a)
 
 /* ---- entry sets ------------------------------------------------------------------------ */
 
-/* The id of block @b of the bitset a field value @val stands for (see RS_ROWS_*). */
-static uint32_t
-value_block(const struct ruleset *rs, const struct rs_chain *c, uint32_t val, uint32_t b)
-{
-	if (c->mode == RS_ROWS_FLAT)
-		return val;
-	if (c->mode == RS_ROWS_DESC)
-		return ((const uint16_t *)rs_at(rs, c->rows + (val >> 16) * c->rowbytes))[b];
-	return ((const uint32_t *)rs_at(rs, val))[b];
-}
-
 /* Is entry @i in the bitset of value @val? */
 static bool
 value_has(const struct ruleset *rs, const struct rs_chain *c, uint32_t val, uint32_t i)
 {
 	const uint64_t *blk = rs_at(rs, c->blocks);
-	uint32_t id = value_block(rs, c, val, i >> RS_BLOCK_SHIFT);
+	uint32_t id = rs_value_block(rs, c, val, i >> RS_BLOCK_SHIFT);
 	uint32_t w = (i >> 6) & (RS_BLOCK_WORDS - 1);
 
 	return blk[(size_t)id * RS_BLOCK_WORDS + w] >> (i & 63) & 1;
