@@ -45,14 +45,6 @@ check(int cond, const char *what)
 	}
 }
 
-static uint32_t
-next_rand(uint32_t *s)
-{
-	*s ^= *s << 13;
-	*s ^= *s >> 17;
-	*s ^= *s << 5;
-	return *s;
-}
 
 static bool
 take(struct jspan item, void *arg)
@@ -83,7 +75,8 @@ take(struct jspan item, void *arg)
 }
 
 static void
-decode(const uint8_t *p, size_t n, size_t max, int mode, uint32_t seed, struct outcome *o)
+decode(const uint8_t *p, size_t n, size_t max, enum fuzz_chunking mode, uint32_t seed,
+       struct outcome *o)
 {
 	struct list_dec d;
 	size_t off = 0;
@@ -91,17 +84,8 @@ decode(const uint8_t *p, size_t n, size_t max, int mode, uint32_t seed, struct o
 	list_dec_init(&d, max, take, o);
 	seed |= 1;
 	while (off < n) {
-		size_t k = n - off;
+		size_t k = fuzz_chunk(mode, &seed, n - off);
 
-		if (mode == 1) {
-			k = 1;
-		} else if (mode == 2) {
-			uint32_t r = next_rand(&seed);
-
-			k = (r & 15) == 0 ? 1 + (r >> 8) % 2048 : 1 + (r >> 8) % 64;
-			if (k > n - off)
-				k = n - off;
-		}
 		list_dec_feed(&d, (const char *)p + off, k);
 		check(d.cur.cap <= max + 1 && d.cur.n <= max, "an item held past its limit");
 		check(d.env.cap <= KUBE_ENVELOPE_MAX + 1, "the envelope held past its limit");
@@ -157,10 +141,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	seed = (uint32_t)data[1] | (uint32_t)data[2] << 8 | (uint32_t)data[3] << 16;
 	data += 4;
 	size -= 4;
-	decode(data, size, max, 0, seed, &whole);
-	decode(data, size, max, 2, seed, &pieces);
+	decode(data, size, max, FUZZ_WHOLE, seed, &whole);
+	decode(data, size, max, FUZZ_RANDOM, seed, &pieces);
 	same(&whole, &pieces);
-	decode(data, size, max, 1, seed, &bytes);
+	decode(data, size, max, FUZZ_BYTES, seed, &bytes);
 	same(&whole, &bytes);
 	release(&whole);
 	release(&pieces);

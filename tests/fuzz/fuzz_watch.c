@@ -48,19 +48,11 @@ by_key(const void *a, const void *b)
 	return strcmp(((const struct kube_obj *)a)->key, ((const struct kube_obj *)b)->key);
 }
 
-static uint32_t
-next_rand(uint32_t *s)
-{
-	/* xorshift32: the same chunking for the same input */
-	*s ^= *s << 13;
-	*s ^= *s >> 17;
-	*s ^= *s << 5;
-	return *s;
-}
 
-/* Chunk sizes: 0 = one piece, 1 = bytes one at a time, else random from @seed. */
+/* The stream, cut as @mode says (fuzz.h), into a fresh store. */
 static void
-decode(const uint8_t *p, size_t n, size_t max, int mode, uint32_t seed, struct outcome *o)
+decode(const uint8_t *p, size_t n, size_t max, enum fuzz_chunking mode, uint32_t seed,
+       struct outcome *o)
 {
 	struct kube_store st;
 	struct watch_dec d;
@@ -71,17 +63,8 @@ decode(const uint8_t *p, size_t n, size_t max, int mode, uint32_t seed, struct o
 	d.max_event = max;
 	seed |= 1;
 	while (off < n) {
-		size_t k = n - off;
+		size_t k = fuzz_chunk(mode, &seed, n - off);
 
-		if (mode == 1) {
-			k = 1;
-		} else if (mode == 2) {
-			uint32_t r = next_rand(&seed);
-
-			k = (r & 15) == 0 ? 1 + (r >> 8) % 2048 : 1 + (r >> 8) % 64;
-			if (k > n - off)
-				k = n - off;
-		}
 		watch_dec_feed(&d, (const char *)p + off, k);
 		check(d.part.cap <= max + 1 && d.part.n <= max, "decoder holds more than the limit");
 		off += k;
@@ -139,10 +122,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	seed = (uint32_t)data[1] | (uint32_t)data[2] << 8 | (uint32_t)data[3] << 16;
 	data += 4;
 	size -= 4;
-	decode(data, size, max, 0, seed, &whole);
-	decode(data, size, max, 2, seed, &pieces);
+	decode(data, size, max, FUZZ_WHOLE, seed, &whole);
+	decode(data, size, max, FUZZ_RANDOM, seed, &pieces);
 	same(&whole, &pieces);
-	decode(data, size, max, 1, seed, &bytes);
+	decode(data, size, max, FUZZ_BYTES, seed, &bytes);
 	same(&whole, &bytes);
 	kstore_objs_free(whole.v, whole.n);
 	kstore_objs_free(pieces.v, pieces.n);

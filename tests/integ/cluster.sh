@@ -19,15 +19,7 @@ setup_net
 # the addresses the client namespace speaks from: other nodes and pods
 SUB=192.0.2
 for i in 11 12 13 14 21 22 23 24; do nc_ ip addr add $SUB.$i/24 dev veth-c; done
-API_DIR=$WORK/api
-nn $PY "$ROOT/tests/k8s/apiserver.py" --state-dir "$API_DIR" --port 0 --admin-port 0 \
-	--groups v1 --bookmark-interval 1 --log-file "$WORK/requests.log" \
-	> "$WORK/api.out" 2> "$WORK/api.err" &
-PIDS="$PIDS $!"
-wait_api() { grep -q '^ready' "$WORK/api.out"; }
-wait_for wait_api || wait_for wait_api || { cat "$WORK/api.err"; exit 1; }
-PORT=$(cat "$API_DIR/port")
-kc() { nn kubectl --kubeconfig "$API_DIR/kubeconfig" "$@"; }
+start_api
 
 { hep_yaml crd.projectcalico.org/v1 "$NODE4"; echo "  profiles: [projectcalico-default-allow]"; } \
 	> "$WORK/hep.yaml"

@@ -12,15 +12,7 @@ command -v kubectl >/dev/null || skip "kubectl is not installed"
 command -v openssl >/dev/null || skip "openssl is not installed (make deps)"
 command -v nghttpx >/dev/null || skip "nghttpx is not installed (make deps: nghttp2-proxy)"
 setup_net
-API_DIR=$WORK/api
-nn $PY "$ROOT/tests/k8s/apiserver.py" --state-dir "$API_DIR" --port 0 --admin-port 0 \
-	--groups v1 --bookmark-interval 1 --log-file "$WORK/requests.log" \
-	> "$WORK/api.out" 2> "$WORK/api.err" &
-PIDS="$PIDS $!"
-wait_api() { grep -q '^ready' "$WORK/api.out"; }
-wait_for wait_api || wait_for wait_api || { cat "$WORK/api.err"; exit 1; }
-PORT=$(cat "$API_DIR/port")
-kc() { nn kubectl --kubeconfig "$API_DIR/kubeconfig" "$@"; }
+start_api
 
 H2PORT=$((20000 + $$ % 20000))
 proxy() {	# nghttpx: TLS + HTTP/2 (and HTTP/1.1) in front, HTTP/1.1 + TLS to the server
@@ -38,27 +30,7 @@ check "... it speaks HTTP/2 (ALPN h2)" sh -c "ip netns exec $NODE curl -sf -o /d
 
 { hep_yaml crd.projectcalico.org/v1 "$NODE4"; echo "  profiles: [projectcalico-default-allow]"; } \
 	> "$WORK/hep.yaml"
-policy() {	# policy PORTS
-	cat > "$WORK/gnp.yaml" <<EOT
-apiVersion: crd.projectcalico.org/v1
-kind: GlobalNetworkPolicy
-metadata:
-  name: default.node-ingress
-spec:
-  tier: default
-  order: 10
-  selector: role == 'node'
-  types: [Ingress]
-  ingress:
-    - action: Allow
-      source: {nets: [127.0.0.0/8]}
-    - action: Allow
-      protocol: TCP
-      destination: {ports: [$1]}
-    - action: Deny
-EOT
-	kc apply -f "$WORK/gnp.yaml" > /dev/null
-}
+policy() { kube_node_policy "$1"; }	# policy PORTS
 check "kubectl applies a HostEndpoint" kc apply -f "$WORK/hep.yaml"
 policy 8080
 serve_node --tcp 8080,9090,9091
@@ -87,7 +59,6 @@ READY_TRIES=150 start_nfqwall || exit 1
 check "HTTP/2: ready through nghttpx" true
 all_listed() { grep -q 'synced with the Kubernetes API: ready' "$WORK/nfqwall.err"; }
 check "every kind listed and watched through the proxy" wait_for all_listed
-APORT=$(cat "$API_DIR/admin-port")
 active_watches() {	# watches open at the server: every one came through the proxy
 	nn curl -sf "http://127.0.0.1:$APORT/stats" | $PY -c 'import json,sys; print(json.load(sys.stdin)["active_watches"])'
 }

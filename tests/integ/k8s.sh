@@ -14,42 +14,13 @@ need_root
 command -v kubectl >/dev/null || skip "kubectl is not installed"
 command -v openssl >/dev/null || skip "openssl is not installed (make deps)"
 setup_net
-API_DIR=$WORK/api
-nn $PY "$ROOT/tests/k8s/apiserver.py" --state-dir "$API_DIR" --port 0 --admin-port 0 \
-	--groups v1 --bookmark-interval 1 --log-file "$WORK/requests.log" --no-cache-ignores-limit \
-	> "$WORK/api.out" 2> "$WORK/api.err" &
-PIDS="$PIDS $!"
-wait_api() { grep -q '^ready' "$WORK/api.out"; }
-wait_for wait_api || wait_for wait_api || { cat "$WORK/api.err"; exit 1; }
-PORT=$(cat "$API_DIR/port")
-APORT=$(cat "$API_DIR/admin-port")
-kc() { nn kubectl --kubeconfig "$API_DIR/kubeconfig" "$@"; }
+start_api --no-cache-ignores-limit
 fault() { nn curl -sf -X POST -d "$1" "http://127.0.0.1:$APORT/faults" > /dev/null; }
 requests() { nn curl -sf "http://127.0.0.1:$APORT/stats" | $PY -c 'import json,sys; print(json.load(sys.stdin)["total"])'; }
 
 { hep_yaml crd.projectcalico.org/v1 "$NODE4"; echo "  profiles: [projectcalico-default-allow]"; } \
 	> "$WORK/hep.yaml"
-policy() {	# policy PORTS: the stored (v1) form, as kubectl applies it
-	cat > "$WORK/gnp.yaml" <<EOT
-apiVersion: crd.projectcalico.org/v1
-kind: GlobalNetworkPolicy
-metadata:
-  name: default.node-ingress
-spec:
-  tier: default
-  order: 10
-  selector: role == 'node'
-  types: [Ingress]
-  ingress:
-    - action: Allow
-      source: {nets: [127.0.0.0/8]}
-    - action: Allow
-      protocol: TCP
-      destination: {ports: [$1]}
-    - action: Deny
-EOT
-	kc apply -f "$WORK/gnp.yaml" > /dev/null
-}
+policy() { kube_node_policy "$1"; }	# policy PORTS
 check "kubectl applies a HostEndpoint" kc apply -f "$WORK/hep.yaml"
 policy 8080
 serve_node --tcp 8080,9090,9091,9092,9093,9094,9095,9096

@@ -141,6 +141,47 @@ spec:
 EOT
 }
 
+# start_api ARGS...: tests/k8s/apiserver.py in the node namespace (state in $API_DIR, every
+# request in $WORK/requests.log, bookmarks every second), with ARGS; waits until it answers.
+# Sets PORT and APORT, and kc() runs the real kubectl against it.
+start_api() {
+	API_DIR=$WORK/api
+	nn $PY "$ROOT/tests/k8s/apiserver.py" --state-dir "$API_DIR" --port 0 --admin-port 0 \
+		--groups v1 --bookmark-interval 1 --log-file "$WORK/requests.log" "$@" \
+		> "$WORK/api.out" 2> "$WORK/api.err" &
+	PIDS="$PIDS $!"
+	wait_api() { grep -q '^ready' "$WORK/api.out"; }
+	wait_for wait_api || wait_for wait_api || { cat "$WORK/api.err"; exit 1; }
+	PORT=$(cat "$API_DIR/port")
+	APORT=$(cat "$API_DIR/admin-port")
+}
+kc() { nn kubectl --kubeconfig "$API_DIR/kubeconfig" "$@"; }
+
+# kube_node_policy PORTS [EXTRA_RULES]: the node's ingress policy in its stored (v1) form,
+# applied with kubectl: loopback, TCP to PORTS (a YAML list body), EXTRA_RULES, then Deny.
+kube_node_policy() {
+	cat > "$WORK/gnp.yaml" <<EOT
+apiVersion: crd.projectcalico.org/v1
+kind: GlobalNetworkPolicy
+metadata:
+  name: default.node-ingress
+spec:
+  tier: default
+  order: 10
+  selector: role == 'node'
+  types: [Ingress]
+  ingress:
+    - action: Allow
+      source: {nets: [127.0.0.0/8]}
+    - action: Allow
+      protocol: TCP
+      destination: {ports: [$1]}
+${2:-}
+    - action: Deny
+EOT
+	kc apply -f "$WORK/gnp.yaml" > /dev/null
+}
+
 # The node's host endpoint in the policy directory.
 write_hep() {
 	hep_yaml projectcalico.org/v3 "$NODE4" "$NODE6" > "$POLICY/hep.yaml"
