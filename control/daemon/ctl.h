@@ -57,6 +57,7 @@ struct ctl {
 	int tfd;		/* debounce timer */
 	bool reload_pending;
 	uint64_t pending_since_ns;	/* the first change the pending reload waits for */
+	uint64_t urgent_first_ns;	/* the first policy change still waiting; 0: none */
 	uint64_t urgent_due_ns;		/* a policy change waits no longer than this; 0: none */
 	uint64_t policy_version;	/* the store's policy_version last scheduled for */
 	int ds_state;
@@ -88,7 +89,8 @@ int reload_policy(struct ctl *c, const char *why);
 /*
  * reload_schedule - a change was seen: reload after --debounce-ms of quiet, and at most
  * --debounce-max-ms after the first change still waiting; an @urgent one (a policy
- * object, not the cluster's churn) at most --debounce-ms after it, whatever follows.
+ * object, not the cluster's churn) after --policy-debounce-ms of quiet among urgent
+ * ones, and at most --debounce-ms after the first of them, whatever follows.
  */
 void reload_schedule(struct ctl *c, bool urgent);
 

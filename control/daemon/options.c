@@ -89,6 +89,10 @@ static const char run_usage[] =
 	"                                               loopback address to it is always\n"
 	"                                               accepted, so probes keep working)\n"
 	"  --debounce-ms N       NFQWALL_DEBOUNCE_MS    wait after a change (default 100)\n"
+	"  --policy-debounce-ms N  NFQWALL_POLICY_DEBOUNCE_MS  wait after a change of a\n"
+	"                                               policy object: quiet among policy\n"
+	"                                               changes, at most --debounce-ms\n"
+	"                                               after the first (default 20)\n"
 	"  --debounce-max-ms N   NFQWALL_DEBOUNCE_MAX_MS  the longest a change waits while\n"
 	"                                               others keep coming (default 1000)\n"
 	"  --daemonset NS/NAME   NFQWALL_DAEMONSET      the DaemonSet running this daemon\n"
@@ -169,6 +173,7 @@ options_defaults(struct run_opts *o)
 	o->log_rate = 10;
 	o->log_burst = 20;
 	o->debounce_ms = 100;
+	o->policy_debounce_ms = 20;
 	o->debounce_max_ms = 1000;
 	o->limits = polset_limits_default;
 }
@@ -224,6 +229,9 @@ options_env_numbers(struct run_opts *o)
 	if ((s = getenv("NFQWALL_DEBOUNCE_MS")) &&
 	    parse_uint("NFQWALL_DEBOUNCE_MS", s, 60000, &o->debounce_ms))
 		return 2;
+	if ((s = getenv("NFQWALL_POLICY_DEBOUNCE_MS")) &&
+	    parse_uint("NFQWALL_POLICY_DEBOUNCE_MS", s, 60000, &o->policy_debounce_ms))
+		return 2;
 	if ((s = getenv("NFQWALL_DEBOUNCE_MAX_MS")) &&
 	    parse_uint("NFQWALL_DEBOUNCE_MAX_MS", s, 600000, &o->debounce_max_ms))
 		return 2;
@@ -253,6 +261,7 @@ options_flags(int argc, char **argv, struct run_opts *o)
 		{ "daemonset", required_argument, NULL, 'd' },
 		{ "debounce-ms", required_argument, NULL, 'D' }, { "help", no_argument, NULL, 'h' },
 		{ "debounce-max-ms", required_argument, NULL, 'W' },
+		{ "policy-debounce-ms", required_argument, NULL, 'P' },
 		{ "kubernetes", no_argument, NULL, 'K' }, { "api-server", required_argument, NULL, 'S' },
 		{ "token-file", required_argument, NULL, 'T' }, { "ca-file", required_argument, NULL, 'C' },
 		{ "calico-api-group", required_argument, NULL, 'G' },
@@ -293,6 +302,10 @@ options_flags(int argc, char **argv, struct run_opts *o)
 		case 'k': o->mark_check = optarg; break;
 		case 'd': o->daemonset = optarg; break;
 		case 'D': if (parse_uint("--debounce-ms", optarg, 60000, &o->debounce_ms)) return 2; break;
+		case 'P':
+			if (parse_uint("--policy-debounce-ms", optarg, 60000, &o->policy_debounce_ms))
+				return 2;
+			break;
 		case 'W':
 			if (parse_uint("--debounce-max-ms", optarg, 600000, &o->debounce_max_ms))
 				return 2;
@@ -403,6 +416,8 @@ options_check(int argc, char **argv, struct run_opts *o)
 	}
 	if (o->debounce_max_ms < o->debounce_ms)	/* a change waits at least the debounce */
 		o->debounce_max_ms = o->debounce_ms;
+	if (o->policy_debounce_ms > o->debounce_ms)	/* never slower than any other change */
+		o->policy_debounce_ms = o->debounce_ms;
 	if (o->queues == 0)
 		o->queues = 1;
 	if (o->queue_first + o->queues > 65535) {

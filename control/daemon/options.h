@@ -43,6 +43,7 @@ struct run_opts {
 	const char *mark_check;		/* "refuse", "warn" or "off" */
 	const char *daemonset;		/* "NAMESPACE/NAME" of the DaemonSet running us, or NULL */
 	unsigned debounce_ms;
+	unsigned policy_debounce_ms;	/* quiet after a policy change, at most debounce_ms */
 	unsigned debounce_max_ms;	/* first pending change to the reload, at most */
 	unsigned max_list_mib;		/* one Kubernetes list, all pages; 0: the client's 64 MiB */
 	struct polset_limits limits;	/* --max-file-bytes ... (model.h) */

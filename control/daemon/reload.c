@@ -516,22 +516,31 @@ reload_policy(struct ctl *c, const char *why)
  * Every change restarts the debounce, so a burst becomes one reload; but a
  * stream of changes closer than the debounce (node heartbeats, pod churn)
  * must not postpone it for ever: the reload comes at most debounce_max_ms
- * after the first change it waits for, and a policy change (urgent) at most
- * debounce_ms after it, however much churn follows.
+ * after the first change it waits for. A policy change (urgent) waits only
+ * for --policy-debounce-ms of quiet among policy changes, so that one
+ * `kubectl apply` of many objects is still one reload, and at most
+ * debounce_ms after the first of them, however much churn follows.
  */
 void
 reload_schedule(struct ctl *c, bool urgent)
 {
 	uint64_t now = mono_ns(), delay = (uint64_t)c->o.debounce_ms * 1000000ull;
 	uint64_t max = (uint64_t)c->o.debounce_max_ms * 1000000ull;
+	uint64_t pquiet = (uint64_t)c->o.policy_debounce_ms * 1000000ull;
 	struct itimerspec its = { { 0, 0 }, { 0, 0 } };
 
 	if (!c->reload_pending) {
 		c->pending_since_ns = now;
+		c->urgent_first_ns = 0;
 		c->urgent_due_ns = 0;
 	}
-	if (urgent && c->urgent_due_ns == 0)
-		c->urgent_due_ns = now + delay;
+	if (urgent) {
+		if (c->urgent_first_ns == 0)
+			c->urgent_first_ns = now;
+		c->urgent_due_ns = now + pquiet;
+		if (c->urgent_due_ns > c->urgent_first_ns + delay)
+			c->urgent_due_ns = c->urgent_first_ns + delay;
+	}
 	if (max != 0 && now + delay > c->pending_since_ns + max)
 		delay = c->pending_since_ns + max > now ? c->pending_since_ns + max - now : 0;
 	/* a policy change is not held back by the churn that follows it */
