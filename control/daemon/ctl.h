@@ -57,6 +57,7 @@ struct ctl {
 	int tfd;		/* debounce timer */
 	bool reload_pending;
 	uint64_t pending_since_ns;	/* the first change the pending reload waits for */
+	uint64_t autohep_cfg_id;	/* the auto host endpoint settings last logged */
 	uint64_t urgent_first_ns;	/* the first policy change still waiting; 0: none */
 	uint64_t urgent_due_ns;		/* a policy change waits no longer than this; 0: none */
 	uint64_t policy_version;	/* the store's policy_version last scheduled for */

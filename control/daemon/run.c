@@ -432,7 +432,7 @@ start_sources(struct ctl *c)
 			/* nfqwall's own API connections pass its rules (fwrules.c) */
 			.sock_mark = c->o.no_allow_self ? 0 : c->ml.prednat,
 			/* what rule selectors see beside the policy kinds (reload.c) */
-			.all_nodes = c->o.auto_hep && !c->o.no_cluster,
+			.all_nodes = !c->o.no_cluster,
 			.workloads = !c->o.no_cluster,
 		};
 		char why[256], ds_ns[64], ds_name[254];
