@@ -228,10 +228,18 @@ hostenv_build(struct hostenv *env, const struct polset *ps, const struct hostenv
 			err = add_local(env, h, &localcap);
 	}
 	if (o->auto_heps != NULL) {
+		size_t nexplicit = env->nlocal;
+
 		env->autos = (const struct hep *const *)o->auto_heps;
 		env->nautos = o->nauto_heps;
-		for (size_t i = 0; err == 0 && i < o->nauto_heps; i++)
-			err = add_local(env, o->auto_heps[i], &localcap);
+		for (size_t i = 0; err == 0 && i < o->nauto_heps; i++) {
+			bool written = false;	/* by kube-controllers itself: that one counts */
+
+			for (size_t j = 0; j < nexplicit && !written; j++)
+				written = strcmp(env->local[j]->name, o->auto_heps[i]->name) == 0;
+			if (!written)
+				err = add_local(env, o->auto_heps[i], &localcap);
+		}
 	} else if (err == 0 && env->nlocal == 0 && o->host_labels != NULL) {
 		err = make_auto_hep(env, o);
 		if (err == 0)
