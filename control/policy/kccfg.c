@@ -17,6 +17,17 @@
 
 /* An interface pattern, compiled (Go's RE2 syntax, translated to POSIX ERE). */
 #define PATTERN_MAX	256
+/*
+ * glibc compiles a counted repetition by copying what it repeats, so nested
+ * counts multiply: "((a{999}){999}){999}" would cost gigabytes. Interface
+ * names are at most 15 bytes, on which a count above 16 says nothing more
+ * than 16 does (a piece that cannot match empty cannot repeat 16 times in 15
+ * bytes; one that can, can repeat any number of times), so counts are
+ * clamped to 16, and at most 3 counted repetitions are taken: 16^3 copies at
+ * worst.
+ */
+#define PATTERN_COUNT_MAX	16
+#define PATTERN_COUNTS_MAX	3
 
 void
 kccfg_free(struct kccfg *k)
@@ -80,6 +91,7 @@ re2_to_ere(const char *in, char *out, size_t outlen, const char **why)
 {
 	size_t o = 0;
 	bool bracket = false;
+	unsigned counts = 0;
 
 #define EMIT(s)                                                         \
 	do {                                                            \
@@ -138,7 +150,55 @@ re2_to_ere(const char *in, char *out, size_t outlen, const char **why)
 				return false;
 			}
 			break;
-		case '*': case '+': case '?': case '}':
+		case '{': {	/* {n}, {n,} or {n,m}: clamped (PATTERN_COUNT_MAX) */
+			char num[40];
+			unsigned long lo, hi = 0;
+			char *end;
+			bool open = false;
+
+			if (p[1] < '0' || p[1] > '9') {
+				EMIT("\\{");	/* a literal '{', as RE2 takes it */
+				continue;
+			}
+			lo = strtoul(p + 1, &end, 10);
+			if (*end == ',') {
+				open = end[1] == '}';
+				if (!open)
+					hi = strtoul(end + 1, &end, 10);
+				else
+					end++;
+			} else {
+				hi = lo;
+			}
+			if (*end != '}') {
+				EMIT("\\{");	/* "{1,x}": no count, a literal to RE2 */
+				continue;
+			}
+			if ((!open && hi < lo) || lo > 1000 || hi > 1000) {
+				*why = "has a repetition count RE2 would refuse (over 1000, or {n,m} "
+				       "with m < n)";
+				return false;
+			}
+			if (++counts > PATTERN_COUNTS_MAX) {
+				*why = "has more than 3 counted repetitions";
+				return false;
+			}
+			lo = lo > PATTERN_COUNT_MAX ? PATTERN_COUNT_MAX : lo;
+			hi = hi > PATTERN_COUNT_MAX ? PATTERN_COUNT_MAX : hi;
+			if (open)
+				snprintf(num, sizeof(num), "{%lu,}", lo);
+			else
+				snprintf(num, sizeof(num), "{%lu,%lu}", lo, hi);
+			EMIT(num);
+			p = end;
+			if (p[1] == '?')
+				p++;	/* lazy */
+			continue;
+		}
+		case '}':
+			EMIT("\\}");	/* one that closes no count: a literal */
+			continue;
+		case '*': case '+': case '?':
 			EMIT(one);
 			if (p[1] == '?')
 				p++;	/* lazy: the same yes or no */

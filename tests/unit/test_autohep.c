@@ -334,6 +334,12 @@ test_patterns(void **state)
 		{ "[[:digit:]]", "eth0 eth1" },
 		{ "\\\\w+\\\\.\\\\w+", "vxlan.calico" },
 		{ "x{2,}", "" },
+		{ "^[a-z]{2,4}[0-9]{1}$", "eth0 eth1" },
+		{ "^[a-z.]{1,900}$", "lo vxlan.calico" },	/* clamped, same answer */
+		{ "^(a*){999}lo", "lo" },
+		{ "h{1}?0", "eth0" },
+		{ "{", "" },				/* a literal brace */
+		{ "h{1,x}", "" },			/* no count: literal */
 	};
 	struct node_fx f;
 
@@ -394,6 +400,14 @@ test_invalid(void **state)
 		{ "        templates: [{generateName: a, nodeSelector: 'a ==', "
 		  "interfaceCIDRs: [10.0.0.0/8]}]\n",
 		  "spec.controllers.node.hostEndpoint.templates[0].nodeSelector", "" },
+		{ "        templates: [{generateName: a, interfacePattern: 'a{1001}'}]\n",
+		  "spec.controllers.node.hostEndpoint.templates[0].interfacePattern", "over 1000" },
+		{ "        templates: [{generateName: a, interfacePattern: 'a{3,2}'}]\n",
+		  "spec.controllers.node.hostEndpoint.templates[0].interfacePattern", "m < n" },
+		{ "        templates: [{generateName: a, interfacePattern: "
+		  "'((a{999}){999}){999}b{2}'}]\n",
+		  "spec.controllers.node.hostEndpoint.templates[0].interfacePattern",
+		  "more than 3" },
 		{ "        templates: {generateName: a}\n",
 		  "spec.controllers.node.hostEndpoint.templates", "" },
 	};
