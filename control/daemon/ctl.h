@@ -17,6 +17,7 @@
 #include "cluster.h"
 #include "daemon.h"
 #include "fwrules.h"
+#include "guard.h"
 #include "kube.h"
 #include "labels.h"
 #include "mark.h"
@@ -61,8 +62,10 @@ struct ctl {
 	uint64_t urgent_first_ns;	/* the first policy change still waiting; 0: none */
 	uint64_t urgent_due_ns;		/* a policy change waits no longer than this; 0: none */
 	uint64_t policy_version;	/* the store's policy_version last scheduled for */
-	int ds_state;
-	uint64_t markcheck_ns;	/* when the mark bits were last checked */		/* enum kube_ds_state last logged (--daemonset) */
+	int ds_state;			/* enum kube_ds_state last logged (--daemonset) */
+	uint64_t markcheck_ns;		/* when the mark bits were last checked */
+	struct guard guard;		/* the lockout guard's lifelines (guard.h) */
+	char guard_refusal[1100];	/* the last cut logged ("": none since) */
 };
 
 /* ctl_set_detail - what /readyz says besides ready or not (under d.lock). */

@@ -98,6 +98,14 @@ static const char run_usage[] =
 	"                                               after the first (default 20)\n"
 	"  --debounce-max-ms N   NFQWALL_DEBOUNCE_MAX_MS  the longest a change waits while\n"
 	"                                               others keep coming (default 1000)\n"
+	"  --lifeline tcp:HOST:PORT  NFQWALL_LIFELINES (comma-separated)  a destination this\n"
+	"                                               node must keep reaching (repeatable):\n"
+	"                                               a new table that denies it where the\n"
+	"                                               current one allows it is refused; with\n"
+	"                                               --kubernetes and --api-server, the API\n"
+	"                                               server is one (docs/operations.md)\n"
+	"  --no-lockout-guard    NFQWALL_NO_LOCKOUT_GUARD=1  publish every table, lifelines\n"
+	"                                               or not\n"
 	"  --daemonset NS/NAME   NFQWALL_DAEMONSET      the DaemonSet running this daemon\n"
 	"                                               (--kubernetes): watched, and once it\n"
 	"                                               is deleted, SIGTERM removes the rules\n"
@@ -155,6 +163,8 @@ options_defaults(struct run_opts *o)
 	o->api_group = env_or("NFQWALL_CALICO_API_GROUP", NULL);
 	o->auto_hep = env_flag("NFQWALL_AUTO_HOST_ENDPOINT");
 	o->no_cluster = env_flag("NFQWALL_NO_CLUSTER_ENDPOINTS");
+	o->lifelines_env = env_or("NFQWALL_LIFELINES", NULL);
+	o->no_lockout_guard = env_flag("NFQWALL_NO_LOCKOUT_GUARD");
 	o->node = env_or("NFQWALL_NODE", env_or("NODE_NAME", NULL));
 	o->host_labels = env_or("NFQWALL_HOST_LABELS", NULL);
 	o->fs_in = env_or("NFQWALL_FAILSAFE_IN", NULL);
@@ -265,6 +275,8 @@ options_flags(int argc, char **argv, struct run_opts *o)
 		{ "debounce-ms", required_argument, NULL, 'D' }, { "help", no_argument, NULL, 'h' },
 		{ "debounce-max-ms", required_argument, NULL, 'W' },
 		{ "policy-debounce-ms", required_argument, NULL, 'P' },
+		{ "lifeline", required_argument, NULL, 'Y' },
+		{ "no-lockout-guard", no_argument, NULL, 'g' },
 		{ "kubernetes", no_argument, NULL, 'K' }, { "api-server", required_argument, NULL, 'S' },
 		{ "token-file", required_argument, NULL, 'T' }, { "ca-file", required_argument, NULL, 'C' },
 		{ "calico-api-group", required_argument, NULL, 'G' },
@@ -305,6 +317,15 @@ options_flags(int argc, char **argv, struct run_opts *o)
 		case 'k': o->mark_check = optarg; break;
 		case 'd': o->daemonset = optarg; break;
 		case 'D': if (parse_uint("--debounce-ms", optarg, 60000, &o->debounce_ms)) return 2; break;
+		case 'Y':
+			if (o->nlifelines >= ARRAY_SIZE(o->lifelines)) {
+				fprintf(stderr, "nfqwall run: at most %zu --lifeline options\n",
+					ARRAY_SIZE(o->lifelines));
+				return 2;
+			}
+			o->lifelines[o->nlifelines++] = optarg;
+			break;
+		case 'g': o->no_lockout_guard = true; break;
 		case 'P':
 			if (parse_uint("--policy-debounce-ms", optarg, 60000, &o->policy_debounce_ms))
 				return 2;

@@ -387,6 +387,41 @@ carry_add(struct ctl *c, const struct ruleset *rs, uint64_t prev)
 	return true;
 }
 
+/*
+ * The lockout guard (guard.h): may the new table replace the current one?
+ * One that denies a lifeline the current table allows is refused and kept
+ * aside; the current table stays. A refusal is counted and logged once per
+ * cut (the same cut again, as cluster churn rebuilds the table, is quiet).
+ */
+static bool
+reload_guard(struct ctl *c, struct reload *r)
+{
+	const struct lifeline *cut = NULL;
+	struct guard_verdict before, after;
+	char what[1100];
+
+	if (!c->have_table || c->guard.n == 0 || ruleset_equal(r->rs, ruleset_current()))
+		return true;
+	if (guard_check(&c->guard, ruleset_current(), r->rs, &r->env, &cut, &before, &after)) {
+		c->guard_refusal[0] = '\0';
+		return true;
+	}
+	snprintf(what, sizeof(what), "lifeline=%s before=\"%s\" after=\"%s\"", cut->name,
+		 before.why, after.why);
+	if (strcmp(what, c->guard_refusal) != 0) {
+		snprintf(c->guard_refusal, sizeof(c->guard_refusal), "%s", what);
+		STAT_ADD(c->d.policy_rollbacks, 1);
+		log_err("lockout guard: the new table would cut a lifeline; the current one stays",
+			"%s gen=%llu trigger=%s", what, (unsigned long long)c->gen, r->why);
+	}
+	ctl_set_detail(c, "enforcing generation %llu; a new table was refused: it would cut "
+		       "lifeline %s (%s)", (unsigned long long)c->gen, cut->name, after.why);
+	ruleset_free(c->guard.refused);
+	c->guard.refused = r->rs;
+	r->rs = NULL;
+	return false;
+}
+
 /* Publish the new table, unless it decides everything as the current one does. */
 static void
 reload_publish(struct ctl *c, struct reload *r)
@@ -515,6 +550,8 @@ reload_policy(struct ctl *c, const char *why)
 	err = reload_load(c, &r, &ho);
 	if (err == 0)
 		err = reload_compile(c, &r, &ho);
+	if (err == 0 && !reload_guard(c, &r))
+		err = -EPERM;
 	if (err == 0) {
 		bool published;
 

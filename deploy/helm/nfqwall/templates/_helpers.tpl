@@ -173,6 +173,14 @@ Options left null, empty or false render nothing, so the daemon's defaults apply
 - name: NFQWALL_NO_ALLOW_SELF
   value: "1"
 {{- end }}
+{{- if not $d.lockoutGuard }}
+- name: NFQWALL_NO_LOCKOUT_GUARD
+  value: "1"
+{{- end }}
+{{- with $d.lifelines }}
+- name: NFQWALL_LIFELINES
+  value: {{ join "," . | quote }}
+{{- end }}
 {{- if not $d.clusterEndpoints }}
 - name: NFQWALL_NO_CLUSTER_ENDPOINTS
   value: "1"
