@@ -82,12 +82,13 @@ flow_words(char *s, char **w, int max)
  */
 static int
 flow_end(char *s, const char *which, struct addr *a, uint8_t *fam, bool *has_port,
-	 uint16_t *port, char *why, size_t whylen)
+	 uint16_t *port, bool *bare6, char *why, size_t whylen)
 {
 	char *addr = s, *p = NULL;
 	unsigned long v;
 
 	*has_port = false;
+	*bare6 = false;
 	if (*s == '[') {
 		char *close = strchr(s, ']');
 
@@ -111,6 +112,7 @@ flow_end(char *s, const char *which, struct addr *a, uint8_t *fam, bool *has_por
 			*colon = '\0';
 			p = colon + 1;
 		}
+		*bare6 = colon != NULL && p == NULL;
 	}
 	if (addr_parse(addr, a, fam) < 0) {
 		snprintf(why, whylen, "%s: '%s' is not an IP address (IPv6 with a port: "
@@ -204,6 +206,7 @@ flow_parse(const char *text, struct flow *f, char *why, size_t whylen)
 	char buf[FLOW_MAX_LEN], *arrow, *lw[FLOW_MAX_WORDS], *rw[FLOW_MAX_WORDS];
 	size_t len = strlen(text);
 	uint8_t fs, fd;
+	bool b6s, b6d;
 	int nl, nr, proto;
 
 	memset(f, 0, sizeof(*f));
@@ -232,12 +235,21 @@ flow_parse(const char *text, struct flow *f, char *why, size_t whylen)
 		return -EINVAL;
 	}
 	f->proto = (uint8_t)proto;
-	if (flow_end(lw[1], "source", &f->src, &fs, &f->has_sport, &f->sport, why, whylen) < 0 ||
-	    flow_end(rw[0], "destination", &f->dst, &fd, &f->has_dport, &f->dport, why,
+	if (flow_end(lw[1], "source", &f->src, &fs, &f->has_sport, &f->sport, &b6s, why,
+		     whylen) < 0 ||
+	    flow_end(rw[0], "destination", &f->dst, &fd, &f->has_dport, &f->dport, &b6d, why,
 		     whylen) < 0)
 		return -EINVAL;
 	if (fs != fd) {
-		snprintf(why, whylen, "the source and the destination must be of one IP version");
+		snprintf(why, whylen, "the source and the destination must be of one IP version%s",
+			 b6s || b6d ? " (an IPv6 address with a port is written in brackets: "
+			 "[2001:db8::1]:443)" : "");
+		return -EINVAL;
+	}
+	/* "2001:db8::1:443" parses as an address: the port would be silently lost */
+	if ((b6s || b6d) && flow_has_ports(f->proto) && !f->has_dport) {
+		snprintf(why, whylen, "%s needs a destination port, and an IPv6 address with a "
+			 "port is written in brackets: [2001:db8::1]:443", lw[0]);
 		return -EINVAL;
 	}
 	f->family = fs;

@@ -12,7 +12,7 @@
 #include "model.h"
 
 /* At most this many items are written; the rest are counted ("and 3 more"). */
-#define RULEFMT_MAX_ITEMS	8
+#define RULEFMT_MAX_ITEMS	16
 
 /* rulefmt_nets - "10.0.0.0/8, 192.168.0.0/16" into @buf (always terminated). */
 void rulefmt_nets(char *buf, size_t size, const struct cidr *v, size_t n);
