@@ -227,13 +227,17 @@ walk_policy(struct ectx *c, const struct policy *p, const char *tier, const stru
 	struct step *s;
 
 	for (size_t r = 0; r < nr; r++) {
-		struct eval_miss *m = eval_miss_add(c, (int)r, &rules[r].loc);
+		struct eval_miss tmp, *m;
 
-		if (!eval_rule_match_why(c->env, &rules[r], k, m)) {
+		tmp.field[0] = tmp.text[0] = '\0';
+		if (!eval_rule_match_why(c->env, &rules[r], k, c->why ? &tmp : NULL)) {
+			m = eval_miss_add(c, (int)r, &rules[r].loc);
+			if (m != NULL) {
+				memcpy(m->field, tmp.field, strlen(tmp.field) + 1);
+				memcpy(m->text, tmp.text, strlen(tmp.text) + 1);
+			}
 			continue;
 		}
-		if (m != NULL)
-			c->why->n--;	/* it matched: nothing to say */
 		s = eval_step(c, STEP_RULE, "%s %s[%zu] (%s:%d) matched: %s", p->name, dir, r,
 			      rules[r].loc.file ? rules[r].loc.file : "?", rules[r].loc.line,
 			      action_name(rules[r].action));
