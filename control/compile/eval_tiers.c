@@ -133,12 +133,20 @@ eval_staged(struct ectx *c, const struct hep *h, const struct pkt_key *k)
 		for (r = 0; r < n; r++)
 			if (rules[r].action != ACT_LOG && eval_rule_match(c->env, &rules[r], k))
 				break;
-		struct step *s = eval_step(c, STEP_STAGED, r < n ? "staged: would %s (rule %zu)" :
-						       "staged: no rule would match (end of tier)",
-					  r < n ? action_name(rules[r].action) : "", r);
+		struct step *s;
+
+		if (r < n)
+			s = eval_step(c, STEP_STAGED, "staged %s: would %s (%s[%zu] at %s:%d)",
+				      p->name, action_name(rules[r].action),
+				      c->dir == DIR_INGRESS ? "ingress" : "egress", r,
+				      rules[r].loc.file ? rules[r].loc.file : "?", rules[r].loc.line);
+		else
+			s = eval_step(c, STEP_STAGED, "staged %s: no rule would match (end of tier)",
+				      p->name);
 		s->tier = p->tier;
 		s->policy = p->name;
 		s->rule = r < n ? (int)r : -1;
+		s->loc = r < n ? rules[r].loc : p->loc;
 	}
 }
 
