@@ -330,6 +330,20 @@ build_input(const struct explain_opts *o, struct eval_input *in)
 /* Room for reasons: a bound, so that a huge policy costs bounded memory. */
 #define EXPLAIN_MAX_MISSES	2048
 
+/* Where rule @rule of @policy in @dir, which matched on the way, was written, or NULL. */
+static const struct srcloc *
+step_loc(const struct eval_result *r, const char *policy, enum dir dir, int rule)
+{
+	for (size_t i = r->nsteps; i-- > 0;) {
+		const struct step *s = &r->steps[i];
+
+		if (s->kind == STEP_RULE && s->rule == rule && s->policy == policy &&
+		    s->dir == dir && s->loc.file != NULL)
+			return &s->loc;
+	}
+	return NULL;
+}
+
 /* Where the rule that decided was written, or NULL. */
 static const struct srcloc *
 decision_loc(const struct eval_result *r)
@@ -338,14 +352,7 @@ decision_loc(const struct eval_result *r)
 
 	if (d->reason != REASON_RULE || d->policy == NULL)
 		return NULL;
-	for (size_t i = r->nsteps; i-- > 0;) {
-		const struct step *s = &r->steps[i];
-
-		if (s->kind == STEP_RULE && s->rule == d->rule && s->policy == d->policy &&
-		    s->loc.file != NULL)
-			return &s->loc;
-	}
-	return NULL;
+	return step_loc(r, d->policy, d->dir, d->rule);
 }
 
 static void
@@ -565,9 +572,16 @@ print_text(const struct eval_input *in, const struct eval_result *r, const struc
 	}
 	if (why->dropped > 0)
 		printf("  (%zu more reasons did not fit and are not shown)\n", why->dropped);
-	for (size_t i = 0; i < r->nlogs; i++)
-		printf("  log: %s rule %d (tier %s) would log this packet\n", r->logs[i].policy,
-		       r->logs[i].rule, r->logs[i].tier ? r->logs[i].tier : "-");
+	for (size_t i = 0; i < r->nlogs; i++) {
+		const struct log_hit *l = &r->logs[i];
+		const struct srcloc *loc = step_loc(r, l->policy, l->dir, l->rule);
+
+		printf("  log: %s %s[%d]", l->policy, l->dir == DIR_EGRESS ? "egress" : "ingress",
+		       l->rule);
+		if (loc != NULL)
+			printf(" at %s:%d", loc->file, loc->line);
+		printf(" (tier %s) would log this packet\n", l->tier ? l->tier : "-");
+	}
 	print_decision_text(&r->final, decision_loc(r));
 	if (!same_decision(&r->final, &w->final)) {
 		printf("WARNING: the compiled table decides differently; please report this:\n  ");

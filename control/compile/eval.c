@@ -442,7 +442,7 @@ eval_stage(struct ectx *c, enum stage stage, enum dir dir, uint32_t ifindex,
 {
 	const struct iface *ifc = hostenv_iface(c->env, ifindex);
 	const struct hep *h = hostenv_hep_for_iface(c->env, ifc);
-	const char *ifname = ifc ? ifc->name : "?";
+	const char *ifname = ifc == NULL ? "?" : *ifc->name ? ifc->name : "(unnamed)";
 	bool any_policy = false;
 	enum outcome res;
 
