@@ -237,8 +237,9 @@ lint_ingress_allow(struct polset *ps, const struct policy *p, const struct rule 
 		else
 			snprintf(range, sizeof(range), "%u:%u", pi->lo, pi->hi);
 		snprintf(msg, sizeof(msg), "%s overlaps the NodePort range %u:%u, but this "
-			 "policy is not preDNAT: kube-proxy rewrites NodePort traffic to a pod's "
-			 "address and port before filter INPUT, so it becomes forwarded traffic%s "
+			 "policy is not preDNAT: kube-proxy (iptables or nftables mode) rewrites "
+			 "NodePort traffic to a pod's address and port before filter INPUT, so it "
+			 "becomes forwarded traffic%s "
 			 "(only a host process listening on such a port itself is allowed here); "
 			 "police NodePorts in a policy with preDNAT: true, applyOnForward: true and "
 			 "types: [Ingress] (see examples/nodeports.yaml)", range,
