@@ -72,7 +72,8 @@ static const char explain_usage[] =
 	"  --json               one JSON object: verdict, stage, tier, policy, rule, file,\n"
 	"                       line, reason, hep, direction, the packet (src, dst, proto,\n"
 	"                       sport, dport, icmp), dnat, logs, trace (each step with its\n"
-	"                       file, line and misses: rule, file, line, field, reason)\n"
+	"                       file, line and misses: rule, file, line, field, reason),\n"
+	"                       trace_cut, misses_dropped (past 256 steps, 2048 reasons)\n"
 	"\n"
 	"NodePorts, step by step (node 192.168.130.10, NodePort 30080 -> pod\n"
 	"10.244.1.5:8080; a preDNAT policy polices NodePorts, a normal one never sees\n"
@@ -503,7 +504,8 @@ print_json(const struct eval_input *in, const struct eval_result *r, const struc
 		json_misses(why, i);
 		printf("}");
 	}
-	printf("],\"misses_dropped\":%zu", why->dropped);
+	printf("],\"trace_cut\":%s,\"misses_dropped\":%zu",
+	       r->nsteps == EVAL_MAX_STEPS ? "true" : "false", why->dropped);
 	printf(",\"compiled\":{\"verdict\":\"%s\",\"agrees\":%s}}\n",
 	       w->final.allow ? "allow" : "deny",
 	       same_decision(&r->final, &w->final) ? "true" : "false");
@@ -570,6 +572,9 @@ print_text(const struct eval_input *in, const struct eval_result *r, const struc
 		printf("  %2zu. [%s] %s\n", i + 1, stage_name(r->steps[i].stage), r->steps[i].detail);
 		print_misses(why, &r->steps[i], i);
 	}
+	if (r->nsteps == EVAL_MAX_STEPS)
+		printf("  (the trace is cut after %d steps; the verdict below is whole)\n",
+		       EVAL_MAX_STEPS);
 	if (why->dropped > 0)
 		printf("  (%zu more reasons did not fit and are not shown)\n", why->dropped);
 	for (size_t i = 0; i < r->nlogs; i++) {
