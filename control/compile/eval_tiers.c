@@ -206,6 +206,8 @@ report_skipped(struct ectx *c, const struct policy *p, const struct hep *h)
 	struct step *s;
 
 	why = policy_skip_reason(c, p, h, &field, buf, sizeof(buf));
+	if (why == NULL)
+		return;		/* it applies: not called so (eval_walk_tiers) */
 	m = eval_miss_add(c, -1, &p->loc);
 	if (m != NULL) {
 		size_t len = strlen(why);
