@@ -73,8 +73,13 @@ dfailed(const struct dctx *c)
 	return c->err != 0 || c->ps->diags.nerr != c->nerr0;
 }
 
-/* dfields - warn about keys of @map not in the NULL-terminated @known list. */
+/* dfields - report the keys of @map not in the NULL-terminated @known list:
+ * errors, as kubectl's strict field validation and calicoctl have them, or
+ * warnings with limits.allow_unknown_fields. */
 void dfields(struct dctx *c, const yaml_node_t *map, const char *const *known);
+
+/* dunknown - report the key @k (text @key) of the current field as unknown, as dfields does. */
+void dunknown(struct dctx *c, const yaml_node_t *k, const char *key);
 
 /* dget - the value of @key in @map (NULL when absent or null). */
 yaml_node_t *dget(struct dctx *c, const yaml_node_t *map, const char *key);

@@ -219,6 +219,71 @@ decode_rule_protocol(struct dctx *c, const yaml_node_t *n, struct rule *r)
 		r->ip_version = 6;
 }
 
+/*
+ * http: {methods: [...], paths: [{exact} or {prefix}]}, checked as Calico's
+ * validator does though nfqwall ignores it: each path has exactly one of
+ * exact and prefix.
+ */
+static void
+decode_http(struct dctx *c, const yaml_node_t *n)
+{
+	static const char *const known[] = { "methods", "paths", NULL };
+	static const char *const pathk[] = { "exact", "prefix", NULL };
+	size_t old = c->plen;
+	yaml_node_t *f;
+
+	if (!dmap(c, n, "http"))
+		return;
+	dfields(c, n, known);
+	if ((f = dget(c, n, "methods")) != NULL) {
+		dpath_push(c, ".methods");
+		if (dseq(c, f, "methods"))
+			for (size_t i = 0; i < ydoc_len(f); i++)
+				if (ydoc_str(ydoc_item(c->y, f, i)) == NULL)
+					derr(c, ydoc_item(c->y, f, i), "a method must be a string");
+		dpath_pop(c, old);
+	}
+	if ((f = dget(c, n, "paths")) == NULL)
+		return;
+	dpath_push(c, ".paths");
+	if (dseq(c, f, "paths")) {
+		for (size_t i = 0; i < ydoc_len(f); i++) {
+			yaml_node_t *it = ydoc_item(c->y, f, i);
+			size_t o2 = dpath_push(c, "[%zu]", i);
+
+			if (dmap(c, it, "a path match")) {
+				dfields(c, it, pathk);
+				if ((dget(c, it, "exact") != NULL) == (dget(c, it, "prefix") != NULL))
+					derr(c, it, "a path match has exactly one of exact and prefix");
+			}
+			dpath_pop(c, o2);
+		}
+	}
+	dpath_pop(c, old);
+}
+
+/* A rule's metadata: {annotations: {string: string}}, with no effect. */
+static void
+decode_rule_metadata(struct dctx *c, const yaml_node_t *n)
+{
+	static const char *const known[] = { "annotations", NULL };
+	size_t old = dpath_push(c, ".metadata");
+	yaml_node_t *f;
+
+	if (dmap(c, n, "metadata")) {
+		dfields(c, n, known);
+		if ((f = dget(c, n, "annotations")) != NULL && dmap(c, f, "annotations"))
+			for (size_t i = 0; i < ydoc_len(f); i++) {
+				yaml_node_t *k, *v;
+
+				ydoc_pair(c->y, f, i, &k, &v);
+				if (ydoc_str(v) == NULL && !ydoc_is_null(v))
+					derr(c, v, "annotation values must be strings");
+			}
+	}
+	dpath_pop(c, old);
+}
+
 /* icmp and notICMP (they need protocol ICMP or ICMPv6), and http (ignored). */
 static void
 decode_rule_icmp_http(struct dctx *c, const yaml_node_t *n, struct rule *r)
@@ -246,6 +311,7 @@ decode_rule_icmp_http(struct dctx *c, const yaml_node_t *n, struct rule *r)
 	f = dget(c, n, "http");
 	if (f != NULL) {
 		dpath_push(c, ".http");
+		decode_http(c, f);
 		dwarn(c, f, "http matches apply to pods with an application-layer proxy only; "
 			    "nfqwall ignores them, as Felix's iptables dataplane does");
 		r->has_http = true;
@@ -305,6 +371,8 @@ decode_rule(struct dctx *c, const yaml_node_t *n, struct rule *r, bool ingress)
 	if (!dmap(c, n, "a rule"))
 		return;
 	dfields(c, n, known);
+	if (dget(c, n, "metadata") != NULL)
+		decode_rule_metadata(c, dget(c, n, "metadata"));
 	decode_action(c, n, r);
 	decode_rule_protocol(c, n, r);
 	decode_rule_icmp_http(c, n, r);

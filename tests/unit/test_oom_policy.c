@@ -293,12 +293,14 @@ static int
 load_buffer(struct polset *ps, const void *arg)
 {
 	(void)arg;
+	ps->limits.allow_unknown_fields = true;	/* "warned" keeps its warning */
 	return polset_load_buffer(ps, "oom.yaml", policy_text, sizeof(policy_text) - 1);
 }
 
 static int
 load_path(struct polset *ps, const void *arg)
 {
+	ps->limits.allow_unknown_fields = true;
 	return polset_load_path(ps, arg);
 }
 
