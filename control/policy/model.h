@@ -164,7 +164,7 @@ struct tier {
 };
 
 struct failsafe {
-	uint8_t proto;			/* IPPROTO_TCP or IPPROTO_UDP */
+	uint8_t proto;			/* IPPROTO_TCP, IPPROTO_UDP or IPPROTO_SCTP */
 	uint16_t port;
 	bool has_net;
 	struct cidr net;
