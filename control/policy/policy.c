@@ -194,8 +194,8 @@ gnp_decode_staged_action(struct dctx *c, const yaml_node_t *f, struct policy *p)
 
 /*
  * stagedAction: Delete stages the deletion of the policy of that name: every
- * other field but tier must be unset (Calico compares the spec with an
- * empty one, so a field written with its zero value passes too).
+ * other field but tier must be unset (Calico compares the decoded spec with
+ * an empty one: null, "" and false pass, while order: 0 or types: [] do not).
  */
 static void
 gnp_check_staged_delete(struct dctx *c, const yaml_node_t *spec)
@@ -209,9 +209,7 @@ gnp_check_staged_delete(struct dctx *c, const yaml_node_t *spec)
 		key = ydoc_str(k);
 		val = ydoc_str(v);
 		if (key == NULL || strcmp(key, "tier") == 0 || strcmp(key, "stagedAction") == 0 ||
-		    ydoc_is_null(v) || (val != NULL && (*val == '\0' || strcmp(val, "false") == 0 ||
-						       strcmp(val, "0") == 0)) ||
-		    (v->type != YAML_SCALAR_NODE && ydoc_len(v) == 0))
+		    ydoc_is_null(v) || (val != NULL && (*val == '\0' || strcmp(val, "false") == 0)))
 			continue;
 		old = dpath_push(c, ".%s", key);
 		derr(c, k, "with stagedAction: Delete every field but tier must be unset");
