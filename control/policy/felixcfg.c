@@ -14,8 +14,8 @@
  * main branch (the union of the CRD schemas, libcalico-go/config/crd/ and
  * api/config/crd/), sorted by strcmp. nfqwall reads two of them; a key
  * not here is unknown to every Calico version (an error, as kubectl's
- * strict validation has it). The nested objects other than the failsafe
- * entries are not checked.
+ * strict validation has it). The objects nested in them are checked too
+ * (felix_nested); their values are Felix's to check.
  */
 static const char *const felix_fields[] = {
 	"allowIPIPPacketsFromWorkloads", "allowVXLANPacketsFromWorkloads", "awsSrcDstCheck",
@@ -84,6 +84,40 @@ cmp_field(const void *key, const void *elem)
 	return strcmp(key, *(const char *const *)elem);
 }
 
+/* The spec fields that hold objects of known fields (one, or a list of
+ * them), from the same schemas; bpfLogFilters is an open map. The failsafe
+ * lists are checked where they are decoded (failsafe.c). */
+static const struct {
+	const char *key;
+	const char *known[9];
+} felix_nested[] = {
+	{ "bpfConntrackTimeouts", { "creationGracePeriod", "genericTimeout", "icmpTimeout",
+				    "tcpEstablished", "tcpFinsSeen", "tcpResetSeen", "tcpSynSent",
+				    "udpTimeout", NULL } },
+	{ "healthTimeoutOverrides", { "name", "timeout", NULL } },
+	{ "routeTableRange", { "min", "max", NULL } },
+	{ "routeTableRanges", { "min", "max", NULL } },
+};
+
+/* The fields of @v, an object or a list of objects (anything else is Felix's to refuse). */
+static void
+felixcfg_check_nested(struct dctx *c, const yaml_node_t *v, const char *key,
+		      const char *const *known)
+{
+	size_t old = dpath_push(c, ".%s", key);
+
+	if (v->type == YAML_MAPPING_NODE)
+		dfields(c, v, known);
+	else if (v->type == YAML_SEQUENCE_NODE)
+		for (size_t i = 0; i < ydoc_len(v); i++) {
+			size_t o2 = dpath_push(c, "[%zu]", i);
+
+			dfields(c, ydoc_item(c->y, v, i), known);
+			dpath_pop(c, o2);
+		}
+	dpath_pop(c, old);
+}
+
 static void
 felixcfg_check_fields(struct dctx *c, const yaml_node_t *spec)
 {
@@ -95,9 +129,16 @@ felixcfg_check_fields(struct dctx *c, const yaml_node_t *spec)
 
 		ydoc_pair(c->y, spec, i, &k, &v);
 		key = ydoc_str(k);
-		if (key != NULL && bsearch(key, felix_fields, ARRAY_SIZE(felix_fields),
-					   sizeof(felix_fields[0]), cmp_field) == NULL)
+		if (key == NULL)
+			continue;
+		if (bsearch(key, felix_fields, ARRAY_SIZE(felix_fields), sizeof(felix_fields[0]),
+			    cmp_field) == NULL) {
 			dunknown(c, k, key);
+			continue;
+		}
+		for (size_t j = 0; j < ARRAY_SIZE(felix_nested); j++)
+			if (strcmp(key, felix_nested[j].key) == 0)
+				felixcfg_check_nested(c, v, key, felix_nested[j].known);
 	}
 	dpath_pop(c, old);
 }
