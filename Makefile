@@ -149,10 +149,10 @@ $(BENCH_BINS): $(O)/bench/%: $(O)/obj/bench/%.o $(O)/libnfqwall.a
 test-bins: $(NFQWALL) $(UNIT_BINS) $(DIFF_BINS)
 
 test: $(NFQWALL) $(UNIT_BINS) $(DIFF_BINS)
-	$(Q)O=$(O) tests/run.sh unit golden diff
+	$(Q)O=$(O) tests/run.sh unit golden validator diff
 
 check: deps $(NFQWALL) $(UNIT_BINS) $(DIFF_BINS)
-	$(Q)O=$(O) BUILD=$(BUILD) tests/run.sh lint unit golden diff examples k8s helm image integ san tsan fuzz
+	$(Q)O=$(O) BUILD=$(BUILD) tests/run.sh lint unit golden validator diff examples k8s helm image integ san tsan fuzz
 
 demo: deps $(NFQWALL)
 	$(Q)O=$(O) scripts/demo.sh

@@ -26,7 +26,7 @@ static const char main_usage[] =
 	"Commands:\n"
 	"  run --policy-dir DIR [...]      the daemon: enforce the policy on this node\n"
 	"  uninstall                       remove every netfilter rule nfqwall installed\n"
-	"  check [--node NAME] [--dump-table] PATH...\n"
+	"  check [--node NAME] [--dump-table] [--allow-unknown-fields] PATH...\n"
 	"                                  validate and lint policy files; print the\n"
 	"                                  compiled table of node NAME\n"
 	"  explain 'PROTO SRC -> DST' PATH...\n"
@@ -39,13 +39,19 @@ static const char main_usage[] =
 	"PATH is a YAML or JSON file (several documents, List wrappers allowed), a\n"
 	"directory of *.yaml, *.yml and *.json files, or - for standard input, in\n"
 	"projectcalico.org/v3 or crd.projectcalico.org/v1 form. Only regular files are\n"
-	"read. 'nfqwall COMMAND --help' tells more.\n";
+	"read. A field Calico does not know is an error; --allow-unknown-fields (check,\n"
+	"explain, select, run) makes it a warning. 'nfqwall COMMAND --help' tells more.\n";
 
 static const char check_usage[] =
-	"usage: nfqwall check [--node NAME] [--dump-table] [--max-...] PATH...\n"
+	"usage: nfqwall check [--node NAME] [--dump-table] [--allow-unknown-fields]\n"
+	"                     [--max-...] PATH...\n"
 	"\n"
 	"Parse and validate every object in PATH as Calico would, then lint it.\n"
 	"Errors and warnings are printed as file:line:col: level: Kind/name: field: message.\n"
+	"PATH - reads standard input: 'helm template CHART | nfqwall check -' checks a\n"
+	"chart; objects of other kinds (Deployment, ConfigMap, ...) are skipped with a\n"
+	"note. A field Calico does not know is an error (--allow-unknown-fields: a\n"
+	"warning).\n"
 	"\n"
 	"  --node NAME     the node whose HostEndpoints (spec.node) are enforced\n"
 	"  --dump-table    compile the valid objects for --node as the daemon would and\n"
@@ -70,14 +76,15 @@ static const char check_usage[] =
 	"FelixConfiguration narrows them. Lints are warnings: they never change the exit\n"
 	"status.\n"
 	"\n"
-	"Exit status: 0 all objects valid (warnings allowed), 1 some object invalid,\n"
-	"2 usage error, 70 out of memory.\n";
+	"Exit status: 0 all objects valid (warnings allowed), 1 some object invalid or\n"
+	"nothing to check (no Calico object at all), 2 usage error, 70 out of memory.\n";
 
 static const char select_usage[] =
 	"usage: nfqwall select [--labels FILE] SELECTOR [KEY=VALUE...]\n"
 	"\n"
 	"Evaluate a Calico selector against a set of labels, taken from FILE (a YAML or\n"
-	"JSON map) and/or KEY=VALUE arguments (arguments win).\n"
+	"JSON map) and/or KEY=VALUE arguments (arguments win). --allow-unknown-fields is\n"
+	"accepted, as by the other commands, and changes nothing here.\n"
 	"\n"
 	"Prints 'match' (exit 0) or 'no match' (exit 1); a syntax error is printed with\n"
 	"its column (exit 2).\n";
@@ -224,6 +231,16 @@ check_main(int argc, char **argv)
 		ps.nobjects, ps.nobjects == 1 ? "" : "s", ps.nrejected, ps.diags.nerr,
 		ps.diags.nerr == 1 ? "" : "s", ps.diags.nwarn, ps.diags.nwarn == 1 ? "" : "s");
 	rc = ps.diags.nerr > 0 ? 1 : 0;
+	if (ps.nobjects == 0 && rc == 0) {
+		/* an empty pipe or a chart with no Calico object: say so, and fail */
+		if (ps.nskipped == 0)
+			fprintf(diag_out, "nothing to check: the input holds no object at all\n");
+		else
+			fprintf(diag_out, "nothing to check: the input holds no Calico object of a "
+				"kind nfqwall reads (%zu object%s of other kinds skipped)\n",
+				ps.nskipped, ps.nskipped == 1 ? "" : "s");
+		rc = 1;
+	}
 	if (dump) {
 		int drc = dump_table(&ps, node);
 
@@ -278,6 +295,7 @@ select_main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "labels", required_argument, NULL, 'l' },
+		{ "allow-unknown-fields", no_argument, NULL, 'u' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -292,6 +310,8 @@ select_main(int argc, char **argv)
 			fputs(select_usage, stdout);
 			return 0;
 		}
+		if (c == 'u')
+			continue;	/* a labels map has no fields to know */
 		if (c != 'l') {
 			fputs(select_usage, stderr);
 			return 2;

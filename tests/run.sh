@@ -1,7 +1,7 @@
 #!/bin/sh
 # tests/run.sh SUITE... - run nfqwall's test suites and print one closing line
-# "N passed, N failed, N skipped". Suites: lint unit golden diff examples k8s helm image
-# integ san tsan fuzz.
+# "N passed, N failed, N skipped". Suites: lint unit golden validator diff examples k8s helm
+# image integ san tsan fuzz.
 # Unit and differential tests are cmocka binaries in $O/tests (TAP output);
 # golden tests are tests/golden/run.sh; integration tests are the executable
 # tests/integ/*.sh scripts (exit 0 pass, 77 skip with a reason, else fail).
@@ -117,6 +117,11 @@ EOT
 	fi
 }
 
+# Parity with Calico's validator: one case per object (tests/validator/).
+suite_validator() {
+	run_tap_script validator sh tests/validator/run.sh
+}
+
 # The test API server proven against the real kubectl (tests/k8s/).
 suite_k8s() {
 	run_tap_script k8s/test_kubectl sh tests/k8s/test_kubectl.sh
@@ -220,7 +225,7 @@ suite_fuzz() {
 
 for s in "$@"; do
 	case "$s" in
-	lint|unit|diff|golden|examples|k8s|helm|image|integ|san|tsan|fuzz) "suite_$s" ;;
+	lint|unit|diff|golden|validator|examples|k8s|helm|image|integ|san|tsan|fuzz) "suite_$s" ;;
 	*) echo "tests/run.sh: unknown suite '$s'" >&2; exit 2 ;;
 	esac
 done

@@ -85,7 +85,8 @@ emit_failsafes(const struct failsafe_list *l, int family, const char *chain, boo
 
 	for (size_t i = 0; i < l->n; i++) {
 		const struct failsafe *f = &l->v[i];
-		const char *p = f->proto == IPPROTO_UDP ? "udp" : "tcp";
+		const char *p = f->proto == IPPROTO_UDP ? "udp" :
+				f->proto == IPPROTO_SCTP ? "sctp" : "tcp";
 		char net[CIDR_STRLEN];
 
 		if (f->has_net && f->net.family != family)

@@ -115,7 +115,8 @@ static const char run_usage[] =
 	"until nfqwall is back), unless the --daemonset was deleted: then they are\n"
 	"removed first. `nfqwall uninstall` removes them.\n"
 	"\n"
-	"Each limit below also reads NFQWALL_MAX_FILE_BYTES, NFQWALL_MAX_OBJECT_BYTES, ...\n";
+	"Each limit below also reads NFQWALL_MAX_FILE_BYTES, NFQWALL_MAX_OBJECT_BYTES, ...\n"
+	"and --allow-unknown-fields reads NFQWALL_ALLOW_UNKNOWN_FIELDS=1.\n";
 
 static const char *
 env_or(const char *name, const char *def)
@@ -189,6 +190,7 @@ options_defaults(struct run_opts *o)
 	o->policy_debounce_ms = 20;
 	o->debounce_max_ms = 1000;
 	o->limits = polset_limits_default;
+	o->limits.allow_unknown_fields = env_flag("NFQWALL_ALLOW_UNKNOWN_FIELDS");
 }
 
 /* NFQWALL_MAX_FILE_BYTES ...: the loader's limits from the environment. 0 or 2. */

@@ -117,13 +117,22 @@ dfields(struct dctx *c, const yaml_node_t *map, const char *const *known)
 		for (j = 0; known[j] != NULL; j++)
 			if (strcmp(known[j], key) == 0)
 				break;
-		if (known[j] == NULL) {
-			size_t old = dpath_push(c, ".%s", key);
-
-			dwarn(c, k, "unknown field (ignored); check the spelling");
-			dpath_pop(c, old);
-		}
+		if (known[j] == NULL)
+			dunknown(c, k, key);
 	}
+}
+
+void
+dunknown(struct dctx *c, const yaml_node_t *k, const char *key)
+{
+	size_t old = dpath_push(c, ".%s", key);
+
+	if (c->ps->limits.allow_unknown_fields)
+		dwarn(c, k, "unknown field (ignored: --allow-unknown-fields); check the spelling");
+	else
+		derr(c, k, "unknown field: Calico does not know it (check the spelling; "
+			   "--allow-unknown-fields makes this a warning)");
+	dpath_pop(c, old);
 }
 
 yaml_node_t *

@@ -73,8 +73,13 @@ dfailed(const struct dctx *c)
 	return c->err != 0 || c->ps->diags.nerr != c->nerr0;
 }
 
-/* dfields - warn about keys of @map not in the NULL-terminated @known list. */
+/* dfields - report the keys of @map not in the NULL-terminated @known list:
+ * errors, as kubectl's strict field validation and calicoctl have them, or
+ * warnings with limits.allow_unknown_fields. */
 void dfields(struct dctx *c, const yaml_node_t *map, const char *const *known);
+
+/* dunknown - report the key @k (text @key) of the current field as unknown, as dfields does. */
+void dunknown(struct dctx *c, const yaml_node_t *k, const char *key);
 
 /* dget - the value of @key in @map (NULL when absent or null). */
 yaml_node_t *dget(struct dctx *c, const yaml_node_t *map, const char *key);
@@ -140,6 +145,10 @@ struct meta {
 bool decode_meta(struct dctx *c, const yaml_node_t *obj, const char *kind, struct meta *m,
 		 bool namespaced);
 
+/* decode_annotations - check an annotations mapping (metadata's, or a rule's):
+ * keys are qualified names, keys and values together at most 256 KiB (meta.c). */
+void decode_annotations(struct dctx *c, const yaml_node_t *map);
+
 /* meta_free - release what the decoder did not take. */
 void meta_free(struct meta *m);
 
@@ -180,6 +189,25 @@ void decode_entity(struct dctx *c, const yaml_node_t *n, struct entity *e);
 /* decode_plain_selector - a selector that may not use global() (only a rule's
  * namespaceSelector may); NULL when absent or invalid (entity.c). */
 struct selector *decode_plain_selector(struct dctx *c, const yaml_node_t *n);
+
+/* ---- Kubernetes name formats (k8sname.c) ---------------------------------------- */
+
+#define K8S_LABEL_MAX		63	/* a DNS label, a label value, a key's name part */
+#define K8S_SUBDOMAIN_MAX	253	/* a DNS subdomain: most object names */
+
+/* k8s_dns_label - [a-z0-9]([-a-z0-9]*[a-z0-9])?, at most @max bytes. */
+bool k8s_dns_label(const char *s, size_t max);
+
+/* k8s_dns_subdomain - DNS labels joined by '.', at most 253 bytes. */
+bool k8s_dns_subdomain(const char *s);
+
+/* k8s_qualified_name_error - NULL when @key is a label or annotation key
+ * ("[prefix/]name"), else why not. @fold_prefix: uppercase letters in the
+ * prefix are allowed (annotation keys, which Calico lowercases first). */
+const char *k8s_qualified_name_error(const char *key, bool fold_prefix);
+
+/* k8s_label_value_error - NULL when @v is a valid label value, else why not. */
+const char *k8s_label_value_error(const char *v);
 
 /* ---- names (hostendpoint.c, rule.c) ------------------------------------------- */
 

@@ -50,10 +50,9 @@ decode_cidrs(struct dctx *c, const yaml_node_t *n, const char *field, struct cid
 		s = dstr(c, it, "a CIDR");
 		if (s != NULL) {
 			err = cidr_parse(s, CIDR_STRICT, &(*out)[count]);
-			if (err == -ENOENT)
-				derr(c, it, "\"%s\" needs a prefix length (write %s/%s)", s, s,
-				     strchr(s, ':') ? "128" : "32");
-			else if (err == -EDOM)
+			if (err == -ENOENT)	/* an address: a /32 or /128, as in Calico */
+				err = cidr_parse(s, CIDR_LOOSE, &(*out)[count]);
+			if (err == -EDOM)
 				derr(c, it, "\"%s\" has host bits set: the network address is not "
 					    "the first address of the prefix", s);
 			else if (err < 0)
@@ -364,6 +363,20 @@ decode_sa_selector(struct dctx *c, const yaml_node_t *sam)
 	return both;
 }
 
+/* services.name and .namespace: required, and Kubernetes object names. */
+static void
+check_service_name(struct dctx *c, const yaml_node_t *svc, const char *key, const char *missing)
+{
+	yaml_node_t *f = dget(c, svc, key);
+	const char *s = ydoc_str(f);
+
+	if (f == NULL || (s != NULL && *s == '\0'))
+		derr(c, f ? f : svc, "%s", missing);
+	else if (s == NULL || !k8s_dns_subdomain(s))
+		derr(c, f, "services.%s must be a Kubernetes name (lowercase letters, digits, '-' "
+			   "and '.')", key);
+}
+
 static void
 entity_decode_services(struct dctx *c, const yaml_node_t *n, struct entity *e)
 {
@@ -391,15 +404,14 @@ entity_decode_services(struct dctx *c, const yaml_node_t *n, struct entity *e)
 
 			dfields(c, f, svk);
 			e->has_services = true;
-			if (dget(c, f, "name") == NULL)
-				derr(c, f, "services.name is required");
-			if (dget(c, f, "namespace") == NULL)
-				derr(c, f, "services.namespace is required in a GlobalNetworkPolicy");
+			check_service_name(c, f, "name", "services.name is required");
+			check_service_name(c, f, "namespace", "services.namespace is required in a "
+							      "GlobalNetworkPolicy");
+			/* ports are the rule's business: only a destination's are refused */
 			if (e->nnets || e->nnot_nets || e->sel || e->not_sel || e->ns_sel ||
-			    e->has_sa || e->nports || e->nnot_ports)
+			    e->has_sa)
 				derr(c, f, "services cannot be combined with nets, notNets, selector, "
-					   "notSelector, namespaceSelector, serviceAccounts, ports or "
-					   "notPorts");
+					   "notSelector, namespaceSelector or serviceAccounts");
 		}
 		dpath_pop(c, old);
 	}

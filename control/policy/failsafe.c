@@ -190,12 +190,15 @@ decode_failsafe(struct dctx *c, const yaml_node_t *it, struct failsafe *fs)
 			fs->proto = IPPROTO_TCP;
 		else if (s && (strcmp(s, "UDP") == 0 || strcmp(s, "udp") == 0))
 			fs->proto = IPPROTO_UDP;
+		else if (s && (strcmp(s, "SCTP") == 0 || strcmp(s, "sctp") == 0))
+			fs->proto = IPPROTO_SCTP;
 		else
-			derr(c, f, "protocol must be TCP or UDP");
+			derr(c, f, "protocol must be TCP, UDP or SCTP");
 	}
+	/* port 0 is accepted, as Calico does; it matches only port 0 */
 	f = dget(c, it, "port");
-	if (f == NULL || !parse_u32(ydoc_str(f), 65535, &port) || port == 0)
-		derr(c, f ? f : it, "port must be a number from 1 to 65535");
+	if (f == NULL || !parse_u32(ydoc_str(f), 65535, &port))
+		derr(c, f ? f : it, "port must be a number from 0 to 65535");
 	else
 		fs->port = (uint16_t)port;
 	f = dget(c, it, "net");

@@ -64,7 +64,10 @@ hep_decode_where(struct dctx *c, const yaml_node_t *spec, struct hep *h)
 	dpath_push(c, ".node");
 	if (n == NULL)
 		derr(c, spec, "node is required (the name of the node this endpoint is on)");
-	else if (dstr(c, n, "node"))
+	else if (dstr(c, n, "node") && !k8s_dns_subdomain(ydoc_str(n)))
+		derr(c, n, "\"%.80s\" is not a node name (lowercase letters, digits, '-' and '.')",
+		     ydoc_str(n));
+	else if (ydoc_str(n))
 		h->node = dstrdup(c, ydoc_str(n));
 	dpath_pop(c, old);
 
@@ -116,7 +119,10 @@ hep_decode_profiles(struct dctx *c, const yaml_node_t *n, struct hep *h)
 
 		dpath_push(c, ".profiles[%zu]", i);
 		s = dstr(c, ydoc_item(c->y, n, i), "a profile name");
-		if (s && (h->profiles[h->nprofiles] = dstrdup(c, s)) != NULL)
+		if (s && !k8s_dns_subdomain(s))
+			derr(c, ydoc_item(c->y, n, i), "\"%.80s\" is not a profile name (lowercase "
+			     "letters, digits, '-' and '.')", s);
+		else if (s && (h->profiles[h->nprofiles] = dstrdup(c, s)) != NULL)
 			h->nprofiles++;
 		dpath_pop(c, old);
 	}

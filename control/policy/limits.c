@@ -109,6 +109,10 @@ int
 polset_limits_option(struct polset_limits *l, int opt, const char *value, char *why,
 		     size_t whylen)
 {
+	if (opt == POLSET_OPT_ALLOW_UNKNOWN) {
+		l->allow_unknown_fields = true;
+		return 0;
+	}
 	if (opt < POLSET_OPT_LIMIT || opt >= POLSET_OPT_LIMIT + POLSET_NLIMITS) {
 		snprintf(why, whylen, "no limit option %d", opt);
 		return -ENOENT;

@@ -14,6 +14,68 @@
 
 #define METADATA_ANNOTATION "projectcalico.org/metadata"
 
+/* A label's key and value in Kubernetes' formats, as Calico's validator
+ * wants them; false with an error at @kn or @vn otherwise. */
+static bool
+check_label(struct dctx *c, const yaml_node_t *kn, const yaml_node_t *vn, const char *k,
+	    const char *v)
+{
+	const char *why = k8s_qualified_name_error(k, false);
+
+	if (why != NULL) {
+		derr(c, kn, "the label key \"%.80s\" is not valid: %s", k, why);
+		return false;
+	}
+	why = k8s_label_value_error(v);
+	if (why != NULL) {
+		derr(c, vn, "the value of label \"%.80s\" is not valid: %s", k, why);
+		return false;
+	}
+	return true;
+}
+
+void
+decode_annotations(struct dctx *c, const yaml_node_t *map)
+{
+	size_t total = 0;
+
+	if (map == NULL || !dmap(c, map, "annotations"))
+		return;
+	for (size_t i = 0; i < ydoc_len(map); i++) {
+		yaml_node_t *k, *v;
+		const char *ks, *vs, *why;
+
+		ydoc_pair(c->y, map, i, &k, &v);
+		ks = ydoc_str(k);
+		vs = ydoc_is_null(v) ? "" : ydoc_str(v);
+		if (ks == NULL || vs == NULL) {
+			derr(c, v, "annotation keys and values must be strings");
+			continue;
+		}
+		why = k8s_qualified_name_error(ks, true);
+		if (why != NULL)
+			derr(c, k, "the annotation key \"%.80s\" is not valid: %s", ks, why);
+		total += k->data.scalar.length + (ydoc_is_null(v) ? 0 : v->data.scalar.length);
+	}
+	if (total > POLSET_MAX_ANNOTATION_BYTES)
+		derr(c, map, "the annotations are %zu bytes, more than the %u Kubernetes allows "
+		     "(keys and values together)", total, POLSET_MAX_ANNOTATION_BYTES);
+}
+
+/* Object names: GlobalNetworkPolicy, its staged form and Tier check their
+ * own stricter forms (policy.c, tier.c); every other kind is a DNS subdomain. */
+static void
+check_object_name(struct dctx *c, const yaml_node_t *n, const char *kind, const char *name)
+{
+	if (strcmp(kind, "GlobalNetworkPolicy") == 0 ||
+	    strcmp(kind, "StagedGlobalNetworkPolicy") == 0 || strcmp(kind, "Tier") == 0)
+		return;
+	if (!k8s_dns_subdomain(name))
+		derr(c, n, "\"%.80s\" is not a valid %s name: at most 253 lowercase letters, "
+		     "digits, '-' and '.', in labels that start and end with a letter or digit",
+		     name, kind);
+}
+
 /* The labels mapping @map into the empty @out (O(n log n) for n labels). */
 void
 decode_labels(struct dctx *c, const yaml_node_t *map, struct labels *out)
@@ -33,6 +95,8 @@ decode_labels(struct dctx *c, const yaml_node_t *map, struct labels *out)
 			derr(c, v, "label keys and values must be strings");
 			continue;
 		}
+		if (!check_label(c, k, v, ks, vs))
+			continue;
 		if (labels_append(out, ks, vs) < 0) {
 			dnomem(c);
 			return;
@@ -58,6 +122,9 @@ decode_v1_json_labels(struct dctx *c, const yaml_node_t *ann, const struct jsonv
 			     METADATA_ANNOTATION, jsonv_text(j, k));
 			return;
 		}
+		if (!check_label(c, ann, ann, jsonv_text(j, k), v->type == JSONV_NULL ? "" :
+				 jsonv_text(j, v)))
+			return;
 		if (labels_append(out, jsonv_text(j, k), v->type == JSONV_NULL ? "" :
 				  jsonv_text(j, v)) < 0) {
 			dnomem(c);
@@ -177,6 +244,9 @@ decode_meta(struct dctx *c, const yaml_node_t *obj, const char *kind, struct met
 		return false;
 	}
 	m->name = dstrdup(c, ydoc_str(name));
+	dpath_push(c, ".name");
+	check_object_name(c, name, kind, ydoc_str(name));
+	dpath_pop(c, old + 8);
 	ns = dget(c, meta, "namespace");
 	if (ns != NULL && ydoc_str(ns) != NULL)
 		m->ns = dstrdup(c, ydoc_str(ns));
@@ -184,6 +254,9 @@ decode_meta(struct dctx *c, const yaml_node_t *obj, const char *kind, struct met
 	decode_labels(c, dget(c, meta, "labels"), &m->labels);
 	dpath_pop(c, old + 8);
 
+	dpath_push(c, ".annotations");
+	decode_annotations(c, dget(c, meta, "annotations"));
+	dpath_pop(c, old + 8);
 	ann = dget(c, dget(c, meta, "annotations"), METADATA_ANNOTATION);
 	if (c->form == FORM_V1 && ann != NULL) {
 		size_t o2 = dpath_push(c, ".annotations[%s]", METADATA_ANNOTATION);

@@ -164,7 +164,7 @@ struct tier {
 };
 
 struct failsafe {
-	uint8_t proto;			/* IPPROTO_TCP or IPPROTO_UDP */
+	uint8_t proto;			/* IPPROTO_TCP, IPPROTO_UDP or IPPROTO_SCTP */
 	uint16_t port;
 	bool has_net;
 	struct cidr net;
@@ -225,6 +225,7 @@ struct polset_limits {
 	size_t max_nodes;		/* YAML nodes per file, an alias counting as what it names */
 	size_t max_objects;		/* objects per file, List items included */
 	unsigned max_depth;		/* mappings and sequences inside one another */
+	bool allow_unknown_fields;	/* an unknown field is a warning, not an error */
 };
 
 /* Defaults: 32 MiB, 3 MiB, 1,000,000 nodes, 100,000 objects, 64 levels. */
@@ -249,12 +250,14 @@ extern const struct polset_limits polset_limits_default;
  */
 #define POLSET_NLIMITS		5
 #define POLSET_OPT_LIMIT	0x100
+#define POLSET_OPT_ALLOW_UNKNOWN	(POLSET_OPT_LIMIT + 0x40)
 #define POLSET_LIMIT_OPTIONS \
 	{ "max-file-bytes", required_argument, NULL, POLSET_OPT_LIMIT + 0 }, \
 	{ "max-object-bytes", required_argument, NULL, POLSET_OPT_LIMIT + 1 }, \
 	{ "max-nodes", required_argument, NULL, POLSET_OPT_LIMIT + 2 }, \
 	{ "max-objects", required_argument, NULL, POLSET_OPT_LIMIT + 3 }, \
-	{ "max-depth", required_argument, NULL, POLSET_OPT_LIMIT + 4 }
+	{ "max-depth", required_argument, NULL, POLSET_OPT_LIMIT + 4 }, \
+	{ "allow-unknown-fields", no_argument, NULL, POLSET_OPT_ALLOW_UNKNOWN }
 #define POLSET_LIMIT_USAGE \
 	"Limits on what loading the policy may cost (docs/operations.md, \"Limits\");\n" \
 	"sizes take a K, M or G suffix:\n" \
@@ -263,7 +266,11 @@ extern const struct polset_limits polset_limits_default;
 	"  --max-nodes N         YAML nodes per file, an alias counting as what it\n" \
 	"                        names (default 1000000)\n" \
 	"  --max-objects N       objects per file, List items included (default 100000)\n" \
-	"  --max-depth N         nesting of mappings and sequences (default 64)\n"
+	"  --max-depth N         nesting of mappings and sequences (default 64)\n" \
+	"\n" \
+	"  --allow-unknown-fields  a field Calico does not know (a misspelt destinaton:)\n" \
+	"                        is a warning, not an error; by default the object is\n" \
+	"                        rejected, as kubectl's strict field validation does\n"
 
 /* "max-file-bytes", "max-object-bytes", "max-nodes", "max-objects",
  * "max-depth": index i is option POLSET_OPT_LIMIT + i. */
@@ -281,7 +288,8 @@ int __must_check polset_limits_set(struct polset_limits *l, const char *name, co
 				   char *why, size_t whylen);
 
 /* polset_limits_option - polset_limits_set() for getopt value @opt
- * (POLSET_OPT_LIMIT + i); -ENOENT for any other value. */
+ * (POLSET_OPT_LIMIT + i), or set allow_unknown_fields for
+ * POLSET_OPT_ALLOW_UNKNOWN (@value unused); -ENOENT for any other value. */
 int __must_check polset_limits_option(struct polset_limits *l, int opt, const char *value,
 				      char *why, size_t whylen);
 
@@ -302,6 +310,7 @@ struct polset {
 	struct diags diags;		/* errors, warnings and notes from loading */
 	size_t nobjects;		/* objects seen (valid or not) */
 	size_t nrejected;		/* objects rejected as invalid */
+	size_t nskipped;		/* objects of other kinds, skipped with a note */
 	char **files;			/* interned file names (srcloc.file) */
 	size_t nfiles;
 	struct strmap file_index;	/* file name -> index in files */

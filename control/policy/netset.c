@@ -71,6 +71,13 @@ decode_netset(struct dctx *c, const yaml_node_t *obj, struct meta *m, bool globa
 	s->labels = m->labels;
 	labels_init(&m->labels);
 	s->loc = (struct srcloc){ c->file, ydoc_line(obj), ydoc_col(obj) };
+	/* Calico keeps this label for the namespace it adds itself (below) */
+	if (labels_get(&s->labels, "projectcalico.org/namespace") != NULL) {
+		dpath_push(c, "metadata.labels");
+		derr(c, dget(c, dget(c, obj, "metadata"), "labels"), "the label "
+		     "projectcalico.org/namespace is reserved: Calico sets it to the namespace");
+		dpath_pop(c, 0);
+	}
 	if (!global) {
 		s->ns = m->ns;
 		m->ns = NULL;

@@ -182,11 +182,62 @@ gnp_decode_staged_action(struct dctx *c, const yaml_node_t *f, struct policy *p)
 	const char *s = ydoc_str(f);
 	size_t old = dpath_push(c, ".stagedAction");
 
-	if (s == NULL || (strcmp(s, "Set") && strcmp(s, "Delete") && strcmp(s, "Learn") &&
-			  strcmp(s, "Ignore")))
+	if (s != NULL && *s == '\0')
+		;	/* empty is unset, as in Calico (Set) */
+	else if (s == NULL || (strcmp(s, "Set") && strcmp(s, "Delete") && strcmp(s, "Learn") &&
+			       strcmp(s, "Ignore")))
 		derr(c, f, "stagedAction must be Set, Delete, Learn or Ignore");
 	else
 		p->staged_action = dstrdup(c, s);
+	dpath_pop(c, old);
+}
+
+/*
+ * stagedAction: Delete stages the deletion of the policy of that name: every
+ * other field but tier must be unset (Calico compares the decoded spec with
+ * an empty one: null, "" and false pass, while order: 0 or types: [] do not).
+ */
+static void
+gnp_check_staged_delete(struct dctx *c, const yaml_node_t *spec)
+{
+	for (size_t i = 0; i < ydoc_len(spec); i++) {
+		yaml_node_t *k, *v;
+		const char *key, *val;
+		size_t old;
+
+		ydoc_pair(c->y, spec, i, &k, &v);
+		key = ydoc_str(k);
+		val = ydoc_str(v);
+		if (key == NULL || strcmp(key, "tier") == 0 || strcmp(key, "stagedAction") == 0 ||
+		    ydoc_is_null(v) || (val != NULL && (*val == '\0' || strcmp(val, "false") == 0)))
+			continue;
+		old = dpath_push(c, ".%s", key);
+		derr(c, k, "with stagedAction: Delete every field but tier must be unset");
+		dpath_pop(c, old);
+	}
+}
+
+/* performanceHints: a list of distinct hints, of which Calico knows one. */
+static void
+gnp_decode_perf_hints(struct dctx *c, const yaml_node_t *f)
+{
+	size_t old = dpath_push(c, ".performanceHints");
+	bool seen = false;
+
+	if (dseq(c, f, "performanceHints")) {
+		for (size_t i = 0; i < ydoc_len(f); i++) {
+			yaml_node_t *it = ydoc_item(c->y, f, i);
+			const char *s = ydoc_str(it);
+			size_t o2 = dpath_push(c, "[%zu]", i);
+
+			if (s == NULL || strcmp(s, "AssumeNeededOnEveryNode") != 0)
+				derr(c, it, "the only performance hint is AssumeNeededOnEveryNode");
+			else if (seen)
+				derr(c, it, "AssumeNeededOnEveryNode is listed twice");
+			seen = true;
+			dpath_pop(c, o2);
+		}
+	}
 	dpath_pop(c, old);
 }
 
@@ -222,18 +273,26 @@ gnp_finish(struct dctx *c, const yaml_node_t *spec, struct policy *p, bool expli
 static void
 gnp_decode_spec(struct dctx *c, const yaml_node_t *spec, struct policy *p, bool staged)
 {
+	/* the CRD schemas: stagedAction is the staged kind's alone */
 	static const char *const known[] = {
-		"tier", "order", "selector", "namespaceSelector", "serviceAccountSelector",
-		"types", "ingress", "egress", "doNotTrack", "preDNAT", "applyOnForward",
-		"performanceHints", "stagedAction", NULL,
+		"stagedAction", "tier", "order", "selector", "namespaceSelector",
+		"serviceAccountSelector", "types", "ingress", "egress", "doNotTrack", "preDNAT",
+		"applyOnForward", "performanceHints", NULL,
 	};
 	size_t old = c->plen;
 	bool explicit_types = false;
 	yaml_node_t *f;
 
-	dfields(c, spec, known);
+	dfields(c, spec, staged ? known : known + 1);
 	f = dget(c, spec, "tier");
 	p->tier = dstrdup(c, f && ydoc_str(f) && *ydoc_str(f) ? ydoc_str(f) : "default");
+	if (f != NULL && (ydoc_str(f) == NULL || (*ydoc_str(f) && !k8s_dns_subdomain(ydoc_str(f))))) {
+		dpath_push(c, ".tier");
+		derr(c, f, "tier must name a tier: lowercase letters, digits and '-'");
+		dpath_pop(c, old);
+	}
+	if ((f = dget(c, spec, "performanceHints")) != NULL)
+		gnp_decode_perf_hints(c, f);
 	if ((f = dget(c, spec, "order")) != NULL) {
 		dpath_push(c, ".order");
 		p->has_order = dnumber(c, f, &p->order);
@@ -257,6 +316,8 @@ gnp_decode_spec(struct dctx *c, const yaml_node_t *spec, struct policy *p, bool 
 	gnp_decode_flag(c, spec, "applyOnForward", &p->apply_on_forward);
 	if (staged && (f = dget(c, spec, "stagedAction")) != NULL)
 		gnp_decode_staged_action(c, f, p);
+	if (p->staged_action != NULL && strcmp(p->staged_action, "Delete") == 0)
+		gnp_check_staged_delete(c, spec);
 	gnp_finish(c, spec, p, explicit_types);
 }
 
@@ -298,11 +359,12 @@ decode_policy(struct dctx *c, const yaml_node_t *obj, struct meta *m, bool stage
 	p->name = m->name;
 	m->name = NULL;
 	dpath_push(c, "spec");
-	if (spec == NULL || !dmap(c, spec, "spec")) {
+	if (spec != NULL && !dmap(c, spec, "spec")) {
 		dpath_pop(c, 0);
 		policy_free(p);
 		return;
 	}
+	/* no spec is an empty one, as in Calico: validated all the same */
 	gnp_decode_spec(c, spec, p, staged);
 	dpath_pop(c, 0);
 	if (c->err != 0) {

@@ -317,6 +317,7 @@ decode_object(struct dctx *c, const yaml_node_t *obj)
 		diag_add(&c->ps->diags, DIAG_NOTE, c->file, ydoc_line(obj), ydoc_col(obj), NULL,
 			 NULL, "skipping %s/%s: not a kind nfqwall enforces", kind,
 			 ydoc_str(name) ? ydoc_str(name) : "?");
+		c->ps->nskipped++;
 		return;
 	}
 	c->ps->nobjects++;
@@ -372,8 +373,15 @@ polset_load_docs(struct polset *ps, struct ydocs *docs)
 		dnomem(&c);
 	}
 	for (size_t i = 0; i < docs->n && c.err == 0 && !c.stop; i++) {
+		yaml_node_t *root;
+
 		c.y = &docs->v[i];
-		decode_object(&c, ydoc_root(c.y));
+		root = ydoc_root(c.y);
+		/* a document of comments only (helm template writes many): kubectl skips it too */
+		if (root == NULL || (root->type == YAML_SCALAR_NODE && root->data.scalar.length == 0 &&
+				     root->data.scalar.style == YAML_PLAIN_SCALAR_STYLE))
+			continue;
+		decode_object(&c, root);
 	}
 	if (ps->diags.nlost != lost)
 		dnomem(&c);	/* a diagnostic was lost */

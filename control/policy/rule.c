@@ -219,9 +219,96 @@ decode_rule_protocol(struct dctx *c, const yaml_node_t *n, struct rule *r)
 		r->ip_version = 6;
 }
 
+/* http.methods: strings, none twice (O(n^2), bounded by the object's size). */
+static void
+decode_http_methods(struct dctx *c, const yaml_node_t *f)
+{
+	for (size_t i = 0; i < ydoc_len(f); i++) {
+		yaml_node_t *it = ydoc_item(c->y, f, i);
+		const char *s = ydoc_str(it);
+
+		if (s == NULL) {
+			derr(c, it, "a method must be a string");
+			continue;
+		}
+		for (size_t j = 0; j < i; j++) {
+			const char *t = ydoc_str(ydoc_item(c->y, f, j));
+
+			if (t != NULL && strcmp(s, t) == 0) {
+				derr(c, it, "the method \"%.40s\" is listed twice", s);
+				break;
+			}
+		}
+	}
+}
+
+/*
+ * http: {methods: [...], paths: [{exact} or {prefix}]}, checked as Calico's
+ * validator does though nfqwall ignores it: each path has exactly one of
+ * exact and prefix.
+ */
+static void
+decode_http(struct dctx *c, const yaml_node_t *n)
+{
+	static const char *const known[] = { "methods", "paths", NULL };
+	static const char *const pathk[] = { "exact", "prefix", NULL };
+	size_t old = c->plen;
+	yaml_node_t *f;
+
+	if (!dmap(c, n, "http"))
+		return;
+	dfields(c, n, known);
+	if ((f = dget(c, n, "methods")) != NULL) {
+		dpath_push(c, ".methods");
+		if (dseq(c, f, "methods"))
+			decode_http_methods(c, f);
+		dpath_pop(c, old);
+	}
+	if ((f = dget(c, n, "paths")) == NULL)
+		return;
+	dpath_push(c, ".paths");
+	if (dseq(c, f, "paths")) {
+		for (size_t i = 0; i < ydoc_len(f); i++) {
+			yaml_node_t *it = ydoc_item(c->y, f, i);
+			size_t o2 = dpath_push(c, "[%zu]", i);
+
+			if (dmap(c, it, "a path match")) {
+				const char *e = ydoc_str(dget(c, it, "exact"));
+				const char *p = ydoc_str(dget(c, it, "prefix"));
+
+				dfields(c, it, pathk);
+				if (e && *e && p && *p)
+					derr(c, it, "a path match has exactly one of exact and prefix");
+				else if (!(e && *e) && !(p && *p))
+					derr(c, it, "a path match needs exact or prefix");
+				else if (*(e && *e ? e : p) != '/' || strpbrk(e && *e ? e : p, "? #"))
+					derr(c, it, "a path starts with '/' and holds no '?', '#' or "
+						    "space");
+			}
+			dpath_pop(c, o2);
+		}
+	}
+	dpath_pop(c, old);
+}
+
+/* A rule's metadata: {annotations: {string: string}}, with no effect. */
+static void
+decode_rule_metadata(struct dctx *c, const yaml_node_t *n)
+{
+	static const char *const known[] = { "annotations", NULL };
+	size_t old = dpath_push(c, ".metadata");
+
+	if (dmap(c, n, "metadata")) {
+		dfields(c, n, known);
+		dpath_push(c, ".annotations");
+		decode_annotations(c, dget(c, n, "annotations"));
+	}
+	dpath_pop(c, old);
+}
+
 /* icmp and notICMP (they need protocol ICMP or ICMPv6), and http (ignored). */
 static void
-decode_rule_icmp_http(struct dctx *c, const yaml_node_t *n, struct rule *r)
+decode_rule_icmp_http(struct dctx *c, const yaml_node_t *n, struct rule *r, bool ingress)
 {
 	size_t old = c->plen;
 	yaml_node_t *f;
@@ -246,6 +333,13 @@ decode_rule_icmp_http(struct dctx *c, const yaml_node_t *n, struct rule *r)
 	f = dget(c, n, "http");
 	if (f != NULL) {
 		dpath_push(c, ".http");
+		decode_http(c, f);
+		if (r->action != ACT_ALLOW)
+			derr(c, f, "http is only allowed in Allow rules");
+		if (r->proto != 0 && r->proto != IPPROTO_TCP)
+			derr(c, f, "http needs protocol TCP or none");
+		if (!ingress)
+			derr(c, f, "http is only allowed in ingress rules");
 		dwarn(c, f, "http matches apply to pods with an application-layer proxy only; "
 			    "nfqwall ignores them, as Felix's iptables dataplane does");
 		r->has_http = true;
@@ -284,6 +378,9 @@ check_rule_ports(struct dctx *c, const yaml_node_t *n, const struct rule *r, boo
 			derr(c, en, "%s ports are only allowed with protocol TCP, UDP or SCTP",
 			     side[e]);
 	}
+	if (r->dst.has_services && (r->dst.nports || r->dst.nnot_ports))
+		derr(c, dget(c, n, "destination"), "destination ports and notPorts cannot be "
+						   "combined with services (the Service's ports apply)");
 	if (r->src.has_services && ingress == false)
 		derr(c, dget(c, n, "source"), "services may only be an ingress source or an "
 					      "egress destination");
@@ -305,9 +402,11 @@ decode_rule(struct dctx *c, const yaml_node_t *n, struct rule *r, bool ingress)
 	if (!dmap(c, n, "a rule"))
 		return;
 	dfields(c, n, known);
+	if (dget(c, n, "metadata") != NULL)
+		decode_rule_metadata(c, dget(c, n, "metadata"));
 	decode_action(c, n, r);
 	decode_rule_protocol(c, n, r);
-	decode_rule_icmp_http(c, n, r);
+	decode_rule_icmp_http(c, n, r, ingress);
 	dpath_push(c, ".source");
 	decode_entity(c, dget(c, n, "source"), &r->src);
 	dpath_pop(c, old);

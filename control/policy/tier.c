@@ -8,7 +8,17 @@
 
 #include "decode.h"
 
-#define DEFAULT_TIER_ORDER	1000000
+/* The tiers Calico defines itself, with the order and default action its
+ * validator and CRD rules require of them (v3.32). */
+static const struct {
+	const char *name;
+	double order;
+	enum action action;
+} fixed_tiers[] = {
+	{ "default", 1000000, ACT_DENY },
+	{ "kube-admin", 1000, ACT_PASS },
+	{ "kube-baseline", 10000000, ACT_PASS },
+};
 
 void
 tier_free(struct tier *t)
@@ -19,27 +29,24 @@ tier_free(struct tier *t)
 	free(t);
 }
 
-/* A Kubernetes/Calico object name: lowercase RFC 1123 subdomain, at most 253. */
-static bool
-valid_k8s_name(const char *s)
+/* The fixed order and default action of Calico's own tiers: an explicit
+ * order is required, and kube-admin and kube-baseline must say Pass. */
+static void
+tier_check_fixed(struct dctx *c, const yaml_node_t *spec, const struct tier *t, bool has_action)
 {
-	size_t n = strlen(s);
-
-	if (n == 0 || n > 253)
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		char ch = s[i];
-		bool alnum = (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9');
-
-		if (!alnum && ch != '-' && ch != '.')
-			return false;
-		if ((i == 0 || i == n - 1) && !alnum)
-			return false;
+	for (size_t i = 0; i < ARRAY_SIZE(fixed_tiers); i++) {
+		if (strcmp(t->name, fixed_tiers[i].name) != 0)
+			continue;
+		if (!t->has_order || t->order != fixed_tiers[i].order)
+			derr(c, spec, "the %s tier's order must be %.0f", t->name, fixed_tiers[i].order);
+		if (t->default_action != fixed_tiers[i].action ||
+		    (fixed_tiers[i].action == ACT_PASS && !has_action))
+			derr(c, spec, "the %s tier's defaultAction must be %s", t->name,
+			     action_name(fixed_tiers[i].action));
 	}
-	return true;
 }
 
-static void
+static bool
 tier_decode_spec(struct dctx *c, const yaml_node_t *spec, struct tier *t)
 {
 	static const char *const known[] = { "order", "defaultAction", NULL };
@@ -65,6 +72,7 @@ tier_decode_spec(struct dctx *c, const yaml_node_t *spec, struct tier *t)
 			derr(c, n, "defaultAction must be Deny or Pass");
 		dpath_pop(c, 4);
 	}
+	return n != NULL;
 }
 
 void
@@ -72,6 +80,7 @@ decode_tier(struct dctx *c, const yaml_node_t *obj, struct meta *m)
 {
 	yaml_node_t *spec = dget(c, obj, "spec");
 	struct tier *t = dcalloc(c, 1, sizeof(*t));
+	bool has_action = false;
 
 	if (t == NULL)
 		return;
@@ -79,20 +88,14 @@ decode_tier(struct dctx *c, const yaml_node_t *obj, struct meta *m)
 	m->name = NULL;
 	t->default_action = ACT_DENY;
 	t->loc = (struct srcloc){ c->file, ydoc_line(obj), ydoc_col(obj) };
-	if (!valid_k8s_name(t->name) || strchr(t->name, '.') != NULL)
+	if (!k8s_dns_label(t->name, K8S_LABEL_MAX))
 		derr(c, dget(c, dget(c, obj, "metadata"), "name"),
-		     "tier names are lowercase letters, digits and '-'");
+		     "tier names are at most 63 lowercase letters, digits and '-', starting and "
+		     "ending with a letter or digit");
 	dpath_push(c, "spec");
 	if (spec != NULL && dmap(c, spec, "spec"))
-		tier_decode_spec(c, spec, t);
-	if (strcmp(t->name, "default") == 0) {
-		if (t->default_action != ACT_DENY)
-			derr(c, spec, "the default tier's defaultAction must be Deny");
-		if (!t->has_order) {
-			t->has_order = true;
-			t->order = DEFAULT_TIER_ORDER;
-		}
-	}
+		has_action = tier_decode_spec(c, spec, t);
+	tier_check_fixed(c, spec ? spec : obj, t, has_action);
 	dpath_pop(c, 0);
 	if (dfailed(c)) {
 		tier_free(t);

@@ -71,6 +71,8 @@ struct ycomp {
 	size_t nodes;		/* nodes of the stream so far, aliases expanded */
 	size_t *keys;		/* scratch: pair indices of one mapping */
 	size_t capkeys;
+	const char *buf;	/* the text being parsed, for the messages */
+	size_t len;
 };
 
 static __printf(3, 4) int
@@ -374,6 +376,40 @@ yc_event(struct ycomp *yc, const yaml_event_t *ev, struct ydocs *docs)
 	}
 }
 
+/*
+ * A tab in the indentation of the line where libyaml stopped (or of the
+ * line before, where it stops at the next token): YAML forbids tabs there,
+ * and libyaml's own words ("found character that cannot start any token")
+ * do not say so. True when said.
+ */
+static bool
+yc_tab_error(struct ycomp *yc, const yaml_mark_t *m)
+{
+	size_t at = m->index < yc->len ? m->index : yc->len;
+	size_t start, line = m->line + 1;
+
+	for (int back = 0; back < 2 && yc->buf != NULL; back++) {
+		start = at;
+		while (start > 0 && yc->buf[start - 1] != '\n')
+			start--;
+		for (size_t i = start; i < yc->len && (yc->buf[i] == ' ' || yc->buf[i] == '\t');
+		     i++) {
+			yaml_mark_t tab = { .index = i, .line = line - 1, .column = i - start };
+
+			if (yc->buf[i] != '\t')
+				continue;
+			yc_fail(yc, &tab, "a tab in the indentation of line %zu: YAML forbids tabs "
+				"there; indent with spaces", line);
+			return true;
+		}
+		if (start == 0 || line < 2)
+			break;
+		at = start - 1;		/* the line before */
+		line--;
+	}
+	return false;
+}
+
 static int
 yc_parse_error(struct ycomp *yc)
 {
@@ -382,6 +418,8 @@ yc_parse_error(struct ycomp *yc)
 
 	if (p->error == YAML_MEMORY_ERROR || p->error == YAML_NO_ERROR)
 		return -ENOMEM;
+	if (yc_tab_error(yc, m))
+		return -EINVAL;
 	return yc_fail(yc, m, "YAML %s%s%s", p->problem ? p->problem : "syntax error",
 		       p->context ? " " : "", p->context ? p->context : "");
 }
@@ -448,6 +486,8 @@ ydocs_load(struct ydocs *docs, const char *path, const char *buf, size_t len,
 		return -ENOMEM;
 	}
 	yaml_parser_set_input_string(&yc.parser, (const unsigned char *)buf, len);
+	yc.buf = buf;
+	yc.len = len;
 	err = yc_run(&yc, docs);
 	if (yc.in_doc)
 		yaml_document_delete(&yc.doc);

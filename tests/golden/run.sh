@@ -16,6 +16,10 @@
 # stdout and stderr together, then a line "exit N", must be exactly
 # tests/golden/explain/NAME.out. UPDATE=1 rewrites these too.
 #
+# A case with a NAME.args file (one line: the arguments, e.g.
+# "--allow-unknown-fields -") runs "nfqwall check ARGS" with NAME.yaml on
+# standard input instead, so "-" reads it from there.
+#
 # To add a case: write NAME.yaml, run "build/nfqwall check tests/golden/bad/NAME.yaml
 # > tests/golden/bad/NAME.err" (or good/ and .out) and check every line by eye.
 #
@@ -51,7 +55,12 @@ run_case() {
 		fail=$((fail + 1))
 		return
 	fi
-	"$NFQWALL" check "$2" >"$tmp" 2>/dev/null
+	if [ -f "${2%.yaml}.args" ]; then
+		# shellcheck disable=SC2046 # the arguments are words, on purpose
+		"$NFQWALL" check $(cat "${2%.yaml}.args") <"$2" >"$tmp" 2>/dev/null
+	else
+		"$NFQWALL" check "$2" >"$tmp" 2>/dev/null
+	fi
 	rc=$?
 	if [ "$rc" -eq "$4" ] && cmp -s "$3" "$tmp"; then
 		echo "ok - $name"

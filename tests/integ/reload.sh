@@ -34,4 +34,20 @@ sed -i 's/      destination: {ports: \[8081\]}/      protocol: TCP\n      destin
 check "after the fix 8081 is allowed" wait_for nc_ $PEER tcp $NODE4 8081 --timeout 0.5
 rm "$POLICY/broken.yaml"
 check "after removing the file 8081 is denied again" wait_for sh -c "! ip netns exec $CLI $PEER tcp $NODE4 8081 --timeout 0.3"
+# A misspelt field is an error too (it used to warn, and this rule allowed every TCP port).
+cat > "$POLICY/typo.yaml" <<'EOT'
+apiVersion: projectcalico.org/v3
+kind: GlobalNetworkPolicy
+metadata:
+  name: typo
+spec:
+  selector: role == 'node'
+  order: 1
+  ingress:
+    - action: Allow
+      protocol: TCP
+      destinaton: {ports: [9999]}
+EOT
+check "an unknown field is an error naming it" wait_for grep -q 'typo.yaml:11:7: error: GlobalNetworkPolicy/typo: spec.ingress\[0\].destinaton: unknown field' "$WORK/nfqwall.err"
+check_not "the misspelt rule does not open 8081" nc_ $PEER tcp $NODE4 8081 --timeout 1
 finish

@@ -102,6 +102,29 @@ test_filter_chain_order(void **state)
 	failsafe_list_free(&out);
 }
 
+/* An SCTP failsafe entry (Calico accepts them) becomes an sctp match, not tcp. */
+static void
+test_sctp_failsafe(void **state)
+{
+	struct failsafe_list in, out;
+	struct fw_config c;
+	char why[80];
+	char *t;
+
+	(void)state;
+	base_config(&c, &in, &out);
+	failsafe_list_free(&in);
+	assert_int_equal(failsafe_parse("tcp:22", &in, why, sizeof(why)), 0);
+	in.v[0].proto = IPPROTO_SCTP;
+	in.v[0].port = 3868;
+	t = render(&c, AF_INET);
+	assert_true(pos(t, "-A NFQWALL-INPUT -p sctp -m sctp --dport 3868 -j NFQWALL-FAILSAFE") >= 0);
+	assert_int_equal(pos(t, "-p tcp -m tcp --dport 3868"), -1);
+	free(t);
+	failsafe_list_free(&in);
+	failsafe_list_free(&out);
+}
+
 /* The flows of the last generation that a change spares: moved to this one in the kernel. */
 static void
 test_carry(void **state)
@@ -344,6 +367,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_filter_chain_order),
+		cmocka_unit_test(test_sctp_failsafe),
 		cmocka_unit_test(test_carry),
 		cmocka_unit_test(test_options),
 		cmocka_unit_test(test_failsafe_nets_per_family),

@@ -191,7 +191,7 @@ test_tiers(void **state)
 		"apiVersion: projectcalico.org/v3\n"
 		"kind: Tier\n"
 		"metadata: {name: default}\n"
-		"spec: {}\n"
+		"spec: {order: 1000000}\n"
 		"---\n"
 		"apiVersion: projectcalico.org/v3\n"
 		"kind: Tier\n"
@@ -206,6 +206,7 @@ test_tiers(void **state)
 		"kind: Tier\n"
 		"metadata: {name: default}\n"
 		"spec:\n"
+		"  order: 1000000\n"
 		"  defaultAction: Pass\n";
 	struct polset ps;
 	const struct tier *t;
@@ -292,7 +293,7 @@ test_felixconfiguration(void **state)
 	assert_false(f->in.set);
 	assert_false(f->out.set);
 	assert_diag(nth_diag(&ps, DIAG_ERROR, 0), 23, 16, "FelixConfiguration/node.n2",
-		    "spec.failsafeOutboundHostPorts[0]", "protocol must be TCP or UDP");
+		    "spec.failsafeOutboundHostPorts[0]", "protocol must be TCP, UDP or SCTP");
 	polset_free(&ps);
 }
 

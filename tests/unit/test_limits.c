@@ -98,6 +98,11 @@ test_set(void **state)
 	assert_int_equal(polset_limits_option(&l, POLSET_OPT_LIMIT + 5, "9", why, sizeof(why)),
 			 -ENOENT);
 	assert_int_equal(polset_limits_option(&l, 'n', "9", why, sizeof(why)), -ENOENT);
+	/* --allow-unknown-fields rides with the limits, so every loader has it */
+	assert_false(l.allow_unknown_fields);
+	assert_int_equal(polset_limits_option(&l, POLSET_OPT_ALLOW_UNKNOWN, NULL, why, sizeof(why)),
+			 0);
+	assert_true(l.allow_unknown_fields);
 	for (int i = 0; i < POLSET_NLIMITS; i++)
 		assert_int_equal(polset_limits_option(&l, POLSET_OPT_LIMIT + i, "1", why,
 						      sizeof(why)), 0);

@@ -131,6 +131,7 @@ static const char policy_text[] =
 	"  ingress:\n"
 	"  - action: Allow\n"
 	"    protocol: TCP\n"
+	"    http: {methods: [GET]}\n"
 	"    source:\n"
 	"      nets: [10.0.0.0/8, 192.168.0.0/16]\n"
 	"      notNets: [10.1.0.0/16]\n"
@@ -150,7 +151,6 @@ static const char policy_text[] =
 	"  - action: Pass\n"
 	"    destination: {serviceAccounts: {names: [a], selector: x == 'y'}}\n"
 	"  - action: Allow\n"
-	"    http: {methods: [GET]}\n"
 	"    destination: {services: {name: api, namespace: default}}\n"
 	"  doNotTrack: false\n"
 	"  preDNAT: false\n"
@@ -293,12 +293,14 @@ static int
 load_buffer(struct polset *ps, const void *arg)
 {
 	(void)arg;
+	ps->limits.allow_unknown_fields = true;	/* "warned" keeps its warning */
 	return polset_load_buffer(ps, "oom.yaml", policy_text, sizeof(policy_text) - 1);
 }
 
 static int
 load_path(struct polset *ps, const void *arg)
 {
+	ps->limits.allow_unknown_fields = true;
 	return polset_load_path(ps, arg);
 }
 

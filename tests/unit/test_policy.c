@@ -90,7 +90,9 @@ test_json_input(void **state)
 	const struct rule *r;
 
 	(void)state;
-	load(&ps, text);
+	polset_init(&ps);
+	ps.limits.allow_unknown_fields = true;
+	assert_int_equal(polset_load_buffer(&ps, FILE_NAME, text, strlen(text)), 0);
 	assert_int_equal(ps.diags.nerr, 0);
 	assert_int_equal(ps.npolicies, 1);
 	p = ps.policies[0];
@@ -202,7 +204,7 @@ test_unknown_kind_skipped(void **state)
 }
 
 static void
-test_unknown_fields_warn(void **state)
+test_unknown_fields(void **state)
 {
 	static const char text[] =
 		GNP_X
@@ -216,7 +218,23 @@ test_unknown_fields_warn(void **state)
 	const struct policy *p;
 
 	(void)state;
+	/* by default an error, as kubectl's strict field validation has it */
 	load(&ps, text);
+	assert_int_equal(ps.diags.nerr, 3);
+	assert_int_equal(ps.diags.nwarn, 0);
+	assert_int_equal(ps.npolicies, 0);
+	assert_int_equal(ps.nrejected, 1);
+	assert_diag(nth_diag(&ps, DIAG_ERROR, 0), 6, 3, OBJ_X, "spec.selectr",
+		    "unknown field: Calico does not know it (check the spelling; "
+		    "--allow-unknown-fields makes this a warning)");
+	assert_diag(nth_diag(&ps, DIAG_ERROR, 2), 11, 7, OBJ_X,
+		    "spec.ingress[0].destination.port", nth_diag(&ps, DIAG_ERROR, 0)->msg);
+	polset_free(&ps);
+
+	/* --allow-unknown-fields: warnings, and the object loads without them */
+	polset_init(&ps);
+	ps.limits.allow_unknown_fields = true;
+	assert_int_equal(polset_load_buffer(&ps, FILE_NAME, text, strlen(text)), 0);
 	assert_int_equal(ps.diags.nerr, 0);
 	assert_int_equal(ps.diags.nwarn, 3);
 	assert_int_equal(ps.npolicies, 1);
@@ -226,7 +244,7 @@ test_unknown_fields_warn(void **state)
 	assert_int_equal(p->ingress[0].dst.nports, 0);
 	assert_diag(nth_diag(&ps, DIAG_WARN, 0), 6, 3, OBJ_X, "spec.selectr", "unknown field");
 	assert_diag(nth_diag(&ps, DIAG_WARN, 1), 9, 5, OBJ_X, "spec.ingress[0].protocl",
-		    "unknown field (ignored); check the spelling");
+		    "unknown field (ignored: --allow-unknown-fields); check the spelling");
 	assert_diag(nth_diag(&ps, DIAG_WARN, 2), 11, 7, OBJ_X,
 		    "spec.ingress[0].destination.port", "unknown field");
 	polset_free(&ps);
@@ -611,7 +629,7 @@ main(void)
 		cmocka_unit_test(test_json_input),
 		cmocka_unit_test(test_list_wrappers),
 		cmocka_unit_test(test_unknown_kind_skipped),
-		cmocka_unit_test(test_unknown_fields_warn),
+		cmocka_unit_test(test_unknown_fields),
 		cmocka_unit_test(test_document_errors),
 		cmocka_unit_test(test_yaml_syntax_error_keeps_earlier_docs),
 		cmocka_unit_test(test_types_default_v3),

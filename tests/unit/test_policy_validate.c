@@ -324,23 +324,31 @@ test_host_bits_set(void **state)
 		      9, 17, "spec.ingress[0].destination.notNets[0]", "has host bits set");
 }
 
+/* A bare address is a /32 or /128, as Calico's validator (ParseCIDROrIP) takes it. */
 static void
 test_bare_ip_in_nets(void **state)
 {
+	static const char text[] = GNP_X
+		"  ingress:\n"
+		"  - action: Allow\n"
+		"    source:\n"
+		"      nets: [10.0.0.1]\n"
+		"  - action: Allow\n"
+		"    source:\n"
+		"      notNets: ['fd00::1']\n";
+	struct polset ps;
+	const struct policy *p;
+
 	(void)state;
-	expect_reject(GNP_X
-		      "  ingress:\n"
-		      "  - action: Allow\n"
-		      "    source:\n"
-		      "      nets: [10.0.0.1]\n",
-		      9, 14, "spec.ingress[0].source.nets[0]",
-		      "\"10.0.0.1\" needs a prefix length (write 10.0.0.1/32)");
-	expect_reject(GNP_X
-		      "  ingress:\n"
-		      "  - action: Allow\n"
-		      "    source:\n"
-		      "      nets: ['fd00::1']\n",
-		      9, 14, "spec.ingress[0].source.nets[0]", "(write fd00::1/128)");
+	load(&ps, text);
+	assert_int_equal(ps.diags.nerr, 0);
+	assert_int_equal(ps.npolicies, 1);
+	p = ps.policies[0];
+	assert_int_equal(p->ingress[0].src.nnets, 1);
+	assert_int_equal(p->ingress[0].src.nets[0].plen, 32);
+	assert_int_equal(p->ingress[1].src.nnot_nets, 1);
+	assert_int_equal(p->ingress[1].src.not_nets[0].plen, 128);
+	polset_free(&ps);
 	expect_reject(GNP_X
 		      "  ingress:\n"
 		      "  - action: Allow\n"

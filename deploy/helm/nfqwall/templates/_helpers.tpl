@@ -220,7 +220,8 @@ Options left null, empty or false render nothing, so the daemon's defaults apply
   (list "maxObjectBytes" "NFQWALL_MAX_OBJECT_BYTES")
   (list "maxNodes" "NFQWALL_MAX_NODES")
   (list "maxObjects" "NFQWALL_MAX_OBJECTS")
-  (list "maxDepth" "NFQWALL_MAX_DEPTH") }}
+  (list "maxDepth" "NFQWALL_MAX_DEPTH")
+  (list "allowUnknownFields" "NFQWALL_ALLOW_UNKNOWN_FIELDS") }}
 {{- range $options }}
 {{- $v := index $d (index . 0) }}
 {{- if kindIs "bool" $v }}
