@@ -17,6 +17,7 @@
 #include "vlog.h"
 
 struct kube_store;
+struct fj_journal;
 
 #define DAEMON_STALE_SYNC_NS (180ull * 1000000000ull)	/* a watch silent this long is reported stale */
 #define DAEMON_STALL_NS	(5ull * 1000000000ull)	/* a worker or the control loop silent this long fails /livez */
@@ -39,6 +40,7 @@ struct daemon {
 	struct worker_stats **wstats;		/* one per worker */
 	unsigned nworkers;
 	struct vlog_logger *logger;
+	struct fj_journal *journal;		/* --flow-journal, else NULL */
 
 	/* the control loop */
 	uint64_t control_heartbeat_ns;		/* CLOCK_MONOTONIC */
