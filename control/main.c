@@ -12,6 +12,7 @@
 #include "cli.h"
 #include "compile.h"
 #include "lint.h"
+#include "replay.h"
 #include "run.h"
 #include "ydoc.h"
 
@@ -30,6 +31,9 @@ static const char main_usage[] =
 	"                                  validate and lint policy files; print the\n"
 	"                                  compiled table of node NAME\n"
 	"  explain ... PATH...             which stage, tier, policy and rule decide a packet\n"
+	"  replay --journal FILE --before PATH --after PATH [--node NAME] [--json]\n"
+	"                                  the recorded flows (run --flow-journal) whose\n"
+	"                                  verdict a policy change would change\n"
 	"  select [--labels FILE] SELECTOR [KEY=VALUE...]\n"
 	"                                  evaluate a Calico selector against labels\n"
 	"  version                         print the version\n"
@@ -335,6 +339,7 @@ main(int argc, char **argv)
 	} cmds[] = {
 		{ "check", check_main },
 		{ "explain", explain_main },
+		{ "replay", replay_main },
 		{ "run", run_main },
 		{ "uninstall", uninstall_main },
 		{ "select", select_main },
