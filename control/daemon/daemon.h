@@ -93,6 +93,13 @@ uint16_t http_port(const struct http_server *h);
 /* http_stop - stop serving and free. NULL is a no-op. */
 void http_stop(struct http_server *h);
 
+struct MHD_Response;
+
+/* http_flows_response - the answer to GET /flows (http_flows.c) and its status
+ * in *@status: the flow journal's snapshot, or 404 when it is off; NULL when
+ * libmicrohttpd has no memory. */
+struct MHD_Response *http_flows_response(struct daemon *d, unsigned *status);
+
 /* metrics_render - the Prometheus text exposition of @d into a malloc'd
  * string (*out, length returned). */
 size_t metrics_render(struct daemon *d, char **out);
