@@ -358,9 +358,12 @@ print_flow_text(const struct fjr_flow *f, bool denied)
 	else
 		printf("proto %u", f->proto);
 	printf(" %s", addr_format(&f->src, f->family, a));
-	printf(" -> %s", addr_format(&f->dst, f->family, a));
-	if (f->flags & PKT_F_PORTS)
-		printf(":%u", f->dport);
+	if ((f->flags & PKT_F_PORTS) && f->family == AF_INET6)
+		printf(" -> [%s]:%u", addr_format(&f->dst, f->family, a), f->dport);
+	else if (f->flags & PKT_F_PORTS)
+		printf(" -> %s:%u", addr_format(&f->dst, f->family, a), f->dport);
+	else
+		printf(" -> %s", addr_format(&f->dst, f->family, a));
 	if (f->flags & PKT_F_ICMP)
 		printf(" icmp type %u code %u", f->icmp_type, f->icmp_code);
 	printf(" (%s", fjr_path_name(f->path));
