@@ -405,7 +405,7 @@ snap_build(struct fj_journal *j, uint64_t now)
 	s->made_ns = now;
 	s->refs = 1;		/* the cache's */
 	s->j = j;
-	STAT_ADD(j->snaps, 1);
+	STAT_ADD(j->snaps, 1);	/* under j->lock; read by /metrics */
 	return s;
 }
 

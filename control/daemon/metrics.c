@@ -276,6 +276,9 @@ render_journal(FILE *f, struct daemon *d)
 	      "Judged packets the flow journal did not count: a new flow while the table was "
 	      "full, or a worker's journal ring full.",
 	      STAT_GET(j->table_dropped) + fj_ring_drops(j));
+	plain(f, "flow_journal_snapshots_total", "counter",
+	      "Snapshots built for /flows (every reader within 10 s shares one).",
+	      STAT_GET(j->snaps));
 	plain(f, "flow_journal_pruned_total", "counter",
 	      "Flows forgotten from memory (after their lines were written) to make room.",
 	      STAT_GET(j->pruned));

@@ -92,7 +92,7 @@ static const char run_usage[] =
 	"                                               often (default 10000)\n"
 	"  --log-rate N          NFQWALL_LOG_RATE       lines per second per rule (default 10;\n"
 	"  --log-burst N         NFQWALL_LOG_BURST      burst 20; 0 = unlimited)\n"
-	"  --http-addr ADDR:PORT NFQWALL_HTTP_ADDR      /metrics, /livez, /readyz (default\n"
+	"  --http-addr ADDR:PORT NFQWALL_HTTP_ADDR      /metrics, /livez, /readyz, /flows (default\n"
 	"                                               127.0.0.1:9417; \"off\" disables)\n"
 	"  --no-allow-self       NFQWALL_NO_ALLOW_SELF=1  police nfqwall's own HTTP port on\n"
 	"                                               loopback too (default: TCP from a\n"

@@ -55,6 +55,26 @@ check "/flows lines parse and hold the flows" journal_has "$WORK/flows.http"
 check "/flows says how many flows it holds" grep -qi '^X-Nfqwall-Flows: [1-9]' "$WORK/flows.hdr"
 check "/metrics counts the journal's flows and lines" sh -c \
 	"[ $(metric nfqwall_flow_journal_entries) -ge 2 ] && [ $(metric nfqwall_flow_journal_lines_total) -ge 2 ] && [ $(metric nfqwall_flow_journal_dropped_total) -eq 0 ]"
+# slow readers: 40 clients ask for /flows and never read; they share one snapshot, and the
+# probes are still answered at once
+nn $PY - <<'EOT' > "$WORK/slow.log" 2>&1 &
+import socket, time
+socks = []
+for _ in range(40):
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1024)
+    s.connect(("127.0.0.1", 9417))
+    s.sendall(b"GET /flows HTTP/1.1\r\nHost: x\r\n\r\n")
+    socks.append(s)
+time.sleep(4)
+EOT
+SLOW=$!
+sleep 1
+check "/readyz answers within 1 s while 40 clients read /flows slowly" \
+	nn curl -sf -m 1 http://127.0.0.1:9417/readyz
+check "the slow readers and the earlier one share at most two snapshots" sh -c \
+	"[ $(metric nfqwall_flow_journal_snapshots_total) -le 2 ]"
+wait $SLOW
 check "the log says the journal started" grep -q '"flow journal started"' "$WORK/nfqwall.err"
 check "SIGTERM exits 0" stop_nfqwall
 check "the journal says it stopped alive" grep -q '"flow journal"' "$WORK/nfqwall.err"
