@@ -97,6 +97,7 @@ room_inc = $(strip \
 LIB_SRCS := $(sort $(foreach r,$(ROOMS),$(wildcard $(r)/*.c))) \
 	control/explain.c \
 	control/replay.c \
+	control/fjread.c \
 	# end of LIB_SRCS
 
 MAIN_SRCS := \

@@ -216,6 +216,9 @@ side_load(struct side *s, const char *path, const struct replay_opts *o, const s
 	if (err < 0)
 		return err == -ENOMEM ? cli_nomem("replay") : usage_error("%s", why);
 	s->have_env = true;
+	if (s->env.nlocal == 0)
+		fprintf(stderr, "nfqwall replay: note: %s %s: no HostEndpoint is enforced (give "
+			"--node, or --host-labels for an auto host endpoint)\n", s->opt, path);
 	for (size_t i = 0; i < ifs->n; i++)
 		if (hostenv_add_iface(&s->env, ifs->v[i].ifindex, ifs->v[i].name, ifs->v[i].addrs,
 				      ifs->v[i].naddrs) < 0)

@@ -1,6 +1,6 @@
 /*
  * fuzz_fjread.c - libFuzzer target for the flow journal reader
- * (control/util/fjread.c) and its agreement with the writer (nfq/fjournal.c).
+ * (control/fjread.c) and its agreement with the writer (nfq/fjournal.c).
  *
  * The input is read as a journal. When it reads, every flow must be one the
  * reader can hold (a known family, ports only for protocols with ports,

@@ -3,7 +3,7 @@
  * (nfq/fjournal.c), the table of distinct flows (aggregation, the cap and
  * its drop count, pruning), the exact line, fj_note's choices, the journal
  * thread's file and rotation (nfq/fjournal_run.c) read back by the replay
- * reader, the /flows snapshot, and the reader (control/util/fjread.c):
+ * reader, the /flows snapshot, and the reader (control/fjread.c):
  * parsing, merging, and errors that name the file and line.
  */
 #include <stdarg.h>
@@ -25,6 +25,7 @@
 #include "addr.h"
 #include "fjournal.h"
 #include "fjread.h"
+#include "pkt.h"
 #include "verdict.h"
 
 /* TCP 192.0.2.2:40000 -> 192.0.2.1:@dport, input, allowed by default.node-in rule 2 */
@@ -396,6 +397,23 @@ test_parse_good(void **state)
 	assert_int_equal(parse("{\"v\":1,\"proto\":\"47\",\"src\":\"192.0.2.1\",\"dst\":\"192.0.2.2\","
 			       "\"path\":\"local-in\"}", &f, why), 0);
 	assert_int_equal(f.proto, 47);
+	/* TCP without dport: a later fragment, judged without ports */
+	assert_int_equal(parse("{\"v\":1,\"proto\":\"tcp\",\"src\":\"192.0.2.1\",\"dst\":\"192.0.2.2\","
+			       "\"dport\":null,\"path\":\"local-in\"}", &f, why), 0);
+	assert_int_equal(f.flags, 0);
+	/* every name the daemon writes reads back */
+	for (unsigned p = 0; p < 256; p++) {
+		char line[256];
+
+		snprintf(line, sizeof(line), "{\"v\":1,\"proto\":\"%s\",\"src\":\"192.0.2.1\","
+			 "\"dst\":\"192.0.2.2\",\"path\":\"local-in\"%s}",
+			 pkt_proto_name((uint8_t)p) ? pkt_proto_name((uint8_t)p) : "0",
+			 p == 6 || p == 17 || p == 33 || p == 132 || p == 136 ? ",\"dport\":1" : "");
+		if (pkt_proto_name((uint8_t)p) == NULL)
+			continue;
+		if (parse(line, &f, why) != 0 || f.proto != p)
+			fail_msg("%s: %s", line, why);
+	}
 }
 
 static void
@@ -419,8 +437,8 @@ test_parse_bad(void **state)
 		  "\"src\": not an IP" },
 		{ "{\"v\":1,\"proto\":\"tcp\",\"src\":\"1.1.1.1\",\"dst\":\"::1\",\"dport\":1,\"path\":\"local-in\"}",
 		  "\"dst\": not of the IP version" },
-		{ "{\"v\":1,\"proto\":\"tcp\",\"src\":\"1.1.1.1\",\"dst\":\"1.1.1.2\",\"path\":\"local-in\"}",
-		  "\"dport\": missing" },
+		{ "{\"v\":1,\"proto\":\"tcp\",\"src\":\"1.1.1.1\",\"dst\":\"1.1.1.2\",\"dport\":\"22\",\"path\":\"local-in\"}",
+		  "\"dport\": not a number" },
 		{ "{\"v\":1,\"proto\":\"tcp\",\"src\":\"1.1.1.1\",\"dst\":\"1.1.1.2\",\"dport\":65536,\"path\":\"local-in\"}",
 		  "\"dport\": out of range" },
 		{ "{\"v\":1,\"proto\":\"tcp\",\"src\":\"1.1.1.1\",\"dst\":\"1.1.1.2\",\"dport\":-1,\"path\":\"local-in\"}",

@@ -1,5 +1,6 @@
 /*
- * fjread.c - the flow journal reader (fjread.h, docs/flow-journal.md).
+ * fjread.c - the flow journal reader (fjread.h, docs/flow-journal.md). In the
+ * top room only to reverse pkt_proto_name, the names the daemon writes.
  *
  * Each line is read into a fixed buffer (a longer line is an error, never a
  * bigger allocation), parsed by jsonv (strict JSON, bounded depth) and
@@ -19,6 +20,7 @@
 #include "addr.h"
 #include "fjread.h"
 #include "jsonv.h"
+#include "pkt.h"
 
 const char *const fjr_hooks[5] = { "prerouting", "input", "forward", "output", "postrouting" };
 
@@ -103,23 +105,18 @@ get_str(struct lctx *c, const char *key, const char **out)
 	return 0;
 }
 
+/* A name pkt_proto_name gives (what the daemon writes), any case, or a number 0..255. */
 static int
 parse_proto(const char *s)
 {
-	static const struct {
-		const char *name;
-		int num;
-	} names[] = {
-		{ "tcp", IPPROTO_TCP }, { "udp", IPPROTO_UDP }, { "icmp", IPPROTO_ICMP },
-		{ "icmpv6", IPPROTO_ICMPV6 }, { "sctp", IPPROTO_SCTP },
-		{ "udplite", IPPROTO_UDPLITE }, { "gre", IPPROTO_GRE }, { "esp", IPPROTO_ESP },
-		{ "ah", IPPROTO_AH }, { "dccp", IPPROTO_DCCP },
-	};
 	unsigned v = 0;
 
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		if (strcasecmp(s, names[i].name) == 0)
-			return names[i].num;
+	for (unsigned p = 0; p < 256; p++) {
+		const char *name = pkt_proto_name((uint8_t)p);
+
+		if (name != NULL && strcasecmp(s, name) == 0)
+			return (int)p;
+	}
 	if (*s == '\0' || strlen(s) > 3)
 		return -1;
 	for (; *s; s++) {
@@ -205,9 +202,7 @@ parse_packet(struct lctx *c, struct fjr_flow *f)
 		if (get_uint(c, "sport", 65535, &p, &v) < 0)
 			return -EINVAL;
 		f->sport = p ? (uint16_t)v : 0;
-	} else if (has_ports(pr)) {
-		return bad(c, "dport", "missing for a protocol with ports");
-	}
+	}	/* no dport on TCP: a later fragment, judged without ports as the daemon did */
 	if (get_uint(c, "icmp_type", 255, &p, &v) < 0)
 		return -EINVAL;
 	if (p) {
