@@ -31,7 +31,7 @@
 #define FJ_DRAIN_MS		100	/* rings drained this often */
 #define FJ_SNAP_TTL_MS		10000	/* a /flows snapshot is reused this long */
 #define FJ_SNAP_MAX		(8u << 20)	/* bytes of one /flows snapshot, at most */
-#define FJ_LINE_MAX		4096	/* one line, at most (names are cut to fit) */
+#define FJ_LINE_MAX		8192	/* one line, at most: two 255-byte names all escaped, and a node name */
 
 /* The path of the flow as `nfqwall explain --path` and replay take it. */
 enum fj_path {

@@ -191,8 +191,10 @@ flush(struct fj_journal *j, struct fj_state *st, uint64_t now)
 		len = fj_format(e, j->cfg.node, ifname_get(st->ifc, e->r.iif, now),
 				ifname_get(st->ifc, e->r.oif, now), true, st->out + st->nout,
 				FJ_LINE_MAX);
-		if (len >= FJ_LINE_MAX)
-			continue;	/* cannot happen: names are cut to 255 bytes */
+		if (len >= FJ_LINE_MAX) {	/* cannot happen: names are cut to 255 bytes */
+			e->pending = 0;		/* never stuck pending (and never pruned) */
+			continue;
+		}
 		st->nout += len;
 		nlines++;
 		e->pending = 0;

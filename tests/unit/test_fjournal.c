@@ -190,6 +190,20 @@ test_format(void **state)
 				    "\"verdict\":\"deny\""));
 	assert_non_null(strstr(buf, "\"rule\":\"end-of-tier\",\"count\":2,"
 				    "\"first\":\"2025-12-06T00:00:04.000000Z\""));
+	/* the longest line: names of 255 bytes that all need escaping, a 253-byte node */
+	{
+		char node[254];
+
+		memset(e.r.tier, 0x01, sizeof(e.r.tier) - 1);
+		memset(e.r.policy, 0xff, sizeof(e.r.policy) - 1);
+		memset(node, 'n', sizeof(node) - 1);
+		node[sizeof(node) - 1] = '\0';
+		n = fj_format(&e, node, "0123456789abcde", "0123456789abcde", false, buf,
+			      sizeof(buf));
+		assert_true(n < sizeof(buf));
+		assert_non_null(strstr(buf, "\"tier\":\"\\u0001\\u0001"));
+		assert_int_equal(buf[n - 1], '\n');
+	}
 	/* cut: snprintf semantics */
 	n = fj_format(&e, "node-1", NULL, NULL, true, buf, 10);
 	assert_true(n > 10);
