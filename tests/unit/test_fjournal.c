@@ -14,6 +14,7 @@
 
 #include <errno.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -353,6 +354,48 @@ test_thread_rotates(void **state)
 	rmdir(dir);
 }
 
+/* /flows stays under FJ_SNAP_MAX: the flows past it are omitted and counted */
+static void
+test_snapshot_bounded(void **state)
+{
+	char dir[] = "/tmp/nfqwall-fj.XXXXXX", path[128];
+	struct fj_journal j;
+	struct fj_ring ring, *rings[1] = { &ring };
+	struct fj_config cfg = { .node = "node-1", .max_bytes = 1 << 20, .max_flows = 40000,
+				 .flush_ms = 3600000 };
+	struct fj_snap *s;
+	char why[256];
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/flows.jsonl", dir);
+	cfg.path = path;
+	assert_int_equal(fj_ring_init(&ring, 2), 0);
+	assert_int_equal(fj_journal_start(&j, &cfg, rings, 1, why, sizeof(why)), 0);
+	pthread_mutex_lock(&j.lock);	/* as the journal thread would, from its rings */
+	for (uint32_t i = 0; i < 40000; i++) {
+		struct fj_rec r = rec_tcp((uint16_t)i, i);
+
+		r.iif = i >> 16;
+		assert_int_equal(fj_table_add(&j.tab, &r), 0);
+	}
+	pthread_mutex_unlock(&j.lock);
+	s = fj_snapshot_get(&j);
+	assert_non_null(s);
+	assert_true(s->len <= FJ_SNAP_MAX);
+	assert_true(s->omitted > 0);
+	assert_int_equal(s->flows + s->omitted, 40000);
+	assert_int_equal(s->buf[s->len - 1], '\n');
+	fj_snapshot_put(s);
+	fj_journal_stop(&j);
+	assert_int_equal(j.lines, 40000);	/* the stop flushed them all */
+	fj_ring_free(&ring);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/flows.jsonl.1", dir);
+	unlink(path);
+	rmdir(dir);
+}
+
 static void
 test_start_fails(void **state)
 {
@@ -571,6 +614,7 @@ main(void)
 		cmocka_unit_test(test_format),
 		cmocka_unit_test(test_note),
 		cmocka_unit_test(test_thread_rotates),
+		cmocka_unit_test(test_snapshot_bounded),
 		cmocka_unit_test(test_start_fails),
 		cmocka_unit_test(test_parse_good),
 		cmocka_unit_test(test_parse_bad),
