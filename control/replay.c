@@ -268,6 +268,29 @@ flow_input(const struct fjr_flow *f, uint32_t iif, uint32_t oif, struct eval_inp
 	k->oif = oif;
 }
 
+/*
+ * The reference evaluator must reach the compiled table's verdict, as in
+ * `nfqwall explain`; a disagreement is a bug in one of them, said on stderr
+ * (the compiled table's verdict, the daemon's, is the one reported). 0 or -ENOMEM.
+ */
+static int
+cross_check(const struct side *s, const struct eval_input *in, const struct walk_result *w,
+	    struct eval_result *ev)
+{
+	char a[ADDR_STRLEN], b[ADDR_STRLEN];
+
+	if (eval_packet(&s->env, in, ev) < 0)
+		return -ENOMEM;
+	if (ev->final.allow == w->final.allow)
+		return 0;
+	fprintf(stderr, "nfqwall replay: WARNING: %s: the compiled table (%s) and the reference "
+		"evaluator (%s) disagree on proto %u %s -> %s port %u (%s); please report this\n",
+		s->opt, w->final.allow ? "allow" : "deny", ev->final.allow ? "allow" : "deny",
+		in->k.proto, addr_format(&in->k.src, in->k.family, a),
+		addr_format(&in->k.dst, in->k.family, b), in->k.dport, path_name(in->path));
+	return 0;
+}
+
 /* Newly denied first, then newly allowed; the most seen first; then journal order. */
 static int
 change_cmp(const void *pa, const void *pb, void *arg)
@@ -419,11 +442,12 @@ replay_run(const struct replay_opts *o, const struct fjr_flows *fl, const struct
 {
 	struct side before = { .opt = "--before" }, after = { .opt = "--after" };
 	struct walk_result *wb = malloc(sizeof(*wb)), *wa = malloc(sizeof(*wa));
+	struct eval_result *ev = malloc(sizeof(*ev));
 	struct change *ch = NULL;
 	size_t nch = 0, denied = 0;
 	int rc;
 
-	if (wb == NULL || wa == NULL) {
+	if (wb == NULL || wa == NULL || ev == NULL) {
 		rc = cli_nomem("replay");
 		goto out;
 	}
@@ -438,6 +462,10 @@ replay_run(const struct replay_opts *o, const struct fjr_flows *fl, const struct
 		flow_input(&fl->v[i], ifidx[2 * i], ifidx[2 * i + 1], &in);
 		walk_ruleset(before.rs, &in, wb);
 		walk_ruleset(after.rs, &in, wa);
+		if (cross_check(&before, &in, wb, ev) < 0 || cross_check(&after, &in, wa, ev) < 0) {
+			rc = cli_nomem("replay");
+			goto out;
+		}
 		if (wb->final.allow == wa->final.allow)
 			continue;
 		if ((nch & (nch - 1)) == 0) {	/* grow at 0, 1, 2, 4, ... */
@@ -463,6 +491,7 @@ out:
 	free(ch);
 	free(wb);
 	free(wa);
+	free(ev);
 	side_free(&before);
 	side_free(&after);
 	return rc;
