@@ -12,7 +12,8 @@
  * The file: opened for appending at start (what an earlier daemon wrote
  * stays). Before a write would take it past max_bytes it is renamed to
  * FILE.1 (replacing the older one) and a new FILE is started, so the two
- * files hold at most 2 * max_bytes. A failed write is counted and the
+ * files hold at most 2 * max_bytes (when the rename fails, FILE is
+ * truncated instead: the cap holds). A failed write is counted and the
  * lines are lost; the thread goes on.
  *
  * A full table: a new flow is dropped and counted; at the next flush the
@@ -105,15 +106,18 @@ rotate(struct fj_journal *j)
 	char old[4096];
 	FILE *f;
 
-	if ((size_t)snprintf(old, sizeof(old), "%s.1", j->cfg.path) >= sizeof(old))
-		return;
+	snprintf(old, sizeof(old), "%s.1", j->cfg.path);	/* fits: checked at start */
 	if (j->file != NULL)
 		fclose(j->file);
 	j->file = NULL;
-	if (rename(j->cfg.path, old) < 0 && errno != ENOENT)
-		log_warn("cannot rotate the flow journal", "path=%s error=\"%s\"", j->cfg.path,
-			 strerror(errno));
-	f = fopen(j->cfg.path, "a");
+	if (rename(j->cfg.path, old) < 0 && errno != ENOENT) {
+		/* the cap holds anyway: start FILE again, losing what it held */
+		log_warn("cannot rotate the flow journal; truncating it", "path=%s error=\"%s\"",
+			 j->cfg.path, strerror(errno));
+		f = fopen(j->cfg.path, "w");
+	} else {
+		f = fopen(j->cfg.path, "a");
+	}
 	if (f == NULL) {
 		STAT_ADD(j->write_errors, 1);
 		log_warn("cannot reopen the flow journal", "path=%s error=\"%s\"", j->cfg.path,
@@ -289,6 +293,10 @@ fj_journal_start(struct fj_journal *j, const struct fj_config *cfg, struct fj_ri
 	int err;
 
 	memset(j, 0, sizeof(*j));
+	if (strlen(cfg->path) + sizeof(".1") > 4096) {
+		snprintf(why, whylen, "the path is too long");
+		return -ENAMETOOLONG;
+	}
 	j->cfg = *cfg;
 	if (j->cfg.max_bytes < 65536)
 		j->cfg.max_bytes = 65536;
