@@ -396,6 +396,49 @@ test_snapshot_bounded(void **state)
 	rmdir(dir);
 }
 
+/* FILE.1 cannot be replaced (a directory is there): FILE is truncated, the cap holds */
+static void
+test_rotate_fails(void **state)
+{
+	char dir[] = "/tmp/nfqwall-fj.XXXXXX", path[128], old[140], inner[160];
+	struct fj_journal j;
+	struct fj_ring ring, *rings[1] = { &ring };
+	struct fj_config cfg = { .node = "node-1", .max_bytes = 65536, .max_flows = 1000,
+				 .flush_ms = 3600000 };
+	struct stat sb;
+	char why[256];
+	FILE *f;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/flows.jsonl", dir);
+	snprintf(old, sizeof(old), "%s.1", path);
+	snprintf(inner, sizeof(inner), "%s/x", old);
+	assert_int_equal(mkdir(old, 0700), 0);
+	f = fopen(inner, "w");
+	assert_non_null(f);
+	fclose(f);
+	cfg.path = path;
+	assert_int_equal(fj_ring_init(&ring, 2), 0);
+	assert_int_equal(fj_journal_start(&j, &cfg, rings, 1, why, sizeof(why)), 0);
+	pthread_mutex_lock(&j.lock);
+	for (uint32_t i = 0; i < 1000; i++) {
+		struct fj_rec r = rec_tcp((uint16_t)i, i);
+
+		assert_int_equal(fj_table_add(&j.tab, &r), 0);
+	}
+	pthread_mutex_unlock(&j.lock);
+	fj_journal_stop(&j);
+	assert_true(j.rotations > 0);
+	assert_int_equal(stat(path, &sb), 0);
+	assert_true(sb.st_size > 0 && sb.st_size <= 65536);
+	fj_ring_free(&ring);
+	unlink(path);
+	unlink(inner);
+	rmdir(old);
+	rmdir(dir);
+}
+
 static void
 test_start_fails(void **state)
 {
@@ -615,6 +658,7 @@ main(void)
 		cmocka_unit_test(test_note),
 		cmocka_unit_test(test_thread_rotates),
 		cmocka_unit_test(test_snapshot_bounded),
+		cmocka_unit_test(test_rotate_fails),
 		cmocka_unit_test(test_start_fails),
 		cmocka_unit_test(test_parse_good),
 		cmocka_unit_test(test_parse_bad),
