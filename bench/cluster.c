@@ -32,6 +32,9 @@
 #include "ruleset.h"
 #include "selcache.h"
 
+/* kube-controllers' default: every Node's "<node>-auto-hep" */
+static const struct autohep_cfg autohep_on = { .enabled = true, .create_default = true };
+
 #define MAX_ROUNDS	15
 
 static const char policy[] =
@@ -169,7 +172,7 @@ reload(struct kube_store *st, struct polset *ps, double t[2], size_t *npods)
 	labels_init(&self.labels);
 	cluster_init(&cl);
 	t0 = bench_now_s();
-	if (endpoints_load(st, "node-0", true, &cl, &self) != 0 ||
+	if (endpoints_load(st, "node-0", &autohep_on, 1, &cl, &self) != 0 ||
 	    endpoints_netsets(&cl, ps) != 0)
 		exit(1);
 	t[0] = bench_now_s() - t0;
@@ -215,7 +218,7 @@ kept_rounds(struct kube_store *st, struct polset *ps, unsigned nodes, unsigned n
 	labels_init(&self.labels);
 	cluster_init(&kept);
 	k0 = mallinfo2();
-	if (sc == NULL || endpoints_load(st, "node-0", true, &kept, &self) != 0)
+	if (sc == NULL || endpoints_load(st, "node-0", &autohep_on, 1, &kept, &self) != 0)
 		return 1;
 	selcache_sync(sc, &kept);
 	ruleset_free(compile_for(ps, &kept, sc));	/* the cache's first fill */
@@ -234,7 +237,7 @@ kept_rounds(struct kube_store *st, struct polset *ps, unsigned nodes, unsigned n
 			return 1;
 		kstore_objs_free(one.v, one.n);
 		t0 = bench_now_s();
-		if (endpoints_load(st, "node-0", true, &kept, &self) != 0)
+		if (endpoints_load(st, "node-0", &autohep_on, 1, &kept, &self) != 0)
 			return 1;
 		tk[r] = bench_now_s() - t0;
 		t0 = bench_now_s();

@@ -150,7 +150,7 @@ if not lat:
 p = lambda q: lat[min(len(lat) - 1, int(q * len(lat)))]
 print("  %d/%d changes observed; latency ms: median %.1f  p90 %.1f  p99 %.1f  max %.1f"
       % (len(lat), changes, p(0.5), p(0.9), p(0.99), lat[-1]))
-print("  (includes the PATCH round trip through curl and nfqwall's 100 ms debounce)")
+print("  (includes the PATCH round trip through curl and nfqwall's 20 ms policy debounce)")
 EOF
 kill $NFQ_PID $API_PID 2>/dev/null
 wait $NFQ_PID $API_PID 2>/dev/null
@@ -180,7 +180,7 @@ fi
 # ---- the scale scenario -------------------------------------------------------------------
 NODES=${NODES:-5000} PODS=${PODS:-150000} NAMESPACES=${NAMESPACES:-500}
 CHURN_SECONDS=${CHURN_SECONDS:-120} POD_RATE=${POD_RATE:-50} NODE_RATE=${NODE_RATE:-5}
-CHURN_CHANGES=${CHURN_CHANGES:-15} MAX_LIST_MIB=${MAX_LIST_MIB:-64}
+CHURN_CHANGES=${CHURN_CHANGES:-60} MAX_LIST_MIB=${MAX_LIST_MIB:-64}
 READY_TIMEOUT=${READY_TIMEOUT:-420} API_ARGS=${API_ARGS:-}
 SUM=$W/summary
 say() { echo "$*" | tee -a "$SUM"; }

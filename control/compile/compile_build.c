@@ -151,7 +151,7 @@ selector_collect(const struct hostenv *env, const struct selector *sel, const ch
 		 uint8_t family, struct ivset *s)
 {
 	struct ep_ref h;
-	size_t own = env->ps->nheps + env->has_auto;	/* the polset's endpoints come first */
+	size_t own = env->ps->nheps + env->nautos;	/* this node's endpoints come first */
 
 	if (env->selcache != NULL)	/* the cluster's, from what the cache kept */
 		(void)selcache_addrs(env->selcache, env->cluster, sel, text, family, s);

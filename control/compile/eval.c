@@ -18,6 +18,7 @@
 #include "eval.h"
 #include "eval_int.h"
 #include "json.h"
+#include "rulefmt.h"
 
 const char *
 path_name(enum path p)
@@ -45,8 +46,13 @@ eval_step(struct ectx *c, enum step_kind kind, const char *fmt, ...)
 	va_start(ap, fmt);
 	n = vsnprintf(s->detail, sizeof(s->detail), fmt, ap);
 	va_end(ap);
-	if (n >= (int)sizeof(s->detail))	/* cut: never inside a UTF-8 character */
-		s->detail[json_utf8_cut(s->detail, sizeof(s->detail) - 1, sizeof(s->detail) - 1)] =
+	/*
+	 * Cut: never inside a UTF-8 character. The buffer holds the first bytes of a
+	 * longer text, its last character perhaps incomplete: cut before the one
+	 * that holds its last byte.
+	 */
+	if (n >= (int)sizeof(s->detail))
+		s->detail[json_utf8_cut(s->detail, sizeof(s->detail) - 1, sizeof(s->detail) - 2)] =
 			'\0';
 	return s;
 }
@@ -123,31 +129,100 @@ port_list_match(const struct hostenv *env, const struct entity *e, const struct 
 	return false;
 }
 
+/* ---- why a rule missed ------------------------------------------------------------ */
+
+/* Say in @m (may be NULL) that @side.@what failed: always returns false. */
+static bool __printf(4, 5)
+miss(struct eval_miss *m, const char *side, const char *what, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (m == NULL)
+		return false;
+	snprintf(m->field, sizeof(m->field), "%s%s%s", side ? side : "", side ? "." : "", what);
+	va_start(ap, fmt);
+	n = vsnprintf(m->text, sizeof(m->text), fmt, ap);
+	va_end(ap);
+	if (n >= (int)sizeof(m->text))	/* cut: never inside a UTF-8 character */
+		m->text[json_utf8_cut(m->text, sizeof(m->text) - 1, sizeof(m->text) - 2)] = '\0';
+	return false;
+}
+
+/* The first of @v that holds @a, or NULL. */
+static const struct cidr *
+cidr_holding(const struct cidr *v, size_t n, uint8_t family, const struct addr *a)
+{
+	for (size_t i = 0; i < n; i++)
+		if (v[i].family == family && cidr_contains(&v[i], a))
+			return &v[i];
+	return NULL;
+}
+
+static bool
+entity_miss_sel(struct eval_miss *m, const char *side, const char *what,
+		const struct selector *sel, const char *addr, bool want_in)
+{
+	char st[200];
+
+	if (m == NULL)
+		return false;
+	selector_format(sel, st, sizeof(st));
+	if (want_in)
+		return miss(m, side, what, "%s is not an address of any HostEndpoint (expectedIPs), pod "
+			    "or network set matching %s", addr, st);
+	return miss(m, side, what, "%s is an address of a HostEndpoint, pod or network set "
+		    "matching %s", addr, st);
+}
+
 static bool
 entity_match(const struct hostenv *env, const struct rule *r, const struct entity *e,
-	     const struct pkt_key *k, bool src)
+	     const struct pkt_key *k, bool src, struct eval_miss *m)
 {
+	const char *side = src ? "source" : "destination";
 	const struct addr *a = src ? &k->src : &k->dst;
 	uint16_t port = src ? k->sport : k->dport;
+	char as[ADDR_STRLEN], list[400];
 
-	if (e->has_services)
-		return false;		/* Service endpoints are not resolved */
-	if (e->nnets && !ips_contain(e->nets, e->nnets, k->family, a))
-		return false;
-	if (e->nnot_nets && ips_contain(e->not_nets, e->nnot_nets, k->family, a))
-		return false;
+	if (m != NULL)
+		addr_format(a, k->family, as);
+	else
+		as[0] = '\0';
+	if (e->has_services)		/* Service endpoints are not resolved */
+		return miss(m, side, "services", "Kubernetes Service endpoints are not resolved "
+			    "by nfqwall: never matches");
+	if (e->nnets && !ips_contain(e->nets, e->nnets, k->family, a)) {
+		if (m != NULL)
+			rulefmt_nets(list, sizeof(list), e->nets, e->nnets);
+		return miss(m, side, "nets", "%s not in %s", as, m ? list : "");
+	}
+	if (e->nnot_nets && ips_contain(e->not_nets, e->nnot_nets, k->family, a)) {
+		const struct cidr *c = cidr_holding(e->not_nets, e->nnot_nets, k->family, a);
+		char cs[CIDR_STRLEN];
+
+		return miss(m, side, "notNets", "%s in %s", as, c ? cidr_format(c, cs) : "?");
+	}
 	if (e->sel && !in_selector_set(env, e->sel, k->family, a))
-		return false;
+		return entity_miss_sel(m, side, "selector", e->sel, as, true);
 	if (e->not_sel && in_selector_set(env, e->not_sel, k->family, a))
-		return false;
+		return entity_miss_sel(m, side, "notSelector", e->not_sel, as, false);
 	if (e->nports || e->nnot_ports) {
-		if (!(k->flags & PKT_F_PORTS))
-			return false;	/* no L4 header: a port match never matches */
-		if (e->nports && !port_list_match(env, e, r, e->ports, e->nports, k, a, port))
-			return false;
+		char pb[8];
+
+		if (!(k->flags & PKT_F_PORTS))	/* no L4 header: a port match never matches */
+			return miss(m, side, e->nports ? "ports" : "notPorts",
+				    "the packet has no ports (%s)", rulefmt_proto(k->proto, pb));
+		if (e->nports && !port_list_match(env, e, r, e->ports, e->nports, k, a, port)) {
+			if (m != NULL)
+				rulefmt_ports(list, sizeof(list), e->ports, e->nports);
+			return miss(m, side, "ports", "%u not in %s", port, m ? list : "");
+		}
 		if (e->nnot_ports &&
-		    port_list_match(env, e, r, e->not_ports, e->nnot_ports, k, a, port))
-			return false;
+		    port_list_match(env, e, r, e->not_ports, e->nnot_ports, k, a, port)) {
+			if (m != NULL)
+				rulefmt_ports(list, sizeof(list), e->not_ports, e->nnot_ports);
+			return miss(m, side, "notPorts", "%u in %s", port, m ? list : "");
+		}
 	}
 	return true;
 }
@@ -159,19 +234,24 @@ entity_match(const struct hostenv *env, const struct rule *r, const struct entit
  * eval_tiers.c.)
  */
 static bool
-rule_renders_for(const struct rule *r, uint8_t family)
+rule_renders_for(const struct rule *r, uint8_t family, struct eval_miss *m)
 {
 	const struct entity *ents[2] = { &r->src, &r->dst };
+	const char *fam = family == AF_INET ? "IPv4" : "IPv6";
+	const char *other = family == AF_INET ? "IPv6" : "IPv4";
 
 	if (r->ip_version != 0 && (r->ip_version == 4) != (family == AF_INET))
-		return false;
+		return miss(m, NULL, "ipVersion", "%u, the packet is %s", r->ip_version, fam);
 	for (int i = 0; i < 2; i++) {
 		const struct entity *e = ents[i];
+		const char *side = i == 0 ? "source" : "destination";
 
 		if (e->nnets && !cidrs_have_family(e->nets, e->nnets, family))
-			return false;
+			return miss(m, side, "nets", "only %s nets, the packet is %s (the rule is "
+				    "not rendered for %s)", other, fam, fam);
 		if (e->nnot_nets && !cidrs_have_family(e->not_nets, e->nnot_nets, family))
-			return false;
+			return miss(m, side, "notNets", "only %s nets, the packet is %s (the rule "
+				    "is not rendered for %s)", other, fam, fam);
 	}
 	return true;
 }
@@ -182,24 +262,87 @@ icmp_match(const struct pkt_key *k, uint8_t type, bool has_code, uint8_t code)
 	return k->icmp_type == type && (!has_code || k->icmp_code == code);
 }
 
+/* "type 8" or "type 8 code 0" into @buf (24 bytes). */
+static const char *
+icmp_text(uint8_t type, bool has_code, uint8_t code, char *buf)
+{
+	if (has_code)
+		snprintf(buf, 24, "type %u code %u", type, code);
+	else
+		snprintf(buf, 24, "type %u", type);
+	return buf;
+}
+
+bool
+eval_rule_match_why(const struct hostenv *env, const struct rule *r, const struct pkt_key *k,
+		    struct eval_miss *m)
+{
+	char p1[8], p2[8], t1[24], t2[24];
+
+	if (!rule_renders_for(r, k->family, m))
+		return false;
+	if (r->proto != 0 && k->proto != r->proto)
+		return miss(m, NULL, "protocol", "%s != %s", rulefmt_proto(k->proto, p1),
+			    rulefmt_proto(r->proto, p2));
+	if (r->not_proto != 0 && k->proto == r->not_proto)
+		return miss(m, NULL, "notProtocol", "%s is excluded", rulefmt_proto(k->proto, p1));
+	if (r->has_icmp && !(k->flags & PKT_F_ICMP))
+		return miss(m, NULL, "icmp",
+			    "the packet is not ICMP of its IP version");
+	if (r->has_icmp && !icmp_match(k, r->icmp_type, r->icmp_has_code, r->icmp_code))
+		return miss(m, NULL, "icmp", "%s != %s", icmp_text(k->icmp_type, true,
+			    k->icmp_code, t1), icmp_text(r->icmp_type, r->icmp_has_code,
+			    r->icmp_code, t2));
+	if (r->has_not_icmp && !(k->flags & PKT_F_ICMP))
+		return miss(m, NULL, "notICMP", "the packet is not ICMP of its IP version");
+	if (r->has_not_icmp &&
+	    icmp_match(k, r->not_icmp_type, r->not_icmp_has_code, r->not_icmp_code))
+		return miss(m, NULL, "notICMP", "%s is excluded", icmp_text(k->icmp_type, true,
+			    k->icmp_code, t1));
+	return entity_match(env, r, &r->src, k, true, m) &&
+	       entity_match(env, r, &r->dst, k, false, m);
+}
+
 bool
 eval_rule_match(const struct hostenv *env, const struct rule *r, const struct pkt_key *k)
 {
-	if (!rule_renders_for(r, k->family))
-		return false;
-	if (r->proto != 0 && k->proto != r->proto)
-		return false;
-	if (r->not_proto != 0 && k->proto == r->not_proto)
-		return false;
-	if (r->has_icmp &&
-	    (!(k->flags & PKT_F_ICMP) || !icmp_match(k, r->icmp_type, r->icmp_has_code,
-						     r->icmp_code)))
-		return false;
-	if (r->has_not_icmp &&
-	    (!(k->flags & PKT_F_ICMP) || icmp_match(k, r->not_icmp_type, r->not_icmp_has_code,
-						    r->not_icmp_code)))
-		return false;
-	return entity_match(env, r, &r->src, k, true) && entity_match(env, r, &r->dst, k, false);
+	return eval_rule_match_why(env, r, k, NULL);
+}
+
+struct eval_miss *
+eval_miss_add(struct ectx *c, int rule, const struct srcloc *loc)
+{
+	struct eval_miss *m;
+
+	if (c->why == NULL)
+		return NULL;
+	if (c->why->n == c->why->cap) {
+		c->why->dropped++;
+		return NULL;
+	}
+	m = &c->why->v[c->why->n++];
+	memset(m, 0, sizeof(*m));
+	m->rule = rule;
+	m->loc = *loc;
+	return m;
+}
+
+void
+eval_miss_attach(struct ectx *c, size_t mark, const struct step *s)
+{
+	struct eval_why *w = c->why;
+	size_t idx;
+
+	if (w == NULL)
+		return;
+	if (s < c->out->steps || s >= c->out->steps + EVAL_MAX_STEPS) {
+		w->dropped += w->n - mark;	/* the step itself did not fit */
+		w->n = mark;
+		return;
+	}
+	idx = (size_t)(s - c->out->steps);
+	for (size_t i = mark; i < w->n; i++)
+		w->v[i].step = idx;
 }
 
 /* ---- one stage on one endpoint ------------------------------------------------------ */
@@ -299,7 +442,7 @@ eval_stage(struct ectx *c, enum stage stage, enum dir dir, uint32_t ifindex,
 {
 	const struct iface *ifc = hostenv_iface(c->env, ifindex);
 	const struct hep *h = hostenv_hep_for_iface(c->env, ifc);
-	const char *ifname = ifc ? ifc->name : "?";
+	const char *ifname = ifc == NULL ? "?" : *ifc->name ? ifc->name : "(unnamed)";
 	bool any_policy = false;
 	enum outcome res;
 
@@ -393,13 +536,17 @@ apply_dnat(struct ectx *c, const struct eval_input *in, struct pkt_key *k)
 int
 eval_packet(const struct hostenv *env, const struct eval_input *in, struct eval_result *out)
 {
-	struct ectx c = { .env = env, .out = out };
+	struct ectx c = { .env = env, .out = out, .why = in->why };
 	struct pkt_key k = in->k;
 	bool ingress_path = in->path != PATH_LOCAL_OUT;
 	uint32_t first_if = ingress_path ? k.iif : k.oif;
 	enum outcome o;
 
 	memset(out, 0, sizeof(*out));
+	if (in->why != NULL) {
+		in->why->n = 0;
+		in->why->dropped = 0;
+	}
 	out->final.rule = -1;
 	out->final.stage = STAGE_NONE;
 

@@ -58,6 +58,7 @@ enum step_kind {
 	STEP_DNAT,
 	STEP_STAGED,			/* a staged policy: what it would do */
 	STEP_RESULT,			/* the outcome of a stage */
+	STEP_POLICY_SKIPPED,		/* a policy of the stage that does not apply (why only) */
 };
 
 struct step {
@@ -68,7 +69,30 @@ struct step {
 	const char *policy;
 	int rule;
 	const char *action;		/* "Allow", "Deny", "Pass", "Log", "accept", "drop", "continue" */
+	struct srcloc loc;		/* the rule's or policy's file:line (file NULL: none) */
 	char detail[640];		/* room for 253-byte names; cut between characters */
+};
+
+/*
+ * Why a policy, or one of its rules, did not match, as the evaluation found
+ * it (the first condition that failed). Recorded only when the caller asks
+ * (eval_input.why): `nfqwall explain` prints them under the step they belong
+ * to.
+ */
+struct eval_miss {
+	size_t step;			/* index in eval_result.steps */
+	int rule;			/* the rule's index, -1: the policy as a whole */
+	struct srcloc loc;		/* the rule's or policy's file:line */
+	char field[64];			/* "source.nets", "protocol", "selector", "types", ... */
+	char text[320];			/* "203.0.113.7 not in 10.0.0.0/8" */
+};
+
+/* The caller's room for misses: @v holds @cap entries; eval_packet sets @n and @dropped. */
+struct eval_why {
+	struct eval_miss *v;
+	size_t cap;
+	size_t n;
+	size_t dropped;			/* misses that did not fit, or whose step did not */
 };
 
 struct eval_input {
@@ -78,6 +102,7 @@ struct eval_input {
 	struct addr dnat_addr;
 	bool dnat_port_set;
 	uint16_t dnat_port;
+	struct eval_why *why;		/* NULL, or where to say why policies and rules missed */
 };
 
 struct eval_result {

@@ -19,6 +19,7 @@ struct ectx {
 	enum stage stage;
 	enum dir dir;
 	const char *hep;
+	struct eval_why *why;		/* NULL: no reasons wanted */
 };
 
 /* What one stage on one endpoint decides. */
@@ -38,6 +39,21 @@ void eval_decide(struct ectx *c, bool allow, enum reason reason, const char *tie
 
 /* eval_rule_match - does rule @r match @k (every condition, named ports exactly)? */
 bool eval_rule_match(const struct hostenv *env, const struct rule *r, const struct pkt_key *k);
+
+/*
+ * eval_rule_match_why - eval_rule_match, and when it does not match and @m
+ * is not NULL, the first condition that failed in @m->field and @m->text.
+ */
+bool eval_rule_match_why(const struct hostenv *env, const struct rule *r,
+			 const struct pkt_key *k, struct eval_miss *m);
+
+/*
+ * eval_miss_add - room for one more miss of the current policy (NULL when
+ * no reasons are wanted or the room is full); eval_miss_attach then points
+ * the misses from @mark on at the step that ends the policy.
+ */
+struct eval_miss *eval_miss_add(struct ectx *c, int rule, const struct srcloc *loc);
+void eval_miss_attach(struct ectx *c, size_t mark, const struct step *s);
 
 /*
  * eval_walk_tiers - the tiers of @h for the current stage and direction;

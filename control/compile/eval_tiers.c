@@ -11,11 +11,13 @@
  * if it shared the compiler's ordering code.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "alloc.h"
 #include "eval_int.h"
+#include "json.h"
 
 /* ---- ordering ------------------------------------------------------------------- */
 
@@ -131,92 +133,229 @@ eval_staged(struct ectx *c, const struct hep *h, const struct pkt_key *k)
 		for (r = 0; r < n; r++)
 			if (rules[r].action != ACT_LOG && eval_rule_match(c->env, &rules[r], k))
 				break;
-		struct step *s = eval_step(c, STEP_STAGED, r < n ? "staged: would %s (rule %zu)" :
-						       "staged: no rule would match (end of tier)",
-					  r < n ? action_name(rules[r].action) : "", r);
+		struct step *s;
+
+		if (r < n)
+			s = eval_step(c, STEP_STAGED, "staged %s: would %s (%s[%zu] at %s:%d)",
+				      p->name, action_name(rules[r].action),
+				      c->dir == DIR_INGRESS ? "ingress" : "egress", r,
+				      rules[r].loc.file ? rules[r].loc.file : "?", rules[r].loc.line);
+		else
+			s = eval_step(c, STEP_STAGED, "staged %s: no rule would match (end of tier)",
+				      p->name);
 		s->tier = p->tier;
 		s->policy = p->name;
 		s->rule = r < n ? (int)r : -1;
+		s->loc = r < n ? rules[r].loc : p->loc;
 	}
 }
 
-/* Walk the tiers of @h for the current stage and direction. */
+/*
+ * Why does @p not apply to @h here (NULL: it applies)? @field receives the
+ * field to blame. Asked of the policies of the stage, and in the forward
+ * stage also of the normal policies without applyOnForward (their absence
+ * there is what surprises people).
+ */
+static const char *
+policy_skip_reason(const struct ectx *c, const struct policy *p, const struct hep *h,
+		   const char **field, char *buf, size_t size)
+{
+	const char *dir = c->dir == DIR_INGRESS ? "ingress" : "egress";
+
+	if (!policy_in_stage(p, c->stage)) {
+		*field = "applyOnForward";
+		return "not applyOnForward: it judges only traffic to and from the host, never "
+		       "forwarded traffic";
+	}
+	if (!selector_match(p->sel, &h->labels)) {
+		*field = "selector";
+		if (snprintf(buf, size, "selector did not select the endpoint %s (selector: %s)",
+			     h->name, *p->sel_text ? p->sel_text : "all()") >= (int)size)
+			buf[json_utf8_cut(buf, size - 1, size - 2)] = '\0';
+		return buf;
+	}
+	if (!(p->types & (c->dir == DIR_INGRESS ? TYPE_INGRESS : TYPE_EGRESS))) {
+		*field = "types";
+		snprintf(buf, size, "not applied to %s (types: %s)", dir,
+			 (p->types & TYPE_INGRESS) ? "Ingress" :
+			 (p->types & TYPE_EGRESS) ? "Egress" : "none");
+		return buf;
+	}
+	return NULL;
+}
+
+/* Is @p one of the policies whose skipping is reported at this stage? */
+static bool
+policy_reported(const struct ectx *c, const struct policy *p)
+{
+	if (p->kind != KIND_GNP)
+		return false;
+	if (policy_in_stage(p, c->stage))
+		return true;
+	return c->stage == STAGE_FORWARD && policy_in_stage(p, STAGE_NORMAL);
+}
+
+/* Report a policy of the stage that does not apply to @h (reasons wanted only). */
+static void
+report_skipped(struct ectx *c, const struct policy *p, const struct hep *h)
+{
+	const char *field = NULL, *why;
+	char buf[sizeof(((struct eval_miss *)0)->text)];
+	size_t mark = c->why->n;
+	struct eval_miss *m;
+	struct step *s;
+
+	why = policy_skip_reason(c, p, h, &field, buf, sizeof(buf));
+	if (why == NULL)
+		return;		/* it applies: not called so (eval_walk_tiers) */
+	m = eval_miss_add(c, -1, &p->loc);
+	if (m != NULL) {
+		size_t len = strlen(why);
+
+		snprintf(m->field, sizeof(m->field), "%s", field);
+		if (len >= sizeof(m->text))	/* cut: never inside a UTF-8 character */
+			len = json_utf8_cut(why, len, sizeof(m->text) - 1);
+		memcpy(m->text, why, len);
+		m->text[len] = '\0';
+	}
+	s = eval_step(c, STEP_POLICY_SKIPPED, "policy %s does not apply: %s", p->name, why);
+	s->tier = p->tier;
+	s->policy = p->name;
+	s->loc = p->loc;
+	eval_miss_attach(c, mark, s);
+}
+
+/* The rules of @p in order, until one decides or passes. */
+static enum outcome
+walk_policy(struct ectx *c, const struct policy *p, const char *tier, const struct pkt_key *k,
+	    bool *passed)
+{
+	const char *dir = c->dir == DIR_INGRESS ? "ingress" : "egress";
+	const struct rule *rules = c->dir == DIR_INGRESS ? p->ingress : p->egress;
+	size_t nr = c->dir == DIR_INGRESS ? p->ningress : p->negress;
+	size_t mark = c->why ? c->why->n : 0;
+	struct step *s;
+
+	for (size_t r = 0; r < nr; r++) {
+		struct eval_miss tmp, *m;
+
+		tmp.field[0] = tmp.text[0] = '\0';
+		if (!eval_rule_match_why(c->env, &rules[r], k, c->why ? &tmp : NULL)) {
+			m = eval_miss_add(c, (int)r, &rules[r].loc);
+			if (m != NULL) {
+				memcpy(m->field, tmp.field, strlen(tmp.field) + 1);
+				memcpy(m->text, tmp.text, strlen(tmp.text) + 1);
+			}
+			continue;
+		}
+		s = eval_step(c, STEP_RULE, "%s %s[%zu] (%s:%d) matched: %s", p->name, dir, r,
+			      rules[r].loc.file ? rules[r].loc.file : "?", rules[r].loc.line,
+			      action_name(rules[r].action));
+		s->tier = tier;
+		s->policy = p->name;
+		s->rule = (int)r;
+		s->action = action_name(rules[r].action);
+		s->loc = rules[r].loc;
+		if (rules[r].action == ACT_LOG) {
+			log_hit(c, tier, p->name, (int)r);
+			continue;
+		}
+		eval_miss_attach(c, mark, s);
+		if (rules[r].action == ACT_PASS) {
+			*passed = true;
+			return OUT_CONTINUE;
+		}
+		eval_decide(c, rules[r].action == ACT_ALLOW, REASON_RULE, tier, p->name, (int)r);
+		return rules[r].action == ACT_ALLOW ? OUT_ALLOW : OUT_DENY;
+	}
+	if (nr == 0) {
+		struct eval_miss *m = eval_miss_add(c, -1, &p->loc);
+
+		if (m != NULL) {
+			snprintf(m->field, sizeof(m->field), "%s", dir);
+			snprintf(m->text, sizeof(m->text), "the policy has no %s rules", dir);
+		}
+	}
+	s = eval_step(c, STEP_POLICY_NO_MATCH, "%s: no rule matched", p->name);
+	s->tier = tier;
+	s->policy = p->name;
+	s->loc = p->loc;
+	eval_miss_attach(c, mark, s);
+	return OUT_CONTINUE;
+}
+
+/*
+ * Walk the tiers of @h for the current stage and direction. When reasons
+ * are wanted (c->why), the policies of the stage that do not apply are
+ * walked too, each reported in its place with why; they change nothing.
+ */
 enum outcome
 eval_walk_tiers(struct ectx *c, const struct hep *h, const struct pkt_key *k, bool *any_policy)
 {
 	const struct polset *ps = c->env->ps;
 	unsigned want = c->dir == DIR_INGRESS ? TYPE_INGRESS : TYPE_EGRESS;
 	const struct policy **pv = NULL;
-	size_t n = 0, cap = 0, i = 0;
+	bool *applies = NULL;
+	size_t n = 0, cap = 0, i = 0, napply = 0;
 	enum outcome res = OUT_CONTINUE;
 
 	for (size_t j = 0; j < ps->npolicies; j++) {
 		const struct policy *p = ps->policies[j];
+		bool ap = p->kind == KIND_GNP && policy_in_stage(p, c->stage) && (p->types & want) &&
+			  selector_match(p->sel, &h->labels);
 
-		if (p->kind == KIND_GNP && policy_in_stage(p, c->stage) && (p->types & want) &&
-		    selector_match(p->sel, &h->labels)) {
+		if (ap || (c->why != NULL && policy_reported(c, p))) {
 			if (ARRAY_PUSH_ROOM(pv, cap, n) < 0) {
 				free(pv);
 				return OUT_NOMEM;
 			}
 			pv[n++] = p;
+			napply += ap;
 		}
 	}
 	if (n > 1)
 		qsort_r(pv, n, sizeof(*pv), cmp_policy, (void *)ps);
-	*any_policy = n > 0;
+	*any_policy = napply > 0;
+	if (n > 0) {
+		applies = malloc(n * sizeof(*applies));
+		if (applies == NULL) {
+			free(pv);
+			return OUT_NOMEM;
+		}
+	}
+	for (size_t j = 0; j < n; j++)
+		applies[j] = policy_in_stage(pv[j], c->stage) && (pv[j]->types & want) &&
+			     selector_match(pv[j]->sel, &h->labels);
 
 	while (i < n) {
 		const char *tier = pv[i]->tier;
 		struct tier_rank tr;
-		size_t end = i;
+		size_t end = i, nap = 0;
 		bool passed = false;
 
 		while (end < n && strcmp(pv[end]->tier, tier) == 0)
-			end++;
+			nap += applies[end++];
 		tier_rank(ps, tier, &tr);
 		/* Untracked and preDNAT tiers never default-deny (§1.3). */
 		if (c->stage == STAGE_UNTRACKED || c->stage == STAGE_PREDNAT)
 			tr.def = ACT_PASS;
+		if (nap == 0) {
+			/* only reported policies: the tier does not apply, no end of tier */
+			eval_step(c, STEP_TIER, "tier %s: no policy of it applies here, skipped",
+				  tier)->tier = tier;
+			for (; i < end; i++)
+				report_skipped(c, pv[i], h);
+			continue;
+		}
 		eval_step(c, STEP_TIER, "tier %s", tier)->tier = tier;
 		for (; i < end && !passed; i++) {
-			const struct policy *p = pv[i];
-			const struct rule *rules = c->dir == DIR_INGRESS ? p->ingress : p->egress;
-			size_t nr = c->dir == DIR_INGRESS ? p->ningress : p->negress;
-			bool matched = false;
-
-			for (size_t r = 0; r < nr; r++) {
-				struct step *s;
-
-				if (!eval_rule_match(c->env, &rules[r], k))
-					continue;
-				s = eval_step(c, STEP_RULE, "%s rule %zu matched: %s", p->name, r,
-					     action_name(rules[r].action));
-				s->tier = tier;
-				s->policy = p->name;
-				s->rule = (int)r;
-				s->action = action_name(rules[r].action);
-				if (rules[r].action == ACT_LOG) {
-					log_hit(c, tier, p->name, (int)r);
-					continue;
-				}
-				matched = true;
-				if (rules[r].action == ACT_PASS) {
-					passed = true;
-					break;
-				}
-				eval_decide(c, rules[r].action == ACT_ALLOW, REASON_RULE, tier, p->name,
-				       (int)r);
-				res = rules[r].action == ACT_ALLOW ? OUT_ALLOW : OUT_DENY;
+			if (!applies[i]) {
+				report_skipped(c, pv[i], h);
+				continue;
+			}
+			res = walk_policy(c, pv[i], tier, k, &passed);
+			if (res != OUT_CONTINUE)
 				goto out;
-			}
-			if (!matched) {
-				struct step *s = eval_step(c, STEP_POLICY_NO_MATCH,
-							  "%s: no rule matched", p->name);
-
-				s->tier = tier;
-				s->policy = p->name;
-			}
 		}
 		i = end;
 		if (passed)
@@ -233,6 +372,7 @@ eval_walk_tiers(struct ectx *c, const struct hep *h, const struct pkt_key *k, bo
 		eval_step(c, STEP_END_OF_TIER, "end of tier %s: Pass", tier)->tier = tier;
 	}
 out:
+	free(applies);
 	free(pv);
 	return res;
 }

@@ -18,8 +18,9 @@ hostenv_any_hep(const struct hostenv *env, size_t i)
 	if (i < env->ps->nheps)
 		return env->ps->heps[i];
 	i -= env->ps->nheps;
-	if (env->has_auto && i-- == 0)
-		return &env->auto_hep;
+	if (i < env->nautos)
+		return env->autos[i];
+	i -= env->nautos;
 	return env->cluster != NULL && i < env->cluster->nheps ? env->cluster->heps[i] : NULL;
 }
 
@@ -34,7 +35,7 @@ hostenv_endpoint(const struct hostenv *env, size_t i, struct ep_ref *out)
 		*out = (struct ep_ref){ &h->labels, h->ips, h->nips, h->ports, h->nports };
 		return true;
 	}
-	nh = env->ps->nheps + env->has_auto + (env->cluster ? env->cluster->nheps : 0);
+	nh = env->ps->nheps + env->nautos + (env->cluster ? env->cluster->nheps : 0);
 	if (env->cluster == NULL || i < nh || i - nh >= env->cluster->nweps)
 		return false;
 	w = &env->cluster->weps[i - nh];
@@ -226,10 +227,26 @@ hostenv_build(struct hostenv *env, const struct polset *ps, const struct hostenv
 		if (h->node && strcmp(h->node, o->node) == 0)
 			err = add_local(env, h, &localcap);
 	}
-	if (err == 0 && env->nlocal == 0 && o->host_labels != NULL) {
+	if (o->auto_heps != NULL) {
+		size_t nexplicit = env->nlocal;
+
+		env->autos = (const struct hep *const *)o->auto_heps;
+		env->nautos = o->nauto_heps;
+		for (size_t i = 0; err == 0 && i < o->nauto_heps; i++) {
+			bool written = false;	/* by kube-controllers itself: that one counts */
+
+			for (size_t j = 0; j < nexplicit && !written; j++)
+				written = strcmp(env->local[j]->name, o->auto_heps[i]->name) == 0;
+			if (!written)
+				err = add_local(env, o->auto_heps[i], &localcap);
+		}
+	} else if (err == 0 && env->nlocal == 0 && o->host_labels != NULL) {
 		err = make_auto_hep(env, o);
 		if (err == 0)
 			err = add_local(env, &env->auto_hep, &localcap);
+		env->auto_one = &env->auto_hep;
+		env->autos = &env->auto_one;
+		env->nautos = 1;
 	}
 	if (err < 0) {
 		snprintf(why, whylen, "out of memory");

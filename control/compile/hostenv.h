@@ -32,6 +32,11 @@ struct hostenv_opts {
 	const struct labels *host_labels; /* non-NULL: synthesize an auto HEP when none is local */
 	const struct cidr *host_ips;	/* expectedIPs of the auto HEP */
 	size_t nhost_ips;
+	/* The auto host endpoints of this node as kube-controllers would make them
+	 * (autohep.c; Kubernetes mode): local beside the HostEndpoints on it, as
+	 * in Calico; they must outlive the hostenv. Takes the place of host_labels. */
+	struct hep *const *auto_heps;
+	size_t nauto_heps;
 	const char *failsafe_in;	/* Felix syntax, NULL = from FelixConfiguration/defaults */
 	const char *failsafe_out;
 	bool no_invalid_drop;		/* Felix DisableConntrackInvalidCheck */
@@ -56,6 +61,10 @@ struct hostenv {
 	size_t nlocal;
 	struct hep auto_hep;		/* valid when has_auto */
 	bool has_auto;
+	const struct hep *auto_one;	/* &auto_hep, when has_auto */
+	const struct hep *const *autos;	/* this node's auto host endpoints: &auto_one, or
+					 * hostenv_opts.auto_heps */
+	size_t nautos;
 	struct iface *ifaces;
 	size_t nifaces;
 	size_t ifacecap;
@@ -105,8 +114,8 @@ int hostenv_add_iface(struct hostenv *env, uint32_t ifindex, const char *name,
 /* hostenv_iface - the interface with @ifindex, or NULL. */
 const struct iface *hostenv_iface(const struct hostenv *env, uint32_t ifindex);
 
-/* hostenv_any_hep - the @i-th HostEndpoint of any node, then the synthesized
- * auto HEP, then the other Nodes' auto HEPs; NULL past the end. */
+/* hostenv_any_hep - the @i-th HostEndpoint of any node, then this node's
+ * auto HEPs, then the other Nodes' auto HEPs; NULL past the end. */
 const struct hep *hostenv_any_hep(const struct hostenv *env, size_t i);
 
 /* What rule selectors and named ports see of one endpoint. */

@@ -9,7 +9,13 @@
  *   - a policy that selects no HostEndpoint of --node;
  *   - ingress default-deny on an endpoint that polices loopback without a
  *     rule allowing 127.0.0.0/8 (§9.3);
- *   - rule parts nfqwall cannot resolve for hosts (pods, services).
+ *   - rule parts nfqwall cannot resolve for hosts (pods, services);
+ *   - destination nets on an ingress Allow of a host-only policy (they pick
+ *     the node's own addresses, not the clients);
+ *   - NodePorts allowed outside preDNAT, and preDNAT policies that only allow;
+ *   - Felix's default failsafe ports open to all while no FelixConfiguration
+ *     narrows them (once per run);
+ *   - rule selectors matching HostEndpoints without expectedIPs.
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -19,6 +25,7 @@
 
 #include "eval.h"
 #include "lint.h"
+#include "rulefmt.h"
 
 static void
 lint_at(struct polset *ps, const struct srcloc *loc, const char *object, const char *field,
@@ -105,6 +112,43 @@ selector_matches_something(const struct polset *ps, const struct selector *sel)
 	return false;
 }
 
+/*
+ * A rule selector matches an endpoint by its addresses, and a HostEndpoint's
+ * are its expectedIPs (docs/semantics.md §6.2): one without them adds nothing.
+ */
+static void
+lint_selector_no_ips(struct polset *ps, const struct rule *r, const char *obj, const char *f,
+		     const struct selector *sel)
+{
+	const struct hep *first = NULL;
+	size_t nbare = 0, nother = 0;
+	char msg[700];
+
+	for (size_t i = 0; i < ps->nheps; i++) {
+		const struct hep *h = ps->heps[i];
+
+		if (!selector_match(sel, &h->labels))
+			continue;
+		if (h->nips > 0) {
+			nother++;
+		} else if (nbare++ == 0) {
+			first = h;
+		}
+	}
+	for (size_t i = 0; i < ps->nnetsets; i++)
+		if (selector_match(sel, &ps->netsets[i]->labels))
+			nother++;
+	if (first == NULL)
+		return;
+	snprintf(msg, sizeof(msg), "matches HostEndpoint %.253s%s, which has no expectedIPs: a "
+		 "rule selector matches an endpoint by its addresses, and a HostEndpoint's are its "
+		 "expectedIPs, so %s; list the node's addresses in spec.expectedIPs, or match "
+		 "them with nets", first->name, nbare > 1 ? " (and others without expectedIPs)" : "",
+		 nother == 0 ? "this selector matches no address at all" :
+		 "that endpoint adds no address to what this selector matches");
+	lint_at(ps, &r->loc, obj, f, DIAG_WARN, msg);
+}
+
 static void
 lint_entity(struct polset *ps, const struct rule *r, const char *obj, const char *rpath,
 	    const char *side)
@@ -137,6 +181,9 @@ lint_entity(struct polset *ps, const struct rule *r, const char *obj, const char
 			"matches no HostEndpoint or network set loaded here, so with these files "
 			"alone the rule matches no address; pods and every Node's auto host "
 			"endpoint are resolved in Kubernetes mode only (run --kubernetes)");
+	} else if (e->sel) {
+		snprintf(f, sizeof(f), "%s.%s.selector", rpath, side);
+		lint_selector_no_ips(ps, r, obj, f, e->sel);
 	}
 	if (e->has_services) {
 		snprintf(f, sizeof(f), "%s.%s.services", rpath, side);
@@ -144,6 +191,90 @@ lint_entity(struct polset *ps, const struct rule *r, const char *obj, const char
 			"Kubernetes Service endpoints are not resolved by nfqwall: this rule never "
 			"matches");
 	}
+}
+
+/* Kubernetes' default --service-node-port-range. */
+#define NODEPORT_LO	30000
+#define NODEPORT_HI	32767
+
+/*
+ * An ingress Allow of @p: destination nets on a host-only policy, and a
+ * NodePort range outside preDNAT.
+ */
+static void
+lint_ingress_allow(struct polset *ps, const struct policy *p, const struct rule *r,
+		   const char *obj, size_t idx)
+{
+	char f[96], nets[400], msg[1200], range[16];
+
+	if (r->action != ACT_ALLOW)
+		return;
+	/*
+	 * Without applyOnForward the policy sees only traffic to the host, whose
+	 * destination is always one of the node's addresses (§4).
+	 */
+	if (r->dst.nnets > 0 && !p->apply_on_forward) {
+		rulefmt_nets(nets, sizeof(nets), r->dst.nets, r->dst.nnets);
+		snprintf(f, sizeof(f), "spec.ingress[%zu].destination.nets", idx);
+		snprintf(msg, sizeof(msg), "destination nets on an ingress Allow of a policy "
+			 "without applyOnForward: the packets it judges are addressed to this "
+			 "node, so its nets (%s) pick which of the node's own addresses may be "
+			 "reached, not who may connect: any source may reach those addresses; if "
+			 "you meant to allow only clients in these nets, write source.nets "
+			 "instead", nets);
+		lint_at(ps, &r->loc, obj, f, DIAG_WARN, msg);
+	}
+	if (p->pre_dnat)
+		return;
+	for (size_t j = 0; j < r->dst.nports; j++) {
+		const struct port_item *pi = &r->dst.ports[j];
+
+		if (pi->name != NULL || pi->hi < NODEPORT_LO || pi->lo > NODEPORT_HI)
+			continue;
+		snprintf(f, sizeof(f), "spec.ingress[%zu].destination.ports[%zu]", idx, j);
+		if (pi->lo == pi->hi)
+			snprintf(range, sizeof(range), "%u", pi->lo);
+		else
+			snprintf(range, sizeof(range), "%u:%u", pi->lo, pi->hi);
+		snprintf(msg, sizeof(msg), "%s overlaps the NodePort range %u:%u, but this "
+			 "policy is not preDNAT: kube-proxy (iptables or nftables mode) rewrites "
+			 "NodePort traffic to a pod's address and port before filter INPUT, so it "
+			 "becomes forwarded traffic%s "
+			 "(only a host process listening on such a port itself is allowed here); "
+			 "police NodePorts in a policy with preDNAT: true, applyOnForward: true and "
+			 "types: [Ingress] (see examples/nodeports.yaml)", range,
+			 NODEPORT_LO, NODEPORT_HI, p->apply_on_forward ?
+			 " that meets this policy only in the forward stage, after the rewrite, "
+			 "with the pod's port, never the NodePort" : " and never meets this policy");
+		lint_at(ps, &r->loc, obj, f, DIAG_WARN, msg);
+		return;
+	}
+}
+
+/* A preDNAT policy whose ingress rules all allow (or log) blocks nothing (§4). */
+static void
+lint_prednat_allow_only(struct polset *ps, const struct policy *p, const char *obj)
+{
+	size_t nallow = 0;
+
+	if (!p->pre_dnat || p->ningress == 0)
+		return;
+	for (size_t i = 0; i < p->ningress; i++) {
+		if (p->ingress[i].action == ACT_ALLOW)
+			nallow++;
+		else if (p->ingress[i].action != ACT_LOG)
+			return;
+	}
+	if (nallow == 0)
+		return;
+	lint_at(ps, &p->loc, obj, "spec.ingress", DIAG_WARN,
+		"every ingress rule of this preDNAT policy allows: a preDNAT tier never ends in "
+		"Deny, so a packet no rule matches goes on (to the normal policies when it is "
+		"for the host, to the forward stage when kube-proxy forwards it, where it is not "
+		"dropped unless an applyOnForward policy denies it), and this policy blocks "
+		"nothing; what it does allow skips the normal policies (traffic to the host) and "
+		"the forward-ingress check; to restrict, add a Deny after the Allows, e.g. "
+		"{action: Deny, protocol: TCP, destination: {ports: [\"30000:32767\"]}}");
 }
 
 static void
@@ -161,6 +292,11 @@ lint_rules(struct polset *ps, const struct policy *p, const char *obj, bool ingr
 		lint_entity(ps, &rules[i], obj, f, "destination");
 		if (rules[i].action == ACT_LOG)
 			nlog++;
+	}
+	if (ingress) {
+		for (size_t i = 0; i < n; i++)
+			lint_ingress_allow(ps, p, &rules[i], obj, i);
+		lint_prednat_allow_only(ps, p, obj);
 	}
 	for (size_t i = 0; i + 1 < n; i++) {
 		if (rules[i].action == ACT_LOG || !rule_is_unconditional(&rules[i]))
@@ -242,6 +378,68 @@ out:
 	return err;
 }
 
+/* Does a FelixConfiguration set the inbound failsafe list for @node (NULL: "default" only)? */
+static bool
+failsafe_in_configured(const struct polset *ps, const char *node)
+{
+	for (size_t i = 0; i < ps->nfelixcfgs; i++) {
+		const struct felixcfg *f = ps->felixcfgs[i];
+
+		if (!f->in.set)
+			continue;
+		if (strcmp(f->name, "default") == 0)
+			return true;
+		if (node != NULL && strncmp(f->name, "node.", 5) == 0 &&
+		    strcmp(f->name + 5, node) == 0)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Felix's default failsafe ports (§8) are accepted from every source before
+ * any policy. Said once, on the first policy that governs host ingress,
+ * when no FelixConfiguration narrows them: 0 or -ENOMEM.
+ */
+static int
+lint_failsafe_defaults(struct polset *ps, const char *node)
+{
+	const struct policy *p = NULL;
+	struct failsafe_list def;
+	char list[400], msg[1100], obj[300];
+	size_t len = 0;
+
+	if (failsafe_in_configured(ps, node))
+		return 0;
+	for (size_t i = 0; i < ps->npolicies && p == NULL; i++)
+		if (ps->policies[i]->kind == KIND_GNP && (ps->policies[i]->types & TYPE_INGRESS))
+			p = ps->policies[i];
+	if (p == NULL)
+		return 0;
+	if (failsafe_defaults(&def, true) < 0)
+		return -ENOMEM;
+	list[0] = '\0';
+	for (size_t i = 0; i < def.n && len < sizeof(list) - 16; i++) {
+		char pb[8];
+		int n = snprintf(list + len, sizeof(list) - len, "%s%s %u", i ? ", " : "",
+				 rulefmt_proto(def.v[i].proto, pb), def.v[i].port);
+
+		if (n > 0)
+			len += (size_t)n;
+	}
+	failsafe_list_free(&def);
+	snprintf(obj, sizeof(obj), "GlobalNetworkPolicy/%s", p->name);
+	snprintf(msg, sizeof(msg), "Felix's default failsafe ports are open to every source, "
+		 "before any policy: inbound %s (SSH, DHCP, BGP, etcd, Typha, the API server), "
+		 "and no FelixConfiguration narrows them, so no rule of this or any policy closes "
+		 "them (said once per check); to narrow them, add a FelixConfiguration named "
+		 "default with spec.failsafeInboundHostPorts listing what must stay open and from "
+		 "where, e.g. [{protocol: TCP, port: 22, net: 192.168.0.0/16}], or [] for none",
+		 list);
+	lint_at(ps, &p->loc, obj, "spec.ingress", DIAG_WARN, msg);
+	return 0;
+}
+
 int
 lint_polset(struct polset *ps, const char *node)
 {
@@ -278,5 +476,5 @@ lint_polset(struct polset *ps, const char *node)
 				return err;
 		}
 	}
-	return 0;
+	return lint_failsafe_defaults(ps, node);
 }

@@ -18,6 +18,7 @@
 #include "daemon.h"
 #include "fjournal.h"
 #include "fwrules.h"
+#include "guard.h"
 #include "kube.h"
 #include "labels.h"
 #include "mark.h"
@@ -60,10 +61,14 @@ struct ctl {
 	int tfd;		/* debounce timer */
 	bool reload_pending;
 	uint64_t pending_since_ns;	/* the first change the pending reload waits for */
+	uint64_t autohep_cfg_id;	/* the auto host endpoint settings last logged */
+	uint64_t urgent_first_ns;	/* the first policy change still waiting; 0: none */
 	uint64_t urgent_due_ns;		/* a policy change waits no longer than this; 0: none */
 	uint64_t policy_version;	/* the store's policy_version last scheduled for */
-	int ds_state;
-	uint64_t markcheck_ns;	/* when the mark bits were last checked */		/* enum kube_ds_state last logged (--daemonset) */
+	int ds_state;			/* enum kube_ds_state last logged (--daemonset) */
+	uint64_t markcheck_ns;		/* when the mark bits were last checked */
+	struct guard guard;		/* the lockout guard's lifelines (guard.h) */
+	char guard_refusal[1100];	/* the last cut logged ("": none since) */
 };
 
 /* ctl_set_detail - what /readyz says besides ready or not (under d.lock). */
@@ -91,7 +96,8 @@ int reload_policy(struct ctl *c, const char *why);
 /*
  * reload_schedule - a change was seen: reload after --debounce-ms of quiet, and at most
  * --debounce-max-ms after the first change still waiting; an @urgent one (a policy
- * object, not the cluster's churn) at most --debounce-ms after it, whatever follows.
+ * object, not the cluster's churn) after --policy-debounce-ms of quiet among urgent
+ * ones, and at most --debounce-ms after the first of them, whatever follows.
  */
 void reload_schedule(struct ctl *c, bool urgent);
 

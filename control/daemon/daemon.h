@@ -53,6 +53,7 @@ struct daemon {
 	uint64_t selcache_builds;	/* ... and built by matching every cluster endpoint */
 	uint64_t reloads;			/* policy loads attempted */
 	uint64_t reload_failures;		/* loads rejected: the last good table stayed */
+	uint64_t policy_rollbacks;		/* tables refused or undone by the lockout guard */
 	uint64_t objects_rejected;		/* invalid objects in the last load */
 	uint64_t last_reload_unix;		/* seconds */
 	uint64_t last_compile_ns;

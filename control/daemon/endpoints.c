@@ -99,6 +99,26 @@ digest_label(const char *key, struct jspan v, void *arg)
 	return true;
 }
 
+/* One interface of the digest's "ifaces": a name that can be one, and its addresses. */
+static bool
+digest_iface(struct jspan item, void *arg)
+{
+	struct node_info *ni = arg;
+	struct node_iface *f;
+	struct addr_acc aa;
+
+	if (ni->nifaces >= NODE_MAX_IFACES)
+		return false;
+	f = &ni->ifaces[ni->nifaces];
+	memset(f, 0, sizeof(*f));
+	if (!jscan_string(jscan_get(item, "name"), f->name, sizeof(f->name)) || f->name[0] == '\0')
+		return true;	/* longer than IFNAMSIZ, or none: no interface of Linux */
+	aa = (struct addr_acc){ f->ips, NODE_IFACE_MAX_IPS, &f->nips };
+	jscan_each(jscan_get(item, "ips"), digest_address, &aa);
+	ni->nifaces++;
+	return true;
+}
+
 int
 endpoints_node(const char *json, struct node_info *ni)
 {
@@ -110,8 +130,15 @@ endpoints_node(const char *json, struct node_info *ni)
 	if (la.err == 0)
 		la.err = labels_finish(&ni->labels);
 	jscan_each(jscan_get(obj, "ips"), digest_address, &aa);
+	jscan_each(jscan_get(obj, "ifaces"), digest_iface, ni);
 	ni->found = true;
 	return la.err;
+}
+
+void
+endpoints_node_view(const char *name, const struct node_info *ni, struct node_view *nv)
+{
+	*nv = (struct node_view){ name, &ni->labels, ni->ips, ni->nips, ni->ifaces, ni->nifaces };
 }
 
 /*
@@ -236,88 +263,77 @@ load_pod(struct cluster *cl, const char *json, struct wep *w)
 	return pa.err;
 }
 
-/* Another Node's auto host endpoint, from its digest: 0 or -ENOMEM. */
+/* Another Node's auto host endpoints, made again from its digest into @n. 0 or -ENOMEM. */
 static int
-make_node_hep(const struct kube_obj *o, struct hep **out)
+make_node_heps(const struct kube_obj *o, const struct autohep_cfg *cfg, struct cl_node *n,
+	       unsigned round)
 {
-	struct node_info ni = { .found = false };
-	struct hep *h = calloc(1, sizeof(*h));
+	struct node_info *ni = calloc(1, sizeof(*ni));	/* 10 KiB: not on the stack */
+	struct node_view nv;
+	size_t first = n->nheps;
 	int err;
 
-	*out = NULL;
-	if (h == NULL)
+	if (ni == NULL)
 		return -ENOMEM;
-	labels_init(&ni.labels);
-	err = endpoints_node(o->json, &ni);
+	labels_init(&ni->labels);
+	err = endpoints_node(o->json, ni);
+	endpoints_node_view(o->key, ni, &nv);
 	if (err == 0)
-		err = hep_make_auto(h, o->key, &ni.labels, ni.ips, ni.nips);
-	labels_free(&ni.labels);
-	if (err < 0) {
-		hep_release(h);
-		free(h);
-		return err;
+		err = autohep_make(cfg, &nv, &n->heps, &n->nheps, &n->hepcap);
+	for (size_t i = first; i < n->nheps; i++) {
+		n->heps[i]->seq = o->seq;
+		n->heps[i]->round = round;
+		n->heps[i]->born = round;
 	}
-	h->seq = o->seq;
-	*out = h;
-	return 0;
+	labels_free(&ni->labels);
+	free(ni);
+	return err;
 }
 
 /* The Nodes: this one into @self_info, the others' auto host endpoints kept in step. */
 static int
-sync_nodes(const struct kube_store *st, const char *self, bool auto_hep, struct cluster *cl,
-	   struct node_info *self_info)
+sync_nodes(const struct kube_store *st, const char *self, const struct autohep_cfg *cfg,
+	   uint64_t cfg_id, struct cluster *cl, struct node_info *self_info)
 {
 	const struct kube_kind_state *ks = &st->kinds[KK_NODE];
+	bool changed = cl->fresh || cl->hep_cfg != cfg_id;
 	int err = 0;
 
 	for (size_t i = 0; i < ks->n && err == 0; i++) {
 		const struct kube_obj *o = &ks->v[i];
-		struct hep *h;
+		struct cl_node *n;
 		size_t at;
-		bool have;
 
 		if (self != NULL && strcmp(o->key, self) == 0) {
 			err = endpoints_node(o->json, self_info);
 			continue;
 		}
-		if (!auto_hep)
-			continue;
-		have = strmap_get(&cl->hep_index, o->key, &at);
-		if (have && cl->heps[at]->seq == o->seq) {
-			cl->heps[at]->round = cl->round;
+		if (!cfg->enabled)
+			continue;	/* none made: every one there was goes below */
+		if (strmap_get(&cl->node_index, o->key, &at) && cl->nodes[at]->seq == o->seq &&
+		    cl->nodes[at]->cfg == cfg_id) {
+			cl->nodes[at]->round = cl->round;
 			continue;
 		}
-		if (ARRAY_PUSH_ROOM(cl->retired_heps, cl->retired_hepcap, cl->nretired_heps) < 0 ||
-		    ARRAY_PUSH_ROOM(cl->heps, cl->hepcap, cl->nheps) < 0 ||
-		    (err = make_node_hep(o, &h)) < 0)
-			return err < 0 ? err : -ENOMEM;
-		h->round = cl->round;
-		h->born = cl->round;
-		if (have) {
-			cl->retired_heps[cl->nretired_heps++] = cl->heps[at];
-			cl->heps[at] = h;
-		} else if (strmap_put(&cl->hep_index, o->key, cl->nheps) < 0) {
-			hep_release(h);
-			free(h);
+		n = cluster_node(cl, o->key);
+		if (n == NULL || cluster_node_retire(cl, n) < 0)
 			return -ENOMEM;
-		} else {
-			cl->heps[cl->nheps++] = h;
-		}
+		n->round = cl->round;
+		n->seq = o->seq;
+		n->cfg = cfg_id;
+		changed = true;
+		err = make_node_heps(o, cfg, n, cl->round);
 	}
-	/* the Nodes gone: the last one moves into each hole */
-	for (size_t i = cl->nheps; err == 0 && i-- > 0;) {
-		struct hep *h = cl->heps[i];
-
-		if (h->round == cl->round)
+	/* the Nodes gone, or all of them when none are made any more */
+	for (size_t i = cl->nnodes; err == 0 && i-- > 0;) {
+		if (cl->nodes[i]->round == cl->round)
 			continue;
-		if (ARRAY_PUSH_ROOM(cl->retired_heps, cl->retired_hepcap, cl->nretired_heps) < 0)
-			return -ENOMEM;
-		strmap_del(&cl->hep_index, h->node);
-		cl->retired_heps[cl->nretired_heps++] = h;
-		cl->heps[i] = cl->heps[--cl->nheps];
-		if (i != cl->nheps)
-			(void)!strmap_put(&cl->hep_index, cl->heps[i]->node, i);
+		err = cluster_node_drop(cl, i);
+		changed = true;
 	}
+	cl->hep_cfg = cfg_id;
+	if (err == 0 && changed)
+		err = cluster_heps_gather(cl);
 	return err;
 }
 
@@ -378,8 +394,8 @@ sync_pods(const struct kube_store *st, struct cluster *cl)
 }
 
 int
-endpoints_load(const struct kube_store *st, const char *self, bool auto_hep, struct cluster *cl,
-	       struct node_info *self_info)
+endpoints_load(const struct kube_store *st, const char *self, const struct autohep_cfg *cfg,
+	       uint64_t cfg_id, struct cluster *cl, struct node_info *self_info)
 {
 	int err;
 
@@ -390,7 +406,7 @@ endpoints_load(const struct kube_store *st, const char *self, bool auto_hep, str
 	cl->round++;
 	cl->parents_changed = false;
 	cl->broken = true;		/* until this sync is done */
-	err = sync_nodes(st, self, auto_hep, cl, self_info);
+	err = sync_nodes(st, self, cfg, cfg_id, cl, self_info);
 	for (size_t i = 0; err == 0 && i < st->kinds[KK_NAMESPACE].n; i++)
 		err = sync_parent(cl, &st->kinds[KK_NAMESPACE].v[i], false);
 	for (size_t i = 0; err == 0 && i < st->kinds[KK_SA].n; i++)

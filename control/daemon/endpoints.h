@@ -11,16 +11,18 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "autohep.h"
 #include "cluster.h"
 #include "kube.h"
 
-#define NODE_MAX_IPS	16
-
-/* One Node: its labels and the addresses Calico gives its auto host endpoint. */
+/* One Node: its labels, the addresses Calico gives its auto host endpoint and
+ * its interfaces. */
 struct node_info {
 	struct labels labels;
 	struct cidr ips[NODE_MAX_IPS];
 	size_t nips;
+	struct node_iface ifaces[NODE_MAX_IFACES];
+	size_t nifaces;
 	bool found;
 };
 
@@ -31,9 +33,13 @@ struct node_info {
  */
 int __must_check endpoints_node(const char *json, struct node_info *ni);
 
+/* endpoints_node_view - what autohep_make reads of the Node @name described by @ni. */
+void endpoints_node_view(const char *name, const struct node_info *ni, struct node_view *nv);
+
 /*
- * endpoints_load - bring @cl in step with every Node (with @auto_hep: the
- * others' auto host endpoints; this one, @self, into @self_info),
+ * endpoints_load - bring @cl in step with every Node (the others' auto host
+ * endpoints, as @cfg makes them; @cfg_id names @cfg: when it changes, every
+ * Node's are made again; this one, @self, into @self_info),
  * Namespace, ServiceAccount and Pod of the store @st, whose lock the caller
  * holds. @cl is kept between calls (cluster_init'ed before the first): only
  * the objects whose text changed since (kube_obj.seq) are read again; what
@@ -41,8 +47,9 @@ int __must_check endpoints_node(const char *json, struct node_info *ni);
  * cluster_retired_free once nothing points at them. 0 or -ENOMEM (then @cl
  * is rebuilt from nothing at the next call).
  */
-int __must_check endpoints_load(const struct kube_store *st, const char *self, bool auto_hep,
-				struct cluster *cl, struct node_info *self_info);
+int __must_check endpoints_load(const struct kube_store *st, const char *self,
+				const struct autohep_cfg *cfg, uint64_t cfg_id, struct cluster *cl,
+				struct node_info *self_info);
 
 /*
  * endpoints_netsets - let each NetworkSet of @ps inherit its Namespace's

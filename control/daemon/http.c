@@ -365,20 +365,25 @@ serve_livez(struct MHD_Connection *conn, struct daemon *d)
 static mhd_result
 serve_readyz(struct MHD_Connection *conn, struct daemon *d)
 {
-	char text[sizeof(d->ready_detail) + 2];
+	char text[sizeof(d->ready_detail) + 512], detail[sizeof(d->ready_detail)];
 	int ready;
+	size_t n;
 
 	pthread_mutex_lock(&d->lock);
 	ready = STAT_GET(d->ready);
-	snprintf(text, sizeof(text), "%s\n", d->ready_detail[0] ? d->ready_detail : "not ready");
+	snprintf(detail, sizeof(detail), "%s", d->ready_detail);
 	pthread_mutex_unlock(&d->lock);
-	if (!ready)
+	if (!ready) {
+		snprintf(text, sizeof(text), "%s\n", detail[0] ? detail : "not ready");
 		return reply_text(conn, MHD_HTTP_SERVICE_UNAVAILABLE, text);
+	}
+	/* ready: what is enforced, and what was refused or skipped last */
+	n = (size_t)snprintf(text, sizeof(text), "ready%s%s", detail[0] ? ": " : "", detail);
+	n = n < sizeof(text) ? n : sizeof(text) - 1;
 	if (d->kstore != NULL) {
 		/* still ready (the last good table is enforced), but say which sync is stale */
 		struct kube_store *st = d->kstore;
 		uint64_t now = mono_ns();
-		size_t n = (size_t)snprintf(text, sizeof(text), "ready");
 
 		pthread_mutex_lock(&st->lock);
 		for (int k = 0; k < KK_NKINDS && n < sizeof(text) - 64; k++) {
@@ -391,10 +396,10 @@ serve_readyz(struct MHD_Connection *conn, struct daemon *d)
 						      (unsigned long long)(ago / 1000000000ull));
 		}
 		pthread_mutex_unlock(&st->lock);
-		snprintf(text + n, sizeof(text) - n, "\n");
-		return reply_text(conn, MHD_HTTP_OK, text);
+		n = n < sizeof(text) - 1 ? n : sizeof(text) - 2;
 	}
-	return reply_text(conn, MHD_HTTP_OK, "ready\n");
+	snprintf(text + n, sizeof(text) - n, "\n");
+	return reply_text(conn, MHD_HTTP_OK, text);
 }
 
 /* The flow journal's flows (http_flows.c), read in place from a shared snapshot. */

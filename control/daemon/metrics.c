@@ -347,6 +347,9 @@ render_control(FILE *f, struct daemon *d)
 	plain(f, "policy_reload_failures_total", "counter",
 	      "Policy loads rejected (the last good ruleset stayed).",
 	      STAT_GET(d->reload_failures));
+	plain(f, "policy_rollbacks_total", "counter",
+	      "Tables the lockout guard refused or undid: they would cut a lifeline.",
+	      STAT_GET(d->policy_rollbacks));
 	plain(f, "policy_objects_rejected", "gauge", "Invalid objects in the last policy load.",
 	      STAT_GET(d->objects_rejected));
 	plain(f, "policies", "gauge", "Policies loaded (enforced kinds).",

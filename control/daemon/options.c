@@ -40,11 +40,14 @@ static const char run_usage[] =
 	"                                               projectcalico.org/v3 (default: discovered)\n"
 	"  --max-list-mib N      NFQWALL_MAX_LIST_MIB   the most one kind's list (all pages) may\n"
 	"                                               keep, as stored (default 64)\n"
-	"  --auto-host-endpoint  NFQWALL_AUTO_HOST_ENDPOINT=1  synthesize Calico's auto host\n"
-	"                                               endpoint of every Node (its labels and\n"
-	"                                               addresses): this node's is enforced when\n"
-	"                                               no HostEndpoint is on it, the others'\n"
-	"                                               feed rule selectors\n"
+	"  --auto-host-endpoint  NFQWALL_AUTO_HOST_ENDPOINT=1  synthesize Calico's default\n"
+	"                                               auto host endpoint of every Node (its\n"
+	"                                               labels and addresses): this node's is\n"
+	"                                               enforced beside its HostEndpoints, the\n"
+	"                                               others' feed rule selectors. Wins over\n"
+	"                                               KubeControllersConfiguration \"default\",\n"
+	"                                               which decides without it (autoCreate,\n"
+	"                                               createDefaultHostEndpoint, templates)\n"
 	"  --no-cluster-endpoints  NFQWALL_NO_CLUSTER_ENDPOINTS=1  rule selectors see only\n"
 	"                                               HostEndpoints, network sets and this\n"
 	"                                               node: no Pods, Namespaces, Service-\n"
@@ -99,8 +102,20 @@ static const char run_usage[] =
 	"                                               loopback address to it is always\n"
 	"                                               accepted, so probes keep working)\n"
 	"  --debounce-ms N       NFQWALL_DEBOUNCE_MS    wait after a change (default 100)\n"
+	"  --policy-debounce-ms N  NFQWALL_POLICY_DEBOUNCE_MS  wait after a change of a\n"
+	"                                               policy object: quiet among policy\n"
+	"                                               changes, at most --debounce-ms\n"
+	"                                               after the first (default 20)\n"
 	"  --debounce-max-ms N   NFQWALL_DEBOUNCE_MAX_MS  the longest a change waits while\n"
 	"                                               others keep coming (default 1000)\n"
+	"  --lifeline tcp:HOST:PORT  NFQWALL_LIFELINES (comma-separated)  a destination this\n"
+	"                                               node must keep reaching (repeatable):\n"
+	"                                               a new table that denies it where the\n"
+	"                                               current one allows it is refused; with\n"
+	"                                               --kubernetes and --api-server, the API\n"
+	"                                               server is one (docs/operations.md)\n"
+	"  --no-lockout-guard    NFQWALL_NO_LOCKOUT_GUARD=1  publish every table, lifelines\n"
+	"                                               or not\n"
 	"  --daemonset NS/NAME   NFQWALL_DAEMONSET      the DaemonSet running this daemon\n"
 	"                                               (--kubernetes): watched, and once it\n"
 	"                                               is deleted, SIGTERM removes the rules\n"
@@ -158,6 +173,8 @@ options_defaults(struct run_opts *o)
 	o->api_group = env_or("NFQWALL_CALICO_API_GROUP", NULL);
 	o->auto_hep = env_flag("NFQWALL_AUTO_HOST_ENDPOINT");
 	o->no_cluster = env_flag("NFQWALL_NO_CLUSTER_ENDPOINTS");
+	o->lifelines_env = env_or("NFQWALL_LIFELINES", NULL);
+	o->no_lockout_guard = env_flag("NFQWALL_NO_LOCKOUT_GUARD");
 	o->node = env_or("NFQWALL_NODE", env_or("NODE_NAME", NULL));
 	o->host_labels = env_or("NFQWALL_HOST_LABELS", NULL);
 	o->fs_in = env_or("NFQWALL_FAILSAFE_IN", NULL);
@@ -183,6 +200,7 @@ options_defaults(struct run_opts *o)
 	o->log_rate = 10;
 	o->log_burst = 20;
 	o->debounce_ms = 100;
+	o->policy_debounce_ms = 20;
 	o->debounce_max_ms = 1000;
 	o->limits = polset_limits_default;
 }
@@ -247,6 +265,9 @@ options_env_numbers(struct run_opts *o)
 	if ((s = getenv("NFQWALL_DEBOUNCE_MS")) &&
 	    parse_uint("NFQWALL_DEBOUNCE_MS", s, 60000, &o->debounce_ms))
 		return 2;
+	if ((s = getenv("NFQWALL_POLICY_DEBOUNCE_MS")) &&
+	    parse_uint("NFQWALL_POLICY_DEBOUNCE_MS", s, 60000, &o->policy_debounce_ms))
+		return 2;
 	if ((s = getenv("NFQWALL_DEBOUNCE_MAX_MS")) &&
 	    parse_uint("NFQWALL_DEBOUNCE_MAX_MS", s, 600000, &o->debounce_max_ms))
 		return 2;
@@ -276,6 +297,9 @@ options_flags(int argc, char **argv, struct run_opts *o)
 		{ "daemonset", required_argument, NULL, 'd' },
 		{ "debounce-ms", required_argument, NULL, 'D' }, { "help", no_argument, NULL, 'h' },
 		{ "debounce-max-ms", required_argument, NULL, 'W' },
+		{ "policy-debounce-ms", required_argument, NULL, 'P' },
+		{ "lifeline", required_argument, NULL, 'Y' },
+		{ "no-lockout-guard", no_argument, NULL, 'g' },
 		{ "kubernetes", no_argument, NULL, 'K' }, { "api-server", required_argument, NULL, 'S' },
 		{ "token-file", required_argument, NULL, 'T' }, { "ca-file", required_argument, NULL, 'C' },
 		{ "calico-api-group", required_argument, NULL, 'G' },
@@ -285,7 +309,7 @@ options_flags(int argc, char **argv, struct run_opts *o)
 		{ "flow-journal", required_argument, NULL, 'j' },
 		{ "flow-journal-max-mib", required_argument, NULL, 'J' },
 		{ "flow-journal-max-flows", required_argument, NULL, 'N' },
-		{ "flow-journal-flush-ms", required_argument, NULL, 'Y' },
+		{ "flow-journal-flush-ms", required_argument, NULL, 'y' },
 		POLSET_LIMIT_OPTIONS,
 		{ NULL, 0, NULL, 0 },
 	};
@@ -320,6 +344,19 @@ options_flags(int argc, char **argv, struct run_opts *o)
 		case 'k': o->mark_check = optarg; break;
 		case 'd': o->daemonset = optarg; break;
 		case 'D': if (parse_uint("--debounce-ms", optarg, 60000, &o->debounce_ms)) return 2; break;
+		case 'Y':
+			if (o->nlifelines >= ARRAY_SIZE(o->lifelines)) {
+				fprintf(stderr, "nfqwall run: at most %zu --lifeline options\n",
+					ARRAY_SIZE(o->lifelines));
+				return 2;
+			}
+			o->lifelines[o->nlifelines++] = optarg;
+			break;
+		case 'g': o->no_lockout_guard = true; break;
+		case 'P':
+			if (parse_uint("--policy-debounce-ms", optarg, 60000, &o->policy_debounce_ms))
+				return 2;
+			break;
 		case 'W':
 			if (parse_uint("--debounce-max-ms", optarg, 600000, &o->debounce_max_ms))
 				return 2;
@@ -342,7 +379,7 @@ options_flags(int argc, char **argv, struct run_opts *o)
 				       &o->flow_journal_max_flows))
 				return 2;
 			break;
-		case 'Y':
+		case 'y':
 			if (parse_uint("--flow-journal-flush-ms", optarg, 3600000,
 				       &o->flow_journal_flush_ms))
 				return 2;
@@ -445,6 +482,8 @@ options_check(int argc, char **argv, struct run_opts *o)
 	}
 	if (o->debounce_max_ms < o->debounce_ms)	/* a change waits at least the debounce */
 		o->debounce_max_ms = o->debounce_ms;
+	if (o->policy_debounce_ms > o->debounce_ms)	/* never slower than any other change */
+		o->policy_debounce_ms = o->debounce_ms;
 	if (o->queues == 0)
 		o->queues = 1;
 	if (o->queue_first + o->queues > 65535) {

@@ -46,7 +46,12 @@ struct run_opts {
 	bool no_allow_self;		/* police nfqwall's own port on loopback too */
 	const char *mark_check;		/* "refuse", "warn" or "off" */
 	const char *daemonset;		/* "NAMESPACE/NAME" of the DaemonSet running us, or NULL */
+	const char *lifelines[16];	/* --lifeline tcp:HOST:PORT, as given (guard.h) */
+	size_t nlifelines;
+	const char *lifelines_env;	/* $NFQWALL_LIFELINES: comma-separated, before them */
+	bool no_lockout_guard;
 	unsigned debounce_ms;
+	unsigned policy_debounce_ms;	/* quiet after a policy change, at most debounce_ms */
 	unsigned debounce_max_ms;	/* first pending change to the reload, at most */
 	unsigned max_list_mib;		/* one Kubernetes list, all pages; 0: the client's 64 MiB */
 	struct polset_limits limits;	/* --max-file-bytes ... (model.h) */

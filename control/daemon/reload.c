@@ -133,21 +133,43 @@ log_diags(const struct diags *ds)
  * object or a label could not be stored.
  */
 static int
-load_from_store(struct ctl *c, struct polset *ps, struct cluster *cl, struct node_info *self)
+load_from_store(struct ctl *c, struct polset *ps, struct cluster *cl, struct node_info *self,
+		struct autohep_cfg *ahc)
 {
 	struct kube_store *st = &c->store;
-	int err;
+	const struct kube_kind_state *kcc = &st->kinds[KK_KCC];
+	uint64_t cfg_id = c->o.auto_hep ? 1 : 2;
+	int err = 0;
 
 	pthread_mutex_lock(&st->lock);
 	c->store_version = st->version;
-	err = endpoints_load(st, c->o.node, c->o.auto_hep, cl, self);
+	/* the KubeControllersConfiguration first: it says which auto host endpoints are made */
+	for (size_t i = 0; i < kcc->n && err == 0; i++) {
+		char name[300];
+
+		snprintf(name, sizeof(name), "k8s:%s/%s", kube_kind_name(KK_KCC), kcc->v[i].key);
+		if (polset_load_buffer(ps, name, kcc->v[i].json, strlen(kcc->v[i].json)) == -ENOMEM)
+			err = -ENOMEM;
+		if (!c->o.auto_hep && strcmp(kcc->v[i].key, "default") == 0)
+			cfg_id = 2 + kcc->v[i].seq;	/* its text changed: make them all again */
+	}
+	autohep_config(ps, c->o.auto_hep, ahc);
+	if (cfg_id != c->autohep_cfg_id) {
+		c->autohep_cfg_id = cfg_id;
+		log_info("auto host endpoints", "source=%s enabled=%s default=%s templates=%zu",
+			 ahc->source, ahc->enabled ? "yes" : "no",
+			 ahc->enabled && ahc->create_default ? "yes" : "no",
+			 ahc->enabled ? ahc->ntpl : 0);
+	}
+	if (err == 0)
+		err = endpoints_load(st, c->o.node, ahc, cfg_id, cl, self);
 	if (err == 0 && c->selcache != NULL)
 		selcache_sync(c->selcache, cl);	/* before the retired endpoints go */
 	for (int k = 0; k < KK_NKINDS && err == 0; k++) {
 		const struct kube_kind_state *ks = &st->kinds[k];
 
 		if (k == KK_DAEMONSET || k == KK_NODE || k == KK_NAMESPACE || k == KK_SA ||
-		    k == KK_POD)
+		    k == KK_POD || k == KK_KCC)
 			continue;	/* no policy objects (endpoints_load read the others) */
 		for (size_t i = 0; i < ks->n && err == 0; i++) {
 			char name[600];
@@ -216,6 +238,10 @@ struct reload {
 	struct hostenv env;
 	bool have_env;
 	struct node_info ni;		/* this Node */
+	struct autohep_cfg ahc;		/* which auto host endpoints are made */
+	struct hep **self_heps;		/* this Node's (Kubernetes mode) */
+	size_t nself_heps;
+	size_t self_hepcap;
 	struct ruleset *rs;		/* compiled, not published yet */
 	const char **claimed;		/* interface names for fw_config */
 	uint32_t nentries;		/* of the table enforced after this reload */
@@ -247,6 +273,7 @@ reload_free(struct reload *r)
 	if (r->have_env)
 		hostenv_free(&r->env);
 	polset_free(&r->ps);
+	autohep_free(r->self_heps, r->nself_heps);
 	labels_free(&r->ni.labels);
 }
 
@@ -257,17 +284,20 @@ reload_load(struct ctl *c, struct reload *r, struct hostenv_opts *ho)
 	int err;
 
 	if (c->o.kubernetes) {
-		err = load_from_store(c, &r->ps, &c->cl, &r->ni);
+		struct node_view nv;
+
+		err = load_from_store(c, &r->ps, &c->cl, &r->ni, &r->ahc);
 		if (err == 0)
 			err = endpoints_netsets(&c->cl, &r->ps);
 		ho->cluster = &c->cl;
 		ho->selcache = c->selcache;
-		if (c->o.auto_hep) {
-			/* Calico's auto host endpoint: the Node's labels and InternalIPs */
-			ho->host_labels = &r->ni.labels;
-			ho->host_ips = r->ni.ips;
-			ho->nhost_ips = r->ni.nips;
-		}
+		/* this Node's auto host endpoints, as kube-controllers would make them */
+		endpoints_node_view(c->o.node, &r->ni, &nv);
+		if (err == 0)
+			err = autohep_make(&r->ahc, &nv, &r->self_heps, &r->nself_heps,
+					   &r->self_hepcap);
+		ho->auto_heps = r->self_heps;
+		ho->nauto_heps = r->nself_heps;
 	} else {
 		err = polset_load_path(&r->ps, c->o.policy_dir);
 	}
@@ -357,6 +387,41 @@ carry_add(struct ctl *c, const struct ruleset *rs, uint64_t prev)
 	return true;
 }
 
+/*
+ * The lockout guard (guard.h): may the new table replace the current one?
+ * One that denies a lifeline the current table allows is refused and kept
+ * aside; the current table stays. A refusal is counted and logged once per
+ * cut (the same cut again, as cluster churn rebuilds the table, is quiet).
+ */
+static bool
+reload_guard(struct ctl *c, struct reload *r)
+{
+	const struct lifeline *cut = NULL;
+	struct guard_verdict before, after;
+	char what[1100];
+
+	if (!c->have_table || c->guard.n == 0 || ruleset_equal(r->rs, ruleset_current()))
+		return true;
+	if (guard_check(&c->guard, ruleset_current(), r->rs, &r->env, &cut, &before, &after)) {
+		c->guard_refusal[0] = '\0';
+		return true;
+	}
+	snprintf(what, sizeof(what), "lifeline=%s before=\"%s\" after=\"%s\"", cut->name,
+		 before.why, after.why);
+	if (strcmp(what, c->guard_refusal) != 0) {
+		snprintf(c->guard_refusal, sizeof(c->guard_refusal), "%s", what);
+		STAT_ADD(c->d.policy_rollbacks, 1);
+		log_err("lockout guard: the new table would cut a lifeline; the current one stays",
+			"%s gen=%llu trigger=%s", what, (unsigned long long)c->gen, r->why);
+	}
+	ctl_set_detail(c, "enforcing generation %llu; a new table was refused: it would cut "
+		       "lifeline %s (%s)", (unsigned long long)c->gen, cut->name, after.why);
+	ruleset_free(c->guard.refused);
+	c->guard.refused = r->rs;
+	r->rs = NULL;
+	return false;
+}
+
 /* Publish the new table, unless it decides everything as the current one does. */
 static void
 reload_publish(struct ctl *c, struct reload *r)
@@ -422,12 +487,12 @@ reload_install(struct ctl *c, struct reload *r, bool published)
 	fw_config_for(c, &r->ps, &r->env, &fc, r->claimed);
 	log_info(published ? "table published" : "table unchanged", "gen=%llu policies=%zu "
 		 "host_endpoints=%zu interfaces=%zu entries=%u bytes=%zu compile_ms=%.2f prednat=%d "
-		 "forward=%d untracked=%d invalid_objects=%zu other_nodes=%zu pods=%zu rejudge=%s "
-		 "trigger=%s",
+		 "forward=%d untracked=%d invalid_objects=%zu other_nodes=%zu other_heps=%zu "
+		 "pods=%zu rejudge=%s trigger=%s",
 		 (unsigned long long)c->gen, r->ps.npolicies, r->env.nlocal, r->env.nifaces,
 		 r->nentries, ruleset_size(ruleset_current()),
 		 (double)(r->t1 - r->t0) / 1e6, fc.prednat, fc.forward, fc.untracked,
-		 r->ps.nrejected, c->cl.nheps, c->cl.nweps,
+		 r->ps.nrejected, c->cl.nnodes, c->cl.nheps, c->cl.nweps,
 		 !published ? "none" : r->widened ? "none-widened" :
 		 fc.ncarry ? "changed-addresses" : "all", r->why);
 	if (published && fc.ncarry != 0)
@@ -485,6 +550,8 @@ reload_policy(struct ctl *c, const char *why)
 	err = reload_load(c, &r, &ho);
 	if (err == 0)
 		err = reload_compile(c, &r, &ho);
+	if (err == 0 && !reload_guard(c, &r))
+		err = -EPERM;
 	if (err == 0) {
 		bool published;
 
@@ -516,22 +583,31 @@ reload_policy(struct ctl *c, const char *why)
  * Every change restarts the debounce, so a burst becomes one reload; but a
  * stream of changes closer than the debounce (node heartbeats, pod churn)
  * must not postpone it for ever: the reload comes at most debounce_max_ms
- * after the first change it waits for, and a policy change (urgent) at most
- * debounce_ms after it, however much churn follows.
+ * after the first change it waits for. A policy change (urgent) waits only
+ * for --policy-debounce-ms of quiet among policy changes, so that one
+ * `kubectl apply` of many objects is still one reload, and at most
+ * debounce_ms after the first of them, however much churn follows.
  */
 void
 reload_schedule(struct ctl *c, bool urgent)
 {
 	uint64_t now = mono_ns(), delay = (uint64_t)c->o.debounce_ms * 1000000ull;
 	uint64_t max = (uint64_t)c->o.debounce_max_ms * 1000000ull;
+	uint64_t pquiet = (uint64_t)c->o.policy_debounce_ms * 1000000ull;
 	struct itimerspec its = { { 0, 0 }, { 0, 0 } };
 
 	if (!c->reload_pending) {
 		c->pending_since_ns = now;
+		c->urgent_first_ns = 0;
 		c->urgent_due_ns = 0;
 	}
-	if (urgent && c->urgent_due_ns == 0)
-		c->urgent_due_ns = now + delay;
+	if (urgent) {
+		if (c->urgent_first_ns == 0)
+			c->urgent_first_ns = now;
+		c->urgent_due_ns = now + pquiet;
+		if (c->urgent_due_ns > c->urgent_first_ns + delay)
+			c->urgent_due_ns = c->urgent_first_ns + delay;
+	}
 	if (max != 0 && now + delay > c->pending_since_ns + max)
 		delay = c->pending_since_ns + max > now ? c->pending_since_ns + max - now : 0;
 	/* a policy change is not held back by the churn that follows it */

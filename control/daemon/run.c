@@ -392,6 +392,46 @@ stop_all(struct ctl *c)
 		fclose(c->logout);
 }
 
+/* The lockout guard's lifelines (guard.h), resolved once. 0, or 2 on a usage error. */
+static int
+setup_guard(struct ctl *c)
+{
+	char why[300], one[GUARD_HOST_MAX + 16];
+	const char *p = c->o.lifelines_env;
+	int err = 0;
+
+	if (c->o.no_lockout_guard)
+		return 0;
+	while (p != NULL && *p != '\0' && err == 0) {
+		size_t n = strcspn(p, ",");
+
+		if (n > 0 && n < sizeof(one)) {
+			memcpy(one, p, n);
+			one[n] = '\0';
+			err = guard_add(&c->guard, one, why, sizeof(why));
+		} else if (n > 0) {
+			snprintf(why, sizeof(why), "a lifeline of NFQWALL_LIFELINES is too long");
+			err = -EINVAL;
+		}
+		p += n + (p[n] == ',');
+	}
+	for (size_t i = 0; i < c->o.nlifelines && err == 0; i++)
+		err = guard_add(&c->guard, c->o.lifelines[i], why, sizeof(why));
+	/* the API server as this node reaches it: only a real address (a Service's
+	 * ClusterIP is rewritten by kube-proxy before the table sees it) */
+	if (err == 0 && c->o.kubernetes && c->o.api_server != NULL)
+		err = guard_add_url(&c->guard, c->o.api_server, why, sizeof(why));
+	if (err < 0) {
+		fprintf(stderr, "nfqwall run: %s\n", why);
+		return 2;
+	}
+	guard_resolve(&c->guard);
+	for (size_t i = 0; i < c->guard.n; i++)
+		log_info("lockout guard: lifeline", "lifeline=%s resolved=%s", c->guard.v[i].name,
+			 c->guard.v[i].family ? "yes" : "no");
+	return 0;
+}
+
 /* Options, mark layout and host labels: 0 to go on, -1 after --help (exit 0), 2 (usage error). */
 static int
 run_prepare(struct ctl *c, int argc, char **argv)
@@ -412,7 +452,7 @@ run_prepare(struct ctl *c, int argc, char **argv)
 		fprintf(stderr, "nfqwall run: --host-labels: '%s' is not K=V,K=V\n", c->o.host_labels);
 		return 2;
 	}
-	return 0;
+	return setup_guard(c);
 }
 
 /* The event sources, the object store and, with --kubernetes, its client. 0 or -errno. */
@@ -436,7 +476,7 @@ start_sources(struct ctl *c)
 			/* nfqwall's own API connections pass its rules (fwrules.c) */
 			.sock_mark = c->o.no_allow_self ? 0 : c->ml.prednat,
 			/* what rule selectors see beside the policy kinds (reload.c) */
-			.all_nodes = c->o.auto_hep && !c->o.no_cluster,
+			.all_nodes = !c->o.no_cluster,
 			.workloads = !c->o.no_cluster,
 		};
 		char why[256], ds_ns[64], ds_name[254];
@@ -648,6 +688,7 @@ out:
 	labels_free(&c.host_labels);
 	cluster_free(&c.cl);
 	selcache_free(c.selcache);
+	guard_free(&c.guard);
 	return rc;
 }
 

@@ -27,6 +27,7 @@ const struct kube_kind_info kube_kinds[KK_NKINDS] = {
 	[KK_NS] = { "NetworkSet", "networksets", true },
 	[KK_TIER] = { "Tier", "tiers", true },
 	[KK_FELIX] = { "FelixConfiguration", "felixconfigurations", true },
+	[KK_KCC] = { "KubeControllersConfiguration", "kubecontrollersconfigurations", true },
 	[KK_NODE] = { "Node", "nodes", false },
 	[KK_NAMESPACE] = { "Namespace", "namespaces", false },
 	[KK_SA] = { "ServiceAccount", "serviceaccounts", false },

@@ -8,7 +8,8 @@
  * 150,000 pods holds tens of megabytes, not gigabytes. Reflector threads.
  *
  * The digests (docs/architecture.md, "The Kubernetes store"):
- *   Node            {"name":N,"labels":{..},"ips":[A,..]}
+ *   Node            {"name":N,"labels":{..},"ips":[A,..],
+ *                    "ifaces":[{"name":I,"ips":[A,..]},..]}
  *   Namespace       {"name":N,"labels":{..}}
  *   ServiceAccount  {"ns":NS,"name":N,"labels":{..}}
  *   Pod             {"ns":NS,"name":N,"sa":SA,"labels":{..},"ips":[A,..],
@@ -73,17 +74,24 @@ field(struct dig *d, const char *key, struct jspan v, bool obj, const char *dflt
 		puts_(d, dflt);
 }
 
-/* One address (a JSON string span) into the "ips" array. An address needs no
- * escape: one with a backslash is no address, and is left out. */
+/* One address (a JSON string span) into an array that holds *@n of at most @max
+ * so far. An address needs no escape: one with a backslash is no address, and
+ * is left out. */
+static void
+ip_into(struct dig *d, struct jspan v, unsigned *n, unsigned max)
+{
+	if (!is_string(v) || v.n > 2 + 64 || *n >= max || memchr(v.p + 1, '\\', v.n - 2) != NULL)
+		return;
+	if ((*n)++ > 0)
+		puts_(d, ",");
+	put(d, v.p, v.n);
+}
+
+/* One address into the "ips" array. */
 static void
 ip(struct dig *d, struct jspan v)
 {
-	if (!is_string(v) || v.n > 2 + 64 || d->nips >= KUBE_TRIM_MAX_IPS ||
-	    memchr(v.p + 1, '\\', v.n - 2) != NULL)
-		return;
-	if (d->nips++ > 0)
-		puts_(d, ",");
-	put(d, v.p, v.n);
+	ip_into(d, v, &d->nips, KUBE_TRIM_MAX_IPS);
 }
 
 /* ---- Nodes ------------------------------------------------------------------------------- */
@@ -103,18 +111,28 @@ static const char *const node_addr_annotations[] = {
 	"projectcalico.org/IPv6WireguardInterfaceAddr",
 };
 
+/* Writing the addresses of the Interfaces annotation: to "ips", or to one "ifaces" entry. */
+struct iface_out {
+	struct dig *d;
+	unsigned *n;
+	unsigned max;
+	unsigned nifaces;		/* entries written to "ifaces" */
+};
+
 /* An address from the Interfaces annotation: written out only when it is plainly one. */
 static bool
 iface_address(struct jspan v, void *arg)
 {
+	struct iface_out *io = arg;
 	char a[66];
 
 	if (jscan_string(v, a, sizeof(a)) && a[0] != '\0' &&
 	    strspn(a, "0123456789abcdefABCDEF:./") == strlen(a))
-		ip(arg, v);
+		ip_into(io->d, v, io->n, io->max);
 	return true;
 }
 
+/* Its addresses into "ips". */
 static bool
 iface_entry(struct jspan item, void *arg)
 {
@@ -122,27 +140,64 @@ iface_entry(struct jspan item, void *arg)
 	return true;
 }
 
+/* The whole entry into "ifaces", when its name can be an interface's. */
+static bool
+iface_named(struct jspan item, void *arg)
+{
+	struct iface_out *io = arg;
+	struct jspan name = jscan_get(item, "name");
+	unsigned n = 0;
+	char text[16];
+
+	if (io->nifaces >= KUBE_TRIM_MAX_IFACES)
+		return false;
+	if (!is_string(name) || name.n < 3 || memchr(name.p + 1, '\\', name.n - 2) != NULL ||
+	    !jscan_string(name, text, sizeof(text)))
+		return true;	/* no name, an escape, or longer than IFNAMSIZ allows */
+	puts_(io->d, io->nifaces++ > 0 ? ",{\"name\":" : "{\"name\":");
+	put(io->d, name.p, name.n);
+	puts_(io->d, ",\"ips\":[");
+	io->n = &n;
+	io->max = KUBE_TRIM_MAX_IFACE_IPS;
+	iface_entry(item, io);
+	puts_(io->d, "]}");
+	return true;
+}
+
+/*
+ * Calico 3.31+: the host's interfaces as calico-node found them, a JSON text
+ * [{"name": ..., "addresses": [...]}] inside the annotation's string @v, each
+ * entry to @fn. 0 or -ENOMEM.
+ */
+static int
+each_interface(struct jspan v, bool (*fn)(struct jspan, void *), struct iface_out *io)
+{
+	char *text;
+
+	if (!is_string(v) || v.n > KUBE_TRIM_MAX_IFACES_JSON)
+		return 0;
+	text = malloc(v.n);
+	if (text == NULL)
+		return -ENOMEM;
+	if (jscan_string(v, text, v.n))
+		jscan_each((struct jspan){ text, strlen(text) }, fn, io);
+	free(text);
+	return 0;
+}
+
 static bool
 node_annotation(const char *key, struct jspan v, void *arg)
 {
 	struct dig *d = arg;
+	struct iface_out io = { d, &d->nips, KUBE_TRIM_MAX_IPS, 0 };
 
 	for (size_t i = 0; i < ARRAY_SIZE(node_addr_annotations); i++)
 		if (strcmp(key, node_addr_annotations[i]) == 0)
 			ip(d, v);
-	/* Calico 3.31+: the host's interfaces as calico-node found them, a JSON text
-	 * [{"name": ..., "addresses": [...]}] inside the annotation's string */
-	if (strcmp(key, "projectcalico.org/Interfaces") == 0 && is_string(v) &&
-	    v.n <= KUBE_TRIM_MAX_IFACES_JSON) {
-		char *text = malloc(v.n);
-
-		if (text == NULL) {
-			d->err = -ENOMEM;
-			return false;
-		}
-		if (jscan_string(v, text, v.n))
-			jscan_each((struct jspan){ text, strlen(text) }, iface_entry, d);
-		free(text);
+	if (strcmp(key, "projectcalico.org/Interfaces") == 0 &&
+	    each_interface(v, iface_entry, &io) < 0) {
+		d->err = -ENOMEM;
+		return false;
 	}
 	return true;
 }
@@ -161,10 +216,16 @@ node_address(struct jspan item, void *arg)
 static void
 trim_node(struct dig *d, struct jspan obj)
 {
+	struct jspan ann = jscan_path(obj, "metadata.annotations");
+	struct iface_out io = { d, NULL, 0, 0 };
+
 	field(d, "labels", jscan_path(obj, "metadata.labels"), true, "{}");
 	puts_(d, ",\"ips\":[");
-	jscan_each_pair(jscan_path(obj, "metadata.annotations"), node_annotation, d);
+	jscan_each_pair(ann, node_annotation, d);
 	jscan_each(jscan_path(obj, "status.addresses"), node_address, d);
+	puts_(d, "],\"ifaces\":[");
+	if (each_interface(jscan_get(ann, "projectcalico.org/Interfaces"), iface_named, &io) < 0)
+		d->err = -ENOMEM;
 	puts_(d, "]");
 }
 

@@ -36,6 +36,7 @@ enum kube_kind {
 	KK_NS,
 	KK_TIER,
 	KK_FELIX,
+	KK_KCC,			/* KubeControllersConfiguration: which auto host endpoints */
 	KK_NODE,		/* this node's, or every Node with kube_config.all_nodes */
 	KK_NAMESPACE,		/* with kube_config.workloads: what rule selectors see of pods */
 	KK_SA,

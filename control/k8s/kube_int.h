@@ -257,6 +257,8 @@ kube_stopping(struct kube_client *kc)
 #define KUBE_TRIM_MAX_IPS	16	/* addresses kept per object */
 #define KUBE_TRIM_MAX_PORTS	64	/* named ports kept per pod */
 #define KUBE_TRIM_MAX_IFACES_JSON (64u << 10)	/* a Node's projectcalico.org/Interfaces */
+#define KUBE_TRIM_MAX_IFACES	32	/* interfaces kept per Node (NODE_MAX_IFACES) */
+#define KUBE_TRIM_MAX_IFACE_IPS	8	/* addresses kept per interface */
 
 /* kube_trimmed - does the store keep a digest of kind @k, not the object? */
 bool kube_trimmed(enum kube_kind k);

@@ -46,10 +46,18 @@ wep_release(struct wep *w)
 void
 cluster_free(struct cluster *cl)
 {
-	for (size_t i = 0; i < cl->nheps; i++) {
-		hep_release(cl->heps[i]);
-		free(cl->heps[i]);
+	for (size_t i = 0; i < cl->nnodes; i++) {
+		struct cl_node *n = cl->nodes[i];
+
+		for (size_t j = 0; j < n->nheps; j++) {
+			hep_release(n->heps[j]);
+			free(n->heps[j]);
+		}
+		free(n->heps);
+		free(n->name);
+		free(n);
 	}
+	free(cl->nodes);
 	free(cl->heps);
 	for (size_t i = 0; i < cl->nweps; i++)
 		wep_release(&cl->weps[i]);
@@ -64,7 +72,7 @@ cluster_free(struct cluster *cl)
 	}
 	free(cl->parents);
 	strmap_free(&cl->parent_index);
-	strmap_free(&cl->hep_index);
+	strmap_free(&cl->node_index);
 	strmap_free(&cl->wep_index);
 	cluster_retired_free(cl);
 	free(cl->retired_heps);
@@ -100,22 +108,37 @@ int
 hep_make_auto(struct hep *a, const char *node, const struct labels *labels,
 	      const struct cidr *ips, size_t nips)
 {
-	labels_init(&a->labels);
-	a->synthetic = true;
-	if (asprintf(&a->name, "%s-auto-hep", node) < 0) {
-		a->name = NULL;
+	char *name;
+	int err;
+
+	if (asprintf(&name, "%s-auto-hep", node) < 0) {
+		labels_init(&a->labels);
 		return -ENOMEM;
 	}
+	err = hep_make_synthetic(a, name, node, "*", labels, NULL, ips, nips);
+	free(name);
+	return err;
+}
+
+int
+hep_make_synthetic(struct hep *a, const char *name, const char *node, const char *iface,
+		   const struct labels *labels, const struct labels *over,
+		   const struct cidr *ips, size_t nips)
+{
+	labels_init(&a->labels);
+	a->synthetic = true;
+	a->name = strdup(name);
 	a->node = strdup(node);
-	a->iface = strdup("*");
+	a->iface = strdup(iface);
 	a->profiles = calloc(1, sizeof(char *));
-	if (a->node == NULL || a->iface == NULL || a->profiles == NULL)
+	if (a->name == NULL || a->node == NULL || a->iface == NULL || a->profiles == NULL)
 		return -ENOMEM;
 	a->profiles[0] = strdup(PROFILE_DEFAULT_ALLOW);
 	if (a->profiles[0] == NULL)
 		return -ENOMEM;
 	a->nprofiles = 1;
 	if ((labels != NULL && labels_merge(&a->labels, labels) < 0) ||
+	    (over != NULL && labels_merge(&a->labels, over) < 0) ||
 	    labels_set(&a->labels, "projectcalico.org/created-by", "calico-kube-controllers") < 0)
 		return -ENOMEM;
 	if (nips > 0) {
@@ -128,13 +151,94 @@ hep_make_auto(struct hep *a, const char *node, const struct labels *labels,
 	return 0;
 }
 
+struct cl_node *
+cluster_node(struct cluster *cl, const char *name)
+{
+	struct cl_node *n;
+	size_t i;
+
+	if (strmap_get(&cl->node_index, name, &i))
+		return cl->nodes[i];
+	if (ARRAY_PUSH_ROOM(cl->nodes, cl->nodecap, cl->nnodes) < 0 ||
+	    (n = calloc(1, sizeof(*n))) == NULL)
+		return NULL;
+	if ((n->name = strdup(name)) == NULL ||
+	    strmap_put(&cl->node_index, name, cl->nnodes) < 0) {
+		free(n->name);
+		free(n);
+		return NULL;
+	}
+	cl->nodes[cl->nnodes++] = n;
+	return n;
+}
+
+int
+cluster_node_retire(struct cluster *cl, struct cl_node *n)
+{
+	if (cl->retired_hepcap - cl->nretired_heps < n->nheps) {
+		size_t cap = cl->nretired_heps + n->nheps;
+		struct hep **v;
+
+		cap = cap < 2 * cl->retired_hepcap ? 2 * cl->retired_hepcap : cap;
+		v = realloc(cl->retired_heps, cap * sizeof(*v));
+		if (v == NULL)
+			return -ENOMEM;
+		cl->retired_heps = v;
+		cl->retired_hepcap = cap;
+	}
+	for (size_t i = 0; i < n->nheps; i++)
+		cl->retired_heps[cl->nretired_heps++] = n->heps[i];
+	n->nheps = 0;
+	return 0;
+}
+
+int
+cluster_node_drop(struct cluster *cl, size_t i)
+{
+	struct cl_node *n = cl->nodes[i];
+
+	if (cluster_node_retire(cl, n) < 0)
+		return -ENOMEM;
+	strmap_del(&cl->node_index, n->name);
+	cl->nodes[i] = cl->nodes[--cl->nnodes];
+	if (i != cl->nnodes)
+		(void)!strmap_put(&cl->node_index, cl->nodes[i]->name, i);	/* a key it has */
+	free(n->heps);
+	free(n->name);
+	free(n);
+	return 0;
+}
+
+int
+cluster_heps_gather(struct cluster *cl)
+{
+	size_t total = 0;
+
+	for (size_t i = 0; i < cl->nnodes; i++)
+		total += cl->nodes[i]->nheps;
+	if (total > cl->hepcap) {
+		struct hep **v = realloc(cl->heps, total * sizeof(*v));
+
+		if (v == NULL)
+			return -ENOMEM;
+		cl->heps = v;
+		cl->hepcap = total;
+	}
+	cl->nheps = 0;
+	for (size_t i = 0; i < cl->nnodes; i++)
+		for (size_t j = 0; j < cl->nodes[i]->nheps; j++)
+			cl->heps[cl->nheps++] = cl->nodes[i]->heps[j];
+	return 0;
+}
+
 int
 cluster_add_node(struct cluster *cl, const char *node, const struct labels *labels,
 		 const struct cidr *ips, size_t nips)
 {
+	struct cl_node *n = cluster_node(cl, node);
 	struct hep *h;
 
-	if (ARRAY_PUSH_ROOM(cl->heps, cl->hepcap, cl->nheps) < 0 ||
+	if (n == NULL || ARRAY_PUSH_ROOM(n->heps, n->hepcap, n->nheps) < 0 ||
 	    (h = calloc(1, sizeof(*h))) == NULL)
 		return -ENOMEM;
 	if (hep_make_auto(h, node, labels, ips, nips) < 0) {
@@ -142,8 +246,8 @@ cluster_add_node(struct cluster *cl, const char *node, const struct labels *labe
 		free(h);
 		return -ENOMEM;
 	}
-	cl->heps[cl->nheps++] = h;
-	return 0;
+	n->heps[n->nheps++] = h;
+	return cluster_heps_gather(cl);
 }
 
 /* The parent named @key, made with @under as the labels it lends on to. */

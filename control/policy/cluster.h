@@ -19,6 +19,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "model.h"
 #include "strmap.h"
@@ -61,10 +62,25 @@ struct wep {
 	unsigned born;			/* the sync that made it */
 };
 
-struct cluster {
-	struct hep **heps;		/* the auto host endpoints of the other Nodes */
+/* Another Node: the auto host endpoints made for it (autohep.c). */
+struct cl_node {
+	char *name;
+	struct hep **heps;
 	size_t nheps;
 	size_t hepcap;
+	uint64_t seq;			/* the store's text they were made from */
+	uint64_t cfg;			/* ... under this configuration (cluster.hep_cfg) */
+	unsigned round;			/* the last sync that saw the Node */
+};
+
+struct cluster {
+	struct hep **heps;		/* the auto host endpoints of the other Nodes, all of
+					 * them (made again from nodes[] when one changes) */
+	size_t nheps;
+	size_t hepcap;
+	struct cl_node **nodes;		/* the other Nodes, by name in node_index */
+	size_t nnodes;
+	size_t nodecap;
 	struct wep *weps;
 	size_t nweps;
 	size_t wepcap;
@@ -73,7 +89,8 @@ struct cluster {
 	size_t parentcap;
 	struct strmap parent_index;	/* key -> index in parents */
 	/* kept between syncs (endpoints.c) */
-	struct strmap hep_index;	/* node name -> index in heps */
+	struct strmap node_index;	/* node name -> index in nodes */
+	uint64_t hep_cfg;		/* what the auto host endpoints were made under */
 	struct strmap wep_index;	/* "ns/name" -> index in weps */
 	unsigned round;			/* the current sync */
 	bool parents_changed;		/* a parent's labels changed in this sync */
@@ -132,8 +149,32 @@ void cluster_parent_reset(struct wep_parent *p);
 void cluster_retired_free(struct cluster *cl);
 
 /*
+ * cluster_node - the Node @name, made empty (no endpoint, seq 0) on first
+ * use. NULL when out of memory.
+ */
+struct cl_node *cluster_node(struct cluster *cl, const char *name);
+
+/*
+ * cluster_node_retire - move @n's endpoints to the retired list (they are
+ * freed by the next cluster_retired_free), leaving it with none. 0 or
+ * -ENOMEM (nothing moved).
+ */
+int __must_check cluster_node_retire(struct cluster *cl, struct cl_node *n);
+
+/*
+ * cluster_node_drop - retire the endpoints of nodes[@i] and forget it (the
+ * last Node takes its place). 0 or -ENOMEM (nothing changed).
+ */
+int __must_check cluster_node_drop(struct cluster *cl, size_t i);
+
+/* cluster_heps_gather - make heps[] again from every Node's. 0 or -ENOMEM. */
+int __must_check cluster_heps_gather(struct cluster *cl);
+
+/*
  * cluster_add_node - the auto host endpoint Calico's kube-controllers makes
- * for Node @node (hep_make_auto), into @cl. 0 or -ENOMEM.
+ * for Node @node by default (hep_make_auto), into @cl: a Node of its own,
+ * for tests and benchmarks (control/daemon/endpoints.c keeps a real
+ * cluster in step with the store). 0 or -ENOMEM.
  */
 int __must_check cluster_add_node(struct cluster *cl, const char *node,
 				  const struct labels *labels, const struct cidr *ips, size_t nips);
@@ -147,6 +188,17 @@ int __must_check cluster_add_node(struct cluster *cl, const char *node,
  */
 int __must_check hep_make_auto(struct hep *a, const char *node, const struct labels *labels,
 			       const struct cidr *ips, size_t nips);
+
+/*
+ * hep_make_synthetic - the same for any endpoint kube-controllers makes
+ * (autohep.c): named @name, on @node, @iface ("*", "" for by-address, or an
+ * interface), labelled with @labels, then @over (which wins; may be NULL),
+ * then projectcalico.org/created-by. 0 or -ENOMEM (what was made stays for
+ * hep_release).
+ */
+int __must_check hep_make_synthetic(struct hep *a, const char *name, const char *node,
+				    const char *iface, const struct labels *labels,
+				    const struct labels *over, const struct cidr *ips, size_t nips);
 
 /* hep_release - what a struct hep holds, not the struct itself. */
 void hep_release(struct hep *h);

@@ -114,6 +114,7 @@ enum obj_kind {
 	OBJ_NETSET,
 	OBJ_TIER,
 	OBJ_FELIXCFG,
+	OBJ_KCCFG,
 };
 
 /*
@@ -159,6 +160,12 @@ void decode_tier(struct dctx *c, const yaml_node_t *obj, struct meta *m);
 /* decode_felixcfg - a FelixConfiguration's failsafe port lists (felixcfg.c). */
 void decode_felixcfg(struct dctx *c, const yaml_node_t *obj, struct meta *m);
 
+/* decode_kccfg - a KubeControllersConfiguration's auto host endpoint settings (kccfg.c). */
+void decode_kccfg(struct dctx *c, const yaml_node_t *obj, struct meta *m);
+
+/* decode_labels - the labels mapping @map (NULL: none) into the empty @out (meta.c). */
+void decode_labels(struct dctx *c, const yaml_node_t *map, struct labels *out);
+
 /* decode_failsafe_list - a list of {protocol, port, net} into @l (failsafe.c). */
 void decode_failsafe_list(struct dctx *c, const yaml_node_t *n, struct failsafe_list *l);
 
@@ -198,5 +205,6 @@ void hep_free(struct hep *h);
 void netset_free(struct netset *n);
 void tier_free(struct tier *t);
 void felixcfg_free(struct felixcfg *f);
+void kccfg_free(struct kccfg *k);
 
 #endif /* NFQWALL_DECODE_H */

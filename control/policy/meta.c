@@ -15,7 +15,7 @@
 #define METADATA_ANNOTATION "projectcalico.org/metadata"
 
 /* The labels mapping @map into the empty @out (O(n log n) for n labels). */
-static void
+void
 decode_labels(struct dctx *c, const yaml_node_t *map, struct labels *out)
 {
 	if (map == NULL)

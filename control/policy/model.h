@@ -184,6 +184,35 @@ struct felixcfg {
 };
 
 /*
+ * One template of Calico's auto host endpoints (KubeControllersConfiguration
+ * spec.controllers.node.hostEndpoint.templates[], Calico v3.30+): on each
+ * Node its @node_sel selects, a host endpoint with the Node's addresses
+ * inside @cidrs, or with @pattern one per matching interface
+ * (docs/semantics.md §3.3, control/policy/autohep.c).
+ */
+struct hep_template {
+	char *generate_name;
+	struct cidr *cidrs;		/* interfaceCIDRs, in order; family 0: a bare
+					 * address, which kube-controllers cannot parse */
+	size_t ncidrs;
+	char *pattern;			/* interfacePattern as written; NULL: none */
+	void *re;			/* its compiled form (regex_t), when pattern is set */
+	struct labels labels;		/* win over the Node's */
+	struct selector *node_sel;	/* nodeSelector ("" = all()) */
+};
+
+/* KubeControllersConfiguration: what nfqwall reads of it, the auto host endpoints. */
+struct kccfg {
+	char *name;
+	bool has_hep;			/* spec.controllers.node.hostEndpoint is set */
+	bool auto_create;		/* autoCreate: Enabled */
+	bool create_default;		/* createDefaultHostEndpoint: Enabled (or unset) */
+	struct hep_template *tpl;
+	size_t ntpl;
+	struct srcloc loc;
+};
+
+/*
  * What loading one file, buffer or object may cost (docs/operations.md,
  * "Limits"). Past a bound the load stops with an error naming it (and the
  * option that sets it), so a hostile or broken file costs bounded time and
@@ -268,6 +297,8 @@ struct polset {
 	size_t ntiers;
 	struct felixcfg **felixcfgs;
 	size_t nfelixcfgs;
+	struct kccfg **kccfgs;		/* KubeControllersConfiguration */
+	size_t nkccfgs;
 	struct diags diags;		/* errors, warnings and notes from loading */
 	size_t nobjects;		/* objects seen (valid or not) */
 	size_t nrejected;		/* objects rejected as invalid */

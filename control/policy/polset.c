@@ -47,6 +47,8 @@ polset_free(struct polset *ps)
 		tier_free(ps->tiers[i]);
 	for (size_t i = 0; i < ps->nfelixcfgs; i++)
 		felixcfg_free(ps->felixcfgs[i]);
+	for (size_t i = 0; i < ps->nkccfgs; i++)
+		kccfg_free(ps->kccfgs[i]);
 	for (size_t i = 0; i < ps->nfiles; i++)
 		free(ps->files[i]);
 	free(ps->policies);
@@ -54,6 +56,7 @@ polset_free(struct polset *ps)
 	free(ps->netsets);
 	free(ps->tiers);
 	free(ps->felixcfgs);
+	free(ps->kccfgs);
 	free(ps->files);
 	strmap_free(&ps->file_index);
 	strmap_free(&ps->obj_index);
@@ -130,6 +133,7 @@ obj_slot(struct polset *ps, enum obj_kind kind, const void *obj)
 	const struct netset *s = obj;
 	const struct tier *t = obj;
 	const struct felixcfg *f = obj;
+	const struct kccfg *k = obj;
 
 	switch (kind) {
 	case OBJ_POLICY:
@@ -142,6 +146,9 @@ obj_slot(struct polset *ps, enum obj_kind kind, const void *obj)
 					 s->ns ? s->ns : "global", &s->loc };
 	case OBJ_TIER:
 		return (struct objslot){ (void ***)&ps->tiers, &ps->ntiers, t->name, NULL, &t->loc };
+	case OBJ_KCCFG:
+		return (struct objslot){ (void ***)&ps->kccfgs, &ps->nkccfgs, k->name, NULL,
+					 &k->loc };
 	case OBJ_FELIXCFG:
 		break;
 	}
@@ -166,6 +173,9 @@ obj_free(enum obj_kind kind, void *obj)
 		break;
 	case OBJ_FELIXCFG:
 		felixcfg_free(obj);
+		break;
+	case OBJ_KCCFG:
+		kccfg_free(obj);
 		break;
 	}
 }
@@ -233,6 +243,7 @@ is_enforced_kind(const char *kind)
 	static const char *const kinds[] = {
 		"GlobalNetworkPolicy", "StagedGlobalNetworkPolicy", "HostEndpoint",
 		"GlobalNetworkSet", "NetworkSet", "Tier", "FelixConfiguration",
+		"KubeControllersConfiguration",
 	};
 
 	for (size_t i = 0; i < ARRAY_SIZE(kinds); i++)
@@ -257,6 +268,8 @@ decode_kind(struct dctx *c, const yaml_node_t *obj, const char *kind, struct met
 		decode_netset(c, obj, m, false);
 	else if (strcmp(kind, "Tier") == 0)
 		decode_tier(c, obj, m);
+	else if (strcmp(kind, "KubeControllersConfiguration") == 0)
+		decode_kccfg(c, obj, m);
 	else
 		decode_felixcfg(c, obj, m);
 }

@@ -418,6 +418,28 @@ report(uint64_t seed, unsigned round, const struct buf *yaml, const struct eval_
 		fprintf(stderr, "    %s\n", r->steps[i].detail);
 }
 
+/*
+ * Asking why (`nfqwall explain`) walks the same evaluation and records more:
+ * the decision and Log hits of @in stay those of @r, and every reason points
+ * at a step of the trace and names a field.
+ */
+static bool
+why_changes_nothing(const struct hostenv *env, const struct eval_input *in,
+		    const struct eval_result *r, struct eval_result *r2, struct eval_why *why)
+{
+	struct eval_input in2 = *in;
+
+	in2.why = why;
+	if (eval_packet(env, &in2, r2) != 0 || !decision_same(&r->final, &r2->final) ||
+	    r->nlogs != r2->nlogs || r2->nsteps < r->nsteps)
+		return false;
+	for (size_t i = 0; i < why->n; i++)
+		if (why->v[i].step >= r2->nsteps || why->v[i].field[0] == '\0' ||
+		    why->v[i].text[0] == '\0')
+			return false;
+	return true;
+}
+
 static void
 test_differential(void **state)
 {
@@ -427,11 +449,13 @@ test_differential(void **state)
 	struct buf yaml = { malloc(4096), 0, 4096 };
 	struct eval_result *r = malloc(sizeof(*r));
 	struct walk_result *w = malloc(sizeof(*w));
+	struct eval_result *r2 = malloc(sizeof(*r2));
+	struct eval_why why_buf = { .v = calloc(512, sizeof(struct eval_miss)), .cap = 512 };
 	unsigned long pairs = 0, policies = 0, rejected = 0, failures = 0;
 	unsigned long outcomes[2] = { 0, 0 }, reasons[REASON_NREASONS] = { 0 };
 
 	(void)state;
-	assert_true(yaml.s != NULL && r != NULL && w != NULL);
+	assert_true(yaml.s != NULL && r != NULL && w != NULL && r2 != NULL && why_buf.v != NULL);
 	rng.state = seed * 0x9e3779b97f4a7c15ull + 1;	/* the sequence the test always had */
 	for (unsigned round = 0; round < rounds && failures == 0; round++) {
 		struct polset ps;
@@ -467,6 +491,12 @@ test_differential(void **state)
 				failures++;
 				break;
 			}
+			if (p % 4 == 0 && !why_changes_nothing(&env, &in, r, r2, &why_buf)) {
+				report(seed, round, &yaml, &in, r, w);
+				fprintf(stderr, "  asking why (explain) changed the evaluation\n");
+				failures++;
+				break;
+			}
 		}
 		ruleset_free(rs);
 		hostenv_free(&env);
@@ -482,6 +512,8 @@ test_differential(void **state)
 	free(yaml.s);
 	free(r);
 	free(w);
+	free(r2);
+	free(why_buf.v);
 	assert_int_equal(failures, 0);
 	/* the generator must exercise every way of deciding (an unreadable packet
 	 * is the data path's own drop, before any table: judge.c, test_judge) */

@@ -11,6 +11,11 @@
 # per case (with a diff on failure), then "N passed, N failed"; exits 1 if
 # any case failed.
 #
+# Explain: for every tests/golden/explain/NAME.args (one line: the arguments
+# of "nfqwall explain", as shell words, so a quoted packet stays one word),
+# stdout and stderr together, then a line "exit N", must be exactly
+# tests/golden/explain/NAME.out. UPDATE=1 rewrites these too.
+#
 # To add a case: write NAME.yaml, run "build/nfqwall check tests/golden/bad/NAME.yaml
 # > tests/golden/bad/NAME.err" (or good/ and .out) and check every line by eye.
 #
@@ -100,6 +105,36 @@ table_case() {
 for f in "$dir"/tables/*.args; do
 	[ -e "$f" ] || continue
 	table_case "$f"
+done
+
+# explain_case ARGS_FILE: what explain says for its arguments.
+explain_case() {
+	name="explain/$(basename "$1" .args)"
+	want="${1%.args}.out"
+	args=$(cat "$1")
+	eval "set -- $args"
+	"$NFQWALL" explain "$@" >"$tmp" 2>&1
+	echo "exit $?" >>"$tmp"
+	if [ "${UPDATE:-0}" = 1 ]; then
+		cp "$tmp" "$want"
+		echo "ok - $name (updated $want)"
+		pass=$((pass + 1))
+		return
+	fi
+	if [ -f "$want" ] && cmp -s "$want" "$tmp"; then
+		echo "ok - $name"
+		pass=$((pass + 1))
+		return
+	fi
+	echo "not ok - $name"
+	[ -f "$want" ] || echo "#   missing $want (UPDATE=1 writes it)"
+	[ -f "$want" ] && diff -u "$want" "$tmp" | sed 's/^/#   /'
+	fail=$((fail + 1))
+}
+
+for f in "$dir"/explain/*.args; do
+	[ -e "$f" ] || continue
+	explain_case "$f"
 done
 
 # Replay: for every tests/golden/replay/NAME.args (one line: the arguments of

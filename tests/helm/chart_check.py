@@ -30,6 +30,7 @@ KSTORE = "control/k8s/kstore.c"
 CALICO_RESOURCES = {
     "globalnetworkpolicies", "stagedglobalnetworkpolicies", "hostendpoints",
     "globalnetworksets", "networksets", "tiers", "felixconfigurations",
+    "kubecontrollersconfigurations",
 }
 # Core kinds (/api/v1) the daemon watches only without --no-cluster-endpoints
 # (control/k8s/kapi.c kind_watched): the ClusterRole grants them only with

@@ -10,7 +10,8 @@
 # another namespace, follows pod deletion and namespace relabelling; serviceAccounts
 # resolve against pods; a pod joining an Allow keeps the generation (no flow is judged
 # again); host-network and finished pods are not workload endpoints;
-# a policy change lands promptly while pods churn; --no-cluster-endpoints turns it off.
+# a policy change lands promptly while pods churn; KubeControllersConfiguration templates
+# make the endpoints kube-controllers would; --no-cluster-endpoints turns it off.
 . "$(dirname "$0")/lib.sh"
 need_root
 command -v kubectl >/dev/null || skip "kubectl is not installed"
@@ -200,8 +201,65 @@ wait "$CHURN" 2>/dev/null
 note "policy change under churn reached the verdicts in $(( (t1 - t0) / 1000000 )) ms; $(cat "$WORK/churn.count" 2>/dev/null) label changes by kubectl"
 check "a policy change lands within 5 s while pods and namespaces churn" [ "$rc" -eq 0 ]
 
-# ---- the switch -----------------------------------------------------------------------------
+# ---- Calico 3.30+ templates: KubeControllersConfiguration "default" -------------------------
+# (written while the daemon runs: a stopped one leaves the node closed, the API included)
+kcc() {	# kcc NODE_SELECTOR: templates by CIDR (on the selected Nodes) and by interface name
+	cat <<EOT | kc apply -f - > /dev/null
+apiVersion: crd.projectcalico.org/v1
+kind: KubeControllersConfiguration
+metadata:
+  name: default
+spec:
+  controllers:
+    node:
+      hostEndpoint:
+        autoCreate: Enabled
+        createDefaultHostEndpoint: Disabled
+        templates:
+          - generateName: internal
+            interfaceCIDRs: [$SUB.0/24]
+            nodeSelector: $1
+            labels: {tier: internal}
+          - generateName: phys
+            interfacePattern: '^eth[0-9]+\$'
+            labels: {tier: iface}
+EOT
+}
+check "kubectl applies a KubeControllersConfiguration" kcc "pool-id == 'p2'"
+node node-4 "zone: b, pool-id: p2" "projectcalico.org/IPv4Address: $SUB.14/24, projectcalico.org/Interfaces: '[{\"name\":\"eth0\",\"addresses\":[\"$SUB.13\"]},{\"name\":\"lo\",\"addresses\":[\"$SUB.12\"]}]'"
+policy "    - action: Allow
+      protocol: TCP
+      source: {selector: tier == 'internal'}
+      destination: {ports: [9301]}
+    - action: Allow
+      protocol: TCP
+      source: {selector: tier == 'iface'}
+      destination: {ports: [9300]}"
 check "SIGTERM exits 0" stop_nfqwall
+# without --auto-host-endpoint the object decides, as it does for kube-controllers
+READY_TRIES=150 start_nfqwall || exit 1
+check "the KubeControllersConfiguration is watched" \
+	[ "$(metric 'nfqwall_api_kind_objects{kind="KubeControllersConfiguration"}')" = 1 ]
+check "the settings are logged" grep -q 'msg="auto host endpoints" source=KubeControllersConfiguration/default enabled=yes default=no templates=2' "$WORK/nfqwall.err"
+check "a template's endpoint carries its labels: node-4 admitted by tier == 'internal'" \
+	within2s from 14 9301
+check "... and the Node's labels: has(pool-id) still admits it" from 14 8080
+check "a Node the nodeSelector leaves out gets no such endpoint" refused 11 9301
+check "interfacePattern: eth0's address is admitted by tier == 'iface'" within2s from 13 9300
+check "... lo does not match the pattern" refused 12 9300
+check "an interface's address is one of the Node's (Calico's expectedIPs): in the CIDR template's endpoint too" \
+	from 13 9301
+kc label node node-4 pool-id=p3 --overwrite > /dev/null
+check "the Node relabelled out of the nodeSelector: denied within 2 s" within2s refused 14 9301
+kcc "all()"
+check "the template changed to all(): admitted again within 2 s" within2s from 14 9301
+check "... node-2 too (its address is in the CIDR)" within2s from 11 9301
+kc delete kubecontrollersconfiguration default > /dev/null
+check "the object deleted: no auto host endpoint, node-4 denied within 2 s" \
+	within2s refused 14 8080
+check "SIGTERM exits 0" stop_nfqwall
+
+# ---- the switch -----------------------------------------------------------------------------
 seen=$(wc -l < "$WORK/requests.log")
 READY_TRIES=150 start_nfqwall --auto-host-endpoint --no-cluster-endpoints || exit 1
 check "--no-cluster-endpoints: the other node is not admitted" refused 14 8080

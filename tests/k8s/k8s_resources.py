@@ -93,6 +93,7 @@ CALICO_KINDS = [
     ("networksets", "NetworkSet", True),
     ("tiers", "Tier", False),
     ("felixconfigurations", "FelixConfiguration", False),
+    ("kubecontrollersconfigurations", "KubeControllersConfiguration", False),
 ]
 
 # pkg/apis/core/v1/conversion.go: the Pod field labels (spec.host is an

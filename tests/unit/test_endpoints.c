@@ -85,7 +85,9 @@ load(struct fx *f, const char *self, bool auto_hep)
 	labels_free(&f->self.labels);
 	memset(&f->self, 0, sizeof(f->self));
 	labels_init(&f->self.labels);
-	assert_int_equal(endpoints_load(&f->st, self, auto_hep, &f->cl, &f->self), 0);
+	struct autohep_cfg cfg = { .enabled = auto_hep, .create_default = true };
+
+	assert_int_equal(endpoints_load(&f->st, self, &cfg, auto_hep, &f->cl, &f->self), 0);
 }
 
 static const struct hep *

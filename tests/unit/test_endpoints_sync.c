@@ -26,6 +26,25 @@
 #include "ruleset.h"
 #include "selcache.h"
 
+/* kube-controllers' default: every Node's "<node>-auto-hep" */
+static const struct autohep_cfg autohep_on = { .enabled = true, .create_default = true };
+
+/* Templates: pool 1 by CIDR, every Node's eth* by pattern, no default endpoint. */
+static const char kcc_templates[] =
+	"apiVersion: projectcalico.org/v3\n"
+	"kind: KubeControllersConfiguration\n"
+	"metadata: {name: default}\n"
+	"spec:\n"
+	"  controllers:\n"
+	"    node:\n"
+	"      hostEndpoint:\n"
+	"        autoCreate: Enabled\n"
+	"        createDefaultHostEndpoint: Disabled\n"
+	"        templates:\n"
+	"        - {generateName: ten, interfaceCIDRs: [10.0.1.0/24], nodeSelector: pool == '1',\n"
+	"           labels: {pool: t}}\n"
+	"        - {generateName: phys, interfacePattern: '^eth[0-9]$'}\n";
+
 static uint64_t rng = 0x2545f4914f6cdd1dull;
 
 static uint32_t
@@ -109,9 +128,11 @@ random_change(struct kube_store *st)
 		break;
 	case 9:
 		snprintf(json, sizeof(json), "{\"metadata\":{\"name\":\"n%u\",\"labels\":{\"pool\":"
-			 "\"%u\"},\"annotations\":{\"projectcalico.org/IPv4Address\":\"10.0.0.%u/24\"}},"
+			 "\"%u\"},\"annotations\":{\"projectcalico.org/IPv4Address\":\"10.0.0.%u/24\","
+			 "\"projectcalico.org/Interfaces\":\"[{\\\"name\\\":\\\"eth%u\\\","
+			 "\\\"addresses\\\":[\\\"192.168.%u.1\\\"]}]\"}},"
 			 "\"status\":{\"addresses\":[{\"type\":\"InternalIP\",\"address\":\"10.0.1.%u\"}]}}",
-			 rnd(6), rnd(2), rnd(9), rnd(9));
+			 rnd(6), rnd(2), rnd(9), rnd(2), rnd(3), rnd(9));
 		upsert(st, KK_NODE, json);
 		break;
 	case 10:
@@ -226,20 +247,34 @@ test_kept_equals_fresh(void **state)
 	struct cluster kept;
 	unsigned changed = 0, pods_seen = 0;
 
+	struct polset kcc;
+	struct autohep_cfg cfgs[3];
+
 	(void)state;
 	assert_int_equal(kube_store_init(&st), 0);
 	cluster_init(&kept);
+	/* every 50 changes the configuration changes too: the default endpoint,
+	 * templates, none */
+	polset_init(&kcc);
+	assert_int_equal(polset_load_buffer(&kcc, "kcc.yaml", kcc_templates, strlen(kcc_templates)),
+			 0);
+	assert_int_equal(kcc.diags.nerr, 0);
+	cfgs[0] = autohep_on;
+	autohep_config(&kcc, false, &cfgs[1]);
+	assert_true(cfgs[1].enabled && cfgs[1].ntpl == 2);
+	memset(&cfgs[2], 0, sizeof(cfgs[2]));
 	for (int step = 0; step < 400; step++) {
 		struct node_info a = { .found = false }, b = { .found = false };
 		struct cluster fresh;
+		unsigned ci = (unsigned)(step / 50) % 3;
 		char *da, *db;
 
 		random_change(&st);
 		labels_init(&a.labels);
 		labels_init(&b.labels);
 		cluster_init(&fresh);
-		assert_int_equal(endpoints_load(&st, "n0", true, &kept, &a), 0);
-		assert_int_equal(endpoints_load(&st, "n0", true, &fresh, &b), 0);
+		assert_int_equal(endpoints_load(&st, "n0", &cfgs[ci], ci + 1, &kept, &a), 0);
+		assert_int_equal(endpoints_load(&st, "n0", &cfgs[ci], ci + 1, &fresh, &b), 0);
 		changed += kept.nretired > 0 || kept.parents_changed;
 		pods_seen += kept.nweps > 0;
 		da = dump(&kept);
@@ -258,6 +293,7 @@ test_kept_equals_fresh(void **state)
 		      changed);
 	assert_true(changed > 50);
 	assert_true(pods_seen > 300);
+	polset_free(&kcc);
 	cluster_free(&kept);
 	kube_store_free(&st);
 }
@@ -276,9 +312,9 @@ test_unchanged_is_free(void **state)
 		random_change(&st);
 	cluster_init(&cl);
 	labels_init(&ni.labels);
-	assert_int_equal(endpoints_load(&st, "n0", true, &cl, &ni), 0);
+	assert_int_equal(endpoints_load(&st, "n0", &autohep_on, 1, &cl, &ni), 0);
 	cluster_retired_free(&cl);
-	assert_int_equal(endpoints_load(&st, "n0", true, &cl, &ni), 0);
+	assert_int_equal(endpoints_load(&st, "n0", &autohep_on, 1, &cl, &ni), 0);
 	assert_int_equal(cl.nretired, 0);
 	assert_int_equal(cl.nretired_heps, 0);
 	assert_false(cl.parents_changed);
@@ -355,9 +391,9 @@ test_cache_equals_fresh(void **state)
 		labels_init(&a.labels);
 		labels_init(&b.labels);
 		cluster_init(&fresh);
-		assert_int_equal(endpoints_load(&st, "n0", true, &kept, &a), 0);
+		assert_int_equal(endpoints_load(&st, "n0", &autohep_on, 1, &kept, &a), 0);
 		selcache_sync(sc, &kept);
-		assert_int_equal(endpoints_load(&st, "n0", true, &fresh, &b), 0);
+		assert_int_equal(endpoints_load(&st, "n0", &autohep_on, 1, &fresh, &b), 0);
 		ra = compile_with(&ps, &kept, sc);
 		rb = compile_with(&ps, &fresh, NULL);
 		if (!ruleset_equal(ra, rb)) {

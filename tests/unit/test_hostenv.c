@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cluster.h"
 #include "hostenv.h"
 #include "test_policy.h"
 
@@ -187,6 +188,71 @@ test_hostenv_local_heps(void **state)
 	assert_int_equal(env.nlocal, 0);
 	assert_null(hostenv_hep_for_iface(&env, NULL));
 	hostenv_free(&env);
+	polset_free(&ps);
+}
+
+/*
+ * Kubernetes mode: the auto host endpoints kube-controllers would make for
+ * this node (autohep.c) are local beside its HostEndpoints, as in Calico,
+ * and rule selectors see them after the polset's.
+ */
+static void
+test_hostenv_auto_heps_beside(void **state)
+{
+	struct hostenv_opts o = { .node = "n2" };
+	struct hep *autos[2];
+	struct cidr a7 = mkcidr("10.0.0.7");
+	struct hostenv env;
+	struct polset ps;
+	struct ep_ref ref;
+	char why[200];
+
+	(void)state;
+	load(&ps, "apiVersion: projectcalico.org/v3\n"
+		  "kind: HostEndpoint\n"
+		  "metadata: {name: n2-eth0}\n"
+		  "spec: {node: n2, interfaceName: eth0}\n");
+	for (int i = 0; i < 2; i++) {
+		autos[i] = calloc(1, sizeof(*autos[i]));
+		assert_non_null(autos[i]);
+	}
+	assert_int_equal(hep_make_auto(autos[0], "n2", NULL, NULL, 0), 0);
+	assert_int_equal(hep_make_synthetic(autos[1], "n2-t-auto-hep", "n2", "", NULL, NULL, &a7, 1),
+			 0);
+	o.auto_heps = autos;
+	o.nauto_heps = 2;
+	assert_int_equal(hostenv_build(&env, &ps, &o, why, sizeof(why)), 0);
+	assert_int_equal(env.nlocal, 3);
+	hostenv_add_iface(&env, 2, "eth0", &a7, 1);
+	hostenv_add_iface(&env, 3, "eth1", &a7, 1);
+	hostenv_add_iface(&env, 4, "eth2", NULL, 0);
+	/* by name first, then by address, then the wildcard */
+	assert_ptr_equal(hostenv_hep_for_iface(&env, hostenv_iface(&env, 2)), ps.heps[0]);
+	assert_ptr_equal(hostenv_hep_for_iface(&env, hostenv_iface(&env, 3)), autos[1]);
+	assert_ptr_equal(hostenv_hep_for_iface(&env, hostenv_iface(&env, 4)), autos[0]);
+	/* selectors see the polset's, then this node's auto ones, then nothing more */
+	assert_ptr_equal(hostenv_any_hep(&env, 0), ps.heps[0]);
+	assert_ptr_equal(hostenv_any_hep(&env, 1), autos[0]);
+	assert_ptr_equal(hostenv_any_hep(&env, 2), autos[1]);
+	assert_null(hostenv_any_hep(&env, 3));
+	assert_true(hostenv_endpoint(&env, 2, &ref));
+	assert_int_equal(ref.nips, 1);
+	assert_false(hostenv_endpoint(&env, 3, &ref));
+	hostenv_free(&env);
+	polset_free(&ps);
+	/* the object kube-controllers wrote, of the same name, is the one enforced */
+	load(&ps, "apiVersion: projectcalico.org/v3\n"
+		  "kind: HostEndpoint\n"
+		  "metadata: {name: n2-auto-hep}\n"
+		  "spec: {node: n2, interfaceName: '*'}\n");
+	assert_int_equal(hostenv_build(&env, &ps, &o, why, sizeof(why)), 0);
+	assert_int_equal(env.nlocal, 2);
+	assert_ptr_equal(hostenv_hep_for_iface(&env, NULL), ps.heps[0]);
+	hostenv_free(&env);
+	for (int i = 0; i < 2; i++) {
+		hep_release(autos[i]);
+		free(autos[i]);
+	}
 	polset_free(&ps);
 }
 
@@ -387,6 +453,7 @@ main(void)
 		cmocka_unit_test(test_hostenv_failsafe_precedence),
 		cmocka_unit_test(test_hostenv_local_heps),
 		cmocka_unit_test(test_hostenv_auto_hep),
+		cmocka_unit_test(test_hostenv_auto_heps_beside),
 		cmocka_unit_test(test_hostenv_hep_for_iface),
 		cmocka_unit_test(test_hostenv_named_beats_wildcard),
 	};

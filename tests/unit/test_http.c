@@ -564,6 +564,17 @@ test_readyz(void **state)
 	assert_int_equal(r.status, 200);
 	assert_string_equal(r.body, "ready\n");
 	resp_free(&r);
+	/* ready, with what is enforced and what was refused last */
+	pthread_mutex_lock(&fx->d.lock);
+	snprintf(fx->d.ready_detail, sizeof(fx->d.ready_detail), "enforcing generation 3");
+	pthread_mutex_unlock(&fx->d.lock);
+	r = fetch(fx, "/readyz");
+	assert_int_equal(r.status, 200);
+	assert_string_equal(r.body, "ready: enforcing generation 3\n");
+	resp_free(&r);
+	pthread_mutex_lock(&fx->d.lock);
+	fx->d.ready_detail[0] = '\0';
+	pthread_mutex_unlock(&fx->d.lock);
 	assert_true(metrics_render(&fx->d, &text) > 0);
 	assert_has_line(text, "nfqwall_ready 1");
 	free(text);

@@ -287,7 +287,7 @@ test_obj_make(void **state)
 	item.n = strlen(item.p) - 2;
 	assert_int_equal(kstore_obj_make(item, KK_NODE, "v1", &o), 0);
 	assert_string_equal(o.key, "node-1");
-	assert_string_equal(o.json, "{\"name\":\"node-1\",\"labels\":{},\"ips\":[]}");
+	assert_string_equal(o.json, "{\"name\":\"node-1\",\"labels\":{},\"ips\":[],\"ifaces\":[]}");
 	free(o.key);
 	free(o.json);
 

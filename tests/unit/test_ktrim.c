@@ -382,15 +382,15 @@ test_node_digest(void **state)
 		      /* the annotations in the object's order, then the InternalIPs */
 		      "\"10.0.0.12/24\",\"10.244.2.1\",\"10.244.2.2\",\"fd00::12/64\","
 		      "\"fd00:244::2\",\"10.244.2.3\",\"fd00:244::3\","
-		      "\"10.0.0.12\",\"fd00::12\"]}");
+		      "\"10.0.0.12\",\"fd00::12\"],\"ifaces\":[]}");
 	/* a Node with neither: no addresses; the ExternalIP is never one */
 	EXPECT_DIGEST(KK_NODE,
 		      NODE_JSON("\"projectcalico.org/ASNumber\":\"64512\"",
 				"{\"type\":\"ExternalIP\",\"address\":\"203.0.113.12\"}"),
-		      "{\"name\":\"worker-2\",\"labels\":" NODE_LABELS ",\"ips\":[]}");
+		      "{\"name\":\"worker-2\",\"labels\":" NODE_LABELS ",\"ips\":[],\"ifaces\":[]}");
 	/* no labels, no annotations, no status */
 	EXPECT_DIGEST(KK_NODE, "{\"metadata\":{\"name\":\"bare\"}}",
-		      "{\"name\":\"bare\",\"labels\":{},\"ips\":[]}");
+		      "{\"name\":\"bare\",\"labels\":{},\"ips\":[],\"ifaces\":[]}");
 }
 
 /* Calico 3.31's projectcalico.org/Interfaces: a JSON text inside the annotation's string. */
@@ -404,7 +404,10 @@ test_node_interfaces(void **state)
 				"{\\\"name\\\":\\\"eth1\\\",\\\"addresses\\\":[\\\"192.168.7.12\\\"]},"
 				"{\\\"name\\\":\\\"lo\\\"}]\"", ""),
 		      "{\"name\":\"worker-2\",\"labels\":" NODE_LABELS ",\"ips\":["
-		      "\"10.0.0.12/24\",\"fd00::12/64\",\"192.168.7.12\"]}");
+		      "\"10.0.0.12/24\",\"fd00::12/64\",\"192.168.7.12\"],\"ifaces\":["
+		      "{\"name\":\"eth0\",\"ips\":[\"10.0.0.12/24\",\"fd00::12/64\"]},"
+		      "{\"name\":\"eth1\",\"ips\":[\"192.168.7.12\"]},"
+		      "{\"name\":\"lo\",\"ips\":[]}]}");
 	/* hostile content: whatever is not plainly an address is left out, and no text of the
 	 * annotation can break out of its string in the digest */
 	EXPECT_DIGEST(KK_NODE,
@@ -417,20 +420,59 @@ test_node_interfaces(void **state)
 				"\\\"10.6.6.6\\\",{\\\"addresses\\\":{\\\"0\\\":\\\"10.5.5.5\\\"}}]\"",
 				"{\"type\":\"InternalIP\",\"address\":\"10.0.0.12\"}"),
 		      "{\"name\":\"worker-2\",\"labels\":" NODE_LABELS ",\"ips\":["
-		      "\"10.0.0.12\",\"fd00::99\",\"10.0.0.12\"]}");
+		      "\"10.0.0.12\",\"fd00::99\",\"10.0.0.12\"],\"ifaces\":["
+		      "{\"name\":\"eth0\",\"ips\":[\"10.0.0.12\",\"fd00::99\"]},"
+		      "{\"name\":\"x\",\"ips\":[]}]}");
 	/* not JSON inside, or not a string at all: nothing from it */
 	EXPECT_DIGEST(KK_NODE,
 		      NODE_JSON("\"projectcalico.org/Interfaces\":\"not json [{\"", ""),
-		      "{\"name\":\"worker-2\",\"labels\":" NODE_LABELS ",\"ips\":[]}");
+		      "{\"name\":\"worker-2\",\"labels\":" NODE_LABELS ",\"ips\":[],\"ifaces\":[]}");
 	EXPECT_DIGEST(KK_NODE,
 		      NODE_JSON("\"projectcalico.org/Interfaces\":\"[{\\\"addresses\\\":"
 				"[\\\"10.0.0.1\"", ""),
-		      "{\"name\":\"worker-2\",\"labels\":" NODE_LABELS ",\"ips\":[]}");
+		      "{\"name\":\"worker-2\",\"labels\":" NODE_LABELS ",\"ips\":[],\"ifaces\":[]}");
 	/* a JSON array instead of a string (not what the API allows, but a digest must hold) */
 	EXPECT_DIGEST(KK_NODE,
 		      "{\"metadata\":{\"name\":\"n\",\"annotations\":{\"projectcalico.org/Interfaces\":"
 		      "[{\"addresses\":[\"10.0.0.1\"]}]}}}",
-		      "{\"name\":\"n\",\"labels\":{},\"ips\":[]}");
+		      "{\"name\":\"n\",\"labels\":{},\"ips\":[],\"ifaces\":[]}");
+}
+
+/* Interface names: one Linux cannot have (escaped, empty, longer than 15) is left out,
+ * and at most KUBE_TRIM_MAX_IFACES entries are kept. */
+static void
+test_node_interface_names(void **state)
+{
+	char node[8192], want[8192];
+	size_t n, w;
+	char *d;
+
+	(void)state;
+	EXPECT_DIGEST(KK_NODE,
+		      NODE_JSON("\"projectcalico.org/Interfaces\":\"[{\\\"name\\\":\\\"e\\\\\\\"x\\\","
+				"\\\"addresses\\\":[\\\"10.0.0.1\\\"]},"
+				"{\\\"name\\\":\\\"\\\",\\\"addresses\\\":[\\\"10.0.0.2\\\"]},"
+				"{\\\"name\\\":\\\"sixteen-chars-xx\\\",\\\"addresses\\\":[]},"
+				"{\\\"name\\\":\\\"fifteen-chars-x\\\",\\\"addresses\\\":[]}]\"", ""),
+		      "{\"name\":\"worker-2\",\"labels\":" NODE_LABELS ",\"ips\":["
+		      "\"10.0.0.1\",\"10.0.0.2\"],\"ifaces\":["
+		      "{\"name\":\"fifteen-chars-x\",\"ips\":[]}]}");
+	n = (size_t)snprintf(node, sizeof(node), "{\"metadata\":{\"name\":\"n\",\"annotations\":"
+			     "{\"projectcalico.org/Interfaces\":\"[");
+	w = (size_t)snprintf(want, sizeof(want), "{\"name\":\"n\",\"labels\":{},\"ips\":[],"
+			     "\"ifaces\":[");
+	for (int i = 0; i < KUBE_TRIM_MAX_IFACES + 5; i++) {
+		n += (size_t)snprintf(node + n, sizeof(node) - n, "%s{\\\"name\\\":\\\"if%d\\\"}",
+				      i ? "," : "", i);
+		if (i < KUBE_TRIM_MAX_IFACES)
+			w += (size_t)snprintf(want + w, sizeof(want) - w,
+					      "%s{\"name\":\"if%d\",\"ips\":[]}", i ? "," : "", i);
+	}
+	snprintf(node + n, sizeof(node) - n, "]\"}}}");
+	snprintf(want + w, sizeof(want) - w, "]}");
+	d = trim(KK_NODE, node);
+	assert_string_equal(d, want);
+	free(d);
 }
 
 /* Past KUBE_TRIM_MAX_IFACES_JSON bytes the Interfaces annotation is not read. */
@@ -450,12 +492,12 @@ test_node_interfaces_bound(void **state)
 					   strlen("\\\",\\\"addresses\\\":[\\\"10.0.0.1\\\"]}]\""));
 	snprintf(big, n, "%s%*s%s", head, (int)pad, "", tail);
 	d = trim(KK_NODE, big);
-	assert_string_equal(d, "{\"name\":\"n\",\"labels\":{},\"ips\":[\"10.0.0.1\"]}");
+	assert_string_equal(d, "{\"name\":\"n\",\"labels\":{},\"ips\":[\"10.0.0.1\"],\"ifaces\":[]}");
 	free(d);
 	/* one byte more: ignored */
 	snprintf(big, n, "%s%*s%s", head, (int)pad + 1, "", tail);
 	d = trim(KK_NODE, big);
-	assert_string_equal(d, "{\"name\":\"n\",\"labels\":{},\"ips\":[]}");
+	assert_string_equal(d, "{\"name\":\"n\",\"labels\":{},\"ips\":[],\"ifaces\":[]}");
 	free(d);
 	free(big);
 }
@@ -599,7 +641,7 @@ test_bounds(void **state)
 			w += (size_t)snprintf(want + w, sizeof(want) - w, ",\"10.2.0.%d\"", i);
 	}
 	snprintf(pod + n, sizeof(pod) - n, "]}}");
-	snprintf(want + w, sizeof(want) - w, "]}");
+	snprintf(want + w, sizeof(want) - w, "],\"ifaces\":[]}");
 	d = trim(KK_NODE, pod);
 	assert_string_equal(d, want);
 	free(d);
@@ -638,6 +680,7 @@ main(void)
 		cmocka_unit_test(test_node_digest),
 		cmocka_unit_test(test_node_interfaces),
 		cmocka_unit_test(test_node_interfaces_bound),
+		cmocka_unit_test(test_node_interface_names),
 		cmocka_unit_test(test_namespace_sa),
 		cmocka_unit_test(test_escapes_verbatim),
 		cmocka_unit_test(test_bounds),

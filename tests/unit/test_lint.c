@@ -47,18 +47,43 @@ print_diags(const struct polset *ps, size_t from)
 	}
 }
 
-/* Load @text (it must be valid) and lint it for @node. */
+/*
+ * Felix's default failsafe ports draw a lint whenever a policy governs
+ * ingress: the other tests narrow them to none unless they bring their own
+ * FelixConfiguration.
+ */
+static const char no_failsafe[] =
+	V3 "kind: FelixConfiguration\nmetadata: {name: default}\n"
+	"spec: {failsafeInboundHostPorts: []}\n";
+
+/* Load @text (it must be valid), and no_failsafe if @bare is false. */
 static void
-lint_text(struct lint_run *r, const char *text, const char *node)
+load_text(struct lint_run *r, const char *text, bool bare)
 {
 	polset_init(&r->ps);
 	assert_int_equal(polset_load_buffer(&r->ps, FILE_NAME, text, strlen(text)), 0);
+	if (!bare && strstr(text, "FelixConfiguration") == NULL)
+		assert_int_equal(polset_load_buffer(&r->ps, "felix.yaml", no_failsafe,
+						    strlen(no_failsafe)), 0);
+}
+
+/* Load @text (it must be valid) and lint it for @node. */
+static void
+lint_text_as(struct lint_run *r, const char *text, const char *node, bool bare)
+{
+	load_text(r, text, bare);
 	if (r->ps.diags.nerr != 0 || r->ps.nrejected != 0) {
 		print_diags(&r->ps, 0);
 		fail_msg("the example does not load cleanly");
 	}
 	r->first = r->ps.diags.n;
 	assert_int_equal(lint_polset(&r->ps, node), 0);
+}
+
+static void
+lint_text(struct lint_run *r, const char *text, const char *node)
+{
+	lint_text_as(r, text, node, false);
 }
 
 static size_t
@@ -242,7 +267,7 @@ test_overlapping_nets(void **state)
 		   "spec.egress[0].destination.nets[1]", 0);
 	/* adjacent nets, and nets of both families, do not overlap */
 	expect_clean(GNP_X
-		     "  ingress:\n"
+		     "  egress:\n"
 		     "  - action: Allow\n"
 		     "    source: {nets: [10.0.0.0/8, 11.0.0.0/8]}\n"
 		     "  - action: Allow\n"
@@ -477,6 +502,71 @@ test_staged_object_name(void **state)
 		   1);
 }
 
+/* ---- Felix's default failsafe ports -------------------------------------------------------- */
+
+#define FELIX(name, list) DOC("FelixConfiguration", "{name: " name "}") \
+	"spec: {failsafeInboundHostPorts: " list "}\n"
+
+/* Said once per run, on the first policy that governs ingress. */
+static void
+test_failsafe_defaults(void **state)
+{
+	static const char two[] =
+		GNP_X
+		"  ingress:\n"
+		"  - {action: Allow, protocol: TCP, destination: {ports: [443]}}\n"
+		"---\n" V3
+		"kind: GlobalNetworkPolicy\n"
+		"metadata: {name: y}\n"
+		"spec:\n"
+		"  ingress:\n"
+		"  - {action: Allow, protocol: TCP, destination: {ports: [80]}}\n";
+	static const char egress_only[] =
+		GNP_X
+		"  types: [Egress]\n"
+		"  egress:\n"
+		"  - action: Allow\n";
+	static const char nodes_n1_n2[] =
+		GNP_X "  ingress:\n  - action: Allow\n"
+		HEP("{name: h1}", "node: n1, interfaceName: eth0")
+		HEP("{name: h2}", "node: n2, interfaceName: eth0")
+		FELIX("node.n1", "[]");
+	struct lint_run r;
+	const struct diag *d;
+
+	(void)state;
+	lint_text_as(&r, two, NULL, true);
+	if (nlints(&r) != 1)
+		print_diags(&r.ps, r.first);
+	assert_int_equal(nlints(&r), 1);
+	d = lint_with(&r, "Felix's default failsafe ports are open to every source");
+	assert_field(d, OBJ_X, "spec.ingress");
+	assert_int_equal(d->line, 1);
+	assert_non_null(strstr(d->msg, "tcp 22, udp 68, tcp 179, tcp 2379, tcp 2380, tcp 5473, "
+			       "tcp 6443, tcp 6666, tcp 6667"));
+	assert_non_null(strstr(d->msg, "FelixConfiguration named default with "
+			       "spec.failsafeInboundHostPorts"));
+	polset_free(&r.ps);
+
+	/* a node's own FelixConfiguration narrows them for that node only */
+	lint_text_as(&r, nodes_n1_n2, "n2", true);
+	assert_int_equal(nlints(&r), 1);
+	(void)lint_with(&r, "Felix's default failsafe ports");
+	polset_free(&r.ps);
+	lint_text_as(&r, nodes_n1_n2, "n1", true);
+	assert_int_equal(nlints(&r), 0);
+	polset_free(&r.ps);
+	/* the default, set to anything (even Felix's own list), is a decision: quiet */
+	lint_text_as(&r, GNP_X "  ingress:\n  - action: Allow\n"
+		     FELIX("default", "[{protocol: TCP, port: 22}]"), NULL, true);
+	assert_int_equal(nlints(&r), 0);
+	polset_free(&r.ps);
+	/* no policy governs ingress: nothing is closed, nothing to say */
+	lint_text_as(&r, egress_only, NULL, true);
+	assert_int_equal(nlints(&r), 0);
+	polset_free(&r.ps);
+}
+
 int
 main(void)
 {
@@ -492,6 +582,7 @@ main(void)
 		cmocka_unit_test(test_selector_matches_nothing),
 		cmocka_unit_test(test_pods_and_services),
 		cmocka_unit_test(test_staged_object_name),
+		cmocka_unit_test(test_failsafe_defaults),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -237,7 +237,7 @@ test_debounce_max_wait(void **state)
 	c->tfd = -1;
 }
 
-/* A policy change under churn: at most the plain debounce after it, whatever follows. */
+/* A policy change under churn: --policy-debounce-ms after it, whatever churn follows. */
 static void
 test_debounce_urgent(void **state)
 {
@@ -248,6 +248,7 @@ test_debounce_urgent(void **state)
 	uint64_t t_urgent, left;
 
 	c->o.debounce_ms = 100;
+	c->o.policy_debounce_ms = 30;
 	c->o.debounce_max_ms = 1000;
 	c->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
 	assert_true(c->tfd >= 0);
@@ -257,20 +258,55 @@ test_debounce_urgent(void **state)
 	}
 	reload_schedule(c, true);	/* the policy changes */
 	t_urgent = mono_ns();
-	for (int i = 0; i < 3; i++) {	/* the churn goes on */
-		nanosleep(&tick, NULL);
-		reload_schedule(c, false);
-	}
+	nanosleep(&tick, NULL);
+	reload_schedule(c, false);	/* the churn goes on */
 	assert_int_equal(timerfd_gettime(c->tfd, &cur), 0);
 	left = (uint64_t)cur.it_value.tv_sec * 1000000000ull + (uint64_t)cur.it_value.tv_nsec;
-	/* due 100 ms after the policy change, not 100 ms after the last churn event */
-	assert_true(mono_ns() - t_urgent + left <= 100000000ull + 5000000ull);
-	assert_true(left < 90000000ull);
+	/* due 30 ms after the policy change, not 100 ms after the last churn event */
+	assert_true(mono_ns() - t_urgent + left <= 30000000ull + 5000000ull);
+	assert_true(left < 15000000ull);
 	reload_due(c);
 	assert_false(c->reload_pending);
 	/* the next pending reload starts without it: churn alone waits the plain debounce */
 	reload_schedule(c, false);
 	assert_int_equal(c->urgent_due_ns, 0);
+	assert_int_equal(c->urgent_first_ns, 0);
+	close(c->tfd);
+	c->tfd = -1;
+}
+
+/* A stream of policy changes closer than --policy-debounce-ms is one reload, at most
+ * --debounce-ms after the first of them. */
+static void
+test_debounce_urgent_burst(void **state)
+{
+	struct fixture *f = *state;
+	struct ctl *c = &f->c;
+	struct itimerspec cur;
+	struct timespec tick = { 0, 15 * 1000000L };
+	uint64_t t_first, left;
+
+	c->o.debounce_ms = 100;
+	c->o.policy_debounce_ms = 40;
+	c->o.debounce_max_ms = 1000;
+	c->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
+	assert_true(c->tfd >= 0);
+	reload_schedule(c, true);
+	t_first = mono_ns();
+	nanosleep(&tick, NULL);
+	reload_schedule(c, true);	/* 15 ms later: still one burst */
+	assert_int_equal(timerfd_gettime(c->tfd, &cur), 0);
+	left = (uint64_t)cur.it_value.tv_sec * 1000000000ull + (uint64_t)cur.it_value.tv_nsec;
+	assert_true(left > 20000000ull);	/* quiet restarted by the second change */
+	for (int i = 0; i < 4; i++) {	/* 60 ms more of policy changes every 15 ms */
+		nanosleep(&tick, NULL);
+		reload_schedule(c, true);
+	}
+	assert_int_equal(timerfd_gettime(c->tfd, &cur), 0);
+	left = (uint64_t)cur.it_value.tv_sec * 1000000000ull + (uint64_t)cur.it_value.tv_nsec;
+	/* bounded: 100 ms after the first, however long the burst */
+	assert_true(mono_ns() - t_first + left <= 100000000ull + 5000000ull);
+	reload_due(c);
 	close(c->tfd);
 	c->tfd = -1;
 }
@@ -525,6 +561,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_debounce, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_debounce_max_wait, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_debounce_urgent, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_debounce_urgent_burst, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kube_store_auto_hep, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kube_no_table_before_sync, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_nomem_sweep, setup, teardown),

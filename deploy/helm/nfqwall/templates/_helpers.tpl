@@ -173,6 +173,14 @@ Options left null, empty or false render nothing, so the daemon's defaults apply
 - name: NFQWALL_NO_ALLOW_SELF
   value: "1"
 {{- end }}
+{{- if not $d.lockoutGuard }}
+- name: NFQWALL_NO_LOCKOUT_GUARD
+  value: "1"
+{{- end }}
+{{- with $d.lifelines }}
+- name: NFQWALL_LIFELINES
+  value: {{ join "," . | quote }}
+{{- end }}
 {{- if not $d.clusterEndpoints }}
 - name: NFQWALL_NO_CLUSTER_ENDPOINTS
   value: "1"
@@ -207,6 +215,7 @@ Options left null, empty or false render nothing, so the daemon's defaults apply
   (list "logBurst" "NFQWALL_LOG_BURST")
   (list "debounceMs" "NFQWALL_DEBOUNCE_MS")
   (list "debounceMaxMs" "NFQWALL_DEBOUNCE_MAX_MS")
+  (list "policyDebounceMs" "NFQWALL_POLICY_DEBOUNCE_MS")
   (list "maxFileBytes" "NFQWALL_MAX_FILE_BYTES")
   (list "maxObjectBytes" "NFQWALL_MAX_OBJECT_BYTES")
   (list "maxNodes" "NFQWALL_MAX_NODES")

@@ -1,0 +1,264 @@
+/*
+ * guard.c - the lockout guard's lifelines and how a table judges them
+ * (guard.h). Control thread only.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "guard.h"
+#include "log.h"
+#include "walk.h"
+
+/* The source port the judged SYN carries: one of Linux's ephemeral range. */
+#define GUARD_SPORT	40000
+
+static int
+add(struct guard *g, const char *name, const char *host, size_t hlen, const char *port,
+    char *why, size_t whylen)
+{
+	struct lifeline *l;
+	char *end;
+	unsigned long p;
+
+	if (g->n >= GUARD_MAX_LIFELINES) {
+		snprintf(why, whylen, "at most %d lifelines", GUARD_MAX_LIFELINES);
+		return -ENOSPC;
+	}
+	errno = 0;
+	p = strtoul(port, &end, 10);
+	if (hlen == 0 || hlen > GUARD_HOST_MAX || port[0] < '0' || port[0] > '9' || *end != '\0' ||
+	    errno != 0 || p == 0 || p > 65535) {
+		snprintf(why, whylen, "lifeline '%s': want tcp:HOST:PORT (HOST a name or an "
+			 "address, [V6] bracketed; PORT 1-65535)", name);
+		return -EINVAL;
+	}
+	l = &g->v[g->n++];
+	memset(l, 0, sizeof(*l));
+	snprintf(l->name, sizeof(l->name), "%s", name);
+	memcpy(l->host, host, hlen);
+	l->host[hlen] = '\0';
+	l->port = (uint16_t)p;
+	return 0;
+}
+
+/* "HOST:PORT" or "[V6]:PORT" into @g. */
+static int
+add_hostport(struct guard *g, const char *name, const char *hp, char *why, size_t whylen)
+{
+	const char *colon = strrchr(hp, ':'), *h = hp;
+	size_t hlen = colon ? (size_t)(colon - hp) : 0;
+
+	if (colon == NULL)
+		return add(g, name, "", 0, "", why, whylen);
+	if (hlen >= 2 && h[0] == '[' && h[hlen - 1] == ']') {
+		h++;
+		hlen -= 2;
+	} else if (memchr(h, ':', hlen) != NULL) {
+		return add(g, name, "", 0, "", why, whylen);	/* an IPv6 address needs [] */
+	}
+	return add(g, name, h, hlen, colon + 1, why, whylen);
+}
+
+int
+guard_add(struct guard *g, const char *spec, char *why, size_t whylen)
+{
+	if (strncmp(spec, "tcp:", 4) != 0) {
+		snprintf(why, whylen, "lifeline '%s': want tcp:HOST:PORT (only TCP lifelines)", spec);
+		return -EINVAL;
+	}
+	return add_hostport(g, spec, spec + 4, why, whylen);
+}
+
+int
+guard_add_url(struct guard *g, const char *url, char *why, size_t whylen)
+{
+	char hp[GUARD_HOST_MAX + 16], name[sizeof(hp) + 8];
+	const char *p = url;
+	size_t n;
+
+	if (strncmp(p, "https://", 8) == 0)
+		p += 8;
+	else if (strncmp(p, "http://", 7) == 0)
+		p += 7;
+	n = strcspn(p, "/");
+	if (n == 0 || n >= sizeof(hp)) {
+		snprintf(why, whylen, "API server URL '%s': no host", url);
+		return -EINVAL;
+	}
+	memcpy(hp, p, n);
+	hp[n] = '\0';
+	if (strrchr(hp, ':') == NULL || (hp[0] == '[' && hp[n - 1] == ']'))
+		snprintf(hp + n, sizeof(hp) - n, ":443");	/* https's port */
+	snprintf(name, sizeof(name), "tcp:%s", hp);
+	return add_hostport(g, name, hp, why, whylen);
+}
+
+void
+guard_resolve(struct guard *g)
+{
+	for (size_t i = 0; i < g->n; i++) {
+		struct lifeline *l = &g->v[i];
+		struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res = NULL;
+		int rc = getaddrinfo(l->host, NULL, &hints, &res);
+
+		if (rc != 0 || res == NULL) {
+			log_warn("lifeline does not resolve: the lockout guard leaves it out",
+				 "lifeline=%s error=\"%s\"", l->name, gai_strerror(rc));
+			continue;
+		}
+		if (res->ai_family == AF_INET) {
+			const struct sockaddr_in *s = (const void *)res->ai_addr;
+
+			l->addr = (struct addr){ 0, ntohl(s->sin_addr.s_addr) };
+			l->family = AF_INET;
+		} else if (res->ai_family == AF_INET6) {
+			const struct sockaddr_in6 *s = (const void *)res->ai_addr;
+			const uint8_t *b = s->sin6_addr.s6_addr;
+
+			for (int j = 0; j < 8; j++) {
+				l->addr.hi = l->addr.hi << 8 | b[j];
+				l->addr.lo = l->addr.lo << 8 | b[8 + j];
+			}
+			l->family = AF_INET6;
+		}
+		freeaddrinfo(res);
+	}
+}
+
+/* The source address the node's routes pick for @l (a UDP connect sends nothing). */
+static bool
+route_source(const struct lifeline *l, struct addr *src)
+{
+	struct sockaddr_storage ss = { 0 };
+	socklen_t len;
+	int fd = socket(l->family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	bool ok = false;
+
+	if (fd < 0)
+		return false;
+	if (l->family == AF_INET) {
+		struct sockaddr_in *s = (struct sockaddr_in *)&ss;
+
+		s->sin_family = AF_INET;
+		s->sin_port = htons(l->port);
+		s->sin_addr.s_addr = htonl((uint32_t)l->addr.lo);
+		len = sizeof(*s);
+	} else {
+		struct sockaddr_in6 *s = (struct sockaddr_in6 *)&ss;
+
+		s->sin6_family = AF_INET6;
+		s->sin6_port = htons(l->port);
+		for (int j = 0; j < 8; j++) {
+			s->sin6_addr.s6_addr[j] = (uint8_t)(l->addr.hi >> (56 - 8 * j));
+			s->sin6_addr.s6_addr[8 + j] = (uint8_t)(l->addr.lo >> (56 - 8 * j));
+		}
+		len = sizeof(*s);
+	}
+	if (connect(fd, (struct sockaddr *)&ss, len) == 0 &&
+	    getsockname(fd, (struct sockaddr *)&ss, &len) == 0) {
+		if (l->family == AF_INET) {
+			*src = (struct addr){ 0, ntohl(((struct sockaddr_in *)&ss)->sin_addr.s_addr) };
+		} else {
+			const uint8_t *b = ((struct sockaddr_in6 *)&ss)->sin6_addr.s6_addr;
+
+			*src = (struct addr){ 0, 0 };
+			for (int j = 0; j < 8; j++) {
+				src->hi = src->hi << 8 | b[j];
+				src->lo = src->lo << 8 | b[8 + j];
+			}
+		}
+		ok = true;
+	}
+	close(fd);
+	return ok;
+}
+
+/* The interface of @env that carries @a, or 0. */
+static uint32_t
+iface_of(const struct hostenv *env, const struct addr *a, uint8_t family)
+{
+	for (size_t i = 0; i < env->nifaces; i++)
+		for (size_t j = 0; j < env->ifaces[i].naddrs; j++)
+			if (env->ifaces[i].addrs[j].family == family &&
+			    addr_cmp(&env->ifaces[i].addrs[j].addr, a) == 0)
+				return env->ifaces[i].ifindex;
+	return 0;
+}
+
+void
+guard_judge(const struct lifeline *l, const struct ruleset *rs, const struct hostenv *env,
+	    struct guard_verdict *out)
+{
+	struct eval_input in;
+	struct walk_result *w = malloc(sizeof(*w));
+	const struct decision *d;
+
+	memset(out, 0, sizeof(*out));
+	out->allow = true;
+	if (w == NULL || l->family == 0) {
+		free(w);
+		snprintf(out->why, sizeof(out->why), "not judged");
+		return;
+	}
+	memset(&in, 0, sizeof(in));
+	in.path = PATH_LOCAL_OUT;
+	in.k.family = l->family;
+	in.k.proto = IPPROTO_TCP;
+	in.k.flags = PKT_F_PORTS;
+	in.k.ct = CT_NEW;
+	in.k.sport = GUARD_SPORT;
+	in.k.dport = l->port;
+	in.k.len = l->family == AF_INET ? 60 : 80;
+	in.k.dst = l->addr;
+	if (route_source(l, &in.k.src))
+		in.k.oif = iface_of(env, &in.k.src, l->family);
+	walk_ruleset(rs, &in, w);
+	d = &w->final;
+	out->allow = d->allow;
+	if (d->policy != NULL && d->rule >= 0)
+		snprintf(out->why, sizeof(out->why), "%s policy %s%s%s rule %d",
+			 d->allow ? "allowed by" : "denied by", d->tier ? d->tier : "",
+			 d->tier ? "/" : "", d->policy, d->rule);
+	else if (d->policy != NULL)
+		snprintf(out->why, sizeof(out->why), "%s %s (%s, %s)",
+			 d->allow ? "allowed by" : "denied by", d->policy, stage_name(d->stage),
+			 reason_name(d->reason));
+	else
+		snprintf(out->why, sizeof(out->why), "%s at %s (%s)", d->allow ? "allowed" : "denied",
+			 stage_name(d->stage), reason_name(d->reason));
+	free(w);
+}
+
+bool
+guard_check(const struct guard *g, const struct ruleset *cur, const struct ruleset *next,
+	    const struct hostenv *env, const struct lifeline **cut, struct guard_verdict *before,
+	    struct guard_verdict *after)
+{
+	for (size_t i = 0; i < g->n; i++) {
+		if (g->v[i].family == 0)
+			continue;
+		guard_judge(&g->v[i], cur, env, before);
+		if (!before->allow)
+			continue;	/* cut already: not this table's doing */
+		guard_judge(&g->v[i], next, env, after);
+		if (!after->allow) {
+			*cut = &g->v[i];
+			return false;
+		}
+	}
+	return true;
+}
+
+void
+guard_free(struct guard *g)
+{
+	ruleset_free(g->refused);
+	g->refused = NULL;
+}
