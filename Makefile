@@ -96,6 +96,8 @@ room_inc = $(strip \
 # Everything but main(): linked into the binary, the tests and the benches.
 LIB_SRCS := $(sort $(foreach r,$(ROOMS),$(wildcard $(r)/*.c))) \
 	control/explain.c \
+	control/replay.c \
+	control/fjread.c \
 	# end of LIB_SRCS
 
 MAIN_SRCS := \

@@ -12,6 +12,7 @@
 #include "cli.h"
 #include "compile.h"
 #include "lint.h"
+#include "replay.h"
 #include "run.h"
 #include "ydoc.h"
 
@@ -32,6 +33,9 @@ static const char main_usage[] =
 	"  explain 'PROTO SRC -> DST' PATH...\n"
 	"                                  which stage, tier, policy and rule decide a\n"
 	"                                  packet, and why the other policies missed\n"
+	"  replay --journal FILE --before PATH --after PATH [--node NAME] [--json]\n"
+	"                                  the recorded flows (run --flow-journal) whose\n"
+	"                                  verdict a policy change would change\n"
 	"  select [--labels FILE] SELECTOR [KEY=VALUE...]\n"
 	"                                  evaluate a Calico selector against labels\n"
 	"  version                         print the version\n"
@@ -363,6 +367,7 @@ main(int argc, char **argv)
 	} cmds[] = {
 		{ "check", check_main },
 		{ "explain", explain_main },
+		{ "replay", replay_main },
 		{ "run", run_main },
 		{ "uninstall", uninstall_main },
 		{ "select", select_main },

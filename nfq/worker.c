@@ -46,6 +46,7 @@ static void
 free_buffers(struct worker *w)
 {
 	vlog_ring_free(&w->ring);
+	fj_ring_free(&w->fj);
 	free(w->msgs);
 	free(w->iov);
 	free(w->rx);
@@ -75,7 +76,8 @@ worker_open(struct worker *w, const struct worker_config *c, char *why, size_t w
 	w->tx = malloc((size_t)WORKER_BATCH * 4 * 64);
 	w->pend = calloc(WORKER_BATCH * 4, sizeof(*w->pend));
 	if (!w->msgs || !w->iov || !w->rx || !w->tx || !w->pend ||
-	    vlog_ring_init(&w->ring, c->log_ring_order) < 0) {
+	    vlog_ring_init(&w->ring, c->log_ring_order) < 0 ||
+	    (c->fj_ring_order > 0 && fj_ring_init(&w->fj, c->fj_ring_order) < 0)) {
 		snprintf(why, whylen, "out of memory");
 		err = -ENOMEM;
 		goto out_free;
@@ -301,6 +303,9 @@ handle_packet(struct worker *w, const struct ruleset *rs, const struct nlmsghdr 
 		else if (w->cfg.jo.log_allowed && jr.rv.meta != RS_NO_META)
 			log_record(w, rs, &k, jr.rv.meta, VLOG_ALLOW, jr.stage, jr.rv.reason, ts);
 	}
+	if (w->fj.v != NULL)	/* the flow journal: a copy into our own ring, never a wait */
+		fj_note(&w->fj, rs, &k, ph->hook, mark & w->cfg.ml.raw, mark & w->cfg.ml.reply, &jr,
+			real_us());
 	if (jr.verdict == JV_REPEAT)
 		pend_add(w, npend, id, NF_REPEAT, jr.mark, true);
 	else if (jr.verdict == JV_DROP)

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "compiler.h"
+#include "fjournal.h"
 #include "judge.h"
 #include "queue.h"
 #include "stats.h"
@@ -38,6 +39,7 @@ struct worker_config {
 	struct mark_layout ml;
 	struct judge_opts jo;
 	unsigned log_ring_order;	/* verdict-log ring of 2^order records */
+	unsigned fj_ring_order;		/* flow-journal ring of 2^order records; 0: no journal */
 };
 
 struct worker {
@@ -48,6 +50,7 @@ struct worker {
 	bool started;
 	struct worker_stats stats;
 	struct vlog_ring ring;
+	struct fj_ring fj;		/* the flow journal's ring (fj.v NULL: none) */
 	unsigned batch;
 	size_t msgsize;
 	/* buffers, allocated by worker_open */

@@ -175,8 +175,8 @@ suite_san() {
 # then the daemon itself (workers, logger, control thread, HTTP) through
 # integration tests that reload while traffic flows. tests/tsan.supp silences
 # only what liburcu's uninstrumented internals do.
-TSAN_UNITS="test_rcu_stress test_vlog test_http test_kstore"
-TSAN_INTEG="allow_deny reload rejudge exthdr soak"
+TSAN_UNITS="test_rcu_stress test_vlog test_http test_kstore test_fjournal"
+TSAN_INTEG="allow_deny reload rejudge exthdr soak journal"
 suite_tsan() {
 	echo "== tsan: building with -fsanitize=thread"
 	tsan_o=${BUILD:-build}/san-thread

@@ -16,6 +16,7 @@
 #include "compiler.h"
 #include "cluster.h"
 #include "daemon.h"
+#include "fjournal.h"
 #include "fwrules.h"
 #include "guard.h"
 #include "kube.h"
@@ -36,6 +37,8 @@ struct ctl {
 	struct worker *workers;
 	unsigned nworkers;
 	struct vlog_logger logger;
+	struct fj_journal journal;	/* --flow-journal */
+	struct fj_ring **fj_rings;
 	struct http_server *http;
 	struct kube_store store;
 	struct kube_client *kube;

@@ -17,6 +17,7 @@
 #include "vlog.h"
 
 struct kube_store;
+struct fj_journal;
 
 #define DAEMON_STALE_SYNC_NS (180ull * 1000000000ull)	/* a watch silent this long is reported stale */
 #define DAEMON_STALL_NS	(5ull * 1000000000ull)	/* a worker or the control loop silent this long fails /livez */
@@ -39,6 +40,7 @@ struct daemon {
 	struct worker_stats **wstats;		/* one per worker */
 	unsigned nworkers;
 	struct vlog_logger *logger;
+	struct fj_journal *journal;		/* --flow-journal, else NULL */
 
 	/* the control loop */
 	uint64_t control_heartbeat_ns;		/* CLOCK_MONOTONIC */
@@ -91,6 +93,13 @@ uint16_t http_port(const struct http_server *h);
 
 /* http_stop - stop serving and free. NULL is a no-op. */
 void http_stop(struct http_server *h);
+
+struct MHD_Response;
+
+/* http_flows_response - the answer to GET /flows (http_flows.c) and its status
+ * in *@status: the flow journal's snapshot, or 404 when it is off; NULL when
+ * libmicrohttpd has no memory. */
+struct MHD_Response *http_flows_response(struct daemon *d, unsigned *status);
 
 /* metrics_render - the Prometheus text exposition of @d into a malloc'd
  * string (*out, length returned). */

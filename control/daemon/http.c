@@ -1,5 +1,5 @@
 /*
- * http.c - /metrics, /livez and /readyz over HTTP (libmicrohttpd).
+ * http.c - /metrics, /livez, /readyz and /flows over HTTP (libmicrohttpd).
  *
  * http_start and http_stop run in the control thread. Requests are served
  * by libmicrohttpd's one internal polling thread (epoll; no thread per
@@ -402,6 +402,22 @@ serve_readyz(struct MHD_Connection *conn, struct daemon *d)
 	return reply_text(conn, MHD_HTTP_OK, text);
 }
 
+/* The flow journal's flows (http_flows.c), read in place from a shared snapshot. */
+static mhd_result
+serve_flows(struct MHD_Connection *conn, struct daemon *d)
+{
+	unsigned status = MHD_HTTP_OK;
+	struct MHD_Response *r = http_flows_response(d, &status);
+	mhd_result ret;
+
+	if (r == NULL)
+		return MHD_NO;
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	ret = MHD_queue_response(conn, status, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
 /* The request handler (MHD_AccessHandlerCallback); answers on the first call. */
 static mhd_result
 http_handle(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
@@ -424,6 +440,8 @@ http_handle(void *cls, struct MHD_Connection *conn, const char *url, const char 
 		return serve_livez(conn, h->d);
 	if (strcmp(url, "/readyz") == 0)
 		return serve_readyz(conn, h->d);
+	if (strcmp(url, "/flows") == 0)
+		return serve_flows(conn, h->d);
 	return reply_text(conn, MHD_HTTP_NOT_FOUND, "not found\n");
 }
 

@@ -36,6 +36,7 @@
 
 #include "clock.h"
 #include "daemon.h"
+#include "fjournal.h"
 #include "kube.h"
 #include "ruleset.h"
 
@@ -247,6 +248,40 @@ render_log(FILE *f, struct daemon *d)
 	plain(f, "log_dropped_total", "counter",
 	      "Verdict log records lost because a worker's ring was full.",
 	      ring_drops > worker_drops ? ring_drops : worker_drops);
+}
+
+/* The flow journal (--flow-journal); nothing without it. */
+static void
+render_journal(FILE *f, struct daemon *d)
+{
+	struct fj_journal *j = d->journal;
+
+	if (j == NULL)
+		return;
+	plain(f, "flow_journal_entries", "gauge",
+	      "Distinct flows the flow journal holds in memory.", STAT_GET(j->entries));
+	plain(f, "flow_journal_lines_total", "counter", "Flow journal lines written.",
+	      STAT_GET(j->lines));
+	plain(f, "flow_journal_bytes_total", "counter", "Flow journal bytes written.",
+	      STAT_GET(j->bytes));
+	plain(f, "flow_journal_writes_total", "counter",
+	      "Flow journal flushes (each appends the flows seen since the last).",
+	      STAT_GET(j->flushes));
+	plain(f, "flow_journal_rotations_total", "counter",
+	      "Flow journal files rotated to FILE.1.", STAT_GET(j->rotations));
+	plain(f, "flow_journal_write_errors_total", "counter",
+	      "Flow journal writes that failed (their lines are lost).",
+	      STAT_GET(j->write_errors));
+	plain(f, "flow_journal_dropped_total", "counter",
+	      "Judged packets the flow journal did not count: a new flow while the table was "
+	      "full, or a worker's journal ring full.",
+	      STAT_GET(j->table_dropped) + fj_ring_drops(j));
+	plain(f, "flow_journal_snapshots_total", "counter",
+	      "Snapshots built for /flows (every reader within 10 s shares one).",
+	      STAT_GET(j->snaps));
+	plain(f, "flow_journal_pruned_total", "counter",
+	      "Flows forgotten from memory (after their lines were written) to make room.",
+	      STAT_GET(j->pruned));
 }
 
 static void
@@ -511,6 +546,7 @@ metrics_render(struct daemon *d, char **out)
 	render_packets(f, d);
 	render_latency(f, d);
 	render_log(f, d);
+	render_journal(f, d);
 	render_control(f, d);
 	render_http(f, d);
 	render_workers_up(f, d);

@@ -83,9 +83,19 @@ static const char run_usage[] =
 	"  --audit               NFQWALL_AUDIT=1        judge but accept everything; log\n"
 	"                                               \"would-deny\"\n"
 	"  --log-file PATH       NFQWALL_LOG_FILE       verdict log (default stdout)\n"
+	"  --flow-journal FILE   NFQWALL_FLOW_JOURNAL   keep the distinct flows judged in FILE\n"
+	"                                               (JSON lines, docs/flow-journal.md; also\n"
+	"                                               served at /flows) for `nfqwall replay`\n"
+	"  --flow-journal-max-mib N  NFQWALL_FLOW_JOURNAL_MAX_MIB  FILE is rotated to FILE.1\n"
+	"                                               before it passes N MiB (default 64)\n"
+	"  --flow-journal-max-flows N  NFQWALL_FLOW_JOURNAL_MAX_FLOWS  distinct flows held in\n"
+	"                                               memory (default 16384; more are dropped\n"
+	"                                               and counted until the next flush)\n"
+	"  --flow-journal-flush-ms N  NFQWALL_FLOW_JOURNAL_FLUSH_MS  append to FILE this\n"
+	"                                               often (default 10000)\n"
 	"  --log-rate N          NFQWALL_LOG_RATE       lines per second per rule (default 10;\n"
 	"  --log-burst N         NFQWALL_LOG_BURST      burst 20; 0 = unlimited)\n"
-	"  --http-addr ADDR:PORT NFQWALL_HTTP_ADDR      /metrics, /livez, /readyz (default\n"
+	"  --http-addr ADDR:PORT NFQWALL_HTTP_ADDR      /metrics, /livez, /readyz, /flows (default\n"
 	"                                               127.0.0.1:9417; \"off\" disables)\n"
 	"  --no-allow-self       NFQWALL_NO_ALLOW_SELF=1  police nfqwall's own HTTP port on\n"
 	"                                               loopback too (default: TCP from a\n"
@@ -176,6 +186,10 @@ options_defaults(struct run_opts *o)
 	o->log_allowed = env_flag("NFQWALL_LOG_ALLOWED");
 	o->audit = env_flag("NFQWALL_AUDIT");
 	o->log_file = env_or("NFQWALL_LOG_FILE", NULL);
+	o->flow_journal = env_or("NFQWALL_FLOW_JOURNAL", NULL);
+	o->flow_journal_max_mib = 64;
+	o->flow_journal_max_flows = 16384;
+	o->flow_journal_flush_ms = 10000;
 	o->http_addr = env_or("NFQWALL_HTTP_ADDR", "127.0.0.1:9417");
 	o->no_allow_self = env_flag("NFQWALL_NO_ALLOW_SELF");
 	o->mark_check = env_or("NFQWALL_MARK_CHECK", "refuse");
@@ -241,6 +255,15 @@ options_env_numbers(struct run_opts *o)
 	if ((s = getenv("NFQWALL_MAX_LIST_MIB")) &&
 	    parse_uint("NFQWALL_MAX_LIST_MIB", s, 4096, &o->max_list_mib))
 		return 2;
+	if ((s = getenv("NFQWALL_FLOW_JOURNAL_MAX_MIB")) &&
+	    parse_uint("NFQWALL_FLOW_JOURNAL_MAX_MIB", s, 65536, &o->flow_journal_max_mib))
+		return 2;
+	if ((s = getenv("NFQWALL_FLOW_JOURNAL_MAX_FLOWS")) &&
+	    parse_uint("NFQWALL_FLOW_JOURNAL_MAX_FLOWS", s, 1u << 24, &o->flow_journal_max_flows))
+		return 2;
+	if ((s = getenv("NFQWALL_FLOW_JOURNAL_FLUSH_MS")) &&
+	    parse_uint("NFQWALL_FLOW_JOURNAL_FLUSH_MS", s, 3600000, &o->flow_journal_flush_ms))
+		return 2;
 	if ((s = getenv("NFQWALL_DEBOUNCE_MS")) &&
 	    parse_uint("NFQWALL_DEBOUNCE_MS", s, 60000, &o->debounce_ms))
 		return 2;
@@ -285,6 +308,10 @@ options_flags(int argc, char **argv, struct run_opts *o)
 		{ "max-list-mib", required_argument, NULL, 'M' },
 		{ "auto-host-endpoint", no_argument, NULL, 'U' },
 		{ "no-cluster-endpoints", no_argument, NULL, 'E' },
+		{ "flow-journal", required_argument, NULL, 'j' },
+		{ "flow-journal-max-mib", required_argument, NULL, 'J' },
+		{ "flow-journal-max-flows", required_argument, NULL, 'N' },
+		{ "flow-journal-flush-ms", required_argument, NULL, 'y' },
 		POLSET_LIMIT_OPTIONS,
 		{ NULL, 0, NULL, 0 },
 	};
@@ -344,6 +371,21 @@ options_flags(int argc, char **argv, struct run_opts *o)
 		case 'M': if (parse_uint("--max-list-mib", optarg, 4096, &o->max_list_mib)) return 2; break;
 		case 'U': o->auto_hep = true; break;
 		case 'E': o->no_cluster = true; break;
+		case 'j': o->flow_journal = optarg; break;
+		case 'J':
+			if (parse_uint("--flow-journal-max-mib", optarg, 65536, &o->flow_journal_max_mib))
+				return 2;
+			break;
+		case 'N':
+			if (parse_uint("--flow-journal-max-flows", optarg, 1u << 24,
+				       &o->flow_journal_max_flows))
+				return 2;
+			break;
+		case 'y':
+			if (parse_uint("--flow-journal-flush-ms", optarg, 3600000,
+				       &o->flow_journal_flush_ms))
+				return 2;
+			break;
 		case 'h': fputs(run_usage, stdout); fputs(POLSET_LIMIT_USAGE, stdout); return 1;
 		default:
 			if (c >= POLSET_OPT_LIMIT) {

@@ -36,6 +36,10 @@ struct run_opts {
 	bool log_allowed;
 	bool audit;
 	const char *log_file;
+	const char *flow_journal;	/* --flow-journal FILE, or NULL */
+	unsigned flow_journal_max_mib;	/* one journal file, at most (FILE.1 takes as much) */
+	unsigned flow_journal_max_flows;	/* distinct flows held in memory */
+	unsigned flow_journal_flush_ms;	/* lines are appended this often */
 	double log_rate;
 	double log_burst;
 	const char *http_addr;

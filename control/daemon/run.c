@@ -330,6 +330,7 @@ start_workers(struct ctl *c)
 		.ml = c->ml,
 		.jo = { .audit = c->o.audit, .log_allowed = c->o.log_allowed },
 		.log_ring_order = log_ring_order(c->o.queues),
+		.fj_ring_order = c->o.flow_journal != NULL ? 10 : 0,	/* 1024 records, 600 KiB */
 	};
 
 	c->workers = calloc(c->o.queues + 1, sizeof(*c->workers));
@@ -376,6 +377,9 @@ stop_all(struct ctl *c)
 		worker_stop(&c->workers[i]);
 	http_stop(c->http);
 	c->http = NULL;
+	fj_journal_stop(&c->journal);	/* after HTTP: no /flows reader is left */
+	free(c->fj_rings);
+	c->fj_rings = NULL;
 	if (c->logger.rings != NULL)
 		vlog_logger_stop(&c->logger);
 	for (unsigned i = 0; i < c->nworkers; i++)
@@ -518,6 +522,34 @@ start_logger(struct ctl *c)
 	return 0;
 }
 
+/* The flow journal over every worker's journal ring (--flow-journal). 0 or -errno. */
+static int
+start_journal(struct ctl *c)
+{
+	struct fj_config fc = {
+		.path = c->o.flow_journal, .node = c->o.node,
+		.max_bytes = (uint64_t)c->o.flow_journal_max_mib << 20,
+		.max_flows = c->o.flow_journal_max_flows, .flush_ms = c->o.flow_journal_flush_ms,
+	};
+	char why[256];
+	int err;
+
+	if (c->o.flow_journal == NULL)
+		return 0;
+	c->fj_rings = calloc(c->nworkers, sizeof(*c->fj_rings));
+	if (c->fj_rings == NULL)
+		return -ENOMEM;
+	for (unsigned i = 0; i < c->nworkers; i++)
+		c->fj_rings[i] = &c->workers[i].fj;
+	err = fj_journal_start(&c->journal, &fc, c->fj_rings, c->nworkers, why, sizeof(why));
+	if (err < 0) {
+		log_err("cannot start the flow journal", "path=%s error=\"%s\"", fc.path, why);
+		return err;
+	}
+	c->d.journal = &c->journal;
+	return 0;
+}
+
 /* /metrics, /livez and /readyz, unless --http-addr off. 0 or -errno. */
 static int
 start_http(struct ctl *c)
@@ -621,7 +653,8 @@ run_main(int argc, char **argv)
 			strerror(errno));
 		goto out;
 	}
-	if (start_workers(&c) < 0 || start_logger(&c) < 0 || start_http(&c) < 0)
+	if (start_workers(&c) < 0 || start_logger(&c) < 0 || start_journal(&c) < 0 ||
+	    start_http(&c) < 0)
 		goto out_stop;
 	/* Queues are bound: now steer traffic to them. */
 	reload_policy(&c, "rules");

@@ -40,7 +40,7 @@ dir=tests/golden
 pass=0
 fail=0
 tmp=$(mktemp "${TMPDIR:-/tmp}/nfqwall-golden.XXXXXX") || exit 1
-trap 'rm -f "$tmp"' EXIT INT TERM
+trap 'rm -f "$tmp" "$tmp.err"' EXIT INT TERM
 
 if [ ! -x "$NFQWALL" ]; then
 	echo "golden: $NFQWALL is not executable (run make first)" >&2
@@ -145,6 +145,43 @@ for f in "$dir"/explain/*.args; do
 	[ -e "$f" ] || continue
 	explain_case "$f"
 done
+
+# Replay: for every tests/golden/replay/NAME.args (one line: the arguments of
+# "nfqwall replay", paths relative to the root), stdout must be exactly NAME.out,
+# stderr exactly NAME.err when that file exists, and the exit status the number
+# in NAME.rc. UPDATE=1 rewrites NAME.out and NAME.err of every replay case too.
+replay_case() {
+	name="replay/$(basename "$1" .args)"
+	base=${1%.args}
+	# shellcheck disable=SC2046 # the arguments are words, on purpose
+	"$NFQWALL" replay $(cat "$1") >"$tmp" 2>"$tmp.err"
+	rc=$?
+	want_rc=$(cat "$base.rc" 2>/dev/null)
+	if [ "${UPDATE:-0}" = 1 ] && [ "$rc" = "$want_rc" ]; then
+		cp "$tmp" "$base.out"
+		[ ! -f "$base.err" ] || cp "$tmp.err" "$base.err"
+		echo "ok - $name (updated)"
+		pass=$((pass + 1))
+		return
+	fi
+	if [ "$rc" = "$want_rc" ] && cmp -s "$base.out" "$tmp" &&
+	   { [ ! -f "$base.err" ] || cmp -s "$base.err" "$tmp.err"; }; then
+		echo "ok - $name"
+		pass=$((pass + 1))
+		return
+	fi
+	echo "not ok - $name"
+	[ "$rc" = "$want_rc" ] || echo "#   exit status $rc, expected $want_rc"
+	diff -u "$base.out" "$tmp" | sed 's/^/#   /'
+	[ ! -f "$base.err" ] || diff -u "$base.err" "$tmp.err" | sed 's/^/#   /'
+	fail=$((fail + 1))
+}
+
+for f in "$dir"/replay/*.args; do
+	[ -e "$f" ] || continue
+	replay_case "$f"
+done
+rm -f "$tmp.err"
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
