@@ -227,18 +227,24 @@ hostenv_build(struct hostenv *env, const struct polset *ps, const struct hostenv
 		if (h->node && strcmp(h->node, o->node) == 0)
 			err = add_local(env, h, &localcap);
 	}
-	if (o->auto_heps != NULL) {
+	if (o->auto_heps != NULL && err == 0) {
 		size_t nexplicit = env->nlocal;
 
-		env->autos = (const struct hep *const *)o->auto_heps;
-		env->nautos = o->nauto_heps;
+		/* the ones kube-controllers wrote itself (same name) count instead, for
+		 * enforcement and for rule selectors alike */
+		env->autos_own = calloc(o->nauto_heps + 1, sizeof(*env->autos_own));
+		if (env->autos_own == NULL)
+			err = -ENOMEM;
+		env->autos = env->autos_own;
 		for (size_t i = 0; err == 0 && i < o->nauto_heps; i++) {
-			bool written = false;	/* by kube-controllers itself: that one counts */
+			bool written = false;
 
 			for (size_t j = 0; j < nexplicit && !written; j++)
 				written = strcmp(env->local[j]->name, o->auto_heps[i]->name) == 0;
-			if (!written)
-				err = add_local(env, o->auto_heps[i], &localcap);
+			if (written)
+				continue;
+			env->autos_own[env->nautos++] = o->auto_heps[i];
+			err = add_local(env, o->auto_heps[i], &localcap);
 		}
 	} else if (err == 0 && env->nlocal == 0 && o->host_labels != NULL) {
 		err = make_auto_hep(env, o);
@@ -275,6 +281,7 @@ hostenv_free(struct hostenv *env)
 		free(env->ifaces[i].addrs);
 	free(env->ifaces);
 	free(env->local);
+	free(env->autos_own);
 	failsafe_list_free(&env->fs_in);
 	failsafe_list_free(&env->fs_out);
 	failsafe_list_free(&env->self);

@@ -62,6 +62,8 @@ struct hostenv {
 	struct hep auto_hep;		/* valid when has_auto */
 	bool has_auto;
 	const struct hep *auto_one;	/* &auto_hep, when has_auto */
+	const struct hep **autos_own;	/* hostenv_opts.auto_heps but those a HostEndpoint
+					 * of the same name stands for */
 	const struct hep *const *autos;	/* this node's auto host endpoints: &auto_one, or
 					 * hostenv_opts.auto_heps */
 	size_t nautos;

@@ -80,14 +80,16 @@ int
 guard_add_url(struct guard *g, const char *url, char *why, size_t whylen)
 {
 	char hp[GUARD_HOST_MAX + 16], name[sizeof(hp) + 8];
-	const char *p = url;
+	const char *p = url, *port = ":443";
 	size_t n;
 
-	if (strncmp(p, "https://", 8) == 0)
+	if (strncmp(p, "https://", 8) == 0) {
 		p += 8;
-	else if (strncmp(p, "http://", 7) == 0)
+	} else if (strncmp(p, "http://", 7) == 0) {
 		p += 7;
-	n = strcspn(p, "/");
+		port = ":80";
+	}
+	n = strcspn(p, "/?#");
 	if (n == 0 || n >= sizeof(hp)) {
 		snprintf(why, whylen, "API server URL '%s': no host", url);
 		return -EINVAL;
@@ -95,7 +97,7 @@ guard_add_url(struct guard *g, const char *url, char *why, size_t whylen)
 	memcpy(hp, p, n);
 	hp[n] = '\0';
 	if (strrchr(hp, ':') == NULL || (hp[0] == '[' && hp[n - 1] == ']'))
-		snprintf(hp + n, sizeof(hp) - n, ":443");	/* https's port */
+		snprintf(hp + n, sizeof(hp) - n, "%s", port);	/* the scheme's port */
 	snprintf(name, sizeof(name), "tcp:%s", hp);
 	return add_hostport(g, name, hp, why, whylen);
 }
@@ -254,11 +256,4 @@ guard_check(const struct guard *g, const struct ruleset *cur, const struct rules
 		}
 	}
 	return true;
-}
-
-void
-guard_free(struct guard *g)
-{
-	ruleset_free(g->refused);
-	g->refused = NULL;
 }

@@ -34,7 +34,6 @@ struct lifeline {
 struct guard {
 	struct lifeline v[GUARD_MAX_LIFELINES];
 	size_t n;
-	struct ruleset *refused;	/* the last table refused, to know it again */
 };
 
 /*
@@ -79,8 +78,5 @@ void guard_judge(const struct lifeline *l, const struct ruleset *rs, const struc
 bool guard_check(const struct guard *g, const struct ruleset *cur, const struct ruleset *next,
 		 const struct hostenv *env, const struct lifeline **cut,
 		 struct guard_verdict *before, struct guard_verdict *after);
-
-/* guard_free - release the kept refused table. */
-void guard_free(struct guard *g);
 
 #endif /* NFQWALL_GUARD_H */

@@ -400,7 +400,20 @@ reload_guard(struct ctl *c, struct reload *r)
 	struct guard_verdict before, after;
 	char what[1100];
 
-	if (!c->have_table || c->guard.n == 0 || ruleset_equal(r->rs, ruleset_current()))
+	if (c->guard.n == 0)
+		return true;
+	if (!c->have_table) {
+		/* nothing to keep instead (the daemon just started): enforced, and said */
+		for (size_t i = 0; i < c->guard.n; i++) {
+			guard_judge(&c->guard.v[i], r->rs, &r->env, &after);
+			if (c->guard.v[i].family != 0 && !after.allow)
+				log_err("lockout guard: the first table denies a lifeline; enforced, as "
+					"there is no earlier table to keep", "lifeline=%s after=\"%s\"",
+					c->guard.v[i].name, after.why);
+		}
+		return true;
+	}
+	if (ruleset_equal(r->rs, ruleset_current()))
 		return true;
 	if (guard_check(&c->guard, ruleset_current(), r->rs, &r->env, &cut, &before, &after)) {
 		c->guard_refusal[0] = '\0';
@@ -416,10 +429,7 @@ reload_guard(struct ctl *c, struct reload *r)
 	}
 	ctl_set_detail(c, "enforcing generation %llu; a new table was refused: it would cut "
 		       "lifeline %s (%s)", (unsigned long long)c->gen, cut->name, after.why);
-	ruleset_free(c->guard.refused);
-	c->guard.refused = r->rs;
-	r->rs = NULL;
-	return false;
+	return false;		/* reload_free frees the table */
 }
 
 /* Publish the new table, unless it decides everything as the current one does. */

@@ -688,7 +688,6 @@ out:
 	labels_free(&c.host_labels);
 	cluster_free(&c.cl);
 	selcache_free(c.selcache);
-	guard_free(&c.guard);
 	return rc;
 }
 

@@ -5,7 +5,6 @@
  * only.
  */
 #include <errno.h>
-#include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +12,7 @@
 #include "alloc.h"
 #include "autohep.h"
 #include "cluster.h"
+#include "ifpattern.h"
 
 void
 autohep_config(const struct polset *ps, bool flag, struct autohep_cfg *out)
@@ -135,8 +135,10 @@ make_template(const struct hep_template *t, const struct node_view *nv, struct h
 
 	if (!selector_match(t->node_sel, nv->labels))
 		return 0;
+	if (t->pattern != NULL && t->re == NULL)
+		return 0;	/* a pattern nfqwall cannot match: check said so */
 	nips = filter_ips(t, nv, ips);
-	if (t->re == NULL) {
+	if (t->pattern == NULL) {
 		if (nips == 0)
 			return 0;	/* an endpoint with neither interface nor address: none */
 		if (asprintf(&name, "%s-%s-auto-hep", nv->name,
@@ -151,14 +153,14 @@ make_template(const struct hep_template *t, const struct node_view *nv, struct h
 		free(name);
 		return err;
 	}
-	if (t->generate_name == NULL)
-		return nv->nifaces > 0 ? 1 : 0;
 	for (size_t i = 0; i < nv->nifaces && err == 0; i++) {
 		const struct node_iface *f = &nv->ifaces[i];
 		size_t m = nips;
 
-		if (regexec(t->re, f->name, 0, NULL, 0) != 0)
+		if (!ifpattern_match(t->re, f->name))
 			continue;
+		if (t->generate_name == NULL)
+			return 1;	/* kube-controllers cannot name it: it stops here */
 		for (size_t j = 0; j < f->nips; j++)
 			if (!has_ip(ips, m, &f->ips[j]))
 				ips[m++] = f->ips[j];

@@ -4,30 +4,17 @@
  * settings under spec.controllers.node.hostEndpoint (autoCreate,
  * createDefaultHostEndpoint and the v3.30+ templates), validated as
  * Calico's validator does. The rest of the object (log levels, the other
- * controllers) is no concern of nfqwall's and is not checked. Which object
+ * controllers) is no concern of nfqwall's and is not checked. Interface
+ * patterns are Go regular expressions, matched by ifpattern.c. Which object
  * counts, and what the daemon makes of it: docs/semantics.md §3.3 and
  * autohep.c. Control thread only.
  */
 #include <errno.h>
-#include <regex.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "decode.h"
-
-/* An interface pattern, compiled (Go's RE2 syntax, translated to POSIX ERE). */
-#define PATTERN_MAX	256
-/*
- * glibc compiles a counted repetition by copying what it repeats, so nested
- * counts multiply: "((a{999}){999}){999}" would cost gigabytes. Interface
- * names are at most 15 bytes, on which a count above 16 says nothing more
- * than 16 does (a piece that cannot match empty cannot repeat 16 times in 15
- * bytes; one that can, can repeat any number of times), so counts are
- * clamped to 16, and at most 3 counted repetitions are taken: 16^3 copies at
- * worst.
- */
-#define PATTERN_COUNT_MAX	16
-#define PATTERN_COUNTS_MAX	3
+#include "ifpattern.h"
 
 void
 kccfg_free(struct kccfg *k)
@@ -40,10 +27,7 @@ kccfg_free(struct kccfg *k)
 		free(t->generate_name);
 		free(t->cidrs);
 		free(t->pattern);
-		if (t->re != NULL) {
-			regfree(t->re);
-			free(t->re);
-		}
+		ifpattern_free(t->re);
 		labels_free(&t->labels);
 		selector_free(t->node_sel);
 	}
@@ -77,198 +61,24 @@ valid_subdomain(const char *s)
 	return s[n - 1] != '-' && s[n - 1] != '.';
 }
 
-/*
- * The RE2 pattern @in as a POSIX extended regular expression into @out.
- * kube-controllers matches interface names with Go's regexp (MatchString:
- * anywhere in the name). The common RE2 shorthands translate (\d \D \w \W
- * \s \S, \A and \z, escaped punctuation; a lazy quantifier matches what the
- * greedy one does when only "does it match" is asked); what POSIX cannot
- * say (flags, non-capturing groups, \b, \p classes, escapes inside [...])
- * is refused with a reason, never guessed at.
- */
-static bool
-re2_to_ere(const char *in, char *out, size_t outlen, const char **why)
-{
-	size_t o = 0;
-	bool bracket = false;
-	unsigned counts = 0;
-
-#define EMIT(s)                                                         \
-	do {                                                            \
-		size_t l_ = strlen(s);                                  \
-		if (o + l_ >= outlen) {                                 \
-			*why = "is too long";                           \
-			return false;                                   \
-		}                                                       \
-		memcpy(out + o, (s), l_);                               \
-		o += l_;                                                \
-	} while (0)
-
-	for (const char *p = in; *p; p++) {
-		char one[3] = { *p, '\0', '\0' };
-
-		if (bracket) {
-			if (*p == '\\') {
-				*why = "has a backslash inside [...], which nfqwall cannot translate";
-				return false;
-			}
-			if (*p == '[' && p[1] == ':') {		/* [:alpha:], copied whole */
-				const char *end = strstr(p + 2, ":]");
-				char cls[32];
-
-				if (end == NULL || (size_t)(end + 2 - p) >= sizeof(cls)) {
-					*why = "has an unterminated [: class";
-					return false;
-				}
-				memcpy(cls, p, (size_t)(end + 2 - p));
-				cls[end + 2 - p] = '\0';
-				EMIT(cls);
-				p = end + 1;
-				continue;
-			}
-			if (*p == ']')
-				bracket = false;
-			EMIT(one);
-			continue;
-		}
-		switch (*p) {
-		case '[':
-			bracket = true;
-			EMIT("[");
-			if (p[1] == '^') {
-				EMIT("^");
-				p++;
-			}
-			if (p[1] == ']') {
-				EMIT("]");
-				p++;
-			}
-			continue;
-		case '(':
-			if (p[1] == '?') {
-				*why = "uses (?...) flags or groups, which nfqwall does not support";
-				return false;
-			}
-			break;
-		case '{': {	/* {n}, {n,} or {n,m}: clamped (PATTERN_COUNT_MAX) */
-			char num[40];
-			unsigned long lo, hi = 0;
-			char *end;
-			bool open = false;
-
-			if (p[1] < '0' || p[1] > '9') {
-				EMIT("\\{");	/* a literal '{', as RE2 takes it */
-				continue;
-			}
-			lo = strtoul(p + 1, &end, 10);
-			if (*end == ',') {
-				open = end[1] == '}';
-				if (!open)
-					hi = strtoul(end + 1, &end, 10);
-				else
-					end++;
-			} else {
-				hi = lo;
-			}
-			if (*end != '}') {
-				EMIT("\\{");	/* "{1,x}": no count, a literal to RE2 */
-				continue;
-			}
-			if ((!open && hi < lo) || lo > 1000 || hi > 1000) {
-				*why = "has a repetition count RE2 would refuse (over 1000, or {n,m} "
-				       "with m < n)";
-				return false;
-			}
-			if (++counts > PATTERN_COUNTS_MAX) {
-				*why = "has more than 3 counted repetitions";
-				return false;
-			}
-			lo = lo > PATTERN_COUNT_MAX ? PATTERN_COUNT_MAX : lo;
-			hi = hi > PATTERN_COUNT_MAX ? PATTERN_COUNT_MAX : hi;
-			if (open)
-				snprintf(num, sizeof(num), "{%lu,}", lo);
-			else
-				snprintf(num, sizeof(num), "{%lu,%lu}", lo, hi);
-			EMIT(num);
-			p = end;
-			if (p[1] == '?')
-				p++;	/* lazy */
-			continue;
-		}
-		case '}':
-			EMIT("\\}");	/* one that closes no count: a literal */
-			continue;
-		case '*': case '+': case '?':
-			EMIT(one);
-			if (p[1] == '?')
-				p++;	/* lazy: the same yes or no */
-			continue;
-		case '\\':
-			p++;
-			switch (*p) {
-			case 'd': EMIT("[0-9]"); continue;
-			case 'D': EMIT("[^0-9]"); continue;
-			case 'w': EMIT("[0-9A-Za-z_]"); continue;
-			case 'W': EMIT("[^0-9A-Za-z_]"); continue;
-			case 's': EMIT("[[:space:]]"); continue;
-			case 'S': EMIT("[^[:space:]]"); continue;
-			case 'A': EMIT("^"); continue;
-			case 'z': EMIT("$"); continue;
-			case '\0':
-				*why = "ends in a lone backslash";
-				return false;
-			default:
-				break;
-			}
-			if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-			    (*p >= '0' && *p <= '9')) {
-				*why = "uses a backslash escape that nfqwall does not support";
-				return false;
-			}
-			one[0] = '\\';
-			one[1] = *p;
-			break;
-		default:
-			break;
-		}
-		EMIT(one);
-	}
-#undef EMIT
-	if (bracket) {
-		*why = "has an unterminated [";
-		return false;
-	}
-	out[o] = '\0';
-	return true;
-}
-
 static void
 decode_pattern(struct dctx *c, const yaml_node_t *n, struct hep_template *t)
 {
-	const char *s = dstr(c, n, "interfacePattern"), *why = NULL;
-	char ere[PATTERN_MAX * 12 + 1];
-	regex_t *re;
+	const char *s = dstr(c, n, "interfacePattern");
+	char why[200];
+	int err;
 
 	if (s == NULL || *s == '\0')
 		return;
-	if (strlen(s) > PATTERN_MAX) {
-		derr(c, n, "interfacePattern is longer than %d characters", PATTERN_MAX);
-		return;
-	}
-	if (!re2_to_ere(s, ere, sizeof(ere), &why)) {
-		derr(c, n, "interfacePattern \"%s\" %s", s, why);
-		return;
-	}
-	re = dcalloc(c, 1, sizeof(*re));
-	if (re == NULL)
-		return;
-	if (regcomp(re, ere, REG_EXTENDED | REG_NOSUB) != 0) {
-		free(re);
-		derr(c, n, "interfacePattern \"%s\" is not a regular expression", s);
-		return;
-	}
-	t->re = re;
 	t->pattern = dstrdup(c, s);
+	err = ifpattern_compile(s, &t->re, why, sizeof(why));
+	if (err == -EINVAL)		/* Go's regexp.Compile, and so Calico, refuses it too */
+		derr(c, n, "interfacePattern \"%s\" %s", s, why);
+	else if (err == -ENOTSUP)	/* valid, but not something nfqwall can match */
+		dwarn(c, n, "interfacePattern \"%s\" %s: nfqwall makes no host endpoint from this "
+			    "template", s, why);
+	else if (err < 0)
+		dnomem(c);
 }
 
 static void
@@ -339,8 +149,9 @@ decode_template(struct dctx *c, const yaml_node_t *n, struct hep_template *t)
 		 * it replaces) or, with an interfacePattern, gives up on the Node */
 		dwarn(c, f != NULL ? f : n, "no generateName: kube-controllers names this "
 					    "template's endpoint \"<node>-auto-hep\", replacing the "
-					    "default one (with interfacePattern: it stops at this "
-					    "template); give it a name");
+					    "default one (with interfacePattern: at the first interface "
+					    "it matches on a Node, it stops that Node's templates); give "
+					    "it a name");
 	}
 	dpath_pop(c, old);
 	if ((f = dget(c, n, "interfaceCIDRs")) != NULL) {
@@ -380,19 +191,21 @@ decode_hostendpoint(struct dctx *c, const yaml_node_t *he, struct kccfg *k)
 	k->create_default = true;
 	dfields(c, he, known);
 	at = dpath_push(c, ".autoCreate");
+	/* "" is unset to Calico's validator (omitempty): Disabled, as anything but Enabled */
 	if ((f = dget(c, he, "autoCreate")) != NULL && (s = dstr(c, f, "autoCreate")) != NULL) {
 		if (strcmp(s, "Enabled") == 0)
 			k->auto_create = true;
-		else if (strcmp(s, "Disabled") != 0)
+		else if (strcmp(s, "Disabled") != 0 && *s != '\0')
 			derr(c, f, "autoCreate must be Enabled or Disabled");
 	}
 	dpath_pop(c, at);
 	dpath_push(c, ".createDefaultHostEndpoint");
 	f = dget(c, he, "createDefaultHostEndpoint");
 	if (f != NULL && (s = dstr(c, f, "createDefaultHostEndpoint")) != NULL) {
+		/* "" is unset: kube-controllers makes it Enabled */
 		if (strcmp(s, "Disabled") == 0)
 			k->create_default = false;
-		else if (strcmp(s, "Enabled") != 0)
+		else if (strcmp(s, "Enabled") != 0 && *s != '\0')
 			derr(c, f, "createDefaultHostEndpoint must be Enabled or Disabled");
 	}
 	dpath_pop(c, at);

@@ -22,6 +22,8 @@
 #include "selector.h"
 #include "strmap.h"
 
+struct ifpattern;
+
 enum action {
 	ACT_ALLOW,
 	ACT_DENY,
@@ -196,7 +198,8 @@ struct hep_template {
 					 * address, which kube-controllers cannot parse */
 	size_t ncidrs;
 	char *pattern;			/* interfacePattern as written; NULL: none */
-	void *re;			/* its compiled form (regex_t), when pattern is set */
+	struct ifpattern *re;		/* its compiled form; NULL with a pattern: one
+					 * nfqwall cannot match (the template makes none) */
 	struct labels labels;		/* win over the Node's */
 	struct selector *node_sel;	/* nodeSelector ("" = all()) */
 };

@@ -106,6 +106,10 @@ test_syntax(void **state)
 	assert_string_equal(g.v[g.n - 1].host, "fd00::1");
 	assert_int_equal(g.v[g.n - 1].port, 443);
 	assert_int_equal(guard_add_url(&g, "https://", why, sizeof(why)), -EINVAL);
+	assert_int_equal(guard_add_url(&g, "http://h", why, sizeof(why)), 0);
+	assert_int_equal(g.v[g.n - 1].port, 80);
+	assert_int_equal(guard_add_url(&g, "https://h:6443?timeout=5s", why, sizeof(why)), 0);
+	assert_int_equal(g.v[g.n - 1].port, 6443);
 	/* bounded */
 	while (g.n < GUARD_MAX_LIFELINES)
 		assert_int_equal(guard_add(&g, "tcp:h:1", why, sizeof(why)), 0);

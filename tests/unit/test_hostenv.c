@@ -248,6 +248,10 @@ test_hostenv_auto_heps_beside(void **state)
 	assert_int_equal(hostenv_build(&env, &ps, &o, why, sizeof(why)), 0);
 	assert_int_equal(env.nlocal, 2);
 	assert_ptr_equal(hostenv_hep_for_iface(&env, NULL), ps.heps[0]);
+	/* ... and rule selectors see it once: the object, then the other auto one */
+	assert_ptr_equal(hostenv_any_hep(&env, 0), ps.heps[0]);
+	assert_ptr_equal(hostenv_any_hep(&env, 1), autos[1]);
+	assert_null(hostenv_any_hep(&env, 2));
 	hostenv_free(&env);
 	for (int i = 0; i < 2; i++) {
 		hep_release(autos[i]);
