@@ -98,6 +98,7 @@ LIB_SRCS := $(sort $(foreach r,$(ROOMS),$(wildcard $(r)/*.c))) \
 	control/explain.c \
 	control/replay.c \
 	control/fjread.c \
+	control/rules.c \
 	# end of LIB_SRCS
 
 MAIN_SRCS := \

@@ -13,6 +13,7 @@
 #include "compile.h"
 #include "lint.h"
 #include "replay.h"
+#include "rules.h"
 #include "run.h"
 #include "ydoc.h"
 
@@ -36,6 +37,9 @@ static const char main_usage[] =
 	"  replay --journal FILE --before PATH --after PATH [--node NAME] [--json]\n"
 	"                                  the recorded flows (run --flow-journal) whose\n"
 	"                                  verdict a policy change would change\n"
+	"  rules [--addr HOST:PORT] [--unused DURATION] [--json]\n"
+	"                                  the running daemon's rules and when each last\n"
+	"                                  matched; with --unused, the dead ones\n"
 	"  select [--labels FILE] SELECTOR [KEY=VALUE...]\n"
 	"                                  evaluate a Calico selector against labels\n"
 	"  version                         print the version\n"
@@ -368,6 +372,7 @@ main(int argc, char **argv)
 		{ "check", check_main },
 		{ "explain", explain_main },
 		{ "replay", replay_main },
+		{ "rules", rules_main },
 		{ "run", run_main },
 		{ "uninstall", uninstall_main },
 		{ "select", select_main },

@@ -179,8 +179,17 @@ struct cidr;
 bool ruleset_changed_at(const struct ruleset *old, const struct ruleset *new, struct cidr *out,
 			size_t max, size_t *n);
 
-/* ruleset_hit - count one decision or Log match by entry @meta (relaxed atomic; workers). */
-void ruleset_hit(const struct ruleset *rs, uint32_t meta);
+/* ruleset_hit - count one decision or Log match by entry @meta at @now_s (unix seconds),
+ * relaxed atomics; workers. */
+void ruleset_hit(const struct ruleset *rs, uint32_t meta, uint64_t now_s);
+
+/* ruleset_last_hit - when @meta last decided or logged: unix seconds, 0 when never
+ * (since the daemon started: ruleset_carry_usage keeps it from table to table). */
+uint64_t ruleset_last_hit(const struct ruleset *rs, uint32_t meta);
+
+/* ruleset_set_last_hit - set it (control thread, before publishing: the last-hit times
+ * a new table takes over from the one it replaces). */
+void ruleset_set_last_hit(struct ruleset *rs, uint32_t meta, uint64_t when_s);
 
 /* ruleset_hits - the count of @meta so far (any thread holding the table). */
 uint64_t ruleset_hits(const struct ruleset *rs, uint32_t meta);

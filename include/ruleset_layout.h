@@ -167,6 +167,7 @@ struct ruleset {
 	uint32_t flags;		/* RS_F_* */
 	uint32_t pad;		/* 0: no padding bytes in the header (ruleset_equal) */
 	uint64_t *hits;		/* nmeta counters: the one mutable part, allocated apart */
+	uint64_t *last_hit;	/* nmeta: the last hit, unix seconds (0: none), the same way */
 };
 
 static inline const void *

@@ -107,6 +107,7 @@ ruleset_equal(const struct ruleset *a, const struct ruleset *b)
 	memset(&hb.rcu, 0, sizeof(hb.rcu));
 	ha.gen = hb.gen = 0;
 	ha.hits = hb.hits = NULL;
+	ha.last_hit = hb.last_hit = NULL;
 	ha.size = hb.size = 0;		/* the origins' file names may differ */
 	if (memcmp(&ha, &hb, sizeof(ha)) != 0)
 		return false;
@@ -116,10 +117,14 @@ ruleset_equal(const struct ruleset *a, const struct ruleset *b)
 }
 
 void
-ruleset_hit(const struct ruleset *rs, uint32_t meta)
+ruleset_hit(const struct ruleset *rs, uint32_t meta, uint64_t now_s)
 {
-	if (meta < rs->nmeta)
-		__atomic_fetch_add(&rs->hits[meta], 1, __ATOMIC_RELAXED);
+	if (meta >= rs->nmeta)
+		return;
+	__atomic_fetch_add(&rs->hits[meta], 1, __ATOMIC_RELAXED);
+	/* written once a second at most: no cache line bounces between workers */
+	if (__atomic_load_n(&rs->last_hit[meta], __ATOMIC_RELAXED) != now_s)
+		__atomic_store_n(&rs->last_hit[meta], now_s, __ATOMIC_RELAXED);
 }
 
 uint64_t
@@ -128,12 +133,26 @@ ruleset_hits(const struct ruleset *rs, uint32_t meta)
 	return meta < rs->nmeta ? __atomic_load_n(&rs->hits[meta], __ATOMIC_RELAXED) : 0;
 }
 
+uint64_t
+ruleset_last_hit(const struct ruleset *rs, uint32_t meta)
+{
+	return meta < rs->nmeta ? __atomic_load_n(&rs->last_hit[meta], __ATOMIC_RELAXED) : 0;
+}
+
+void
+ruleset_set_last_hit(struct ruleset *rs, uint32_t meta, uint64_t when_s)
+{
+	if (meta < rs->nmeta)
+		__atomic_store_n(&rs->last_hit[meta], when_s, __ATOMIC_RELAXED);
+}
+
 void
 ruleset_free(struct ruleset *rs)
 {
 	if (rs == NULL)
 		return;
 	free(rs->hits);
+	free(rs->last_hit);
 	free(rs);
 }
 

@@ -53,6 +53,8 @@ struct worker {
 	struct fj_ring fj;		/* the flow journal's ring (fj.v NULL: none) */
 	unsigned batch;
 	size_t msgsize;
+	uint64_t now_s;			/* unix seconds, read again a second after sec_mono_ns */
+	uint64_t sec_mono_ns;
 	/* buffers, allocated by worker_open */
 	struct mmsghdr *msgs;
 	struct iovec *iov;

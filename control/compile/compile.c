@@ -155,7 +155,10 @@ table_finish(struct cbuild *cb)
 		return NULL;
 	memcpy(rs, cb->b.buf, cb->b.len);
 	rs->hits = calloc(cb->metas.n ? cb->metas.n : 1, sizeof(*rs->hits));
-	if (rs->hits == NULL) {
+	rs->last_hit = calloc(cb->metas.n ? cb->metas.n : 1, sizeof(*rs->last_hit));
+	if (rs->hits == NULL || rs->last_hit == NULL) {
+		free(rs->hits);
+		free(rs->last_hit);
 		free(rs);
 		return NULL;
 	}

@@ -54,6 +54,7 @@ struct daemon {
 	uint64_t reloads;			/* policy loads attempted */
 	uint64_t reload_failures;		/* loads rejected: the last good table stayed */
 	uint64_t policy_rollbacks;		/* tables refused or undone by the lockout guard */
+	uint64_t started_unix;			/* when the daemon started (seconds) */
 	uint64_t objects_rejected;		/* invalid objects in the last load */
 	uint64_t last_reload_unix;		/* seconds */
 	uint64_t last_compile_ns;
@@ -104,5 +105,14 @@ struct MHD_Response *http_flows_response(struct daemon *d, unsigned *status);
 /* metrics_render - the Prometheus text exposition of @d into a malloc'd
  * string (*out, length returned). */
 size_t metrics_render(struct daemon *d, char **out);
+
+/*
+ * rules_render - the entries of the current table as JSON into a malloc'd
+ * *@out (rule, file:line, hits in this table, last hit since the daemon
+ * started); with @unused_s, only the rules that did not match in the last
+ * @unused_s seconds (never included). Returns the length; 0 and NULL when
+ * out of memory. Any thread registered with RCU.
+ */
+size_t rules_render(struct daemon *d, uint64_t unused_s, char **out);
 
 #endif /* NFQWALL_DAEMON_H */

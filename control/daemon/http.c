@@ -402,6 +402,31 @@ serve_readyz(struct MHD_Connection *conn, struct daemon *d)
 	return reply_text(conn, MHD_HTTP_OK, text);
 }
 
+/* /rules[?unused=SECONDS]: which rules matched when (metrics.c rules_render). */
+static mhd_result
+serve_rules(struct MHD_Connection *conn, struct daemon *d)
+{
+	const char *arg = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "unused");
+	unsigned long long unused = 0;
+	char *body = NULL, *end;
+	size_t len;
+
+	if (arg != NULL) {
+		errno = 0;
+		unused = strtoull(arg, &end, 10);
+		if (*arg < '0' || *arg > '9' || *end != '\0' || errno != 0 ||
+		    unused > 100ull * 365 * 86400)
+			return reply_text(conn, MHD_HTTP_BAD_REQUEST,
+					  "unused: a number of seconds\n");
+	}
+	urcu_memb_register_thread();
+	len = rules_render(d, unused, &body);
+	urcu_memb_unregister_thread();
+	if (body == NULL)
+		return reply_text(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory\n");
+	return reply(conn, MHD_HTTP_OK, "application/json", body, len, true);
+}
+
 /* The flow journal's flows (http_flows.c), read in place from a shared snapshot. */
 static mhd_result
 serve_flows(struct MHD_Connection *conn, struct daemon *d)
@@ -442,6 +467,8 @@ http_handle(void *cls, struct MHD_Connection *conn, const char *url, const char 
 		return serve_readyz(conn, h->d);
 	if (strcmp(url, "/flows") == 0)
 		return serve_flows(conn, h->d);
+	if (strcmp(url, "/rules") == 0)
+		return serve_rules(conn, h->d);
 	return reply_text(conn, MHD_HTTP_NOT_FOUND, "not found\n");
 }
 

@@ -37,6 +37,7 @@
 #include "clock.h"
 #include "daemon.h"
 #include "fjournal.h"
+#include "json.h"
 #include "kube.h"
 #include "ruleset.h"
 
@@ -453,20 +454,15 @@ meta_action(uint8_t a)
 	return a < ARRAY_SIZE(names) && names[a] ? names[a] : "unknown";
 }
 
+/* One series per entry meta of the table: @last for the last-hit time, else the count. */
 static void
-render_rule_hits(FILE *f)
+render_rule_family(FILE *f, const struct ruleset *rs, const char *name, bool last)
 {
-	const struct ruleset *rs;
-
-	head(f, "rule_hits_total", "counter",
-	     "Decisions and Log matches by ruleset entry (rule, end of tier, profile, failsafe).");
-	ruleset_read_lock();
-	rs = ruleset_current();
 	for (uint32_t i = 0; rs != NULL && i < ruleset_nmeta(rs); i++) {
 		const struct rs_meta *m = ruleset_meta(rs, i);
 		char rule[16];
 
-		fputs("nfqwall_rule_hits_total{tier=", f);
+		fprintf(f, "nfqwall_%s{tier=", name);
 		label_value(f, ruleset_str(rs, m->tier));
 		fputs(",policy=", f);
 		label_value(f, ruleset_str(rs, m->policy));
@@ -474,9 +470,80 @@ render_rule_hits(FILE *f)
 			PRIu64 "\n",
 			meta_rule(m, rule, sizeof(rule)), meta_action(m->action),
 			stage_name((enum stage)m->stage), dir_name((enum dir)m->dir),
-			ruleset_hits(rs, i));
+			last ? ruleset_last_hit(rs, i) : ruleset_hits(rs, i));
 	}
+}
+
+static void
+render_rule_hits(FILE *f)
+{
+	const struct ruleset *rs;
+
+	ruleset_read_lock();
+	rs = ruleset_current();
+	head(f, "rule_hits_total", "counter",
+	     "Decisions and Log matches by ruleset entry (rule, end of tier, profile, failsafe).");
+	render_rule_family(f, rs, "rule_hits_total", false);
+	head(f, "rule_last_hit_timestamp_seconds", "gauge",
+	     "When the entry last decided or logged (unix seconds; 0: not since the daemon "
+	     "started).");
+	render_rule_family(f, rs, "rule_last_hit_timestamp_seconds", true);
 	ruleset_read_unlock();	/* tells TSan the grace period too */
+}
+
+size_t
+rules_render(struct daemon *d, uint64_t unused_s, char **out)
+{
+	const struct ruleset *rs;
+	uint64_t now = (uint64_t)time(NULL);
+	size_t len = 0, n = 0;
+	char esc[1100];
+	FILE *f;
+
+	*out = NULL;
+	f = open_memstream(out, &len);
+	if (f == NULL)
+		return 0;
+	ruleset_read_lock();
+	rs = ruleset_current();
+	fprintf(f, "{\"started\":%" PRIu64 ",\"now\":%" PRIu64 ",\"generation\":%" PRIu64
+		",\"unused_seconds\":%" PRIu64 ",\"rules\":[", STAT_GET(d->started_unix), now,
+		rs != NULL ? ruleset_gen(rs) : 0, unused_s);
+	for (uint32_t i = 0; rs != NULL && i < ruleset_nmeta(rs); i++) {
+		const struct rs_meta *m = ruleset_meta(rs, i);
+		uint64_t last = ruleset_last_hit(rs, i);
+		const char *file;
+		uint32_t line;
+		char rule[16];
+
+		/* with a horizon, only the rules people wrote that did not match within it */
+		if (unused_s != 0 && (m->kind != RS_META_RULE || (last != 0 && now - last < unused_s)))
+			continue;
+		file = ruleset_origin(rs, i, &line);
+		fprintf(f, "%s{\"tier\":", n++ ? "," : "");
+		json_escape(esc, sizeof(esc), ruleset_str(rs, m->tier));
+		fputs(esc, f);
+		json_escape(esc, sizeof(esc), ruleset_str(rs, m->policy));
+		fprintf(f, ",\"policy\":%s,\"rule\":\"%s\",\"action\":\"%s\",\"stage\":\"%s\","
+			"\"direction\":\"%s\",", esc, meta_rule(m, rule, sizeof(rule)),
+			meta_action(m->action), stage_name((enum stage)m->stage),
+			dir_name((enum dir)m->dir));
+		json_escape(esc, sizeof(esc), file);
+		fprintf(f, "\"file\":%s,\"line\":%u,\"hits\":%" PRIu64 ",\"last_hit\":", esc, line,
+			ruleset_hits(rs, i));
+		if (last != 0)
+			fprintf(f, "%" PRIu64 "}", last);
+		else
+			fputs("null}", f);
+	}
+	ruleset_read_unlock();
+	fputs("]}\n", f);
+	if (fclose(f) != 0) {
+		free(*out);
+		*out = NULL;
+		return 0;
+	}
+	return len;
 }
 
 static bool

@@ -432,6 +432,46 @@ reload_guard(struct ctl *c, struct reload *r)
 	return false;		/* reload_free frees the table */
 }
 
+/* What names one rule across tables: tier, policy, rule, action, stage, direction. */
+static void
+meta_key(const struct ruleset *rs, uint32_t i, char *key, size_t len)
+{
+	const struct rs_meta *m = ruleset_meta(rs, i);
+
+	snprintf(key, len, "%s\x1f%s\x1f%d\x1f%u\x1f%u\x1f%u", ruleset_str(rs, m->tier),
+		 ruleset_str(rs, m->policy), (int)m->rule, m->action, m->stage, m->dir);
+}
+
+/*
+ * The new table takes over the last-hit times of the rules it keeps, so that
+ * "never matched" means since the daemon started, not since the last
+ * reload. Out of memory: they start again from nothing (a log line).
+ */
+static void
+carry_usage(const struct ruleset *from, struct ruleset *to)
+{
+	struct strmap idx = { 0 };
+	char key[600];
+	size_t at;
+
+	if (from == NULL)
+		return;
+	for (uint32_t i = 0; i < ruleset_nmeta(from); i++) {
+		meta_key(from, i, key, sizeof(key));
+		if (strmap_put(&idx, key, i) < 0) {
+			log_warn("rule usage not carried over: out of memory", "%s", "");
+			strmap_free(&idx);
+			return;
+		}
+	}
+	for (uint32_t i = 0; i < ruleset_nmeta(to); i++) {
+		meta_key(to, i, key, sizeof(key));
+		if (strmap_get(&idx, key, &at))
+			ruleset_set_last_hit(to, i, ruleset_last_hit(from, (uint32_t)at));
+	}
+	strmap_free(&idx);
+}
+
 /* Publish the new table, unless it decides everything as the current one does. */
 static void
 reload_publish(struct ctl *c, struct reload *r)
@@ -481,6 +521,7 @@ reload_publish(struct ctl *c, struct reload *r)
 	STAT_SET(c->d.last_reload_unix, (uint64_t)time(NULL));
 	if (r->rs != NULL) {
 		STAT_SET(c->d.table_bytes, (uint32_t)ruleset_size(r->rs));
+		carry_usage(c->have_table ? ruleset_current() : NULL, r->rs);
 		ruleset_publish(r->rs);
 		STAT_ADD(c->d.tables_published, 1);
 		c->have_table = true;

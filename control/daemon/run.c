@@ -623,6 +623,7 @@ run_main(int argc, char **argv)
 	if (rc != 0)
 		return rc < 0 ? 0 : rc;
 	pthread_mutex_init(&c.d.lock, NULL);
+	STAT_SET(c.d.started_unix, (uint64_t)time(NULL));
 	c.d.node = c.o.node;
 	c.d.source = "policy-dir";
 	STAT_SET(c.d.control_heartbeat_ns, mono_ns());

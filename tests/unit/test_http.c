@@ -113,7 +113,7 @@ publish_ruleset(struct fixture *fx)
 	}
 	assert_int_not_equal(fx->hit_meta, RS_NO_META);
 	for (int i = 0; i < 3; i++)
-		ruleset_hit(rs, fx->hit_meta);
+		ruleset_hit(rs, fx->hit_meta, 1700000000);
 	ruleset_publish(rs);
 }
 

@@ -104,7 +104,7 @@ reader_main(void *arg)
 			if (v.outcome != ((gen & 1) ? RS_DROP : RS_ACCEPT))
 				__atomic_fetch_add(&sh->wrong, 1, __ATOMIC_RELAXED);
 			if (v.meta != RS_NO_META)
-				ruleset_hit(rs, v.meta);
+				ruleset_hit(rs, v.meta, 1);
 			if (gen < last)
 				__atomic_fetch_add(&sh->backwards, 1, __ATOMIC_RELAXED);
 			if (gen != last)
