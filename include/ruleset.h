@@ -217,6 +217,14 @@ void ruleset_publish(struct ruleset *next);
 const struct ruleset *ruleset_current(void);
 
 /*
+ * ruleset_publish_staged / ruleset_staged_current - the same for the
+ * staged view (compile_ruleset_staged), judged beside the enforced table
+ * and never enforced; NULL when no staged policy exists.
+ */
+void ruleset_publish_staged(struct ruleset *next);
+const struct ruleset *ruleset_staged_current(void);
+
+/*
  * ruleset_read_lock / ruleset_read_unlock - an RCU read-side section around
  * ruleset_current and the use of what it returned (the calling thread is
  * registered with urcu-memb). No table read in it is freed before it ends.

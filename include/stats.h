@@ -35,6 +35,7 @@ struct worker_stats {
 	uint64_t recv_errors;
 	uint64_t send_errors;
 	uint64_t log_dropped;		/* verdict-log records dropped: ring full */
+	uint64_t staged_differs[2];	/* the staged view would [0] allow a drop, [1] deny */
 	uint64_t lat_count;
 	uint64_t lat_sum_ns;
 	uint64_t lat_bucket[STATS_LAT_BUCKETS];

@@ -23,6 +23,8 @@ enum vlog_action {
 	VLOG_DENY,
 	VLOG_LOG,		/* a Log rule matched */
 	VLOG_WOULD_DENY,	/* --audit */
+	VLOG_STAGED_ALLOW,	/* the staged view would allow what is dropped */
+	VLOG_STAGED_DENY,	/* the staged view would drop what is allowed */
 };
 
 /* What decided, when it was not a rule: printed in "rule". */

@@ -15,6 +15,7 @@
 #include "tsan.h"
 
 static struct ruleset *ruleset_active;
+static struct ruleset *ruleset_staged_active;	/* the staged view, or NULL */
 static int ruleset_grace;	/* TSan's stand-in for a grace period (tsan.h) */
 
 /* ---- accessors ---------------------------------------------------------------- */
@@ -168,21 +169,21 @@ ruleset_free_rcu(struct rcu_head *head)
 	ruleset_free(rs);
 }
 
-/* Make @next current; the previous table (readers may still hold it). */
+/* Make @next current in @slot; the previous table (readers may still hold it). */
 static struct ruleset *
-ruleset_swap(struct ruleset *next)
+ruleset_swap(struct ruleset **slot, struct ruleset *next)
 {
 #ifdef NFQWALL_TSAN
-	return __atomic_exchange_n(&ruleset_active, next, __ATOMIC_ACQ_REL);
+	return __atomic_exchange_n(slot, next, __ATOMIC_ACQ_REL);
 #else
-	return rcu_xchg_pointer(&ruleset_active, next);
+	return rcu_xchg_pointer(slot, next);
 #endif
 }
 
-void
-ruleset_publish(struct ruleset *next)
+static void
+publish(struct ruleset **slot, struct ruleset *next)
 {
-	struct ruleset *prev = ruleset_swap(next);
+	struct ruleset *prev = ruleset_swap(slot, next);
 
 	if (prev != NULL) {
 		TSAN_RELEASE(prev);
@@ -190,14 +191,38 @@ ruleset_publish(struct ruleset *next)
 	}
 }
 
+void
+ruleset_publish(struct ruleset *next)
+{
+	publish(&ruleset_active, next);
+}
+
+void
+ruleset_publish_staged(struct ruleset *next)
+{
+	publish(&ruleset_staged_active, next);
+}
+
+static const struct ruleset *
+current(struct ruleset **slot)
+{
+#ifdef NFQWALL_TSAN
+	return __atomic_load_n(slot, __ATOMIC_ACQUIRE);
+#else
+	return rcu_dereference(*slot);
+#endif
+}
+
 const struct ruleset *
 ruleset_current(void)
 {
-#ifdef NFQWALL_TSAN
-	return __atomic_load_n(&ruleset_active, __ATOMIC_ACQUIRE);
-#else
-	return rcu_dereference(ruleset_active);
-#endif
+	return current(&ruleset_active);
+}
+
+const struct ruleset *
+ruleset_staged_current(void)
+{
+	return current(&ruleset_staged_active);
 }
 
 void
@@ -216,10 +241,12 @@ ruleset_read_unlock(void)
 void
 ruleset_unpublish(void)
 {
-	struct ruleset *prev = ruleset_swap(NULL);
+	struct ruleset *prev = ruleset_swap(&ruleset_active, NULL);
+	struct ruleset *staged = ruleset_swap(&ruleset_staged_active, NULL);
 
 	urcu_memb_synchronize_rcu();
 	TSAN_ACQUIRE(&ruleset_grace);
 	ruleset_free(prev);
+	ruleset_free(staged);
 	urcu_memb_barrier();
 }

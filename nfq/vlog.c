@@ -224,7 +224,8 @@ action_str(uint8_t a)
 {
 	static const char *const names[] = {
 		[VLOG_ALLOW] = "allow", [VLOG_DENY] = "deny", [VLOG_LOG] = "log",
-		[VLOG_WOULD_DENY] = "would-deny",
+		[VLOG_WOULD_DENY] = "would-deny", [VLOG_STAGED_ALLOW] = "staged-allow",
+		[VLOG_STAGED_DENY] = "staged-deny",
 	};
 
 	return a < ARRAY_SIZE(names) ? names[a] : "unknown";

@@ -232,10 +232,35 @@ deep_verdict(const struct worker *w)
 	       (w->cfg.q.fail_open ? NF_VERDICT_FLAG_QUEUE_BYPASS : 0);
 }
 
+/*
+ * The staged view (ruleset_staged_current) judges the packet too, never
+ * changing its verdict: when it decides otherwise, a staged-allow or
+ * staged-deny line names the policy and rule of the staged view.
+ */
+static void
+judge_staged(struct worker *w, const struct ruleset *srs, unsigned hook, uint32_t mark,
+	     struct pkt_key *k, const struct judge_result *jr)
+{
+	struct judge_result sr;
+	bool drop = jr->verdict == JV_DROP || jr->would_deny, sdrop;
+
+	judge_packet(srs, &w->cfg.ml, &w->cfg.jo, hook, mark, k, &sr);
+	if (sr.rv.meta != RS_NO_META)
+		ruleset_hit(srs, sr.rv.meta, w->now_s);
+	sdrop = sr.verdict == JV_DROP || sr.would_deny;
+	if (drop == sdrop)
+		return;
+	STAT_ADD(w->stats.staged_differs[sdrop], 1);
+	log_record(w, srs, k, sr.rv.meta, sdrop ? VLOG_STAGED_DENY : VLOG_STAGED_ALLOW, sr.stage,
+		   sr.rv.reason, real_us());
+}
+
 static void
 handle_packet(struct worker *w, const struct ruleset *rs, const struct nlmsghdr *nlh,
 	      unsigned *npend)
 {
+	const struct ruleset *srs = ruleset_staged_current();
+	struct pkt_key k0;
 	struct nlattr *attr[NFQA_MAX + 1] = { NULL };
 	const struct nfqnl_msg_packet_hdr *ph;
 	struct judge_result jr;
@@ -275,6 +300,8 @@ handle_packet(struct worker *w, const struct ruleset *rs, const struct nlmsghdr 
 	if (attr[NFQA_IFINDEX_OUTDEV])
 		k.oif = ntohl(mnl_attr_get_u32(attr[NFQA_IFINDEX_OUTDEV]));
 
+	if (unlikely(srs != NULL))
+		k0 = k;		/* judge_packet rewrites the key (conntrack state, replies) */
 	t0 = mono_ns();
 	judge_packet(rs, &w->cfg.ml, &w->cfg.jo, ph->hook, mark, &k, &jr);
 	t1 = mono_ns();
@@ -307,6 +334,8 @@ handle_packet(struct worker *w, const struct ruleset *rs, const struct nlmsghdr 
 		else if (w->cfg.jo.log_allowed && jr.rv.meta != RS_NO_META)
 			log_record(w, rs, &k, jr.rv.meta, VLOG_ALLOW, jr.stage, jr.rv.reason, ts);
 	}
+	if (unlikely(srs != NULL))
+		judge_staged(w, srs, ph->hook, mark, &k0, &jr);
 	if (w->fj.v != NULL)	/* the flow journal: a copy into our own ring, never a wait */
 		fj_note(&w->fj, rs, &k, ph->hook, mark & w->cfg.ml.raw, mark & w->cfg.ml.reply, &jr,
 			real_us());

@@ -215,8 +215,8 @@ compile_block(struct cbuild *cb)
 	return 0;
 }
 
-struct ruleset *
-compile_ruleset_max(const struct hostenv *env, size_t max_bytes)
+static struct ruleset *
+compile_view(const struct hostenv *env, size_t max_bytes, bool staged)
 {
 	struct cbuild cb;
 	struct ruleset *rs = NULL;
@@ -224,6 +224,7 @@ compile_ruleset_max(const struct hostenv *env, size_t max_bytes)
 
 	memset(&cb, 0, sizeof(cb));
 	cb.env = env;
+	cb.staged = staged;
 	rtab_reset(&cb.metas, sizeof(struct rs_meta));
 	cb.b.max = max_bytes < COMPILE_MAX_BYTES ? max_bytes : COMPILE_MAX_BYTES;
 	if (err == 0)
@@ -240,7 +241,28 @@ compile_ruleset_max(const struct hostenv *env, size_t max_bytes)
 }
 
 struct ruleset *
+compile_ruleset_max(const struct hostenv *env, size_t max_bytes)
+{
+	return compile_view(env, max_bytes, false);
+}
+
+struct ruleset *
 compile_ruleset(const struct hostenv *env)
 {
-	return compile_ruleset_max(env, COMPILE_MAX_BYTES);
+	return compile_view(env, COMPILE_MAX_BYTES, false);
+}
+
+bool
+compile_has_staged(const struct polset *ps)
+{
+	for (size_t i = 0; i < ps->npolicies; i++)
+		if (ps->policies[i]->kind == KIND_SGNP)
+			return true;
+	return false;
+}
+
+struct ruleset *
+compile_ruleset_staged(const struct hostenv *env)
+{
+	return compile_view(env, COMPILE_MAX_BYTES, true);
 }

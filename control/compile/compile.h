@@ -31,4 +31,17 @@ struct ruleset *compile_ruleset(const struct hostenv *env);
  */
 struct ruleset *compile_ruleset_max(const struct hostenv *env, size_t max_bytes);
 
+/* compile_has_staged - does @ps hold a StagedGlobalNetworkPolicy? */
+bool compile_has_staged(const struct polset *ps);
+
+/*
+ * compile_ruleset_staged - the table as it would be with the staged
+ * policies applied: each staged policy with stagedAction Set (or none)
+ * enforced in place of the policy of its name, each with Delete removing
+ * it (Learn and Ignore change nothing). Judged beside the enforced table
+ * and never enforced (docs/semantics.md, "Staged policies, live"). Same
+ * returns as compile_ruleset.
+ */
+struct ruleset *compile_ruleset_staged(const struct hostenv *env);
+
 #endif /* NFQWALL_COMPILE_H */

@@ -116,6 +116,7 @@ struct cbuild {
 	size_t nselsets;
 	size_t selcap;
 	struct hmap selmap;		/* -> selsets index */
+	bool staged;			/* the staged view (compile_ruleset_staged) */
 	const struct policy **order;	/* enforced policies in evaluation order */
 	size_t norder;
 	uint32_t nchains;

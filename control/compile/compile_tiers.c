@@ -76,6 +76,28 @@ order_cmp(const void *pa, const void *pb, void *ctx)
 	return strcmp(a->name, b->name);
 }
 
+/* A staged policy that would be enforced: stagedAction Set (or none). */
+static bool
+staged_set(const struct policy *p)
+{
+	return p->kind == KIND_SGNP &&
+	       (p->staged_action == NULL || strcmp(p->staged_action, "Set") == 0);
+}
+
+/* In the staged view, is the enforced policy @p replaced or deleted by a staged one? */
+static bool
+staged_over(const struct polset *ps, const struct policy *p)
+{
+	for (size_t i = 0; i < ps->npolicies; i++) {
+		const struct policy *s = ps->policies[i];
+
+		if (s->kind == KIND_SGNP && strcmp(s->name, p->name) == 0 &&
+		    (staged_set(s) || strcmp(s->staged_action, "Delete") == 0))
+			return true;
+	}
+	return false;
+}
+
 int
 build_order(struct cbuild *cb)
 {
@@ -84,9 +106,15 @@ build_order(struct cbuild *cb)
 	cb->order = malloc((ps->npolicies + 1) * sizeof(*cb->order));
 	if (cb->order == NULL)
 		return -ENOMEM;
-	for (size_t i = 0; i < ps->npolicies; i++)
-		if (ps->policies[i]->kind == KIND_GNP)
-			cb->order[cb->norder++] = ps->policies[i];
+	for (size_t i = 0; i < ps->npolicies; i++) {
+		const struct policy *p = ps->policies[i];
+
+		/* the staged view: as if every staged Set were applied and every staged
+		 * Delete done (docs/semantics.md, "Staged policies, live") */
+		if (cb->staged ? (p->kind == KIND_GNP && !staged_over(ps, p)) || staged_set(p) :
+				 p->kind == KIND_GNP)
+			cb->order[cb->norder++] = p;
+	}
 	qsort_r(cb->order, cb->norder, sizeof(*cb->order), order_cmp, (void *)ps);
 	return 0;
 }

@@ -488,7 +488,24 @@ render_rule_hits(FILE *f)
 	     "When the entry last decided or logged (unix seconds; 0: not since the daemon "
 	     "started).");
 	render_rule_family(f, rs, "rule_last_hit_timestamp_seconds", true);
+	/* the staged view: what it decides, whether or not the enforced table agrees */
+	rs = ruleset_staged_current();
+	head(f, "staged_rule_hits_total", "counter",
+	     "Decisions of the staged view (staged policies applied) by entry; never enforced.");
+	render_rule_family(f, rs, "staged_rule_hits_total", false);
 	ruleset_read_unlock();	/* tells TSan the grace period too */
+}
+
+static void
+render_staged(FILE *f, struct daemon *d)
+{
+	head(f, "staged_verdicts_total", "counter",
+	     "Packets the staged view judges otherwise than the enforced table: staged-deny "
+	     "(it would drop what is accepted) or staged-allow.");
+	fprintf(f, "nfqwall_staged_verdicts_total{action=\"staged-allow\"} %" PRIu64 "\n",
+		sum_workers(d, offsetof(struct worker_stats, staged_differs[0])));
+	fprintf(f, "nfqwall_staged_verdicts_total{action=\"staged-deny\"} %" PRIu64 "\n",
+		sum_workers(d, offsetof(struct worker_stats, staged_differs[1])));
 }
 
 size_t
@@ -618,6 +635,7 @@ metrics_render(struct daemon *d, char **out)
 	render_http(f, d);
 	render_workers_up(f, d);
 	render_rule_hits(f);
+	render_staged(f, d);
 	render_kernel(f, d);
 	if (fclose(f) != 0) {
 		free(*out);

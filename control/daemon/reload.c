@@ -243,6 +243,7 @@ struct reload {
 	size_t nself_heps;
 	size_t self_hepcap;
 	struct ruleset *rs;		/* compiled, not published yet */
+	struct ruleset *srs;		/* the staged view (NULL: no staged policy) */
 	const char **claimed;		/* interface names for fw_config */
 	uint32_t nentries;		/* of the table enforced after this reload */
 	bool widened;			/* published under the same generation (ruleset_widens) */
@@ -269,6 +270,7 @@ static void
 reload_free(struct reload *r)
 {
 	ruleset_free(r->rs);
+	ruleset_free(r->srs);
 	free(r->claimed);
 	if (r->have_env)
 		hostenv_free(&r->env);
@@ -342,6 +344,10 @@ reload_compile(struct ctl *c, struct reload *r, const struct hostenv_opts *ho)
 	r->rs = compile_ruleset(&r->env);
 	if (r->rs == NULL)
 		return reload_fail(c, r, "compile", errno ? -errno : -ENOMEM);
+	/* staged policies: judged beside, never enforced; a failure here costs only them */
+	if (compile_has_staged(&r->ps) && (r->srs = compile_ruleset_staged(&r->env)) == NULL)
+		log_warn("the staged view could not be compiled: staged policies are not judged",
+			 "error=\"%s\"", strerror(errno ? errno : ENOMEM));
 	r->t1 = mono_ns();
 	return 0;
 }
@@ -528,6 +534,24 @@ reload_publish(struct ctl *c, struct reload *r)
 	}
 }
 
+/* The staged view beside the table: a new one unless it decides all as the current one. */
+static void
+reload_publish_staged(struct ctl *c, struct reload *r)
+{
+	const struct ruleset *cur = ruleset_staged_current();
+
+	if (r->srs != NULL && cur != NULL && ruleset_equal(r->srs, cur)) {
+		ruleset_free(r->srs);	/* kept, with its counts */
+	} else if (r->srs != NULL || cur != NULL) {
+		if (r->srs != NULL)
+			ruleset_set_gen(r->srs, c->gen);
+		ruleset_publish_staged(r->srs);
+		log_info(r->srs != NULL ? "staged view published" : "staged view removed",
+			 "gen=%llu", (unsigned long long)c->gen);
+	}
+	r->srs = NULL;
+}
+
 /* Log what is enforced now and write the netfilter rules for it. */
 static void
 reload_install(struct ctl *c, struct reload *r, bool published)
@@ -609,6 +633,7 @@ reload_policy(struct ctl *c, const char *why)
 		reload_publish(c, &r);
 		published = r.rs != NULL;
 		r.rs = NULL;		/* published, or freed as unchanged */
+		reload_publish_staged(c, &r);
 		reload_install(c, &r, published);
 		/* with a policy directory, ready once a table is enforced by running workers */
 		if (!c->o.kubernetes && c->nworkers > 0)
