@@ -22,6 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "spsc.h"
 #include "compiler.h"
 #include "judge.h"
 #include "pktkey.h"
@@ -70,11 +71,7 @@ struct fj_rec {
 };
 
 struct fj_ring {
-	struct fj_rec *v;
-	uint32_t mask;		/* size - 1 */
-	uint32_t head;		/* written by the worker */
-	uint32_t tail;		/* written by the journal thread */
-	uint64_t dropped;	/* records lost to a full ring */
+	struct spsc_ring q;	/* of struct fj_rec: the worker pushes, the journal thread pops */
 };
 
 /* fj_ring_init - a ring of 2^@order records (order <= 20). 0, -EINVAL or -ENOMEM. */

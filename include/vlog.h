@@ -17,6 +17,7 @@
 
 #include "compiler.h"
 #include "pktkey.h"
+#include "spsc.h"
 
 enum vlog_action {
 	VLOG_ALLOW,
@@ -74,11 +75,7 @@ struct vlog_rec {
 };
 
 struct vlog_ring {
-	struct vlog_rec *v;
-	uint32_t mask;		/* size - 1, size a power of two */
-	uint32_t head;		/* written by the worker */
-	uint32_t tail;		/* written by the logger */
-	uint64_t dropped;	/* records lost to a full ring */
+	struct spsc_ring q;	/* of struct vlog_rec: the worker pushes, the logger pops */
 };
 
 /* vlog_rec_names - copy @tier and @policy (NULL: none) into @r. A name longer

@@ -32,49 +32,25 @@
 int
 fj_ring_init(struct fj_ring *r, unsigned order)
 {
-	memset(r, 0, sizeof(*r));
-	if (order > 20)
-		return -EINVAL;
-	r->v = calloc((size_t)1 << order, sizeof(*r->v));
-	if (r->v == NULL)
-		return -ENOMEM;
-	r->mask = (1u << order) - 1;
-	return 0;
+	return spsc_init(&r->q, order, 20, sizeof(struct fj_rec));
 }
 
 void
 fj_ring_free(struct fj_ring *r)
 {
-	free(r->v);
-	r->v = NULL;
+	spsc_free(&r->q);
 }
 
 bool
 fj_push(struct fj_ring *r, const struct fj_rec *rec)
 {
-	uint32_t head = __atomic_load_n(&r->head, __ATOMIC_RELAXED);
-	uint32_t tail = __atomic_load_n(&r->tail, __ATOMIC_ACQUIRE);
-
-	if (head - tail > r->mask) {
-		__atomic_fetch_add(&r->dropped, 1, __ATOMIC_RELAXED);
-		return false;
-	}
-	r->v[head & r->mask] = *rec;
-	__atomic_store_n(&r->head, head + 1, __ATOMIC_RELEASE);
-	return true;
+	return spsc_push(&r->q, rec);
 }
 
 bool
 fj_pop(struct fj_ring *r, struct fj_rec *out)
 {
-	uint32_t tail = __atomic_load_n(&r->tail, __ATOMIC_RELAXED);
-	uint32_t head = __atomic_load_n(&r->head, __ATOMIC_ACQUIRE);
-
-	if (head == tail)
-		return false;
-	*out = r->v[tail & r->mask];
-	__atomic_store_n(&r->tail, tail + 1, __ATOMIC_RELEASE);
-	return true;
+	return spsc_pop(&r->q, out);
 }
 
 /* ---- the worker's note ------------------------------------------------------------ */

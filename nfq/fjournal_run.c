@@ -79,7 +79,7 @@ fj_ring_drops(const struct fj_journal *j)
 
 	for (unsigned i = 0; i < j->nrings; i++)
 		if (j->rings[i] != NULL)
-			n += __atomic_load_n(&j->rings[i]->dropped, __ATOMIC_RELAXED);
+			n += __atomic_load_n(&j->rings[i]->q.dropped, __ATOMIC_RELAXED);
 	return n;
 }
 
@@ -91,7 +91,7 @@ drain(struct fj_journal *j)
 	pthread_mutex_lock(&j->lock);
 	for (unsigned i = 0; i < j->nrings; i++) {
 		/* at most one ring's worth a pass: a busy worker cannot keep us here */
-		for (uint32_t n = 0; n <= j->rings[i]->mask && fj_pop(j->rings[i], &rec); n++)
+		for (uint32_t n = 0; n <= j->rings[i]->q.mask && fj_pop(j->rings[i], &rec); n++)
 			if (fj_table_add(&j->tab, &rec) < 0)
 				STAT_SET(j->table_dropped, j->tab.dropped);
 	}

@@ -100,49 +100,25 @@ vlog_rec_names(struct vlog_rec *r, const char *tier, const char *policy)
 int
 vlog_ring_init(struct vlog_ring *r, unsigned order)
 {
-	memset(r, 0, sizeof(*r));
-	if (order > 24)
-		return -EINVAL;
-	r->v = calloc((size_t)1 << order, sizeof(*r->v));
-	if (r->v == NULL)
-		return -ENOMEM;
-	r->mask = (1u << order) - 1;
-	return 0;
+	return spsc_init(&r->q, order, 24, sizeof(struct vlog_rec));
 }
 
 void
 vlog_ring_free(struct vlog_ring *r)
 {
-	free(r->v);
-	r->v = NULL;
+	spsc_free(&r->q);
 }
 
 bool
 vlog_push(struct vlog_ring *r, const struct vlog_rec *rec)
 {
-	uint32_t head = __atomic_load_n(&r->head, __ATOMIC_RELAXED);
-	uint32_t tail = __atomic_load_n(&r->tail, __ATOMIC_ACQUIRE);
-
-	if (head - tail > r->mask) {
-		__atomic_fetch_add(&r->dropped, 1, __ATOMIC_RELAXED);
-		return false;
-	}
-	r->v[head & r->mask] = *rec;
-	__atomic_store_n(&r->head, head + 1, __ATOMIC_RELEASE);
-	return true;
+	return spsc_push(&r->q, rec);
 }
 
 bool
 vlog_pop(struct vlog_ring *r, struct vlog_rec *out)
 {
-	uint32_t tail = __atomic_load_n(&r->tail, __ATOMIC_RELAXED);
-	uint32_t head = __atomic_load_n(&r->head, __ATOMIC_ACQUIRE);
-
-	if (head == tail)
-		return false;
-	*out = r->v[tail & r->mask];
-	__atomic_store_n(&r->tail, tail + 1, __ATOMIC_RELEASE);
-	return true;
+	return spsc_pop(&r->q, out);
 }
 
 /* ---- formatting -------------------------------------------------------------------- */
@@ -516,9 +492,9 @@ logger_pass(struct vlog_logger *lg, bool final)
 	for (unsigned i = 0; i < lg->nrings; i++) {
 		struct vlog_ring *r = lg->rings[i];
 
-		if (r == NULL || r->v == NULL)
+		if (r == NULL || r->q.v == NULL)
 			continue;
-		for (uint32_t n = 0; n <= r->mask && vlog_pop(r, &rec); n++)
+		for (uint32_t n = 0; n <= r->q.mask && vlog_pop(r, &rec); n++)
 			take(lg, st, &rec, now);
 	}
 	for (unsigned i = 0; st->npending > 0 && i < VLOG_SLOTS; i++) {

@@ -336,7 +336,7 @@ handle_packet(struct worker *w, const struct ruleset *rs, const struct nlmsghdr 
 	}
 	if (unlikely(srs != NULL))
 		judge_staged(w, srs, ph->hook, mark, &k0, &jr);
-	if (w->fj.v != NULL)	/* the flow journal: a copy into our own ring, never a wait */
+	if (w->fj.q.v != NULL)	/* the flow journal: a copy into our own ring, never a wait */
 		fj_note(&w->fj, rs, &k, ph->hook, mark & w->cfg.ml.raw, mark & w->cfg.ml.reply, &jr,
 			real_us());
 	if (jr.verdict == JV_REPEAT)

@@ -50,7 +50,7 @@ struct worker {
 	bool started;
 	struct worker_stats stats;
 	struct vlog_ring ring;
-	struct fj_ring fj;		/* the flow journal's ring (fj.v NULL: none) */
+	struct fj_ring fj;		/* the flow journal's ring (fj.q.v NULL: none) */
 	unsigned batch;
 	size_t msgsize;
 	uint64_t now_s;			/* unix seconds, read again a second after sec_mono_ns */

@@ -240,7 +240,7 @@ render_log(FILE *f, struct daemon *d)
 		suppressed = STAT_GET(lg->suppressed);
 		for (unsigned i = 0; i < lg->nrings; i++)
 			if (lg->rings[i] != NULL)
-				ring_drops += STAT_GET(lg->rings[i]->dropped);
+				ring_drops += STAT_GET(lg->rings[i]->q.dropped);
 	}
 	worker_drops = sum_workers(d, offsetof(struct worker_stats, log_dropped));
 	plain(f, "log_lines_total", "counter", "Verdict log lines written.", lines);

@@ -73,7 +73,7 @@ test_ring(void **state)
 	in.dport = 23;
 	assert_true(fj_push(&r, &in));
 	assert_false(fj_push(&r, &in));
-	assert_int_equal(r.dropped, 1);
+	assert_int_equal(r.q.dropped, 1);
 	assert_true(fj_pop(&r, &out));
 	assert_int_equal(out.dport, 22);
 	assert_true(fj_pop(&r, &out));

@@ -151,8 +151,8 @@ setup(void **state)
 	fx->ws[1].lat_sum_ns = 5002000;
 	fx->ws[0].log_dropped = 6;
 	fx->ws[1].log_dropped = 1;
-	fx->rings[0].dropped = 6;
-	fx->rings[1].dropped = 1;
+	fx->rings[0].q.dropped = 6;
+	fx->rings[1].q.dropped = 1;
 	fx->lg.rings = fx->ringp;
 	fx->lg.nrings = 2;
 	fx->lg.lines = 1234;

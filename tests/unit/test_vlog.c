@@ -45,7 +45,7 @@ test_ring_push_pop_full(void **state)
 
 	(void)state;
 	assert_int_equal(vlog_ring_init(&r, 2), 0);
-	assert_int_equal(r.mask, 3);
+	assert_int_equal(r.q.mask, 3);
 	assert_false(vlog_pop(&r, &out));
 	in = tcp_deny();
 	for (int i = 0; i < 4; i++) {
@@ -55,7 +55,7 @@ test_ring_push_pop_full(void **state)
 	in.rule = 99;
 	assert_false(vlog_push(&r, &in));
 	assert_false(vlog_push(&r, &in));
-	assert_int_equal(r.dropped, 2);
+	assert_int_equal(r.q.dropped, 2);
 	for (int i = 0; i < 4; i++) {
 		assert_true(vlog_pop(&r, &out));
 		assert_int_equal(out.rule, i);
@@ -66,7 +66,7 @@ test_ring_push_pop_full(void **state)
 	assert_true(vlog_push(&r, &in));
 	assert_true(vlog_pop(&r, &out));
 	assert_int_equal(out.rule, 99);
-	assert_int_equal(r.dropped, 2);
+	assert_int_equal(r.q.dropped, 2);
 	vlog_ring_free(&r);
 	vlog_ring_free(&r);	/* twice is harmless */
 }
@@ -82,7 +82,7 @@ test_ring_wrap(void **state)
 	(void)state;
 	assert_int_equal(vlog_ring_init(&r, 3), 0);
 	/* free-running indices just below the 32-bit wrap */
-	r.head = r.tail = UINT32_MAX - 5;
+	r.q.head = r.q.tail = UINT32_MAX - 5;
 	for (int round = 0; round < 20; round++) {
 		int burst = 1 + round % 8;
 
@@ -92,7 +92,7 @@ test_ring_wrap(void **state)
 		}
 		if (burst == 8) {
 			assert_false(vlog_push(&r, &in));	/* full across the wrap */
-			assert_int_equal(r.dropped, ++drops);
+			assert_int_equal(r.q.dropped, ++drops);
 		}
 		for (int i = 0; i < burst; i++) {
 			assert_true(vlog_pop(&r, &out));
@@ -100,8 +100,8 @@ test_ring_wrap(void **state)
 		}
 		assert_false(vlog_pop(&r, &out));
 	}
-	assert_true(r.head < 1000);	/* it did wrap */
-	assert_int_equal(r.dropped, 2);
+	assert_true(r.q.head < 1000);	/* it did wrap */
+	assert_int_equal(r.q.dropped, 2);
 	vlog_ring_free(&r);
 }
 
@@ -482,7 +482,7 @@ test_logger_concurrent(void **state)
 		assert_int_equal(pthread_join(t[i], NULL), 0);
 	vlog_logger_stop(&lg);
 	for (int i = 0; i < 2; i++)
-		assert_int_equal(p[i].pushed + r[i].dropped, p[i].n);
+		assert_int_equal(p[i].pushed + r[i].q.dropped, p[i].n);
 	assert_int_equal(lg.lines + lg.suppressed, p[0].pushed + p[1].pushed);
 	assert_int_equal(out_count(&o, &sup) + sup, p[0].pushed + p[1].pushed);
 	vlog_ring_free(&r[0]);
