@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hexdigit.h"
 #include "jscan.h"
 
 static const char *
@@ -152,18 +153,6 @@ jscan_path(struct jspan obj, const char *path)
 	return obj;
 }
 
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 bool
 jscan_string(struct jspan v, char *buf, size_t size)
 {
@@ -195,7 +184,7 @@ jscan_string(struct jspan v, char *buf, size_t size)
 					return false;
 				cp = 0;
 				for (int i = 1; i <= 4; i++) {
-					int h = hexval(p[i]);
+					int h = hex_digit(p[i]);
 
 					if (h < 0)
 						return false;

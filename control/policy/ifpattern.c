@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hexdigit.h"
 #include "ifpattern.h"
 
 enum op {
@@ -166,18 +167,6 @@ posix_class(uint8_t *set, const char *name, size_t len, bool neg)
 	return false;
 }
 
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /*
  * An escape after the backslash at s->t[s->at]: a single byte into *@byte
  * (returns 1), a class into @set (returns 2), or an assertion into *@op
@@ -218,15 +207,15 @@ escape(struct ps *s, bool in_class, unsigned *byte, uint8_t *set, enum op *op)
 		if (s->t[s->at] == '{') {
 			size_t digits = 0;
 
-			for (s->at++; hexval(s->t[s->at]) >= 0 && digits < 8; s->at++, digits++)
-				v = v * 16 + (unsigned)hexval(s->t[s->at]);
+			for (s->at++; hex_digit(s->t[s->at]) >= 0 && digits < 8; s->at++, digits++)
+				v = v * 16 + (unsigned)hex_digit(s->t[s->at]);
 			if (s->t[s->at] != '}' || digits == 0)
 				return fail(s, -EINVAL, "has an invalid escape \\x{...}%s", "");
 			s->at++;
 		} else {
-			if (hexval(s->t[s->at]) < 0 || hexval(s->t[s->at + 1]) < 0)
+			if (hex_digit(s->t[s->at]) < 0 || hex_digit(s->t[s->at + 1]) < 0)
 				return fail(s, -EINVAL, "has an invalid escape \\x%s", "");
-			v = (unsigned)(hexval(s->t[s->at]) * 16 + hexval(s->t[s->at + 1]));
+			v = (unsigned)(hex_digit(s->t[s->at]) * 16 + hex_digit(s->t[s->at + 1]));
 			s->at += 2;
 		}
 		if (v > 0x7f)

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "alloc.h"
+#include "hexdigit.h"
 #include "jsonv.h"
 #include "utf8.h"
 
@@ -75,17 +76,11 @@ jv_hex4(struct jsonv_parser *p, size_t at, uint32_t *out)
 	if (p->len - p->pos < 4)
 		return jv_fail(p, at, "\\u needs four hex digits");
 	for (int i = 0; i < 4; i++) {
-		unsigned char c = p->s[p->pos++];
+		int d = hex_digit((unsigned char)p->s[p->pos++]);
 
-		v <<= 4;
-		if (c >= '0' && c <= '9')
-			v |= (uint32_t)(c - '0');
-		else if (c >= 'a' && c <= 'f')
-			v |= (uint32_t)(c - 'a' + 10);
-		else if (c >= 'A' && c <= 'F')
-			v |= (uint32_t)(c - 'A' + 10);
-		else
+		if (d < 0)
 			return jv_fail(p, at, "\\u needs four hex digits");
+		v = v << 4 | (uint32_t)d;
 	}
 	*out = v;
 	return 0;
