@@ -200,6 +200,16 @@ check template-no-sync-waves render "$tmp/no-waves.yaml" -f "$tmp/no-waves-value
 # ClusterRole grants no pods, namespaces or serviceaccounts (rules-no-cluster-endpoints).
 printf 'daemon:\n  clusterEndpoints: false\n' >"$tmp/no-cluster-values.yaml"
 check template-no-cluster-endpoints render "$tmp/no-cluster.yaml" -f "$tmp/no-cluster-values.yaml"
+# The flow journal without a hostPath: the file on an emptyDir sized for it and its rotation.
+printf 'daemon:\n  flowJournal: {enabled: true, maxMib: 10}\n' >"$tmp/journal-values.yaml"
+journal_emptydir() {
+	render "$tmp/journal.yaml" -f "$tmp/journal-values.yaml" &&
+		grep -q 'value: /var/lib/nfqwall/flows.jsonl' "$tmp/journal.yaml" &&
+		grep -q 'mountPath: /var/lib/nfqwall' "$tmp/journal.yaml" &&
+		grep -q 'sizeLimit: 21Mi' "$tmp/journal.yaml" &&
+		! grep -q 'FLOW_JOURNAL' "$tmp/default.yaml"
+}
+check template-flow-journal journal_emptydir
 check deterministic-default twice "$tmp/default.yaml" "$tmp/default2.yaml"
 check deterministic-all twice "$tmp/all.yaml" "$tmp/all2.yaml" -f "$HERE/values-all.yaml"
 check notes-default notes

@@ -133,8 +133,8 @@ check "the dispatcher ran the kubectl 1.32 binary (User-Agent kubectl/v1.32)" \
 	logged 'ua=kubectl/v1\.32\.' 
 
 k api-resources --api-group=$G1 -o name >"$T/out" 2>"$T/err"
-check "discovery lists the 7 Calico kinds in $G1" \
-	test "$(grep -c "\.$G1\$" "$T/out")" -eq 7
+check "discovery lists the 8 Calico kinds in $G1" \
+	test "$(grep -c "\.$G1\$" "$T/out")" -eq 8
 k api-resources --api-group=projectcalico.org -o name >"$T/out" 2>"$T/err"
 check "discovery lists projectcalico.org/v3 too (--groups v1,v3)" \
 	has "$T/out" globalnetworkpolicies.projectcalico.org

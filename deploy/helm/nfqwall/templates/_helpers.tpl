@@ -177,6 +177,17 @@ Options left null, empty or false render nothing, so the daemon's defaults apply
 - name: NFQWALL_NO_LOCKOUT_GUARD
   value: "1"
 {{- end }}
+{{- if $d.flowJournal.enabled }}
+- name: NFQWALL_FLOW_JOURNAL
+  value: /var/lib/nfqwall/flows.jsonl
+{{- range $k := list (list "maxMib" "NFQWALL_FLOW_JOURNAL_MAX_MIB") (list "maxFlows" "NFQWALL_FLOW_JOURNAL_MAX_FLOWS") (list "flushMs" "NFQWALL_FLOW_JOURNAL_FLUSH_MS") }}
+{{- $v := index $d.flowJournal (index $k 0) }}
+{{- if not (kindIs "invalid" $v) }}
+- name: {{ index $k 1 }}
+  value: {{ include "nfqwall.scalar" $v | quote }}
+{{- end }}
+{{- end }}
+{{- end }}
 {{- with $d.lifelines }}
 - name: NFQWALL_LIFELINES
   value: {{ join "," . | quote }}
