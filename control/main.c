@@ -52,7 +52,7 @@ static const char main_usage[] =
 
 static const char check_usage[] =
 	"usage: nfqwall check [--node NAME] [--dump-table] [--allow-unknown-fields]\n"
-	"                     [--max-...] PATH...\n"
+	"                     [--journal FILE]... [--max-...] PATH...\n"
 	"\n"
 	"Parse and validate every object in PATH as Calico would, then lint it.\n"
 	"Errors and warnings are printed as file:line:col: level: Kind/name: field: message.\n"
@@ -70,6 +70,9 @@ static const char check_usage[] =
 	"                  entries they select. No interface is known, so packets on any\n"
 	"                  interface go to the interfaceName \"*\" endpoint. The text is\n"
 	"                  stable: tests/golden/tables/ holds expected dumps.\n"
+	"  --journal FILE  a flow journal (nfqwall run --flow-journal; repeatable): judge\n"
+	"                  its flows with the table for --node, as nfqwall replay does,\n"
+	"                  and warn about every rule none of them matched\n"
 	"\n"
 	"Lints: unreachable rules after an unconditional Allow/Deny/Pass; duplicate or\n"
 	"overlapping ports and nets in one list; a policy whose rules in a direction are\n"
@@ -81,7 +84,8 @@ static const char check_usage[] =
 	"clients); NodePorts allowed outside preDNAT; preDNAT policies that only allow\n"
 	"(they block nothing); rule selectors matching HostEndpoints without expectedIPs;\n"
 	"once, Felix's default failsafe ports, open to every source while no\n"
-	"FelixConfiguration narrows them. Lints are warnings: they never change the exit\n"
+	"FelixConfiguration narrows them; with --journal, rules no recorded flow matched.\n"
+	"Lints are warnings: they never change the exit\n"
 	"status.\n"
 	"\n"
 	"Exit status: 0 all objects valid (warnings allowed), 1 some object invalid or\n"
@@ -181,17 +185,19 @@ dump_table(const struct polset *ps, const char *node)
 }
 
 static int
-check_main(int argc, char **argv)
+check_run(int argc, char **argv, const char **journals)
 {
 	static const struct option longopts[] = {
 		{ "node", required_argument, NULL, 'n' },
 		{ "dump-table", no_argument, NULL, 'T' },
+		{ "journal", required_argument, NULL, 'J' },
 		{ "help", no_argument, NULL, 'h' },
 		POLSET_LIMIT_OPTIONS,
 		{ NULL, 0, NULL, 0 },
 	};
 	struct polset_limits limits = polset_limits_default;
 	const char *node = NULL;
+	size_t njournals = 0;
 	bool dump = false;
 	struct polset ps;
 	FILE *diag_out;
@@ -204,6 +210,10 @@ check_main(int argc, char **argv)
 		}
 		if (c == 'T') {
 			dump = true;
+			continue;
+		}
+		if (c == 'J') {
+			journals[njournals++] = optarg;
 			continue;
 		}
 		if (c >= POLSET_OPT_LIMIT) {
@@ -233,6 +243,10 @@ check_main(int argc, char **argv)
 		polset_free(&ps);
 		return cli_nomem("check");
 	}
+	if (njournals > 0 && (rc = replay_unused(&ps, node, journals, njournals)) != 0) {
+		polset_free(&ps);
+		return rc;
+	}
 	diag_out = dump ? stderr : stdout;
 	diag_print(&ps.diags, diag_out);
 	fprintf(diag_out, "%zu object%s checked: %zu invalid, %zu error%s, %zu warning%s\n",
@@ -256,6 +270,19 @@ check_main(int argc, char **argv)
 			rc = drc;
 	}
 	polset_free(&ps);
+	return rc;
+}
+
+static int
+check_main(int argc, char **argv)
+{
+	const char **journals = calloc((size_t)argc + 1, sizeof(*journals));
+	int rc;
+
+	if (journals == NULL)
+		return cli_nomem("check");
+	rc = check_run(argc, argv, journals);
+	free(journals);
 	return rc;
 }
 

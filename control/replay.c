@@ -29,6 +29,7 @@
 #include "judge.h"
 #include "pkt.h"
 #include "replay.h"
+#include "strmap.h"
 #include "walk.h"
 
 #define REPLAY_MAX_IFACES	4096	/* distinct interface names over the journals */
@@ -544,6 +545,130 @@ map_ifaces(const struct fjr_flows *fl, struct ifaces *ifs, uint32_t **ifidx)
 		}
 	}
 	return 0;
+}
+
+/* ---- check --journal: the rules no recorded flow matched ----------------------------------- */
+
+/* What names one rule of the table: tier, policy, rule, direction, stage. */
+static void
+rule_key(const char *tier, const char *policy, int rule, unsigned dir, unsigned stage, char *key,
+	 size_t len)
+{
+	snprintf(key, len, "%s\x1f%s\x1f%d\x1f%u\x1f%u", tier ? tier : "", policy ? policy : "",
+		 rule, dir, stage);
+}
+
+/* The rules the flows matched (deciding or logging), into @seen. 0 or -ENOMEM. */
+static int
+unused_walk(const struct ruleset *rs, const struct fjr_flows *fl, const uint32_t *ifidx,
+	    struct strmap *seen, struct walk_result *w)
+{
+	char key[600];
+
+	for (size_t i = 0; i < fl->n; i++) {
+		struct eval_input in;
+
+		flow_input(&fl->v[i], ifidx[2 * i], ifidx[2 * i + 1], &in);
+		walk_ruleset(rs, &in, w);
+		if (w->final.policy != NULL && w->final.rule >= 0) {
+			rule_key(w->final.tier, w->final.policy, w->final.rule, w->final.dir,
+				 w->final.stage, key, sizeof(key));
+			if (strmap_put(seen, key, 1) < 0)
+				return -ENOMEM;
+		}
+		for (size_t j = 0; j < w->nlogs; j++) {
+			rule_key(w->logs[j].tier, w->logs[j].policy, w->logs[j].rule, w->logs[j].dir,
+				 w->logs[j].stage, key, sizeof(key));
+			if (strmap_put(seen, key, 1) < 0)
+				return -ENOMEM;
+		}
+	}
+	return 0;
+}
+
+/* One warning per rule of @rs the flows never matched. 0 or -ENOMEM. */
+static int
+unused_report(struct polset *ps, const struct ruleset *rs, const struct fjr_flows *fl,
+	      struct strmap *seen)
+{
+	const char *from = "", *to = "";
+	char key[600], obj[600], field[64];
+	size_t at;
+
+	for (size_t i = 0; i < fl->n; i++) {
+		if (fl->v[i].first[0] != '\0' && (*from == '\0' || strcmp(fl->v[i].first, from) < 0))
+			from = fl->v[i].first;
+		if (strcmp(fl->v[i].last, to) > 0)
+			to = fl->v[i].last;
+	}
+	for (uint32_t i = 0; i < ruleset_nmeta(rs); i++) {
+		const struct rs_meta *m = ruleset_meta(rs, i);
+		uint32_t line;
+		const char *file;
+
+		if (m->kind != RS_META_RULE)
+			continue;
+		rule_key(ruleset_str(rs, m->tier), ruleset_str(rs, m->policy), m->rule, m->dir,
+			 m->stage, key, sizeof(key));
+		if (strmap_get(seen, key, &at))
+			continue;
+		if (strmap_put(seen, key, 0) < 0)	/* said once, whatever the families */
+			return -ENOMEM;
+		file = ruleset_origin(rs, i, &line);
+		snprintf(obj, sizeof(obj), "GlobalNetworkPolicy/%s", ruleset_str(rs, m->policy));
+		snprintf(field, sizeof(field), "spec.%s[%d]",
+			 m->dir == DIR_EGRESS ? "egress" : "ingress", m->rule);
+		diag_add(&ps->diags, DIAG_WARN, *file ? file : NULL, (int)line, 0, obj, field,
+			 "never matched by the %zu flows of the journal (%s to %s, %s stage): "
+			 "traffic that needs it did not occur while it was recorded, or the rule "
+			 "is dead and can go", fl->n, *from ? from : "?", *to ? to : "?",
+			 stage_name((enum stage)m->stage));
+	}
+	return 0;
+}
+
+int
+replay_unused(struct polset *ps, const char *node, const char *const *journals, size_t n)
+{
+	struct replay_opts o = { .journals = (const char **)journals, .njournals = n,
+				 .node = node };
+	struct hostenv_opts ho = { .node = node, .self_addr = "127.0.0.1:9417" };
+	struct walk_result *w = malloc(sizeof(*w));
+	struct strmap seen = { 0 };
+	struct ifaces ifs = { 0 };
+	struct fjr_flows fl;
+	struct hostenv env;
+	struct ruleset *rs = NULL;
+	uint32_t *ifidx = NULL;
+	bool have_env = false;
+	char why[200];
+	int rc;
+
+	fjr_init(&fl);
+	rc = w == NULL ? cli_nomem("check") : read_journals(&o, &fl);
+	if (rc == 0)
+		rc = map_ifaces(&fl, &ifs, &ifidx);
+	if (rc == 0 && hostenv_build(&env, ps, &ho, why, sizeof(why)) < 0)
+		rc = cli_nomem("check");	/* the polset's failsafes parsed already */
+	have_env = rc == 0;
+	for (size_t i = 0; rc == 0 && i < ifs.n; i++)
+		if (hostenv_add_iface(&env, ifs.v[i].ifindex, ifs.v[i].name, ifs.v[i].addrs,
+				      ifs.v[i].naddrs) < 0)
+			rc = cli_nomem("check");
+	if (rc == 0 && (rs = compile_ruleset(&env)) == NULL)
+		rc = cli_nomem("check");
+	if (rc == 0 && (unused_walk(rs, &fl, ifidx, &seen, w) < 0 ||
+			unused_report(ps, rs, &fl, &seen) < 0))
+		rc = cli_nomem("check");
+	strmap_free(&seen);
+	ruleset_free(rs);
+	if (have_env)
+		hostenv_free(&env);
+	ifaces_free(&ifs);
+	free(ifidx);
+	fjr_free(&fl);
+	free(w);
+	return rc;
 }
 
 static int
