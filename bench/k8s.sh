@@ -180,7 +180,7 @@ fi
 # ---- the scale scenario -------------------------------------------------------------------
 NODES=${NODES:-5000} PODS=${PODS:-150000} NAMESPACES=${NAMESPACES:-500}
 CHURN_SECONDS=${CHURN_SECONDS:-120} POD_RATE=${POD_RATE:-50} NODE_RATE=${NODE_RATE:-5}
-CHURN_CHANGES=${CHURN_CHANGES:-60} MAX_LIST_MIB=${MAX_LIST_MIB:-64}
+CHURN_CHANGES=${CHURN_CHANGES:-100} MAX_LIST_MIB=${MAX_LIST_MIB:-64}
 READY_TIMEOUT=${READY_TIMEOUT:-420} API_ARGS=${API_ARGS:-}
 SUM=$W/summary
 say() { echo "$*" | tee -a "$SUM"; }
