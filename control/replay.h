@@ -5,6 +5,8 @@
 #ifndef NFQWALL_REPLAY_H
 #define NFQWALL_REPLAY_H
 
+#include <stddef.h>
+
 /* replay_main - `nfqwall replay`; returns the exit status (0 nothing changes,
  * 1 some verdict changes, 2 usage, unreadable or invalid input, 70 memory). */
 int replay_main(int argc, char **argv);

@@ -314,10 +314,12 @@ handle_packet(struct worker *w, const struct ruleset *rs, const struct nlmsghdr 
 		STAT_ADD(w->stats.rejudged, 1);
 	if (unlikely(jr.rv.reason == REASON_UNREADABLE))
 		STAT_ADD(w->stats.unreadable, 1);
-	if (unlikely(t0 - w->sec_mono_ns >= 1000000000ull)) {	/* a clock read a second */
-		w->sec_mono_ns = t0;
-		w->now_s = real_us() / 1000000u;
+	/* unix seconds from the monotonic clock and a base read again each minute */
+	if (unlikely(w->base_mono_ns == 0 || t0 - w->base_mono_ns >= 60000000000ull)) {
+		w->base_mono_ns = t0;
+		w->base_real_us = real_us();
 	}
+	w->now_s = (w->base_real_us + (t0 - w->base_mono_ns) / 1000u) / 1000000u;
 	if (jr.rv.meta != RS_NO_META)
 		ruleset_hit(rs, jr.rv.meta, w->now_s);
 	for (uint32_t i = 0; i < jr.rv.nlog; i++)

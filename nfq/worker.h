@@ -53,8 +53,9 @@ struct worker {
 	struct fj_ring fj;		/* the flow journal's ring (fj.q.v NULL: none) */
 	unsigned batch;
 	size_t msgsize;
-	uint64_t now_s;			/* unix seconds, read again a second after sec_mono_ns */
-	uint64_t sec_mono_ns;
+	uint64_t now_s;			/* unix seconds of the packet being judged */
+	uint64_t base_mono_ns;		/* CLOCK_MONOTONIC when base_real_us was read */
+	uint64_t base_real_us;
 	/* buffers, allocated by worker_open */
 	struct mmsghdr *msgs;
 	struct iovec *iov;

@@ -33,7 +33,7 @@ policy ""
 serve_node --tcp 8080,8081
 start_nfqwall || exit 1
 last() {	# last RULE: the last-hit time of ingress rule RULE of node-ingress, in whole seconds
-	nn curl -sf http://127.0.0.1:9417/metrics | awk -v m="nfqwall_rule_last_hit_timestamp_seconds{tier=\"default\",policy=\"node-ingress\",rule=\"$1\",action=\"allow\"" \
+	nn curl -sf http://127.0.0.1:9417/metrics | awk -v m="nfqwall_rule_last_hit_timestamp_seconds{tier=\"default\",policy=\"node-ingress\",rule=\"$1\",action=\"allow\",stage=\"normal\",direction=\"ingress\"}" \
 		'index($0, m) == 1 { v = $NF } END { printf "%d\n", v }'
 }
 check "before any packet the rule never matched" [ "$(last 0)" = 0 ]
@@ -48,7 +48,7 @@ nn "$NFQWALL" rules --unused 1h > "$WORK/unused.txt" 2>&1
 rc=$?
 check "--unused 1h exits 1: some rule did not match" [ "$rc" = 1 ]
 check "... listing the never-matched rule" grep -q "^never .*node-ingress ingress normal rule 1 (allow)" "$WORK/unused.txt"
-check "... not the one that matched" sh -c "! grep -q 'rule 0 (allow)' '$WORK/unused.txt'"
+check "... not the one that matched" sh -c "! grep -q 'ingress normal rule 0 (allow)' '$WORK/unused.txt'"
 check "... nor what is not a rule (end of tier, failsafes)" sh -c "! grep -q 'end-of-tier\|failsafe' '$WORK/unused.txt'"
 nn "$NFQWALL" rules --json > "$WORK/rules.json"
 check "--json is the daemon's answer" python3 -c "import json,sys; d=json.load(open('$WORK/rules.json')); assert d['rules'] and d['started'] > 0"
@@ -61,7 +61,7 @@ policy "    - action: Allow
       destination: {ports: [9999]}"
 check "a policy edit publishes a new table" wait_for sh -c "[ \$(ip netns exec $NODE curl -sf http://127.0.0.1:9417/metrics | awk '/^nfqwall_ruleset_generation /{print \$2}') != $gen0 ]"
 check "the kept rule's last hit carries over" [ "$(last 0)" = "$hit" ]
-check "the new rule never matched" [ "$(metric 'nfqwall_rule_last_hit_timestamp_seconds{tier="default",policy="node-ingress",rule="2"')" = 0 ]
+check "the new rule never matched" [ "$(metric 'nfqwall_rule_last_hit_timestamp_seconds{tier="default",policy="node-ingress",rule="2",action="allow",stage="normal",direction="ingress"}')" = 0 ]
 check "SIGTERM exits 0" stop_nfqwall
 check "nfqwall rules without a daemon: exit 2" sh -c "ip netns exec $NODE $NFQWALL rules 2>/dev/null; [ \$? = 2 ]"
 nn "$NFQWALL" uninstall > /dev/null
