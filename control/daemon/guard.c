@@ -118,16 +118,12 @@ guard_resolve(struct guard *g)
 		if (res->ai_family == AF_INET) {
 			const struct sockaddr_in *s = (const void *)res->ai_addr;
 
-			l->addr = (struct addr){ 0, ntohl(s->sin_addr.s_addr) };
+			addr_from_bytes(&l->addr, (const uint8_t *)&s->sin_addr, AF_INET);
 			l->family = AF_INET;
 		} else if (res->ai_family == AF_INET6) {
 			const struct sockaddr_in6 *s = (const void *)res->ai_addr;
-			const uint8_t *b = s->sin6_addr.s6_addr;
 
-			for (int j = 0; j < 8; j++) {
-				l->addr.hi = l->addr.hi << 8 | b[j];
-				l->addr.lo = l->addr.lo << 8 | b[8 + j];
-			}
+			addr_from_bytes(&l->addr, s->sin6_addr.s6_addr, AF_INET6);
 			l->family = AF_INET6;
 		}
 		freeaddrinfo(res);
@@ -150,32 +146,21 @@ route_source(const struct lifeline *l, struct addr *src)
 
 		s->sin_family = AF_INET;
 		s->sin_port = htons(l->port);
-		s->sin_addr.s_addr = htonl((uint32_t)l->addr.lo);
+		addr_to_bytes(&l->addr, AF_INET, (uint8_t *)&s->sin_addr);
 		len = sizeof(*s);
 	} else {
 		struct sockaddr_in6 *s = (struct sockaddr_in6 *)&ss;
 
 		s->sin6_family = AF_INET6;
 		s->sin6_port = htons(l->port);
-		for (int j = 0; j < 8; j++) {
-			s->sin6_addr.s6_addr[j] = (uint8_t)(l->addr.hi >> (56 - 8 * j));
-			s->sin6_addr.s6_addr[8 + j] = (uint8_t)(l->addr.lo >> (56 - 8 * j));
-		}
+		addr_to_bytes(&l->addr, AF_INET6, s->sin6_addr.s6_addr);
 		len = sizeof(*s);
 	}
 	if (connect(fd, (struct sockaddr *)&ss, len) == 0 &&
 	    getsockname(fd, (struct sockaddr *)&ss, &len) == 0) {
-		if (l->family == AF_INET) {
-			*src = (struct addr){ 0, ntohl(((struct sockaddr_in *)&ss)->sin_addr.s_addr) };
-		} else {
-			const uint8_t *b = ((struct sockaddr_in6 *)&ss)->sin6_addr.s6_addr;
-
-			*src = (struct addr){ 0, 0 };
-			for (int j = 0; j < 8; j++) {
-				src->hi = src->hi << 8 | b[j];
-				src->lo = src->lo << 8 | b[8 + j];
-			}
-		}
+		addr_from_bytes(src, l->family == AF_INET ?
+				     (const uint8_t *)&((struct sockaddr_in *)&ss)->sin_addr :
+				     ((struct sockaddr_in6 *)&ss)->sin6_addr.s6_addr, l->family);
 		ok = true;
 	}
 	close(fd);

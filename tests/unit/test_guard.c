@@ -130,6 +130,16 @@ test_check(void **state)
 	assert_int_equal(guard_add(&g, "tcp:127.0.0.1:7000", why, sizeof(why)), 0);
 	guard_resolve(&g);
 	assert_int_equal(g.v[0].family, AF_INET);
+	assert_int_equal(g.v[0].addr.lo, 0x7f000001u);
+	{
+		struct guard g6;
+
+		memset(&g6, 0, sizeof(g6));
+		assert_int_equal(guard_add(&g6, "tcp:[::1]:7000", why, sizeof(why)), 0);
+		guard_resolve(&g6);
+		assert_int_equal(g6.v[0].family, AF_INET6);
+		assert_true(g6.v[0].addr.hi == 0 && g6.v[0].addr.lo == 1);
+	}
 	tbl_open(&open_all, POLICY("    - action: Allow\n"));
 	tbl_open(&cut, POLICY("    - {action: Allow, protocol: TCP, destination: {ports: [7001]}}\n"
 			      "    - action: Deny\n"));
