@@ -475,21 +475,53 @@ restore(int family, const char *input, char *why, size_t whylen)
 	return rc == 0 ? 0 : rc < 0 ? rc : -EIO;
 }
 
-static int
-install_family(const struct fw_config *c, int family, char *why, size_t whylen)
-{
-	char *text = NULL, *saved[ARRAY_SIZE(tables)];
-	size_t len = 0;
-	FILE *f = open_memstream(&text, &len);
-	int err;
+/*
+ * What the last install of a family left in the kernel, so that a reload
+ * whose rules are the same as before costs no tool at all, and one whose
+ * rules changed costs one iptables-restore, not three iptables-save calls
+ * before it: the jumps and the tables not wanted are as that install left
+ * them. Live rules are read again (and a missing jump put back) at least
+ * every FW_REREAD_NS, when the tables wanted change, and after a failure.
+ */
+struct fw_last {
+	char *text;			/* the chains last restored; NULL: none known */
+	unsigned wanted;		/* their tables, a bit per tables[] */
+	uint64_t read_ns;		/* when the live rules were last read */
+};
 
-	if (f == NULL)
-		return -ENOMEM;
+#define FW_REREAD_NS	(60 * 1000000000ull)
+
+static struct fw_last fw_last[2];	/* AF_INET, AF_INET6 */
+
+static struct fw_last *
+last_of(int family)
+{
+	return &fw_last[family == AF_INET6];
+}
+
+static void
+last_forget(struct fw_last *l)
+{
+	free(l->text);
+	*l = (struct fw_last){ 0 };
+}
+
+static unsigned
+tables_wanted(const struct fw_config *c)
+{
+	unsigned m = 0;
+
 	for (size_t t = 0; t < ARRAY_SIZE(tables); t++)
-		saved[t] = save_table(family, tables[t]);
-	fwrules_render(c, family, f);
-	/* The jumps, at the top of the built-in chains, once; tables no longer
-	 * needed lose nfqwall's chains. */
+		if (table_wanted(c, tables[t]))
+			m |= 1u << t;
+	return m;
+}
+
+/* After the chains in @f, the jumps to them that @saved lacks and the removal of
+ * nfqwall's chains from the tables no longer wanted. */
+static void
+emit_jumps(const struct fw_config *c, char *const saved[], FILE *f)
+{
 	for (size_t t = 0; t < ARRAY_SIZE(tables); t++) {
 		if (!table_wanted(c, tables[t])) {
 			if (saved[t] && strstr(saved[t], ":NFQWALL-")) {
@@ -497,7 +529,6 @@ install_family(const struct fw_config *c, int family, char *why, size_t whylen)
 				emit_remove_table(f, tables[t], saved[t]);
 				fprintf(f, "COMMIT\n");
 			}
-			free(saved[t]);
 			continue;
 		}
 		fprintf(f, "*%s\n", tables[t]);
@@ -511,12 +542,60 @@ install_family(const struct fw_config *c, int family, char *why, size_t whylen)
 				fprintf(f, "-I %s 1 -j %s\n", chains[i].builtin, chains[i].name);
 		}
 		fprintf(f, "COMMIT\n");
-		free(saved[t]);
 	}
-	fclose(f);
+}
+
+static int
+install_family(const struct fw_config *c, int family, char *why, size_t whylen)
+{
+	struct fw_last *l = last_of(family);
+	char *text = NULL, *saved[ARRAY_SIZE(tables)] = { NULL };
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	unsigned wanted = tables_wanted(c);
+	uint64_t now = mono_ns();
+	bool known = l->text != NULL && l->wanted == wanted && now - l->read_ns < FW_REREAD_NS;
+	long chains_end;
+	int err;
+
+	if (f == NULL)
+		return -ENOMEM;
+	fwrules_render(c, family, f);
+	if (fflush(f) != 0) {
+		fclose(f);
+		free(text);
+		return -ENOMEM;
+	}
+	chains_end = (long)len;
+	if (known && strcmp(l->text, text) == 0) {
+		fclose(f);		/* what the kernel holds already */
+		free(text);
+		return 0;
+	}
+	if (!known) {
+		for (size_t t = 0; t < ARRAY_SIZE(tables); t++)
+			saved[t] = save_table(family, tables[t]);
+		emit_jumps(c, saved, f);
+		for (size_t t = 0; t < ARRAY_SIZE(tables); t++)
+			free(saved[t]);
+	}
+	if (fclose(f) != 0) {
+		free(text);
+		return -ENOMEM;
+	}
 	err = restore(family, text, why, whylen);
-	free(text);
-	return err;
+	if (err < 0) {
+		last_forget(l);	/* unknown now: read the live rules next time */
+		free(text);
+		return err;
+	}
+	text[chains_end] = '\0';	/* only the chains: the jumps are in place */
+	free(l->text);
+	l->text = text;
+	l->wanted = wanted;
+	if (!known)
+		l->read_ns = now;
+	return 0;
 }
 
 int
@@ -593,7 +672,11 @@ uninstall_family(int family, char *why, size_t whylen)
 int
 fwrules_uninstall(char *why, size_t whylen)
 {
-	int err = uninstall_family(AF_INET, why, whylen);
+	int err;
+
+	last_forget(last_of(AF_INET));
+	last_forget(last_of(AF_INET6));
+	err = uninstall_family(AF_INET, why, whylen);
 
 	if (err == 0)
 		err = uninstall_family(AF_INET6, why, whylen);

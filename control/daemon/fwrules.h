@@ -5,7 +5,10 @@
  * Everything lives in chains named NFQWALL-*, jumped to from the top of the
  * built-in chains, and is written with one `iptables-restore --noflush` (and
  * `ip6tables-restore`) per change, so installing, upgrading and removing are
- * atomic per table and idempotent. Rules are built only from numbers and
+ * atomic per table and idempotent. A reload whose rules are the same runs no
+ * tool; the live rules are read (iptables-save) to put a missing jump back
+ * only at the first install, when the tables used change, after a failure,
+ * and at least once a minute. Rules are built only from numbers and
  * validated CIDRs and interface names; no policy string reaches them.
  * Control thread (and `nfqwall uninstall`) only.
  */
@@ -73,8 +76,9 @@ struct fw_config {
 void fwrules_render(const struct fw_config *c, int family, FILE *out);
 
 /*
- * fwrules_install - render and load the rules for both families. Returns 0,
- * or -errno with the tool's error output in @why.
+ * fwrules_install - render and load the rules for both families (nothing
+ * when they are what the last install of this process loaded, less than a
+ * minute ago). Returns 0, or -errno with the tool's error output in @why.
  */
 int __must_check fwrules_install(const struct fw_config *c, char *why, size_t whylen);
 

@@ -247,7 +247,7 @@ struct reload {
 	const char **claimed;		/* interface names for fw_config */
 	uint32_t nentries;		/* of the table enforced after this reload */
 	bool widened;			/* published under the same generation (ruleset_widens) */
-	uint64_t t0, t1;
+	uint64_t t0, tload, t1;		/* start, objects loaded, table compiled */
 };
 
 /* A reload that could not finish: count it, say why, keep the last good table. */
@@ -558,18 +558,31 @@ reload_install(struct ctl *c, struct reload *r, bool published)
 {
 	struct fw_config fc;
 	char reason[512];
+	uint64_t t2, t3;
+	bool installed = true;
 
 	fw_config_for(c, &r->ps, &r->env, &fc, r->claimed);
+	t2 = mono_ns();
+	if (c->nworkers > 0 && fwrules_install(&fc, reason, sizeof(reason)) < 0) {
+		STAT_ADD(c->d.rules_install_failures, 1);
+		installed = false;
+	}
+	t3 = mono_ns();
 	log_info(published ? "table published" : "table unchanged", "gen=%llu policies=%zu "
-		 "host_endpoints=%zu interfaces=%zu entries=%u bytes=%zu compile_ms=%.2f prednat=%d "
+		 "host_endpoints=%zu interfaces=%zu entries=%u bytes=%zu compile_ms=%.2f "
+		 "load_ms=%.2f rules_ms=%.2f total_ms=%.2f prednat=%d "
 		 "forward=%d untracked=%d invalid_objects=%zu other_nodes=%zu other_heps=%zu "
 		 "pods=%zu rejudge=%s trigger=%s",
 		 (unsigned long long)c->gen, r->ps.npolicies, r->env.nlocal, r->env.nifaces,
 		 r->nentries, ruleset_size(ruleset_current()),
-		 (double)(r->t1 - r->t0) / 1e6, fc.prednat, fc.forward, fc.untracked,
+		 (double)(r->t1 - r->t0) / 1e6, (double)(r->tload - r->t0) / 1e6,
+		 (double)(t3 - t2) / 1e6, (double)(t3 - r->t0) / 1e6,
+		 fc.prednat, fc.forward, fc.untracked,
 		 r->ps.nrejected, c->cl.nnodes, c->cl.nheps, c->cl.nweps,
 		 !published ? "none" : r->widened ? "none-widened" :
 		 fc.ncarry ? "changed-addresses" : "all", r->why);
+	if (!installed)
+		log_err("installing netfilter rules failed", "error=\"%s\"", reason);
 	if (published && fc.ncarry != 0)
 		log_info("only some addresses changed: the other flows are not judged again",
 			 "gen=%llu spared_gens=%zu addresses=%zu", (unsigned long long)c->gen,
@@ -578,10 +591,6 @@ reload_install(struct ctl *c, struct reload *r, bool published)
 		log_warn("no host endpoint on this node: nothing is policed",
 			 "node=%s hint=\"give HostEndpoints with spec.node, or --host-labels\"",
 			 c->o.node);
-	if (c->nworkers > 0 && fwrules_install(&fc, reason, sizeof(reason)) < 0) {
-		STAT_ADD(c->d.rules_install_failures, 1);
-		log_err("installing netfilter rules failed", "error=\"%s\"", reason);
-	}
 	if (r->ps.nrejected > 0)
 		ctl_set_detail(c, "enforcing generation %llu; %zu invalid objects were skipped",
 			       (unsigned long long)c->gen, r->ps.nrejected);
@@ -623,6 +632,7 @@ reload_policy(struct ctl *c, const char *why)
 	r.ps.limits = c->o.limits;
 	labels_init(&r.ni.labels);
 	err = reload_load(c, &r, &ho);
+	r.tload = mono_ns();
 	if (err == 0)
 		err = reload_compile(c, &r, &ho);
 	if (err == 0 && !reload_guard(c, &r))
