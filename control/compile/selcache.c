@@ -216,11 +216,10 @@ selcache_sync(struct selcache *sc, const struct cluster *cl)
 			if (h->born == cl->round)
 				ok = entry_count(e, &h->labels, h->ips, h->nips, true) == 0;
 		}
-		for (size_t i = 0; ok && i < cl->nweps; i++) {
-			const struct wep *w = &cl->weps[i];
+		for (size_t i = 0; ok && i < cl->nborn; i++) {
+			const struct wep *w = &cl->weps[cl->born[i]];
 
-			if (w->born == cl->round)
-				ok = entry_count(e, &w->labels, w->ips, w->nips, true) == 0;
+			ok = entry_count(e, &w->labels, w->ips, w->nips, true) == 0;
 		}
 	}
 	if (!ok)

@@ -51,6 +51,8 @@ struct daemon {
 	uint64_t tables_carried;	/* a new generation that spared the other addresses' flows */
 	uint64_t selcache_hits;		/* rule selector sets answered from the cache */
 	uint64_t selcache_builds;	/* ... and built by matching every cluster endpoint */
+	uint64_t pod_syncs_log;		/* cluster syncs that read the Pods the change log named */
+	uint64_t pod_syncs_full;	/* ... and that walked every Pod (start, relist, overflow) */
 	uint64_t reloads;			/* policy loads attempted */
 	uint64_t reload_failures;		/* loads rejected: the last good table stayed */
 	uint64_t policy_rollbacks;		/* tables refused or undone by the lockout guard */

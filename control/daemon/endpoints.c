@@ -337,64 +337,188 @@ sync_nodes(const struct kube_store *st, const char *self, const struct autohep_c
 	return err;
 }
 
-/* The Pods: read again only those whose text changed; the ones gone are retired. */
-static int
-sync_pods(const struct kube_store *st, struct cluster *cl)
+/* Caller made room: @w replaces the pod at @at, which is retired. */
+static void
+pod_replace(struct cluster *cl, size_t at, const struct wep *w)
 {
-	const struct kube_kind_state *ks = &st->kinds[KK_POD];
+	cl->retired[cl->nretired++] = cl->weps[at];
+	cl->weps[at] = *w;
+}
 
+/* Retire the pod at @at; the last one takes its place. 0 or -ENOMEM (nothing changed). */
+static int
+pod_remove(struct cluster *cl, size_t at)
+{
+	if (ARRAY_PUSH_ROOM(cl->retired, cl->retiredcap, cl->nretired) < 0)
+		return -ENOMEM;
+	strmap_del(&cl->wep_index, cl->weps[at].key);
+	cl->retired[cl->nretired++] = cl->weps[at];
+	cl->weps[at] = cl->weps[--cl->nweps];
+	if (at != cl->nweps)
+		(void)!strmap_put(&cl->wep_index, cl->weps[at].key, at);
+	return 0;
+}
+
+/*
+ * The pod @o (its text changed) made again into @w: 0, 1 when it is no
+ * endpoint now (no usable address, or a digest not of its own object), or
+ * -ENOMEM.
+ */
+static int
+pod_make(struct cluster *cl, const struct kube_obj *o, struct wep *w)
+{
+	int r = load_pod(cl, o->json, w);
+
+	if (r == 0 && strcmp(w->key, o->key) != 0)
+		r = 1;		/* a digest that is not of its own object: never kept */
+	if (r != 0) {
+		wep_release(w);
+		return r;
+	}
+	w->seq = o->seq;
+	w->round = cl->round;
+	w->born = cl->round;
+	return 0;
+}
+
+/* @w, made this sync, into the cluster (in the place of the pod of its key, if any). */
+static int
+pod_put(struct cluster *cl, struct wep *w)
+{
+	size_t at;
+
+	if (ARRAY_PUSH_ROOM(cl->retired, cl->retiredcap, cl->nretired) < 0 ||
+	    ARRAY_PUSH_ROOM(cl->weps, cl->wepcap, cl->nweps) < 0 ||
+	    ARRAY_PUSH_ROOM(cl->born, cl->borncap, cl->nborn) < 0)
+		return -ENOMEM;
+	if (strmap_get(&cl->wep_index, w->key, &at)) {
+		pod_replace(cl, at, w);
+	} else {
+		if (strmap_put(&cl->wep_index, w->key, cl->nweps) < 0)
+			return -ENOMEM;
+		at = cl->nweps;
+		cl->weps[cl->nweps++] = *w;
+	}
+	cl->born[cl->nborn++] = at;
+	return 0;
+}
+
+/* Every Pod: read again only those whose text changed; the ones gone are retired. */
+static int
+sync_pods_all(const struct kube_kind_state *ks, struct cluster *cl)
+{
 	for (size_t i = 0; i < ks->n; i++) {
 		const struct kube_obj *o = &ks->v[i];
 		struct wep w;
 		size_t at;
-		bool have = strmap_get(&cl->wep_index, o->key, &at);
 		int r;
 
-		if (have && cl->weps[at].seq == o->seq) {
+		if (strmap_get(&cl->wep_index, o->key, &at) && cl->weps[at].seq == o->seq) {
 			cl->weps[at].round = cl->round;
 			continue;
 		}
-		if (ARRAY_PUSH_ROOM(cl->retired, cl->retiredcap, cl->nretired) < 0 ||
-		    ARRAY_PUSH_ROOM(cl->weps, cl->wepcap, cl->nweps) < 0)
-			return -ENOMEM;
-		r = load_pod(cl, o->json, &w);
-		if (r == 0 && strcmp(w.key, o->key) != 0)
-			r = 1;		/* a digest that is not of its own object: never kept */
-		if (r != 0) {
+		r = pod_make(cl, o, &w);
+		if (r < 0)
+			return r;
+		if (r == 0 && (r = pod_put(cl, &w)) < 0) {
 			wep_release(&w);
-			if (r < 0)
-				return r;
-			continue;	/* no endpoint now: swept below if it was one */
+			return r;
 		}
-		w.seq = o->seq;
-		w.round = cl->round;
-		w.born = cl->round;
-		if (have) {
-			cl->retired[cl->nretired++] = cl->weps[at];
-			cl->weps[at] = w;
-		} else if (strmap_put(&cl->wep_index, w.key, cl->nweps) < 0) {
-			wep_release(&w);
-			return -ENOMEM;
-		} else {
-			cl->weps[cl->nweps++] = w;
-		}
+		/* no endpoint now: swept below if it was one */
 	}
 	for (size_t i = cl->nweps; i-- > 0;) {
+		int err;
+
 		if (cl->weps[i].round == cl->round)
 			continue;
-		if (ARRAY_PUSH_ROOM(cl->retired, cl->retiredcap, cl->nretired) < 0)
-			return -ENOMEM;
-		strmap_del(&cl->wep_index, cl->weps[i].key);
-		cl->retired[cl->nretired++] = cl->weps[i];
-		cl->weps[i] = cl->weps[--cl->nweps];
-		if (i != cl->nweps)
-			(void)!strmap_put(&cl->wep_index, cl->weps[i].key, i);
+		err = pod_remove(cl, i);
+		if (err < 0)
+			return err;
 	}
+	/* the sweep moved some: where the new ones are now */
+	cl->nborn = 0;
+	for (size_t i = 0; i < cl->nweps; i++)
+		if (cl->weps[i].born == cl->round)
+			cl->born[cl->nborn++] = i;	/* room: pod_put pushed one each */
 	return 0;
 }
 
+/*
+ * Only the Pods of the store's change log since the last sync, @keys (a
+ * key may repeat): those gone, or no endpoint now, are retired first, then
+ * the new texts go in, so the indices in cl->born stay where they point.
+ */
+static int
+sync_pods_changed(const struct kube_kind_state *ks, struct cluster *cl, char *const *keys,
+		  size_t n)
+{
+	struct wep *made = NULL;
+	size_t nmade = 0, madecap = 0;
+	struct strmap seen = { 0 };
+	int err = 0;
+
+	for (size_t i = 0; i < n && err == 0; i++) {
+		const struct kube_obj *o = kube_store_get(ks, keys[i]);
+		size_t at, dummy;
+		bool have = strmap_get(&cl->wep_index, keys[i], &at);
+		struct wep w;
+		int r = 1;
+
+		if (strmap_get(&seen, keys[i], &dummy))
+			continue;	/* a key repeated: the store holds one text for it */
+		err = strmap_put(&seen, keys[i], 0);
+		if (err < 0 || (o != NULL && have && cl->weps[at].seq == o->seq))
+			continue;
+		if (o != NULL && (r = pod_make(cl, o, &w)) < 0) {
+			err = r;
+		} else if (r == 0) {
+			if (ARRAY_PUSH_ROOM(made, madecap, nmade) < 0) {
+				wep_release(&w);
+				err = -ENOMEM;
+			} else {
+				made[nmade++] = w;
+			}
+		} else if (have) {
+			err = pod_remove(cl, at);	/* deleted, or no endpoint now */
+		}
+	}
+	for (size_t i = 0; i < nmade; i++) {
+		if (err == 0)
+			err = pod_put(cl, &made[i]);
+		if (err < 0)
+			wep_release(&made[i]);	/* the sync failed: rebuilt at the next */
+	}
+	free(made);
+	strmap_free(&seen);
+	return err;
+}
+
+/* The Pods, by the store's change log when it can say what changed since the last sync. */
+static int
+sync_pods(struct kube_store *st, struct cluster *cl)
+{
+	struct kube_kind_state *ks = &st->kinds[KK_POD];
+	char *const *keys;
+	size_t n;
+	int err;
+
+	cl->nborn = 0;
+	if (!cl->fresh && kube_log_since(ks, cl->pod_log, &keys, &n)) {
+		cl->pod_syncs_log++;
+		err = sync_pods_changed(ks, cl, keys, n);
+	} else {
+		cl->pod_syncs_full++;
+		err = sync_pods_all(ks, cl);
+	}
+	if (err == 0) {
+		cl->pod_log = kube_log_end(ks);
+		kube_log_trim(ks, cl->pod_log);
+	}
+	return err;
+}
+
 int
-endpoints_load(const struct kube_store *st, const char *self, const struct autohep_cfg *cfg,
+endpoints_load(struct kube_store *st, const char *self, const struct autohep_cfg *cfg,
 	       uint64_t cfg_id, struct cluster *cl, struct node_info *self_info)
 {
 	int err;

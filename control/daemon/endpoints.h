@@ -42,12 +42,14 @@ void endpoints_node_view(const char *name, const struct node_info *ni, struct no
  * Node's are made again; this one, @self, into @self_info),
  * Namespace, ServiceAccount and Pod of the store @st, whose lock the caller
  * holds. @cl is kept between calls (cluster_init'ed before the first): only
- * the objects whose text changed since (kube_obj.seq) are read again; what
+ * the objects whose text changed since (kube_obj.seq) are read again, and
+ * the Pods are found by the store's change log (which this trims), not by
+ * a walk over all of them, when it can say; what
  * they replace and what is gone goes to @cl's retired lists, to free with
  * cluster_retired_free once nothing points at them. 0 or -ENOMEM (then @cl
  * is rebuilt from nothing at the next call).
  */
-int __must_check endpoints_load(const struct kube_store *st, const char *self,
+int __must_check endpoints_load(struct kube_store *st, const char *self,
 				const struct autohep_cfg *cfg, uint64_t cfg_id, struct cluster *cl,
 				struct node_info *self_info);
 

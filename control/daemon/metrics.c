@@ -339,6 +339,13 @@ render_control(FILE *f, struct daemon *d)
 	      "Rule selectors matched against every cluster endpoint (first use, or the cache "
 	      "was emptied by a namespace or service account change).",
 	      STAT_GET(d->selcache_builds));
+	head(f, "cluster_pod_syncs_total", "counter",
+	     "Reloads that brought the cluster's pods up to date, by how: from the store's change "
+	     "log (only the pods that changed), or by a walk over every pod (the first, after a "
+	     "relist or an overflowing log).");
+	fprintf(f, "nfqwall_cluster_pod_syncs_total{by=\"log\"} %" PRIu64 "\n"
+		"nfqwall_cluster_pod_syncs_total{by=\"walk\"} %" PRIu64 "\n",
+		STAT_GET(d->pod_syncs_log), STAT_GET(d->pod_syncs_full));
 	plain(f, "tables_carried_total", "counter",
 	      "Rulesets whose verdicts changed only at some addresses (a pod left an Allow rule): "
 	      "only those addresses' flows were judged again.",

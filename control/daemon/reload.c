@@ -658,6 +658,8 @@ reload_policy(struct ctl *c, const char *why)
 		selcache_stats(c->selcache, &hits, &builds);
 		STAT_SET(c->d.selcache_hits, hits);
 		STAT_SET(c->d.selcache_builds, builds);
+		STAT_SET(c->d.pod_syncs_log, c->cl.pod_syncs_log);
+		STAT_SET(c->d.pod_syncs_full, c->cl.pod_syncs_full);
 	}
 	malloc_trim(0);		/* give the loader's and compiler's temporaries back */
 	return err;

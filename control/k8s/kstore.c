@@ -45,6 +45,7 @@ int
 kube_store_init(struct kube_store *st)
 {
 	memset(st, 0, sizeof(*st));
+	st->kinds[KK_POD].logged = true;
 	pthread_mutex_init(&st->lock, NULL);
 	st->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	return st->efd < 0 ? -errno : 0;
@@ -121,12 +122,75 @@ kstore_obj_make(struct jspan item, enum kube_kind k, const char *api_version,
 	return 0;
 }
 
+/* ---- the change log ---------------------------------------------------------- */
+
+/* Drop every entry; @skip positions more than they took (a reader at the old end
+ * must read the whole kind). */
+static void
+log_drop(struct kube_kind_state *ks, uint64_t skip)
+{
+	for (size_t i = 0; i < ks->nlog; i++)
+		free(ks->log[i]);
+	ks->log_base += ks->nlog + skip;
+	ks->nlog = 0;
+}
+
+/* Caller holds the lock: @key changed. Out of memory, or too long a log, drops it. */
+static void
+log_key(struct kube_kind_state *ks, const char *key)
+{
+	char *copy;
+
+	if (!ks->logged)
+		return;
+	copy = ks->nlog < KUBE_LOG_MAX ? strdup(key) : NULL;
+	if (copy == NULL || ARRAY_PUSH_ROOM(ks->log, ks->logcap, ks->nlog) < 0) {
+		free(copy);
+		log_drop(ks, 1);
+		return;
+	}
+	ks->log[ks->nlog++] = copy;
+}
+
+bool
+kube_log_since(const struct kube_kind_state *ks, uint64_t pos, char *const **keys, size_t *n)
+{
+	if (!ks->logged || pos < ks->log_base || pos > ks->log_base + ks->nlog)
+		return false;
+	*keys = ks->log + (pos - ks->log_base);
+	*n = (size_t)(ks->log_base + ks->nlog - pos);
+	return true;
+}
+
+uint64_t
+kube_log_end(const struct kube_kind_state *ks)
+{
+	return ks->log_base + ks->nlog;
+}
+
+void
+kube_log_trim(struct kube_kind_state *ks, uint64_t pos)
+{
+	size_t k;
+
+	if (pos <= ks->log_base)
+		return;
+	k = pos - ks->log_base < ks->nlog ? (size_t)(pos - ks->log_base) : ks->nlog;
+	for (size_t i = 0; i < k; i++)
+		free(ks->log[i]);
+	memmove(ks->log, ks->log + k, (ks->nlog - k) * sizeof(*ks->log));
+	ks->nlog -= k;
+	ks->log_base += k;
+}
+
 void
 kube_store_free(struct kube_store *st)
 {
 	for (int k = 0; k < KK_NKINDS; k++) {
 		kstore_objs_free(st->kinds[k].v, st->kinds[k].n);
 		strmap_free(&st->kinds[k].index);
+		log_drop(&st->kinds[k], 0);
+		free(st->kinds[k].log);
 	}
 	if (st->efd >= 0)
 		close(st->efd);
@@ -180,6 +244,14 @@ store_find(const struct kube_kind_state *ks, const char *key)
 		if (strcmp(ks->v[i].key, key) == 0)
 			return (ssize_t)i;
 	return -1;
+}
+
+const struct kube_obj *
+kube_store_get(const struct kube_kind_state *ks, const char *key)
+{
+	ssize_t i = store_find(ks, key);
+
+	return i >= 0 ? &ks->v[i] : NULL;
 }
 
 /* Caller holds the lock: (re)build the index of @ks. */
@@ -238,6 +310,7 @@ kstore_upsert(struct kube_store *st, enum kube_kind k, const char *key, const ch
 	ks->v[i].json = copy;
 	ks->v[i].seq = ++st->next_seq;
 	ks->seen = true;
+	log_key(ks, key);
 	store_changed(st, k);
 out:
 	pthread_mutex_unlock(&st->lock);
@@ -259,6 +332,7 @@ kstore_delete(struct kube_store *st, enum kube_kind k, const char *key)
 			if ((size_t)i != ks->n - 1)
 				(void)!strmap_put(&ks->index, ks->v[ks->n - 1].key, (size_t)i);
 		}
+		log_key(ks, key);
 		free(ks->v[i].key);
 		free(ks->v[i].json);
 		ks->v[i] = ks->v[--ks->n];
@@ -312,10 +386,12 @@ kstore_replace(struct kube_store *st, enum kube_kind k, struct kube_obj *v, size
 	ks->synced = true;
 	ks->absent = absent;
 	ks->seen |= n > 0;
-	if (same)		/* a relist that found what the store held: no reload */
+	if (same) {		/* a relist that found what the store held: no reload */
 		store_synced_now(st, k);
-	else
+	} else {
+		log_drop(ks, 1);	/* anything may have changed: readers read it all */
 		store_changed(st, k);
+	}
 	pthread_mutex_unlock(&st->lock);
 	kstore_objs_free(old, oldn);
 }

@@ -89,6 +89,12 @@ struct kube_kind_state {
 	uint64_t watch_restarts;
 	uint64_t relists;
 	uint64_t errors;
+	/* the change log, for the kinds that keep one (kube_log_since) */
+	bool logged;
+	char **log;			/* keys, at positions log_base .. log_base + nlog - 1 */
+	size_t nlog;
+	size_t logcap;
+	uint64_t log_base;
 };
 
 /* Totals over every kind, read by /metrics: STAT_* relaxed atomics (stats.h). */
@@ -118,6 +124,27 @@ const char *kube_kind_name(enum kube_kind k);
 /* kube_store_init / kube_store_free - the store and its eventfd. 0 or -errno. */
 int __must_check kube_store_init(struct kube_store *st);
 void kube_store_free(struct kube_store *st);
+
+/*
+ * The change log of a kind (kept for Pods: a reload reads again only the
+ * pods that changed, not 150,000 keys to find them). Each stored, replaced
+ * or deleted object appends its key (a key may repeat); a relist, or a log
+ * past KUBE_LOG_MAX keys, drops every entry and skips a position, so a
+ * reader whose position is older reads the whole kind instead. A reader
+ * remembers kube_log_end() after each read. Caller holds the store's lock.
+ *
+ * kube_log_since - the keys changed since position @pos into *@keys, *@n:
+ * true; false when the log cannot say (the reader must read every object).
+ * kube_log_end - the position after the last entry.
+ * kube_log_trim - drop the entries before @pos (read by the only reader).
+ * kube_store_get - the object @key of @ks, or NULL.
+ */
+#define KUBE_LOG_MAX	8192
+bool kube_log_since(const struct kube_kind_state *ks, uint64_t pos, char *const **keys,
+		    size_t *n);
+uint64_t kube_log_end(const struct kube_kind_state *ks);
+void kube_log_trim(struct kube_kind_state *ks, uint64_t pos);
+const struct kube_obj *kube_store_get(const struct kube_kind_state *ks, const char *key);
 
 /* kube_store_synced - every policy kind and the Node listed at least once (or
  * known absent); the DaemonSet watch does not hold the table back. Locks. */

@@ -74,6 +74,7 @@ cluster_free(struct cluster *cl)
 	strmap_free(&cl->parent_index);
 	strmap_free(&cl->node_index);
 	strmap_free(&cl->wep_index);
+	free(cl->born);
 	cluster_retired_free(cl);
 	free(cl->retired_heps);
 	free(cl->retired);

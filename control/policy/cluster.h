@@ -92,6 +92,12 @@ struct cluster {
 	struct strmap node_index;	/* node name -> index in nodes */
 	uint64_t hep_cfg;		/* what the auto host endpoints were made under */
 	struct strmap wep_index;	/* "ns/name" -> index in weps */
+	uint64_t pod_log;		/* the store's Pod change log read up to here */
+	size_t *born;			/* indices in weps of the pods this sync made */
+	size_t nborn;
+	size_t borncap;
+	uint64_t pod_syncs_full;	/* syncs that read every pod ... */
+	uint64_t pod_syncs_log;		/* ... and those that read only the changed ones */
 	unsigned round;			/* the current sync */
 	bool parents_changed;		/* a parent's labels changed in this sync */
 	bool fresh;			/* this sync started from nothing */

@@ -1,7 +1,8 @@
 /*
  * test_endpoints_sync.c - the cluster kept between reloads (endpoints_load
  * on a cluster it filled before) against one built from nothing, after each
- * of 400 random changes to the store: pods added, relabelled, moved between
+ * of 400 rounds of one to four random changes to the store (the pods found
+ * by the store's change log, or by a walk after a relist): pods added, relabelled, moved between
  * service accounts, given no address or the host's network, deleted;
  * namespaces and service accounts labelled, relabelled, deleted; nodes
  * added, relabelled, readdressed, deleted; the same text again; a relist.
@@ -269,7 +270,8 @@ test_kept_equals_fresh(void **state)
 		unsigned ci = (unsigned)(step / 50) % 3;
 		char *da, *db;
 
-		random_change(&st);
+		for (uint32_t k = 1 + rnd(4); k > 0; k--)
+			random_change(&st);
 		labels_init(&a.labels);
 		labels_init(&b.labels);
 		cluster_init(&fresh);
@@ -289,10 +291,13 @@ test_kept_equals_fresh(void **state)
 		labels_free(&a.labels);
 		labels_free(&b.labels);
 	}
-	print_message("# 400 random changes: %u retired an endpoint or changed a parent\n",
-		      changed);
+	print_message("# 400 rounds: %u retired an endpoint or changed a parent; pods by the "
+		      "change log %llu times, by a walk %llu\n", changed,
+		      (unsigned long long)kept.pod_syncs_log, (unsigned long long)kept.pod_syncs_full);
 	assert_true(changed > 50);
 	assert_true(pods_seen > 300);
+	assert_true(kept.pod_syncs_log > 250);	/* the change log did most of them */
+	assert_true(kept.pod_syncs_full > 10);	/* relists: the walk */
 	polset_free(&kcc);
 	cluster_free(&kept);
 	kube_store_free(&st);
@@ -387,7 +392,8 @@ test_cache_equals_fresh(void **state)
 		struct ruleset *ra, *rb;
 		struct cluster fresh;
 
-		random_change(&st);
+		for (uint32_t k = 1 + rnd(4); k > 0; k--)
+			random_change(&st);
 		labels_init(&a.labels);
 		labels_init(&b.labels);
 		cluster_init(&fresh);

@@ -1,7 +1,7 @@
 /*
  * test_kstore.c - the Kubernetes object store (control/k8s/kstore.c): add,
  * replace, delete and relist objects, the version and eventfd that wake
- * the control loop, the synced and absent flags, the keys and copies made
+ * the control loop, the synced and absent flags, the Pods' change log, the keys and copies made
  * of API objects, the growing buffer the API client reads bodies into (and
  * its limit), and the tokens and escaping that go into URLs.
  */
@@ -312,6 +312,76 @@ test_obj_make(void **state)
 	assert_int_equal(strlen(key), 253 + 1 + 63);
 }
 
+/* The keys the log holds since @pos, joined by spaces ("-" when it cannot say). */
+static const char *
+log_text(const struct kube_kind_state *ks, uint64_t pos)
+{
+	static char out[256];
+	char *const *keys;
+	size_t n, o = 0;
+
+	if (!kube_log_since(ks, pos, &keys, &n))
+		return "-";
+	out[0] = '\0';
+	for (size_t i = 0; i < n; i++)
+		o += (size_t)snprintf(out + o, sizeof(out) - o, "%s%s", i ? " " : "", keys[i]);
+	return out;
+}
+
+/* Pods keep a change log: what a reload reads instead of every pod. */
+static void
+test_change_log(void **state)
+{
+	struct kube_store *st = *state;
+	struct kube_kind_state *ks = &st->kinds[KK_POD];
+	struct kube_obj *v;
+	uint64_t pos;
+
+	assert_false(st->kinds[KK_NODE].logged);	/* only the Pods keep one */
+	assert_int_equal(kstore_upsert(st, KK_NODE, "n1", "{}", 2), 0);
+	assert_string_equal(log_text(&st->kinds[KK_NODE], 0), "-");
+
+	pos = kube_log_end(ks);
+	assert_string_equal(log_text(ks, pos), "");
+	assert_int_equal(kstore_upsert(st, KK_POD, "a/p1", "{\"x\":1}", 7), 0);
+	assert_int_equal(kstore_upsert(st, KK_POD, "a/p2", "{\"x\":1}", 7), 0);
+	assert_int_equal(kstore_upsert(st, KK_POD, "a/p1", "{\"x\":1}", 7), 0);	/* same text */
+	assert_int_equal(kstore_upsert(st, KK_POD, "a/p1", "{\"x\":2}", 7), 0);
+	kstore_delete(st, KK_POD, "a/p2");
+	kstore_delete(st, KK_POD, "a/gone");		/* never stored: no change */
+	assert_string_equal(log_text(ks, pos), "a/p1 a/p2 a/p1 a/p2");
+	assert_non_null(kube_store_get(ks, "a/p1"));
+	assert_null(kube_store_get(ks, "a/p2"));
+
+	/* a reader that read two entries sees the rest; trimmed, the old position is gone */
+	assert_string_equal(log_text(ks, pos + 2), "a/p1 a/p2");
+	kube_log_trim(ks, pos + 2);
+	assert_string_equal(log_text(ks, pos), "-");
+	assert_string_equal(log_text(ks, pos + 2), "a/p1 a/p2");
+	assert_string_equal(log_text(ks, kube_log_end(ks) + 1), "-");	/* not of this store */
+
+	/* a relist that changed something: every reader reads it all */
+	pos = kube_log_end(ks);
+	v = calloc(1, sizeof(*v));
+	assert_non_null(v);
+	v[0].key = strdup("a/p3");
+	v[0].json = strdup("{}");
+	kstore_replace(st, KK_POD, v, 1, false);
+	assert_string_equal(log_text(ks, pos), "-");
+	pos = kube_log_end(ks);
+	assert_string_equal(log_text(ks, pos), "");
+
+	/* too long a log is dropped */
+	for (int i = 0; i <= KUBE_LOG_MAX; i++) {
+		char key[32];
+
+		snprintf(key, sizeof(key), "a/q%d", i);
+		assert_int_equal(kstore_upsert(st, KK_POD, key, "{}", 2), 0);
+	}
+	assert_string_equal(log_text(ks, pos), "-");
+	assert_true(ks->nlog <= KUBE_LOG_MAX);
+}
+
 int
 main(void)
 {
@@ -319,6 +389,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_upsert_delete, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_index, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_replace_synced_absent, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_change_log, setup, teardown),
 		cmocka_unit_test(test_buf_append),
 		cmocka_unit_test(test_tokens_and_escape),
 		cmocka_unit_test(test_obj_make),
