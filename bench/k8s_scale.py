@@ -635,8 +635,7 @@ def cmd_churn(a):
     pcpu0 = sum(v[1] for v in cpu0.values())
     ds = [threading.Thread(target=driver, args=(a.pod_rate, pod_event, 6), daemon=True),
           threading.Thread(target=driver, args=(a.node_rate, node_event, 2), daemon=True)]
-    for d in ds:
-        d.start()
+    _ = [d.start() for d in ds]
 
     # policy changes under churn: patch, then TCP connects every 5 ms from
     # the client namespace until the verdict flips
@@ -681,15 +680,13 @@ def cmd_churn(a):
     while time.monotonic() < t_start + a.seconds:
         time.sleep(0.1)
     stop.set()
-    for d in ds:
-        d.join(10)
+    _ = [d.join(10) for d in ds]
     t_end = time.monotonic()
     cpu1, b1 = thread_cpu(nfq), nft_bytes()
     win = t_end - t_start
     lines = log_lines(a.log)[log0:]
     pub = [l for l in lines if "table published" in l]
     unch = [l for l in lines if "table unchanged" in l]
-    cms = [float(m.group(1)) for l in pub + unch for m in [re.search(r"compile_ms=([0-9.]+)", l)] if m]
 
     def cpu_pct(t0v, t1v):
         return (t1v - t0v) / hz / win * 100
@@ -715,9 +712,11 @@ def cmd_churn(a):
         for v, tid, comm in per[:6]) + " (%d threads)" % len(per))
     print("  reloads: %d table published, %d table unchanged (%.2f/s)"
           % (len(pub), len(unch), (len(pub) + len(unch)) / win))
-    if cms:
-        print("  compile_ms: median %.1f  p90 %.1f  p99 %.1f  max %.1f  (n=%d)"
-              % (pct(cms, .5), pct(cms, .9), pct(cms, .99), max(cms), len(cms)))
+    for field in ("compile_ms", "load_ms", "rules_ms", "total_ms"):
+        v = [float(m.group(1)) for l in pub + unch for m in [re.search(field + r"=([0-9.]+)", l)] if m]
+        if v:
+            print("  %s: median %.1f  p90 %.1f  p99 %.1f  max %.1f  (n=%d)"
+                  % (field, pct(v, .5), pct(v, .9), pct(v, .99), max(v), len(v)))
     print("  nfqwall RSS at the end: VmRSS %s MiB, VmHWM %s MiB" % (r.get("VmRSS"), r.get("VmHWM")))
     if b0 >= 0 and b1 >= 0:
         print("  bytes from the API to nfqwall: %d (%.0f B/s)" % (b1 - b0, (b1 - b0) / win))

@@ -15,6 +15,7 @@
 
 #include "compiler.h"
 #include "cluster.h"
+#include "confirm.h"
 #include "daemon.h"
 #include "fjournal.h"
 #include "fwrules.h"
@@ -69,6 +70,7 @@ struct ctl {
 	uint64_t markcheck_ns;		/* when the mark bits were last checked */
 	struct guard guard;		/* the lockout guard's lifelines (guard.h) */
 	char guard_refusal[1100];	/* the last cut logged ("": none since) */
+	struct confirm cf;		/* ... and its real connections after a change (confirm.h) */
 };
 
 /* ctl_set_detail - what /readyz says besides ready or not (under d.lock). */

@@ -102,6 +102,24 @@ guard_add_url(struct guard *g, const char *url, char *why, size_t whylen)
 	return add_hostport(g, name, hp, why, whylen);
 }
 
+int
+guard_add_service(struct guard *g, const char *host, const char *port, char *why, size_t whylen)
+{
+	char hp[GUARD_HOST_MAX + 16], name[sizeof(hp) + 8];
+	int err;
+
+	if (strlen(host) > GUARD_HOST_MAX) {
+		snprintf(why, whylen, "KUBERNETES_SERVICE_HOST is too long");
+		return -EINVAL;
+	}
+	snprintf(hp, sizeof(hp), strchr(host, ':') ? "[%s]:%s" : "%s:%s", host, port);
+	snprintf(name, sizeof(name), "tcp:%s", hp);
+	err = add_hostport(g, name, hp, why, whylen);
+	if (err == 0)
+		g->v[g->n - 1].connect_only = true;
+	return err;
+}
+
 void
 guard_resolve(struct guard *g)
 {
@@ -130,39 +148,62 @@ guard_resolve(struct guard *g)
 	}
 }
 
-/* The source address the node's routes pick for @l (a UDP connect sends nothing). */
-static bool
-route_source(const struct lifeline *l, struct addr *src)
+socklen_t
+guard_sockaddr(const struct lifeline *l, struct sockaddr_storage *ss)
 {
-	struct sockaddr_storage ss = { 0 };
-	socklen_t len;
-	int fd = socket(l->family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	bool ok = false;
-
-	if (fd < 0)
-		return false;
+	memset(ss, 0, sizeof(*ss));
 	if (l->family == AF_INET) {
-		struct sockaddr_in *s = (struct sockaddr_in *)&ss;
+		struct sockaddr_in *s = (struct sockaddr_in *)ss;
 
 		s->sin_family = AF_INET;
 		s->sin_port = htons(l->port);
 		addr_to_bytes(&l->addr, AF_INET, (uint8_t *)&s->sin_addr);
-		len = sizeof(*s);
-	} else {
-		struct sockaddr_in6 *s = (struct sockaddr_in6 *)&ss;
+		return sizeof(*s);
+	}
+	struct sockaddr_in6 *s = (struct sockaddr_in6 *)ss;
 
-		s->sin6_family = AF_INET6;
-		s->sin6_port = htons(l->port);
-		addr_to_bytes(&l->addr, AF_INET6, s->sin6_addr.s6_addr);
-		len = sizeof(*s);
+	s->sin6_family = AF_INET6;
+	s->sin6_port = htons(l->port);
+	addr_to_bytes(&l->addr, AF_INET6, s->sin6_addr.s6_addr);
+	return sizeof(*s);
+}
+
+bool
+guard_local_end(int fd, uint8_t family, struct addr *src, uint16_t *sport)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) != 0 || ss.ss_family != family)
+		return false;
+	if (family == AF_INET) {
+		const struct sockaddr_in *s = (const struct sockaddr_in *)&ss;
+
+		addr_from_bytes(src, (const uint8_t *)&s->sin_addr, AF_INET);
+		*sport = ntohs(s->sin_port);
+	} else {
+		const struct sockaddr_in6 *s = (const struct sockaddr_in6 *)&ss;
+
+		addr_from_bytes(src, s->sin6_addr.s6_addr, AF_INET6);
+		*sport = ntohs(s->sin6_port);
 	}
-	if (connect(fd, (struct sockaddr *)&ss, len) == 0 &&
-	    getsockname(fd, (struct sockaddr *)&ss, &len) == 0) {
-		addr_from_bytes(src, l->family == AF_INET ?
-				     (const uint8_t *)&((struct sockaddr_in *)&ss)->sin_addr :
-				     ((struct sockaddr_in6 *)&ss)->sin6_addr.s6_addr, l->family);
-		ok = true;
-	}
+	return true;
+}
+
+/* The source address the node's routes pick for @l (a UDP connect sends nothing). */
+static bool
+route_source(const struct lifeline *l, struct addr *src)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = guard_sockaddr(l, &ss);
+	int fd = socket(l->family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	uint16_t port;
+	bool ok;
+
+	if (fd < 0)
+		return false;
+	ok = connect(fd, (struct sockaddr *)&ss, len) == 0 && guard_local_end(fd, l->family, src,
+									     &port);
 	close(fd);
 	return ok;
 }
@@ -180,33 +221,39 @@ iface_of(const struct hostenv *env, const struct addr *a, uint8_t family)
 }
 
 void
-guard_judge(const struct lifeline *l, const struct ruleset *rs, const struct hostenv *env,
-	    struct guard_verdict *out)
+guard_key(const struct lifeline *l, const struct addr *src, uint16_t sport,
+	  const struct hostenv *env, struct pkt_key *k)
 {
-	struct eval_input in;
+	memset(k, 0, sizeof(*k));
+	k->family = l->family;
+	k->proto = IPPROTO_TCP;
+	k->flags = PKT_F_PORTS;
+	k->ct = CT_NEW;
+	k->sport = sport;
+	k->dport = l->port;
+	k->len = l->family == AF_INET ? 60 : 80;
+	k->dst = l->addr;
+	if (src != NULL) {
+		k->src = *src;
+		k->oif = env != NULL ? iface_of(env, src, l->family) : 0;
+	}
+}
+
+/* How @rs judges the packet @in along its whole path, into @out. */
+static void
+judge(const struct eval_input *in, const struct ruleset *rs, struct guard_verdict *out)
+{
 	struct walk_result *w = malloc(sizeof(*w));
 	const struct decision *d;
 
 	memset(out, 0, sizeof(*out));
 	out->allow = true;
-	if (w == NULL || l->family == 0) {
+	if (w == NULL || in->k.family == 0 || rs == NULL) {
 		free(w);
 		snprintf(out->why, sizeof(out->why), "not judged");
 		return;
 	}
-	memset(&in, 0, sizeof(in));
-	in.path = PATH_LOCAL_OUT;
-	in.k.family = l->family;
-	in.k.proto = IPPROTO_TCP;
-	in.k.flags = PKT_F_PORTS;
-	in.k.ct = CT_NEW;
-	in.k.sport = GUARD_SPORT;
-	in.k.dport = l->port;
-	in.k.len = l->family == AF_INET ? 60 : 80;
-	in.k.dst = l->addr;
-	if (route_source(l, &in.k.src))
-		in.k.oif = iface_of(env, &in.k.src, l->family);
-	walk_ruleset(rs, &in, w);
+	walk_ruleset(rs, in, w);
 	d = &w->final;
 	out->allow = d->allow;
 	if (d->policy != NULL && d->rule >= 0)
@@ -223,13 +270,72 @@ guard_judge(const struct lifeline *l, const struct ruleset *rs, const struct hos
 	free(w);
 }
 
+void
+guard_judge_key(const struct pkt_key *k, const struct ruleset *rs, struct guard_verdict *out)
+{
+	struct eval_input in;
+
+	memset(&in, 0, sizeof(in));
+	in.path = PATH_LOCAL_OUT;
+	in.k = *k;
+	judge(&in, rs, out);
+}
+
+void
+guard_explain_cut(const struct pkt_key *k, const struct ruleset *rs, char *why, size_t whylen)
+{
+	struct guard_verdict syn, answer;
+	struct eval_input in;
+
+	guard_judge_key(k, rs, &syn);
+	if (!syn.allow) {
+		snprintf(why, whylen, "the SYN is %s", syn.why);
+		return;
+	}
+	/* the answer, in the reply direction: what only untracked policy judges again */
+	memset(&in, 0, sizeof(in));
+	in.path = PATH_LOCAL_IN;
+	in.k = *k;
+	in.k.src = k->dst;
+	in.k.dst = k->src;
+	in.k.sport = k->dport;
+	in.k.dport = k->sport;
+	in.k.iif = k->oif;
+	in.k.oif = 0;
+	in.k.ct = CT_ESTABLISHED;
+	in.k.ct_reply = 1;
+	judge(&in, rs, &answer);
+	if (!answer.allow)
+		snprintf(why, whylen, "the SYN is %s; the answer is %s", syn.why, answer.why);
+	else
+		snprintf(why, whylen, "the SYN is %s and the answer allowed: not cut by this "
+			 "table's rules", syn.why);
+}
+
+void
+guard_judge(const struct lifeline *l, const struct ruleset *rs, const struct hostenv *env,
+	    struct guard_verdict *out)
+{
+	struct pkt_key k;
+	struct addr src;
+
+	if (l->family == 0) {
+		memset(out, 0, sizeof(*out));
+		out->allow = true;
+		snprintf(out->why, sizeof(out->why), "not judged");
+		return;
+	}
+	guard_key(l, route_source(l, &src) ? &src : NULL, GUARD_SPORT, env, &k);
+	guard_judge_key(&k, rs, out);
+}
+
 bool
 guard_check(const struct guard *g, const struct ruleset *cur, const struct ruleset *next,
 	    const struct hostenv *env, const struct lifeline **cut, struct guard_verdict *before,
 	    struct guard_verdict *after)
 {
 	for (size_t i = 0; i < g->n; i++) {
-		if (g->v[i].family == 0)
+		if (g->v[i].family == 0 || g->v[i].connect_only)
 			continue;
 		guard_judge(&g->v[i], cur, env, before);
 		if (!before->allow)

@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 #include "compiler.h"
 #include "hostenv.h"
@@ -29,6 +30,8 @@ struct lifeline {
 	uint16_t port;
 	struct addr addr;		/* resolved by guard_resolve */
 	uint8_t family;			/* 0: not resolved */
+	bool connect_only;		/* a Service address that kube-proxy rewrites before
+					 * the table sees it: never judged, only connected to */
 };
 
 struct guard {
@@ -50,6 +53,15 @@ int __must_check guard_add(struct guard *g, const char *spec, char *why, size_t 
 int __must_check guard_add_url(struct guard *g, const char *url, char *why, size_t whylen);
 
 /*
+ * guard_add_service - the in-cluster API server, @host and @port of the
+ * kubernetes Service (KUBERNETES_SERVICE_HOST and _PORT), as a lifeline
+ * connected to after a change but never judged: the table sees the address
+ * kube-proxy rewrites it to. Same returns.
+ */
+int __must_check guard_add_service(struct guard *g, const char *host, const char *port,
+				   char *why, size_t whylen);
+
+/*
  * guard_resolve - resolve every lifeline's host once (getaddrinfo, the
  * first address); one that does not resolve is logged and left out of
  * every judgment. Call at start, before the netfilter rules go in.
@@ -69,6 +81,31 @@ struct guard_verdict {
  */
 void guard_judge(const struct lifeline *l, const struct ruleset *rs, const struct hostenv *env,
 		 struct guard_verdict *out);
+
+/*
+ * guard_key - the SYN from @src:@sport (NULL: unknown, as for a lifeline
+ * with no route) to @l, through the interface of @env (NULL: none known)
+ * carrying @src.
+ * guard_judge_key - how @rs judges it at filter OUTPUT (the walk explain
+ * does); @rs NULL: not judged.
+ */
+void guard_key(const struct lifeline *l, const struct addr *src, uint16_t sport,
+	       const struct hostenv *env, struct pkt_key *k);
+void guard_judge_key(const struct pkt_key *k, const struct ruleset *rs, struct guard_verdict *out);
+
+/*
+ * guard_explain_cut - why @rs cuts the connection whose SYN is @k, as
+ * explain would say: the SYN's verdict and, when it is allowed, the
+ * answer's (untracked policy judges it again), into @why.
+ */
+void guard_explain_cut(const struct pkt_key *k, const struct ruleset *rs, char *why,
+		       size_t whylen);
+
+/* guard_sockaddr - @l as a socket address into @ss: its length. */
+socklen_t guard_sockaddr(const struct lifeline *l, struct sockaddr_storage *ss);
+
+/* guard_local_end - the local address and port of the socket @fd of @family. */
+bool guard_local_end(int fd, uint8_t family, struct addr *src, uint16_t *sport);
 
 /*
  * guard_check - may @next replace @cur? False when a lifeline @cur allows

@@ -114,8 +114,12 @@ static const char run_usage[] =
 	"                                               current one allows it is refused; with\n"
 	"                                               --kubernetes and --api-server, the API\n"
 	"                                               server is one (docs/operations.md)\n"
+	"  --confirm-timeout S   NFQWALL_CONFIRM_TIMEOUT  after a policy change, how long a\n"
+	"                                               real connection to each lifeline\n"
+	"                                               may take before the last confirmed\n"
+	"                                               policy is rolled back (default 10)\n"
 	"  --no-lockout-guard    NFQWALL_NO_LOCKOUT_GUARD=1  publish every table, lifelines\n"
-	"                                               or not\n"
+	"                                               or not; no connection checks\n"
 	"  --daemonset NS/NAME   NFQWALL_DAEMONSET      the DaemonSet running this daemon\n"
 	"                                               (--kubernetes): watched, and once it\n"
 	"                                               is deleted, SIGTERM removes the rules\n"
@@ -203,6 +207,7 @@ options_defaults(struct run_opts *o)
 	o->debounce_ms = 100;
 	o->policy_debounce_ms = 20;
 	o->debounce_max_ms = 1000;
+	o->confirm_timeout_s = 10;
 	o->limits = polset_limits_default;
 	o->limits.allow_unknown_fields = env_flag("NFQWALL_ALLOW_UNKNOWN_FIELDS");
 }
@@ -273,6 +278,9 @@ options_env_numbers(struct run_opts *o)
 	if ((s = getenv("NFQWALL_DEBOUNCE_MAX_MS")) &&
 	    parse_uint("NFQWALL_DEBOUNCE_MAX_MS", s, 600000, &o->debounce_max_ms))
 		return 2;
+	if ((s = getenv("NFQWALL_CONFIRM_TIMEOUT")) &&
+	    parse_uint("NFQWALL_CONFIRM_TIMEOUT", s, 600, &o->confirm_timeout_s))
+		return 2;
 	return options_env_limits(o);
 }
 
@@ -302,6 +310,7 @@ options_flags(int argc, char **argv, struct run_opts *o)
 		{ "policy-debounce-ms", required_argument, NULL, 'P' },
 		{ "lifeline", required_argument, NULL, 'Y' },
 		{ "no-lockout-guard", no_argument, NULL, 'g' },
+		{ "confirm-timeout", required_argument, NULL, 'Q' },
 		{ "kubernetes", no_argument, NULL, 'K' }, { "api-server", required_argument, NULL, 'S' },
 		{ "token-file", required_argument, NULL, 'T' }, { "ca-file", required_argument, NULL, 'C' },
 		{ "calico-api-group", required_argument, NULL, 'G' },
@@ -357,6 +366,10 @@ options_flags(int argc, char **argv, struct run_opts *o)
 		case 'g': o->no_lockout_guard = true; break;
 		case 'P':
 			if (parse_uint("--policy-debounce-ms", optarg, 60000, &o->policy_debounce_ms))
+				return 2;
+			break;
+		case 'Q':
+			if (parse_uint("--confirm-timeout", optarg, 600, &o->confirm_timeout_s))
 				return 2;
 			break;
 		case 'W':
@@ -480,6 +493,10 @@ options_check(int argc, char **argv, struct run_opts *o)
 	}
 	if (o->daemonset != NULL && !o->kubernetes) {
 		fprintf(stderr, "nfqwall run: --daemonset needs --kubernetes\n");
+		return 2;
+	}
+	if (o->confirm_timeout_s == 0) {
+		fprintf(stderr, "nfqwall run: --confirm-timeout must be 1 to 600 seconds\n");
 		return 2;
 	}
 	if (o->debounce_max_ms < o->debounce_ms)	/* a change waits at least the debounce */

@@ -50,6 +50,7 @@ struct run_opts {
 	size_t nlifelines;
 	const char *lifelines_env;	/* $NFQWALL_LIFELINES: comma-separated, before them */
 	bool no_lockout_guard;
+	unsigned confirm_timeout_s;	/* --confirm-timeout: a lifeline's connection after a change */
 	unsigned debounce_ms;
 	unsigned policy_debounce_ms;	/* quiet after a policy change, at most debounce_ms */
 	unsigned debounce_max_ms;	/* first pending change to the reload, at most */

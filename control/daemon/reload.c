@@ -248,6 +248,7 @@ struct reload {
 	uint32_t nentries;		/* of the table enforced after this reload */
 	bool widened;			/* published under the same generation (ruleset_widens) */
 	uint64_t t0, tload, t1;		/* start, objects loaded, table compiled */
+	bool restored;			/* the last confirmed policy, not the rolled-back one */
 };
 
 /* A reload that could not finish: count it, say why, keep the last good table. */
@@ -290,6 +291,8 @@ reload_load(struct ctl *c, struct reload *r, struct hostenv_opts *ho)
 
 		err = load_from_store(c, &r->ps, &c->cl, &r->ni, &r->ahc);
 		if (err == 0)
+			r->restored = confirm_reload_source(c, &r->ps, &err);
+		if (err == 0)
 			err = endpoints_netsets(&c->cl, &r->ps);
 		ho->cluster = &c->cl;
 		ho->selcache = c->selcache;
@@ -302,6 +305,8 @@ reload_load(struct ctl *c, struct reload *r, struct hostenv_opts *ho)
 		ho->nauto_heps = r->nself_heps;
 	} else {
 		err = polset_load_path(&r->ps, c->o.policy_dir);
+		if (err != -ENOMEM)
+			r->restored = confirm_reload_source(c, &r->ps, &err);
 	}
 	if (err == -ENOMEM)
 		return reload_fail(c, r, "load", err);
@@ -411,6 +416,8 @@ reload_guard(struct ctl *c, struct reload *r)
 	if (!c->have_table) {
 		/* nothing to keep instead (the daemon just started): enforced, and said */
 		for (size_t i = 0; i < c->guard.n; i++) {
+			if (c->guard.v[i].connect_only)
+				continue;
 			guard_judge(&c->guard.v[i], r->rs, &r->env, &after);
 			if (c->guard.v[i].family != 0 && !after.allow)
 				log_err("lockout guard: the first table denies a lifeline; enforced, as "
@@ -592,10 +599,12 @@ reload_install(struct ctl *c, struct reload *r, bool published)
 			 "node=%s hint=\"give HostEndpoints with spec.node, or --host-labels\"",
 			 c->o.node);
 	if (r->ps.nrejected > 0)
-		ctl_set_detail(c, "enforcing generation %llu; %zu invalid objects were skipped",
-			       (unsigned long long)c->gen, r->ps.nrejected);
+		ctl_set_detail(c, "enforcing generation %llu; %zu invalid objects were skipped%s%s",
+			       (unsigned long long)c->gen, r->ps.nrejected,
+			       r->restored ? "; " : "", r->restored ? c->cf.note : "");
 	else
-		ctl_set_detail(c, "enforcing generation %llu", (unsigned long long)c->gen);
+		ctl_set_detail(c, "enforcing generation %llu%s%s", (unsigned long long)c->gen,
+			       r->restored ? "; " : "", r->restored ? c->cf.note : "");
 }
 
 int
@@ -630,6 +639,7 @@ reload_policy(struct ctl *c, const char *why)
 	STAT_ADD(c->d.reloads, 1);
 	polset_init(&r.ps);
 	r.ps.limits = c->o.limits;
+	r.ps.keep_sources = c->guard.n > 0;	/* what a rollback would load again */
 	labels_init(&r.ni.labels);
 	err = reload_load(c, &r, &ho);
 	r.tload = mono_ns();
@@ -645,6 +655,7 @@ reload_policy(struct ctl *c, const char *why)
 		r.rs = NULL;		/* published, or freed as unchanged */
 		reload_publish_staged(c, &r);
 		reload_install(c, &r, published);
+		confirm_enforced(c, &r.ps, &r.env, r.restored);
 		/* with a policy directory, ready once a table is enforced by running workers */
 		if (!c->o.kubernetes && c->nworkers > 0)
 			STAT_SET(c->d.ready, 1);

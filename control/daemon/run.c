@@ -210,13 +210,15 @@ static int
 event_loop(struct ctl *c)
 {
 	for (;;) {
-		struct pollfd p[5] = {
+		struct pollfd p[5 + GUARD_MAX_LIFELINES] = {
 			{ c->sfd, POLLIN, 0 }, { c->tfd, POLLIN, 0 }, { c->ifd, POLLIN, 0 },
 			{ c->nlfd, POLLIN, 0 }, { c->o.kubernetes ? c->store.efd : -1, POLLIN, 0 },
 		};
-		int n = poll(p, 5, 1000);
+		size_t np = 5 + confirm_pollfds(c, p + 5, GUARD_MAX_LIFELINES);
+		int n = poll(p, np, confirm_wait_ms(c, 1000));
 
 		STAT_SET(c->d.control_heartbeat_ns, mono_ns());
+		confirm_tick(c);	/* the lockout guard's connections, if any */
 		if (mono_ns() - c->markcheck_ns > MARKCHECK_PERIOD_NS)
 			check_marks(c, false, true);
 		if (n < 0 && errno != EINTR)
@@ -421,14 +423,21 @@ setup_guard(struct ctl *c)
 	 * ClusterIP is rewritten by kube-proxy before the table sees it) */
 	if (err == 0 && c->o.kubernetes && c->o.api_server != NULL)
 		err = guard_add_url(&c->guard, c->o.api_server, why, sizeof(why));
+	/* in the cluster, the kubernetes Service: connected to after a change, not judged */
+	else if (err == 0 && c->o.kubernetes && getenv("KUBERNETES_SERVICE_HOST") != NULL &&
+		 getenv("KUBERNETES_SERVICE_PORT") != NULL && c->guard.n < GUARD_MAX_LIFELINES)
+		err = guard_add_service(&c->guard, getenv("KUBERNETES_SERVICE_HOST"),
+					getenv("KUBERNETES_SERVICE_PORT"), why, sizeof(why));
 	if (err < 0) {
 		fprintf(stderr, "nfqwall run: %s\n", why);
 		return 2;
 	}
 	guard_resolve(&c->guard);
 	for (size_t i = 0; i < c->guard.n; i++)
-		log_info("lockout guard: lifeline", "lifeline=%s resolved=%s", c->guard.v[i].name,
-			 c->guard.v[i].family ? "yes" : "no");
+		log_info("lockout guard: lifeline", "lifeline=%s resolved=%s judged=%s",
+			 c->guard.v[i].name, c->guard.v[i].family ? "yes" : "no",
+			 c->guard.v[i].connect_only ? "no (a Service address: connected to only)" :
+						      "yes");
 	return 0;
 }
 
@@ -619,6 +628,7 @@ run_main(int argc, char **argv)
 
 	memset(&c, 0, sizeof(c));
 	c.ifd = c.nlfd = c.sfd = c.tfd = c.store.efd = -1;
+	confirm_init(&c.cf);
 	rc = run_prepare(&c, argc, argv);
 	if (rc != 0)
 		return rc < 0 ? 0 : rc;
@@ -689,6 +699,7 @@ out:
 	labels_free(&c.host_labels);
 	cluster_free(&c.cl);
 	selcache_free(c.selcache);
+	confirm_free(&c.cf);
 	return rc;
 }
 

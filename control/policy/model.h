@@ -296,8 +296,23 @@ int __must_check polset_limits_set(struct polset_limits *l, const char *name, co
 int __must_check polset_limits_option(struct polset_limits *l, int opt, const char *value,
 				      char *why, size_t whylen);
 
+/* One document stream as it was read: a file, or a Kubernetes object's text. */
+struct polsrc {
+	char *name;
+	char *text;
+	size_t len;
+};
+
+/* FNV-1a, 64 bits: what polset.digest starts from. */
+#define POLSET_DIGEST_EMPTY	0xcbf29ce484222325ull
+
 struct polset {
 	struct polset_limits limits;	/* polset_init sets the defaults; set before loading */
+	bool keep_sources;		/* set before loading: keep a copy of every stream */
+	uint64_t digest;		/* of every stream's name and bytes, in load order */
+	struct polsrc *sources;		/* with keep_sources: the streams, in load order */
+	size_t nsources;
+	size_t sourcecap;
 	struct policy **policies;	/* GlobalNetworkPolicy and StagedGlobalNetworkPolicy */
 	size_t npolicies;
 	struct hep **heps;
@@ -340,6 +355,20 @@ int polset_load_path(struct polset *ps, const char *path);
 
 /* polset_load_buffer - the same for an in-memory document stream. */
 int polset_load_buffer(struct polset *ps, const char *name, const char *buf, size_t len);
+
+/*
+ * polset_take_sources - move the streams kept (keep_sources) out of @ps
+ * into *@v, *@n (the caller frees them with polsrc_free); @ps keeps its
+ * digest.
+ */
+void polset_take_sources(struct polset *ps, struct polsrc **v, size_t *n);
+
+/* polset_load_sources - load streams kept earlier, in their order. Same returns as
+ * polset_load_buffer (the first problem). */
+int polset_load_sources(struct polset *ps, const struct polsrc *v, size_t n);
+
+/* polsrc_free - release @n streams and the array. */
+void polsrc_free(struct polsrc *v, size_t n);
 
 /* polset_tier - the tier object named @name, or NULL. */
 const struct tier *polset_tier(const struct polset *ps, const char *name);

@@ -29,13 +29,72 @@ polset_init(struct polset *ps)
 {
 	memset(ps, 0, sizeof(*ps));
 	ps->limits = polset_limits_default;
+	ps->digest = POLSET_DIGEST_EMPTY;
 	diags_init(&ps->diags);
+}
+
+void
+polsrc_free(struct polsrc *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(v[i].name);
+		free(v[i].text);
+	}
+	free(v);
+}
+
+void
+polset_take_sources(struct polset *ps, struct polsrc **v, size_t *n)
+{
+	*v = ps->sources;
+	*n = ps->nsources;
+	ps->sources = NULL;
+	ps->nsources = ps->sourcecap = 0;
+}
+
+static void
+digest_add(uint64_t *h, const char *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		*h ^= (uint8_t)p[i];
+		*h *= 0x100000001b3ull;
+	}
+}
+
+/* A stream is loaded: into the digest, and kept when asked. -ENOMEM only when a copy
+ * could not be made. */
+static int
+source_note(struct polset *ps, const char *name, const char *buf, size_t len)
+{
+	struct polsrc *s;
+
+	digest_add(&ps->digest, name, strlen(name) + 1);
+	digest_add(&ps->digest, buf, len);
+	digest_add(&ps->digest, "", 1);
+	if (!ps->keep_sources)
+		return 0;
+	if (ARRAY_PUSH_ROOM(ps->sources, ps->sourcecap, ps->nsources) < 0)
+		return -ENOMEM;
+	s = &ps->sources[ps->nsources];
+	s->name = strdup(name);
+	s->text = malloc(len + 1);
+	if (s->name == NULL || s->text == NULL) {
+		free(s->name);
+		free(s->text);
+		return -ENOMEM;
+	}
+	memcpy(s->text, buf, len);
+	s->text[len] = '\0';
+	s->len = len;
+	ps->nsources++;
+	return 0;
 }
 
 void
 polset_free(struct polset *ps)
 {
 	struct polset_limits limits;
+	bool keep;
 
 	for (size_t i = 0; i < ps->npolicies; i++)
 		policy_free(ps->policies[i]);
@@ -61,9 +120,12 @@ polset_free(struct polset *ps)
 	strmap_free(&ps->file_index);
 	strmap_free(&ps->obj_index);
 	diags_free(&ps->diags);
+	polsrc_free(ps->sources, ps->nsources);
 	limits = ps->limits;
+	keep = ps->keep_sources;
 	polset_init(ps);
 	ps->limits = limits;
+	ps->keep_sources = keep;
 }
 
 const struct tier *
@@ -420,21 +482,50 @@ polset_load_buffer(struct polset *ps, const char *name, const char *buf, size_t 
 {
 	struct ydoc_limits lim = polset_ydoc_limits(ps);
 	struct ydocs docs;
-	int err = ydocs_load(&docs, name, buf, len, &lim, &ps->diags);
+	int err;
 
+	if (source_note(ps, name, buf, len) < 0) {
+		diag_add(&ps->diags, DIAG_ERROR, name, 0, 0, NULL, NULL, "out of memory");
+		return -ENOMEM;
+	}
+	err = ydocs_load(&docs, name, buf, len, &lim, &ps->diags);
 	return polset_load_loaded(ps, name, &docs, err);
 }
 
+int
+polset_load_sources(struct polset *ps, const struct polsrc *v, size_t n)
+{
+	int err = 0;
+
+	for (size_t i = 0; i < n && err != -ENOMEM; i++) {
+		int e = polset_load_buffer(ps, v[i].name, v[i].text, v[i].len);
+
+		if (e < 0 && err == 0)
+			err = e;
+		if (e == -ENOMEM)
+			err = e;
+	}
+	return err;
+}
+
 /* A file: only a regular one (a symbolic link to one is fine), read without
- * blocking, at most max_file_bytes of it (ydocs_load). */
+ * blocking, at most max_file_bytes of it (ydocs_read_file). */
 static int
 polset_load_file(struct polset *ps, const char *path)
 {
 	struct ydoc_limits lim = polset_ydoc_limits(ps);
-	struct ydocs docs;
-	int err = ydocs_load(&docs, path, NULL, 0, &lim, &ps->diags);
+	char *buf = NULL;
+	size_t len = 0;
+	int err = ydocs_read_file(path, &lim, &buf, &len, &ps->diags);
 
-	return polset_load_loaded(ps, path, &docs, err);
+	if (err < 0) {		/* recorded; loaded as a stream with no document */
+		struct ydocs none = { .file = strdup(path) };
+
+		return polset_load_loaded(ps, path, &none, none.file != NULL ? err : -ENOMEM);
+	}
+	err = polset_load_buffer(ps, path, buf, len);
+	free(buf);
+	return err;
 }
 
 static bool

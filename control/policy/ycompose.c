@@ -440,10 +440,9 @@ yc_run(struct ycomp *yc, struct ydocs *docs)
 	}
 }
 
-/* The text of @path into *@owned: 0, or the error (recorded in @d). */
-static int
-yc_read_file(const char *path, const struct ydoc_limits *lim, char **owned, size_t *len,
-	     struct diags *d)
+int
+ydocs_read_file(const char *path, const struct ydoc_limits *lim, char **owned, size_t *len,
+		struct diags *d)
 {
 	mode_t mode;
 	int err = readfile_regular(path, lim->max_bytes, owned, len, &mode);
@@ -472,7 +471,7 @@ ydocs_load(struct ydocs *docs, const char *path, const char *buf, size_t len,
 	if (docs->file == NULL)
 		return -ENOMEM;
 	if (buf == NULL) {
-		err = yc_read_file(path, yc.lim, &owned, &len, d);
+		err = ydocs_read_file(path, yc.lim, &owned, &len, d);
 		if (err < 0)
 			return err;
 		buf = owned;

@@ -48,6 +48,14 @@ struct ydoc_limits {
 extern const struct ydoc_limits ydoc_limits_default;
 
 /*
+ * ydocs_read_file - the text of @path into *@owned (malloc'd) and *@len, as
+ * ydocs_load reads it (a regular file, without blocking, at most
+ * @lim->max_bytes): 0, or -errno, -EFBIG or -ENOMEM (recorded in @d).
+ */
+int __must_check ydocs_read_file(const char *path, const struct ydoc_limits *lim, char **owned,
+				 size_t *len, struct diags *d);
+
+/*
  * ydocs_load - parse every document of @path (or of @buf/@len when @buf is
  * not NULL; @path is then only the name used in diagnostics), within @lim
  * (NULL: ydoc_limits_default). A file must be a regular file (symbolic

@@ -227,6 +227,7 @@ Options left null, empty or false render nothing, so the daemon's defaults apply
   (list "debounceMs" "NFQWALL_DEBOUNCE_MS")
   (list "debounceMaxMs" "NFQWALL_DEBOUNCE_MAX_MS")
   (list "policyDebounceMs" "NFQWALL_POLICY_DEBOUNCE_MS")
+  (list "confirmTimeout" "NFQWALL_CONFIRM_TIMEOUT")
   (list "maxFileBytes" "NFQWALL_MAX_FILE_BYTES")
   (list "maxObjectBytes" "NFQWALL_MAX_OBJECT_BYTES")
   (list "maxNodes" "NFQWALL_MAX_NODES")
