@@ -275,14 +275,38 @@ first_cut(const struct confirm *cf, size_t n)
 	return -1;
 }
 
+void
+confirm_event(struct ctl *c, const struct guard_verdict *v, const char *reason,
+	      const char *message)
+{
+	const char *gv = c->store.group_version;
+	char name[300], uid[64];
+
+	if (!c->o.kubernetes || c->kube == NULL)
+		return;
+	if (v != NULL && v->policy[0] != '\0' && gv[0] != '\0') {
+		/* the stored v1 form prefixes default-tier names with "default." */
+		bool v1 = strncmp(gv, "crd.", 4) == 0 && strcmp(v->tier, "default") == 0 &&
+			  strncmp(v->policy, "default.", 8) != 0;
+
+		snprintf(name, sizeof(name), "%s%s", v1 ? "default." : "", v->policy);
+		kube_store_uid(&c->store, KK_GNP, name, uid, sizeof(uid));
+		kube_event(c->kube, gv, "GlobalNetworkPolicy", name, uid, reason, message);
+	} else {	/* no policy to name (a profile, the end of a tier): the Node */
+		kube_store_uid(&c->store, KK_NODE, c->o.node, uid, sizeof(uid));
+		kube_event(c->kube, "v1", "Node", c->o.node, uid, reason, message);
+	}
+}
+
 /* The candidate cut lifeline @i: bring back the last confirmed policy. */
 static void
 roll_back(struct ctl *c, size_t i)
 {
 	struct confirm *cf = &c->cf;
+	struct guard_verdict v;
 	char why[600];
 
-	guard_explain_cut(&cf->p[i].k, ruleset_current(), why, sizeof(why));	/* the publisher's */
+	guard_explain_cut(&cf->p[i].k, ruleset_current(), why, sizeof(why), &v);	/* publisher's */
 	STAT_ADD(c->d.policy_rollbacks, 1);
 	log_err("lockout guard: the new policy cut a lifeline; rolling back to the last "
 		"confirmed policy", "lifeline=%s result=\"%s\" waited_ms=%llu explain=\"%s\" "
@@ -292,6 +316,7 @@ roll_back(struct ctl *c, size_t i)
 	snprintf(cf->note, sizeof(cf->note), "rolled back: the policy enforced at generation %llu "
 		 "cut lifeline %s (%s: %s); it stays out until it changes",
 		 (unsigned long long)c->gen, c->guard.v[i].name, probe_result(&cf->p[i]), why);
+	confirm_event(c, &v, "LockoutGuardRollback", cf->note);
 	cf->rejected = cf->cand.digest;
 	cf->cut = i;
 	cf->phase = CF_ROLLBACK;

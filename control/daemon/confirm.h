@@ -102,6 +102,14 @@ size_t confirm_pollfds(const struct ctl *c, struct pollfd *p, size_t max);
 /* confirm_wait_ms - how long the event loop may sleep for the probes (at most @max_ms). */
 int confirm_wait_ms(const struct ctl *c, int max_ms);
 
+/*
+ * confirm_event - in Kubernetes mode, a Warning Event with @reason and
+ * @message about the GlobalNetworkPolicy of @v (as the API group in use
+ * names it), or about this Node when @v names no policy.
+ */
+void confirm_event(struct ctl *c, const struct guard_verdict *v, const char *reason,
+		   const char *message);
+
 /* confirm_tick - see to the probes: settle them, act on what they found. */
 void confirm_tick(struct ctl *c);
 

@@ -256,6 +256,10 @@ judge(const struct eval_input *in, const struct ruleset *rs, struct guard_verdic
 	walk_ruleset(rs, in, w);
 	d = &w->final;
 	out->allow = d->allow;
+	if (d->policy != NULL && d->tier != NULL) {	/* a profile has no tier */
+		snprintf(out->tier, sizeof(out->tier), "%s", d->tier);
+		snprintf(out->policy, sizeof(out->policy), "%s", d->policy);
+	}
 	if (d->policy != NULL && d->rule >= 0)
 		snprintf(out->why, sizeof(out->why), "%s policy %s%s%s rule %d",
 			 d->allow ? "allowed by" : "denied by", d->tier ? d->tier : "",
@@ -282,12 +286,14 @@ guard_judge_key(const struct pkt_key *k, const struct ruleset *rs, struct guard_
 }
 
 void
-guard_explain_cut(const struct pkt_key *k, const struct ruleset *rs, char *why, size_t whylen)
+guard_explain_cut(const struct pkt_key *k, const struct ruleset *rs, char *why, size_t whylen,
+		  struct guard_verdict *cut)
 {
 	struct guard_verdict syn, answer;
 	struct eval_input in;
 
 	guard_judge_key(k, rs, &syn);
+	*cut = syn;
 	if (!syn.allow) {
 		snprintf(why, whylen, "the SYN is %s", syn.why);
 		return;
@@ -305,11 +311,13 @@ guard_explain_cut(const struct pkt_key *k, const struct ruleset *rs, char *why, 
 	in.k.ct = CT_ESTABLISHED;
 	in.k.ct_reply = 1;
 	judge(&in, rs, &answer);
-	if (!answer.allow)
+	if (!answer.allow) {
+		*cut = answer;
 		snprintf(why, whylen, "the SYN is %s; the answer is %s", syn.why, answer.why);
-	else
+	} else {
 		snprintf(why, whylen, "the SYN is %s and the answer allowed: not cut by this "
 			 "table's rules", syn.why);
+	}
 }
 
 void

@@ -72,6 +72,8 @@ void guard_resolve(struct guard *g);
 struct guard_verdict {
 	bool allow;
 	char why[256];			/* "policy P rule N (file:line)" or the stage */
+	char tier[254];			/* the deciding policy's tier and name ("": none, */
+	char policy[254];		/* or a profile's) */
 };
 
 /*
@@ -96,10 +98,11 @@ void guard_judge_key(const struct pkt_key *k, const struct ruleset *rs, struct g
 /*
  * guard_explain_cut - why @rs cuts the connection whose SYN is @k, as
  * explain would say: the SYN's verdict and, when it is allowed, the
- * answer's (untracked policy judges it again), into @why.
+ * answer's (untracked policy judges it again), into @why; the verdict that
+ * denies (or the SYN's, when none does) into @cut.
  */
 void guard_explain_cut(const struct pkt_key *k, const struct ruleset *rs, char *why,
-		       size_t whylen);
+		       size_t whylen, struct guard_verdict *cut);
 
 /* guard_sockaddr - @l as a socket address into @ss: its length. */
 socklen_t guard_sockaddr(const struct lifeline *l, struct sockaddr_storage *ss);

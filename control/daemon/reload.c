@@ -439,6 +439,10 @@ reload_guard(struct ctl *c, struct reload *r)
 		STAT_ADD(c->d.policy_rollbacks, 1);
 		log_err("lockout guard: the new table would cut a lifeline; the current one stays",
 			"%s gen=%llu trigger=%s", what, (unsigned long long)c->gen, r->why);
+		snprintf(what, sizeof(what), "refused: the new table would cut lifeline %s (%s; "
+			 "the current table: %s); the current one stays", cut->name, after.why,
+			 before.why);
+		confirm_event(c, &after, "LockoutGuardRefused", what);
 	}
 	ctl_set_detail(c, "enforcing generation %llu; a new table was refused: it would cut "
 		       "lifeline %s (%s)", (unsigned long long)c->gen, cut->name, after.why);

@@ -392,6 +392,13 @@ xfer_start(struct kube_client *kc)
 long
 kapi_get(struct reflector *r, const char *url, struct kapi_call *call, CURLcode *cerr)
 {
+	return kapi_request(r, url, NULL, call, cerr);
+}
+
+long
+kapi_request(struct reflector *r, const char *url, const char *post, struct kapi_call *call,
+	     CURLcode *cerr)
+{
 	struct kube_client *kc = r->kc;
 	char auth[8300], token[8192];
 	struct curl_slist *h = NULL;
@@ -417,6 +424,11 @@ kapi_get(struct reflector *r, const char *url, struct kapi_call *call, CURLcode 
 		h = curl_slist_append(NULL, auth);
 		h = curl_slist_append(h, "Accept: application/json");
 		h = curl_slist_append(h, "User-Agent: nfqwall/0.1");
+		if (post != NULL) {
+			h = curl_slist_append(h, "Content-Type: application/json");
+			curl_easy_setopt(c, CURLOPT_POSTFIELDS, post);
+			curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)strlen(post));
+		}
 		curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
 		setup_handle(c, kc, url, call);
 		kapi_call_reset(call);
@@ -640,6 +652,7 @@ kube_stop(struct kube_client *kc)
 	__atomic_store_n(&kc->stop, 1, __ATOMIC_RELAXED);
 	if (kc->boot_started)
 		pthread_join(kc->boot, NULL);
+	kevent_stop(kc);
 	for (int k = 0; k < KK_NKINDS; k++)
 		if (kc->refl[k].started)
 			pthread_join(kc->refl[k].thread, NULL);

@@ -175,6 +175,22 @@ const char *kube_ds_state_name(enum kube_ds_state s);
 int __must_check kube_start(struct kube_client **out, const struct kube_config *cfg,
 			    struct kube_store *st, char *why, size_t whylen);
 
+/*
+ * kube_event - tell the cluster, with a Warning Event about the
+ * cluster-scoped object @kind @name of @api_version, whose uid is @uid (""
+ * when unknown; kubectl describe finds Events by it) (in namespace default,
+ * where kubectl describe finds it), @reason and @message. Posted in the
+ * background (at most 10 s; the result is logged); false, and logged, when
+ * an Event is still being posted or memory ran out. Control thread.
+ */
+bool kube_event(struct kube_client *kc, const char *api_version, const char *kind,
+		const char *name, const char *uid, const char *reason, const char *message);
+
+/* kube_store_uid - metadata.uid of object @key of kind @k into @buf ("" when not
+ * stored or without one). Locks. */
+void kube_store_uid(struct kube_store *st, enum kube_kind k, const char *key, char *buf,
+		    size_t size);
+
 /* kube_stop - stop every thread (they notice within a second) and free. */
 void kube_stop(struct kube_client *kc);
 

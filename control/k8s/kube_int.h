@@ -241,6 +241,11 @@ struct kube_client {
 	bool xfer_exited;		/* the transport thread is gone (after kube_stop) */
 	int running;			/* transfers in the multi (transport thread only) */
 	size_t list_max;		/* bytes of one list (KUBE_LIST_MAX_DEFAULT) */
+	pthread_t ev_thread;		/* posting an Event (kevent.c) */
+	bool ev_started;		/* ev_thread was started and not joined yet */
+	int ev_busy;			/* atomic: an Event is being posted */
+	char *ev_body;			/* ... this one, and where */
+	char ev_url[1024];
 	struct reflector refl[KK_NKINDS];
 };
 
@@ -355,6 +360,15 @@ size_t kapi_body(struct kapi_call *call, char *p, size_t n);
  * before trusting the body.
  */
 long kapi_get(struct reflector *r, const char *url, struct kapi_call *call, CURLcode *cerr);
+
+/* kapi_request - the same, a POST of the JSON text @post when it is not NULL. */
+long kapi_request(struct reflector *r, const char *url, const char *post, struct kapi_call *call,
+		  CURLcode *cerr);
+
+/* ---- kevent.c: Events about the policy (kube_event) --------------------------------------- */
+
+/* kevent_stop - wait for the Event being posted, if any (kube_stop, after stop is set). */
+void kevent_stop(struct kube_client *kc);
 
 /* ---- reflector.c -------------------------------------------------------------------------- */
 

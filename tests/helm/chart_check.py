@@ -105,6 +105,8 @@ KNOWN_REQUESTS = {
     '"%s/apis/%s/%s?%s"': "ClusterRole: list, watch the Calico kinds of kstore.c",
     '"%s/apis/apps/v1/namespaces/%s/daemonsets?"': "Role: list, watch its DaemonSet (field selector)",
     '"%s/apis/apps/v1/namespaces/%s/daemonsets/%s"': "Role: get its DaemonSet",
+    '"%s/api/v1/namespaces/default/events"': "Role -events in default: create events "
+                                            "(daemon.lockoutGuard)",
 }
 
 
@@ -156,7 +158,15 @@ def check_rules(rendered, values_path, ns):
         want.discard("ServiceAccount")
     c.expect(set(kinds) == want, f"kinds rendered {sorted(kinds)}, expected {sorted(want)}")
     for kind, objs in kinds.items():
-        c.expect(len(objs) == 1, f"{len(objs)} objects of kind {kind}, expected 1")
+        n = 2 if kind in ("Role", "RoleBinding") and d["lockoutGuard"] else 1
+        c.expect(len(objs) == n, f"{len(objs)} objects of kind {kind}, expected {n}")
+    # the lockout guard's Events: create, in namespace default only
+    ev = [x for x in kinds.get("Role", []) if x["metadata"]["name"].endswith("-events")]
+    if d["lockoutGuard"] and c.expect(len(ev) == 1, "no Role for the lockout guard's Events"):
+        c.expect(ev[0]["metadata"].get("namespace") == "default",
+                 f"events Role namespace {ev[0]['metadata'].get('namespace')}, expected default")
+        c.expect(ev[0]["rules"] == [{"apiGroups": [""], "resources": ["events"], "verbs": ["create"]}],
+                 f"events Role rules {ev[0]['rules']}: create events only")
 
     # Argo CD sync waves: the identity and RBAC in -1 (or the wave set by hand on the
     # ServiceAccount), everything else in the default wave 0, never before them.

@@ -103,6 +103,13 @@ POD_FIELDS = ["spec.nodeName", "spec.restartPolicy", "spec.schedulerName",
               "status.podIP", "status.podIPs", "status.nominatedNodeName",
               "spec.host"]
 
+# core/v1 Event's selectable fields (pkg/apis/core/v1 conversion)
+EVENT_FIELDS = ["involvedObject.kind", "involvedObject.namespace",
+                "involvedObject.name", "involvedObject.uid",
+                "involvedObject.apiVersion", "involvedObject.resourceVersion",
+                "involvedObject.fieldPath", "reason", "reportingComponent",
+                "source", "type"]
+
 CALICO_GROUPS = {"v1": ("crd.projectcalico.org", "v1"),
                  "v3": ("projectcalico.org", "v3")}
 
@@ -118,6 +125,8 @@ def build_catalogue(groups):
             categories=["all"], field_labels=POD_FIELDS, field_conv=True,
             return_deleted=True),
         Res("", "v1", "serviceaccounts", "ServiceAccount", True, ["sa"]),
+        Res("", "v1", "events", "Event", True, ["ev"],
+            field_labels=EVENT_FIELDS, field_conv=True),
         Res("apps", "v1", "daemonsets", "DaemonSet", True, ["ds"],
             status=True, categories=["all"], generation="spec"),
     ]

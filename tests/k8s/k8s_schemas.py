@@ -212,6 +212,14 @@ KIND_PROPS = {
                    "observedGeneration": I, "updatedNumberScheduled": I,
                    "numberAvailable": I, "numberUnavailable": I,
                    "collisionCount": I, "conditions": _COND}})["properties"],
+    "Event": schema({
+        "involvedObject": {"apiVersion": S, "kind": S, "name": S,
+                           "namespace": S, "uid": S, "fieldPath": S,
+                           "resourceVersion": S},
+        "reason": S, "message": S, "type": S, "count": I, "action": S,
+        "firstTimestamp": S, "lastTimestamp": S, "eventTime": S,
+        "source": {"component": S, "host": S},
+        "reportingComponent": S, "reportingInstance": S})["properties"],
     "ServiceAccount": schema({
         "secrets": ["name", {"name": S, "namespace": S, "kind": S,
                              "uid": S, "apiVersion": S}],

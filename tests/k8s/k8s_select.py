@@ -153,6 +153,8 @@ def _field_value(obj, key):
             _path(obj, key) or ""
     if key == "status.podIPs":     # accepted, never in the field set
         return ""
+    if key == "source":            # an Event's: its source's component
+        return _path(obj, "source.component") or ""
     v = _path(obj, key)
     return "" if v is None else str(v)
 
