@@ -182,6 +182,35 @@ EOT
 	kc apply -f "$WORK/gnp.yaml" > /dev/null
 }
 
+# egress_yaml FORM PORTS: the node's policy "node-egress" (the lockout guard's tests): every
+# ingress; egress to loopback (rule 0), ICMPv6 (rule 1), TCP to the client's PORTS (rule 2, a
+# YAML list body), and nothing else (rule 3). FORM v3 (projectcalico.org/v3) or v1 (the stored
+# crd.projectcalico.org/v1 form: default.node-egress in tier default).
+egress_yaml() {
+	if [ "$1" = v1 ]; then
+		printf 'apiVersion: crd.projectcalico.org/v1\nkind: GlobalNetworkPolicy\n'
+		printf 'metadata:\n  name: default.node-egress\nspec:\n  tier: default\n'
+	else
+		printf 'apiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicy\n'
+		printf 'metadata:\n  name: node-egress\nspec:\n'
+	fi
+	cat <<EOT
+  selector: role == 'node'
+  order: 10
+  ingress:
+    - action: Allow
+  egress:
+    - action: Allow
+      destination: {nets: [127.0.0.0/8]}
+    - action: Allow
+      protocol: ICMPv6
+    - action: Allow
+      protocol: TCP
+      destination: {ports: [$2]}
+    - action: Deny
+EOT
+}
+
 # The node's host endpoint in the policy directory.
 write_hep() {
 	hep_yaml projectcalico.org/v3 "$NODE4" "$NODE6" > "$POLICY/hep.yaml"

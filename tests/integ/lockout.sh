@@ -13,26 +13,7 @@ nc_ $PEER serve --tcp 7000,7001,7002 > "$WORK/life.log" 2>&1 &
 PIDS="$PIDS $!"
 sleep 0.5
 egress() {	# egress PORTS: the node's policy, egress only to these client ports
-	cat > "$POLICY/policy.yaml.tmp" <<EOT
-apiVersion: projectcalico.org/v3
-kind: GlobalNetworkPolicy
-metadata:
-  name: node-egress
-spec:
-  selector: role == 'node'
-  order: 10
-  ingress:
-    - action: Allow
-  egress:
-    - action: Allow
-      destination: {nets: [127.0.0.0/8]}
-    - action: Allow
-      protocol: ICMPv6
-    - action: Allow
-      protocol: TCP
-      destination: {ports: [$1]}
-    - action: Deny
-EOT
+	egress_yaml v3 "$1" > "$POLICY/policy.yaml.tmp"
 	mv "$POLICY/policy.yaml.tmp" "$POLICY/policy.yaml"
 }
 out() { nn $PEER tcp $CLI4 "$1" --timeout 0.5; }	# the node connects out

@@ -26,25 +26,7 @@ spec:
   expectedIPs: ["$NODE4"]
 EOT
 egress() {	# egress PORTS: the node's egress, to these client ports only
-	cat <<EOT | kc apply -f - > /dev/null
-apiVersion: crd.projectcalico.org/v1
-kind: GlobalNetworkPolicy
-metadata:
-  name: default.node-egress
-spec:
-  tier: default
-  order: 10
-  selector: role == 'node'
-  ingress:
-    - action: Allow
-  egress:
-    - action: Allow
-      destination: {nets: [127.0.0.0/8]}
-    - action: Allow
-      protocol: TCP
-      destination: {ports: [$1]}
-    - action: Deny
-EOT
+	egress_yaml v1 "$1" | kc apply -f - > /dev/null
 }
 out() { nn $PEER tcp $CLI4 "$1" --timeout 0.5; }	# the node connects out
 ev() {	# ev REASON JSONPATH: that field of the first Event with that reason
@@ -65,7 +47,7 @@ check "a cutting edit is refused" wait_for grep -q 'lockout guard: the new table
 WAIT_TRIES=50 check "... told as a Warning Event about the GlobalNetworkPolicy" wait_for ev_is LockoutGuardRefused involvedObject.name default.node-egress
 check "... with its kind, API version and uid" sh -c "[ \"\$(ip netns exec $NODE kubectl --kubeconfig $API_DIR/kubeconfig get events -n default --field-selector reason=LockoutGuardRefused -o jsonpath='{.items[0].involvedObject.kind} {.items[0].involvedObject.apiVersion} {.items[0].involvedObject.uid}')\" = 'GlobalNetworkPolicy crd.projectcalico.org/v1 $uid' ]"
 check "... a Warning from nfqwall on node-1" sh -c "[ \"\$(ip netns exec $NODE kubectl --kubeconfig $API_DIR/kubeconfig get events -n default --field-selector reason=LockoutGuardRefused -o jsonpath='{.items[0].type} {.items[0].source.component} {.items[0].source.host}')\" = 'Warning nfqwall node-1' ]"
-check "... whose message names the lifeline and the rule" ev_has LockoutGuardRefused message "would cut lifeline tcp:$CLI4:7000 (denied by policy default/node-egress rule 2"
+check "... whose message names the lifeline and the rule" ev_has LockoutGuardRefused message "would cut lifeline tcp:$CLI4:7000 (denied by policy default/node-egress rule 3"
 check "... which kubectl describe shows with the policy" sh -c "ip netns exec $NODE kubectl --kubeconfig $API_DIR/kubeconfig describe globalnetworkpolicies.crd.projectcalico.org default.node-egress | grep -q 'Warning  LockoutGuardRefused'"
 check "the lifeline is still reached" out 7000
 
@@ -91,7 +73,7 @@ WAIT_TRIES=80 check "the cut found by a real connection is rolled back" wait_for
 uid2=$(kc get globalnetworkpolicies.crd.projectcalico.org default.raw-drop -o jsonpath='{.metadata.uid}')
 WAIT_TRIES=50 check "... told as a Warning Event about the policy that cut it" wait_for ev_is LockoutGuardRollback involvedObject.name default.raw-drop
 check "... with its uid" ev_is LockoutGuardRollback involvedObject.uid "$uid2"
-check "... whose message says it was rolled back and why" ev_has LockoutGuardRollback message "rolled back: .* cut lifeline tcp:$CLI4:7000 (Connection timed out: the SYN is allowed by policy default/node-egress rule 1; the answer is denied by policy default/raw-drop rule 0)"
+check "... whose message says it was rolled back and why" ev_has LockoutGuardRollback message "rolled back: .* cut lifeline tcp:$CLI4:7000 (Connection timed out: the SYN is allowed by policy default/node-egress rule 2; the answer is denied by policy default/raw-drop rule 0)"
 check "the log says the Events were posted" sh -c "[ \$(grep -c 'kubernetes event posted\" http=201' '$WORK/nfqwall.err') = 2 ]"
 check "the node reaches its lifeline again" out 7000
 check "counted: one refusal, one rollback" [ "$(metric nfqwall_policy_rollbacks_total)" = 2 ]

@@ -27,24 +27,7 @@ PIDS="$PIDS $!"
 sleep 0.5
 policy() {	# policy EGRESS_PORTS [untracked]: egress to these client ports; with
 		# "untracked", a doNotTrack rule that drops every packet from the client
-	cat > "$POLICY/policy.yaml.tmp" <<EOT
-apiVersion: projectcalico.org/v3
-kind: GlobalNetworkPolicy
-metadata:
-  name: node-egress
-spec:
-  selector: role == 'node'
-  order: 10
-  ingress:
-    - action: Allow
-  egress:
-    - action: Allow
-      destination: {nets: [127.0.0.0/8]}
-    - action: Allow
-      protocol: TCP
-      destination: {ports: [$1]}
-    - action: Deny
-EOT
+	egress_yaml v3 "$1" > "$POLICY/policy.yaml.tmp"
 	if [ "${2:-}" = untracked ]; then
 		cat >> "$POLICY/policy.yaml.tmp" <<EOT
 ---
@@ -91,7 +74,7 @@ check "the bad edit is enforced first (the first line cannot see it)" wait_for s
 WAIT_TRIES=80 check "the connection finds the cut and the last confirmed policy comes back" wait_for grep -q 'lockout guard: the last confirmed policy is enforced again" lifeline=tcp:'$CLI4':7000' "$WORK/nfqwall.err"
 t1=$(date +%s%N)
 note "bad edit written to the restored table: $(( (t1 - t0) / 1000000 )) ms (confirm timeout 2 s); nfqwall: $(grep -o 'enforced again.*restored_ms=[0-9]*' "$WORK/nfqwall.err" | grep -o 'restored_ms=[0-9]*' | tail -1)"
-check "the rollback is logged with the lifeline, the result and the rule" grep -q "lockout guard: the new policy cut a lifeline; rolling back to the last confirmed policy\" lifeline=tcp:$CLI4:7000 result=\"Connection timed out\" waited_ms=[0-9]* explain=\"the SYN is allowed by policy default/node-egress rule 1; the answer is denied by policy default/raw-drop rule 0\"" "$WORK/nfqwall.err"
+check "the rollback is logged with the lifeline, the result and the rule" grep -q "lockout guard: the new policy cut a lifeline; rolling back to the last confirmed policy\" lifeline=tcp:$CLI4:7000 result=\"Connection timed out\" waited_ms=[0-9]* explain=\"the SYN is allowed by policy default/node-egress rule 2; the answer is denied by policy default/raw-drop rule 0\"" "$WORK/nfqwall.err"
 check "counted in nfqwall_policy_rollbacks_total" [ "$(metric nfqwall_policy_rollbacks_total)" = 1 ]
 check "the node reaches its lifeline again" out 7000
 WAIT_TRIES=40 check "the restored policy is checked and reaches it" wait_for grep -q 'lockout guard: the lifeline is reached under the restored policy' "$WORK/nfqwall.err"
