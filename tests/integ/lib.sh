@@ -187,13 +187,7 @@ EOT
 # YAML list body), and nothing else (rule 3). FORM v3 (projectcalico.org/v3) or v1 (the stored
 # crd.projectcalico.org/v1 form: default.node-egress in tier default).
 egress_yaml() {
-	if [ "$1" = v1 ]; then
-		printf 'apiVersion: crd.projectcalico.org/v1\nkind: GlobalNetworkPolicy\n'
-		printf 'metadata:\n  name: default.node-egress\nspec:\n  tier: default\n'
-	else
-		printf 'apiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicy\n'
-		printf 'metadata:\n  name: node-egress\nspec:\n'
-	fi
+	head_yaml "$1" GlobalNetworkPolicy node-egress
 	cat <<EOT
   selector: role == 'node'
   order: 10
@@ -208,6 +202,48 @@ egress_yaml() {
       protocol: TCP
       destination: {ports: [$2]}
     - action: Deny
+EOT
+}
+
+# head_yaml FORM KIND NAME: the start of an object in projectcalico.org/v3 (FORM v3) or in
+# the stored crd.projectcalico.org/v1 form (FORM v1, where a policy NAME is default.NAME in
+# tier default), up to and including "spec:".
+head_yaml() {
+	if [ "$1" = v1 ]; then
+		printf 'apiVersion: crd.projectcalico.org/v1\nkind: %s\nmetadata:\n' "$2"
+		if [ "$2" = GlobalNetworkPolicy ]; then
+			printf '  name: default.%s\nspec:\n  tier: default\n' "$3"
+		else
+			printf '  name: %s\nspec:\n' "$3"
+		fi
+	else
+		printf 'apiVersion: projectcalico.org/v3\nkind: %s\nmetadata:\n  name: %s\nspec:\n' \
+			"$2" "$3"
+	fi
+}
+
+# veth_hep_yaml FORM ADDR...: the node's host endpoint by interface name, veth-n (untracked
+# and preDNAT policy apply to named interfaces only), labelled role=node.
+veth_hep_yaml() {
+	form=$1; shift
+	ips=$(printf '"%s", ' "$@")
+	head_yaml "$form" HostEndpoint node-1-veth | sed 's/^metadata:$/metadata:\n  labels: {role: node}/'
+	printf '  node: node-1\n  interfaceName: veth-n\n  expectedIPs: [%s]\n' "${ips%, }"
+}
+
+# raw_drop_yaml FORM: policy "raw-drop", doNotTrack: every packet from the client address is
+# dropped before conntrack, answers included (the lockout guard's first line cannot see it).
+raw_drop_yaml() {
+	head_yaml "$1" GlobalNetworkPolicy raw-drop
+	cat <<EOT
+  selector: role == 'node'
+  order: 5
+  doNotTrack: true
+  applyOnForward: true
+  types: [Ingress]
+  ingress:
+    - action: Deny
+      source: {nets: [$CLI4/32]}
 EOT
 }
 

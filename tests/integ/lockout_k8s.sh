@@ -13,18 +13,7 @@ setup_net
 start_api
 nc_ $PEER serve --tcp 7000,7001 > "$WORK/life.log" 2>&1 &
 PIDS="$PIDS $!"
-# the node's interface by name (untracked policy applies to named interfaces only)
-cat <<EOT | kc apply -f - > /dev/null
-apiVersion: crd.projectcalico.org/v1
-kind: HostEndpoint
-metadata:
-  name: node-1-veth
-  labels: {role: node}
-spec:
-  node: node-1
-  interfaceName: veth-n
-  expectedIPs: ["$NODE4"]
-EOT
+veth_hep_yaml v1 "$NODE4" | kc apply -f - > /dev/null
 egress() {	# egress PORTS: the node's egress, to these client ports only
 	egress_yaml v1 "$1" | kc apply -f - > /dev/null
 }
@@ -53,22 +42,7 @@ check "the lifeline is still reached" out 7000
 
 # the second line: a doNotTrack rule drops the lifeline's answers; rolled back, and told
 egress "7000"
-cat <<EOT | kc apply -f - > /dev/null
-apiVersion: crd.projectcalico.org/v1
-kind: GlobalNetworkPolicy
-metadata:
-  name: default.raw-drop
-spec:
-  tier: default
-  order: 5
-  selector: role == 'node'
-  doNotTrack: true
-  applyOnForward: true
-  types: [Ingress]
-  ingress:
-    - action: Deny
-      source: {nets: [$CLI4/32]}
-EOT
+raw_drop_yaml v1 | kc apply -f - > /dev/null
 WAIT_TRIES=80 check "the cut found by a real connection is rolled back" wait_for grep -q 'lockout guard: the last confirmed policy is enforced again' "$WORK/nfqwall.err"
 uid2=$(kc get globalnetworkpolicies.crd.projectcalico.org default.raw-drop -o jsonpath='{.metadata.uid}')
 WAIT_TRIES=50 check "... told as a Warning Event about the policy that cut it" wait_for ev_is LockoutGuardRollback involvedObject.name default.raw-drop

@@ -10,18 +10,7 @@
 . "$(dirname "$0")/lib.sh"
 need_root
 setup_net
-# the node's interface by name: untracked policy applies to named interfaces only
-cat > "$POLICY/hep.yaml" <<EOT
-apiVersion: projectcalico.org/v3
-kind: HostEndpoint
-metadata:
-  name: node-1-veth
-  labels: {role: node}
-spec:
-  node: node-1
-  interfaceName: veth-n
-  expectedIPs: ["$NODE4", "$NODE6"]
-EOT
+veth_hep_yaml v3 "$NODE4" "$NODE6" > "$POLICY/hep.yaml"
 nc_ $PEER serve --tcp 7000,7001 > "$WORK/life.log" 2>&1 &
 PIDS="$PIDS $!"
 sleep 0.5
@@ -29,22 +18,7 @@ policy() {	# policy EGRESS_PORTS [untracked]: egress to these client ports; with
 		# "untracked", a doNotTrack rule that drops every packet from the client
 	egress_yaml v3 "$1" > "$POLICY/policy.yaml.tmp"
 	if [ "${2:-}" = untracked ]; then
-		cat >> "$POLICY/policy.yaml.tmp" <<EOT
----
-apiVersion: projectcalico.org/v3
-kind: GlobalNetworkPolicy
-metadata:
-  name: raw-drop
-spec:
-  selector: role == 'node'
-  order: 5
-  doNotTrack: true
-  applyOnForward: true
-  types: [Ingress]
-  ingress:
-    - action: Deny
-      source: {nets: [$CLI4/32]}
-EOT
+		{ echo ---; raw_drop_yaml v3; } >> "$POLICY/policy.yaml.tmp"
 	fi
 	mv "$POLICY/policy.yaml.tmp" "$POLICY/policy.yaml"
 }
