@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/types.h>
@@ -15,7 +16,9 @@
 #include "confirm.h"
 #include "ctl.h"
 #include "log.h"
+#include "alloc.h"
 #include "ruleset.h"
+#include "strmap.h"
 
 #define NS_PER_MS	1000000ull
 #define NS_PER_S	1000000000ull
@@ -84,12 +87,12 @@ probe_start(struct confirm_probe *p, const struct lifeline *l, const struct host
 
 static void
 probes_start(struct confirm *cf, const struct guard *g, const struct hostenv *env,
-	     enum confirm_phase phase, uint64_t timeout_ns)
+	     enum confirm_phase phase, uint64_t deadline_ns)
 {
 	probes_close(cf);
 	cf->phase = phase;
 	cf->started_ns = mono_ns();
-	cf->deadline_ns = cf->started_ns + timeout_ns;
+	cf->deadline_ns = deadline_ns;
 	for (size_t i = 0; i < g->n; i++)
 		probe_start(&cf->p[i], &g->v[i], env);
 }
@@ -128,7 +131,7 @@ probe_result(const struct confirm_probe *p)
 			       strerror(p->err);
 }
 
-/* ---- the policies kept --------------------------------------------------------------------- */
+/* ---- the policies kept ---------------------------------------------------------------------- */
 
 static void
 policy_drop(struct confirm_policy *pol)
@@ -146,6 +149,67 @@ policy_move(struct confirm_policy *to, struct confirm_policy *from)
 	*from = (struct confirm_policy){ 0 };
 }
 
+static void
+rej_clear(struct confirm *cf)
+{
+	for (size_t i = 0; i < cf->nrej; i++)
+		free(cf->rej[i].name);
+	free(cf->rej);
+	cf->rej = NULL;
+	cf->nrej = cf->rejcap = 0;
+	cf->note[0] = '\0';
+}
+
+/* Index the names of @n streams @v into @m (value: the position). False when out of memory. */
+static bool
+index_names(struct strmap *m, const struct polsrc *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strmap_put(m, v[i].name, i) < 0)
+			return false;
+	return true;
+}
+
+static bool
+rej_add(struct confirm *cf, const char *name, uint64_t hash)
+{
+	char *copy;
+
+	for (size_t i = 0; i < cf->nrej; i++)
+		if (cf->rej[i].hash == hash && strcmp(cf->rej[i].name, name) == 0)
+			return true;
+	copy = strdup(name);
+	if (copy == NULL || ARRAY_PUSH_ROOM(cf->rej, cf->rejcap, cf->nrej) < 0) {
+		free(copy);
+		return false;
+	}
+	cf->rej[cf->nrej++] = (struct confirm_rej){ copy, hash };
+	return true;
+}
+
+/* What the candidate changed from the good policy joins the objects rolled back. */
+static bool
+rej_add_diff(struct confirm *cf)
+{
+	struct strmap good = { 0 }, cand = { 0 };
+	bool ok = index_names(&good, cf->good.v, cf->good.n) &&
+		  index_names(&cand, cf->cand.v, cf->cand.n);
+	size_t at;
+
+	for (size_t i = 0; ok && i < cf->cand.n; i++) {
+		const struct polsrc *s = &cf->cand.v[i];
+
+		if (!strmap_get(&good, s->name, &at) || cf->good.v[at].hash != s->hash)
+			ok = rej_add(cf, s->name, s->hash ? s->hash : 1);
+	}
+	for (size_t i = 0; ok && i < cf->good.n; i++)
+		if (!strmap_get(&cand, cf->good.v[i].name, &at))
+			ok = rej_add(cf, cf->good.v[i].name, 0);
+	strmap_free(&good);
+	strmap_free(&cand);
+	return ok;
+}
+
 void
 confirm_init(struct confirm *cf)
 {
@@ -160,6 +224,7 @@ confirm_free(struct confirm *cf)
 	probes_close(cf);
 	policy_drop(&cf->good);
 	policy_drop(&cf->cand);
+	rej_clear(cf);
 }
 
 static bool
@@ -170,47 +235,127 @@ guard_on(const struct ctl *c)
 
 /* ---- the reload's side --------------------------------------------------------------------- */
 
+/* A rolled-back version as a key of a strmap: the name, then the hash (malloc'd; NULL). */
+static char *
+rej_key(const char *name, uint64_t hash)
+{
+	char *key;
+
+	return asprintf(&key, "%s\x1f%016llx", name, (unsigned long long)hash) < 0 ? NULL : key;
+}
+
+static bool
+rej_key_put(struct strmap *m, const char *name, uint64_t hash)
+{
+	char *key = rej_key(name, hash);
+	bool ok = key != NULL && strmap_put(m, key, 0) == 0;
+
+	free(key);
+	return ok;
+}
+
+static bool
+rej_key_has(const struct strmap *m, const char *name, uint64_t hash)
+{
+	char *key = rej_key(name, hash);
+	size_t at;
+	bool has = key != NULL && strmap_get(m, key, &at);
+
+	free(key);
+	return has;
+}
+
+/* The streams to load instead of @v (@n), into @out (room for @n + nrej): how many were
+ * replaced or put back (0: the rollback is over). */
+static size_t
+substitute(const struct confirm *cf, const struct polsrc *v, size_t n, struct strmap *rmap,
+	   struct strmap *gmap, struct strmap *smap, struct polsrc *out, size_t *nout)
+{
+	size_t matched = 0, at;
+
+	*nout = 0;
+	for (size_t i = 0; i < n; i++) {
+		uint64_t h = v[i].hash ? v[i].hash : 1;
+
+		if (rej_key_has(rmap, v[i].name, h)) {
+			matched++;	/* the rolled-back text: the good one instead, if any */
+			if (strmap_get(gmap, v[i].name, &at))
+				out[(*nout)++] = cf->good.v[at];
+			continue;
+		}
+		out[(*nout)++] = v[i];
+	}
+	for (size_t i = 0; i < cf->nrej; i++)
+		if (cf->rej[i].hash == 0 && !strmap_get(smap, cf->rej[i].name, &at) &&
+		    strmap_get(gmap, cf->rej[i].name, &at)) {
+			matched++;	/* still deleted as the rolled-back policy deleted it */
+			out[(*nout)++] = cf->good.v[at];
+		}
+	return matched;
+}
+
 bool
 confirm_reload_source(struct ctl *c, struct polset *ps, int *err)
 {
 	struct confirm *cf = &c->cf;
+	struct strmap rmap = { 0 }, gmap = { 0 }, smap = { 0 };
+	struct polsrc *v = NULL, *out = NULL;
+	size_t n = 0, nout = 0, matched = 0;
+	bool ok = true;
 
 	*err = 0;
-	if (cf->rejected == 0)
+	if (cf->nrej == 0 || !cf->have_good)
 		return false;
-	if (ps->digest != cf->rejected) {
-		log_info("lockout guard: the rolled-back policy changed; it is enforced and "
-			 "checked again", "%s", "");
-		cf->rejected = 0;
-		cf->note[0] = '\0';
+	polset_take_sources(ps, &v, &n);
+	out = calloc(n + cf->nrej + 1, sizeof(*out));
+	for (size_t i = 0; ok && i < cf->nrej; i++)
+		ok = cf->rej[i].hash == 0 || rej_key_put(&rmap, cf->rej[i].name, cf->rej[i].hash);
+	ok = ok && out != NULL && index_names(&gmap, cf->good.v, cf->good.n) &&
+	     index_names(&smap, v, n);
+	if (ok)
+		matched = substitute(cf, v, n, &rmap, &gmap, &smap, out, &nout);
+	if (!ok) {
+		*err = -ENOMEM;
+	} else if (matched == 0) {
+		log_info("lockout guard: every object of the rolled-back policy changed; the "
+			 "policy is enforced and checked again", "%s", "");
+		rej_clear(cf);
+	} else {
+		polset_free(ps);
+		*err = polset_load_sources(ps, out, nout);
+	}
+	strmap_free(&rmap);
+	strmap_free(&gmap);
+	strmap_free(&smap);
+	free(out);
+	if (matched == 0 && ok) {
+		ps->sources = v;	/* the streams loaded stay the polset's */
+		ps->nsources = ps->sourcecap = n;
 		return false;
 	}
-	if (cf->good.n == 0)
-		return false;	/* cannot happen: a rollback needs a good policy */
-	polset_free(ps);
-	*err = polset_load_sources(ps, cf->good.v, cf->good.n);
-	return true;
+	polsrc_free(v, n);
+	return ok;
 }
 
 void
 confirm_enforced(struct ctl *c, struct polset *ps, const struct hostenv *env, bool restored)
 {
 	struct confirm *cf = &c->cf;
-	uint64_t timeout = (uint64_t)c->o.confirm_timeout_s * NS_PER_S;
+	uint64_t timeout = (uint64_t)c->o.confirm_timeout_s * NS_PER_S, now = mono_ns(), due;
+	bool again;
 
 	if (!guard_on(c) || c->nworkers == 0)
 		return;		/* nothing judges connections yet */
-	if (restored) {
-		if (cf->phase == CF_ROLLBACK) {	/* the rollback itself: check it */
-			log_info("lockout guard: the last confirmed policy is enforced again",
-				 "lifeline=%s restored_ms=%llu gen=%llu", c->guard.v[cf->cut].name,
-				 (unsigned long long)((mono_ns() - cf->cand_ns) / NS_PER_MS),
-				 (unsigned long long)c->gen);
-			probes_start(cf, &c->guard, env, CF_VERIFY, timeout);
-		}
+	if (cf->phase == CF_ROLLBACK) {	/* the rollback itself: check it */
+		log_info("lockout guard: the last confirmed policy is enforced again",
+			 "lifeline=%s restored_ms=%llu gen=%llu restored=%s",
+			 c->guard.v[cf->cut].name,
+			 (unsigned long long)((now - cf->cand_ns) / NS_PER_MS),
+			 (unsigned long long)c->gen, restored ? "yes" : "no (the policy changed)");
+		probes_start(cf, &c->guard, env, CF_VERIFY, now + timeout);
 		return;
 	}
-	if (ps->digest == cf->good.digest) {
+	if (cf->have_good && ps->digest == cf->good.digest) {
 		if (cf->phase == CF_CONFIRM) {	/* changed back before it was confirmed */
 			probes_close(cf);
 			cf->phase = CF_IDLE;
@@ -218,14 +363,27 @@ confirm_enforced(struct ctl *c, struct polset *ps, const struct hostenv *env, bo
 		}
 		return;
 	}
-	if (ps->digest == cf->cand.digest && cf->phase == CF_CONFIRM)
+	if (cf->phase == CF_CONFIRM && ps->digest == cf->cand.digest)
 		return;		/* the same policy, other endpoints: the probes go on */
-	/* a changed policy: the candidate */
+	/*
+	 * A changed policy: the candidate. Another change while one is being
+	 * confirmed starts the connections again, under the newest table, but
+	 * the decision comes at most twice the timeout after the first change:
+	 * a stream of changes cannot put a rollback off for ever.
+	 */
+	again = cf->phase == CF_CONFIRM;
 	policy_drop(&cf->cand);
 	polset_take_sources(ps, &cf->cand.v, &cf->cand.n);
 	cf->cand.digest = ps->digest;
-	cf->cand_ns = mono_ns();
-	probes_start(cf, &c->guard, env, CF_CONFIRM, timeout);
+	if (!again)
+		cf->cand_ns = now;
+	due = now + timeout;
+	if (again) {
+		due = now + timeout / 2 > cf->deadline_ns ? now + timeout / 2 : cf->deadline_ns;
+		if (due > cf->cand_ns + 2 * timeout)
+			due = cf->cand_ns + 2 * timeout;
+	}
+	probes_start(cf, &c->guard, env, CF_CONFIRM, due);
 }
 
 /* ---- the event loop's side ----------------------------------------------------------------- */
@@ -317,19 +475,17 @@ roll_back(struct ctl *c, size_t i)
 		 "cut lifeline %s (%s: %s); it stays out until it changes",
 		 (unsigned long long)c->gen, c->guard.v[i].name, probe_result(&cf->p[i]), why);
 	confirm_event(c, &v, "LockoutGuardRollback", cf->note);
-	cf->rejected = cf->cand.digest;
 	cf->cut = i;
 	cf->phase = CF_ROLLBACK;
-	policy_drop(&cf->cand);
-	if (reload_policy(c, "rollback") != 0 || cf->phase == CF_ROLLBACK) {
+	if (!rej_add_diff(cf) || reload_policy(c, "rollback") != 0 || cf->phase == CF_ROLLBACK) {
 		/* the rollback could not be loaded: the candidate stays, and is watched */
 		log_err("lockout guard: the rollback failed; the new policy stays enforced",
 			"lifeline=%s", c->guard.v[i].name);
-		cf->rejected = 0;
-		cf->note[0] = '\0';
+		rej_clear(cf);
 		cf->state[i] = LF_DOWN;
 		cf->phase = CF_IDLE;
 	}
+	policy_drop(&cf->cand);
 }
 
 static void
@@ -352,7 +508,7 @@ settled(struct ctl *c)
 		break;
 	case CF_CONFIRM:
 		cut = first_cut(cf, n);
-		if (cut >= 0 && cf->good.digest != 0) {
+		if (cut >= 0 && cf->have_good) {
 			roll_back(c, (size_t)cut);
 			return;
 		}
@@ -366,6 +522,7 @@ settled(struct ctl *c)
 			 (unsigned long long)ms, (unsigned long long)c->gen);
 		states_take(cf, n);
 		policy_move(&cf->good, &cf->cand);
+		cf->have_good = true;
 		cf->phase = CF_IDLE;
 		break;
 	case CF_VERIFY:
@@ -383,8 +540,7 @@ settled(struct ctl *c)
 			 "lifeline=%s result=\"%s\"", c->guard.v[cf->cut].name,
 			 probe_result(&cf->p[cf->cut]));
 		states_take(cf, n);
-		cf->rejected = 0;
-		cf->note[0] = '\0';
+		rej_clear(cf);
 		cf->phase = CF_IDLE;
 		reload_policy(c, "rollback undone");
 		break;
@@ -407,7 +563,7 @@ confirm_tick(struct ctl *c)
 		if (now < cf->next_refresh_ns)
 			return;
 		probes_start(cf, &c->guard, NULL, CF_REFRESH,
-			     (uint64_t)c->o.confirm_timeout_s * NS_PER_S);
+			     now + (uint64_t)c->o.confirm_timeout_s * NS_PER_S);
 	}
 	if (cf->phase != CF_ROLLBACK && probes_step(cf, c->guard.n, now))
 		settled(c);

@@ -54,7 +54,13 @@ struct confirm_probe {
 struct confirm_policy {
 	struct polsrc *v;
 	size_t n;
-	uint64_t digest;	/* polset.digest; 0: none */
+	uint64_t digest;	/* polset.digest */
+};
+
+/* An object (a stream) of a rolled-back policy, not loaded again until it changes. */
+struct confirm_rej {
+	char *name;
+	uint64_t hash;		/* the rejected text's polsrc_hash; 0: the policy deleted it */
 };
 
 struct confirm {
@@ -65,9 +71,12 @@ struct confirm {
 	uint64_t deadline_ns;
 	uint64_t next_refresh_ns;
 	struct confirm_policy good;	/* the last policy confirmed (or the first enforced) */
+	bool have_good;
 	struct confirm_policy cand;	/* enforced, being confirmed */
-	uint64_t cand_ns;		/* when the candidate was first enforced */
-	uint64_t rejected;		/* digest of the policy rolled back; 0: none */
+	uint64_t cand_ns;		/* when the first unconfirmed change was enforced */
+	struct confirm_rej *rej;	/* rolled back: these versions are replaced by good's */
+	size_t nrej;
+	size_t rejcap;
 	size_t cut;			/* the lifeline it cut */
 	char note[1200];			/* what /readyz adds while it stays rolled back */
 };
@@ -80,10 +89,12 @@ void confirm_init(struct confirm *cf);
 void confirm_free(struct confirm *cf);
 
 /*
- * confirm_reload_source - after a reload loaded @ps (with keep_sources):
- * when @ps is the policy rolled back, load the last confirmed one into it
- * instead and return true; when it changed since, forget the rollback.
- * 0 is returned through @err, or what polset_load_sources returned.
+ * confirm_reload_source - after a reload loaded @ps (with keep_sources),
+ * while a policy is rolled back: load @ps again with the last confirmed
+ * version of each object that still has its rolled-back text (or is
+ * still deleted as the rolled-back policy deleted it), and return true;
+ * when none has, the rollback is over: false. 0 is returned through @err,
+ * or what polset_load_sources returned.
  */
 bool confirm_reload_source(struct ctl *c, struct polset *ps, int *err);
 

@@ -518,12 +518,12 @@ tables_wanted(const struct fw_config *c)
 }
 
 /* After the chains in @f, the jumps to them that @saved lacks and the removal of
- * nfqwall's chains from the tables no longer wanted. */
+ * nfqwall's chains from the tables not in @wanted. */
 static void
-emit_jumps(const struct fw_config *c, char *const saved[], FILE *f)
+emit_jumps(unsigned wanted, char *const saved[], FILE *f)
 {
 	for (size_t t = 0; t < ARRAY_SIZE(tables); t++) {
-		if (!table_wanted(c, tables[t])) {
+		if (!(wanted & (1u << t))) {
 			if (saved[t] && strstr(saved[t], ":NFQWALL-")) {
 				fprintf(f, "*%s\n", tables[t]);
 				emit_remove_table(f, tables[t], saved[t]);
@@ -575,7 +575,7 @@ install_family(const struct fw_config *c, int family, char *why, size_t whylen)
 	if (!known) {
 		for (size_t t = 0; t < ARRAY_SIZE(tables); t++)
 			saved[t] = save_table(family, tables[t]);
-		emit_jumps(c, saved, f);
+		emit_jumps(wanted, saved, f);
 		for (size_t t = 0; t < ARRAY_SIZE(tables); t++)
 			free(saved[t]);
 	}
@@ -596,6 +596,51 @@ install_family(const struct fw_config *c, int family, char *why, size_t whylen)
 	if (!known)
 		l->read_ns = now;
 	return 0;
+}
+
+/* The last rules of @family again, with the live rules read: a jump someone removed is
+ * put back. 0 when there is nothing to do. */
+static int
+recheck_family(int family, char *why, size_t whylen)
+{
+	struct fw_last *l = last_of(family);
+	char *text = NULL, *saved[ARRAY_SIZE(tables)];
+	size_t len = 0;
+	FILE *f;
+	int err;
+
+	if (l->text == NULL || mono_ns() - l->read_ns < FW_REREAD_NS)
+		return 0;
+	f = open_memstream(&text, &len);
+	if (f == NULL)
+		return -ENOMEM;
+	fputs(l->text, f);
+	for (size_t t = 0; t < ARRAY_SIZE(tables); t++)
+		saved[t] = save_table(family, tables[t]);
+	emit_jumps(l->wanted, saved, f);
+	for (size_t t = 0; t < ARRAY_SIZE(tables); t++)
+		free(saved[t]);
+	if (fclose(f) != 0) {
+		free(text);
+		return -ENOMEM;
+	}
+	err = restore(family, text, why, whylen);
+	free(text);
+	if (err < 0)
+		last_forget(l);
+	else
+		l->read_ns = mono_ns();
+	return err;
+}
+
+int
+fwrules_recheck(char *why, size_t whylen)
+{
+	int err = recheck_family(AF_INET, why, whylen);
+
+	if (err == 0)
+		err = recheck_family(AF_INET6, why, whylen);
+	return err;
 }
 
 int

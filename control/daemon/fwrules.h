@@ -7,8 +7,8 @@
  * `ip6tables-restore`) per change, so installing, upgrading and removing are
  * atomic per table and idempotent. A reload whose rules are the same runs no
  * tool; the live rules are read (iptables-save) to put a missing jump back
- * only at the first install, when the tables used change, after a failure,
- * and at least once a minute. Rules are built only from numbers and
+ * at the first install, when the tables used change, after a failure, and
+ * once a minute (fwrules_recheck), not on every reload. Rules are built only from numbers and
  * validated CIDRs and interface names; no policy string reaches them.
  * Control thread (and `nfqwall uninstall`) only.
  */
@@ -81,6 +81,14 @@ void fwrules_render(const struct fw_config *c, int family, FILE *out);
  * minute ago). Returns 0, or -errno with the tool's error output in @why.
  */
 int __must_check fwrules_install(const struct fw_config *c, char *why, size_t whylen);
+
+/*
+ * fwrules_recheck - when the live rules were last read a minute ago or
+ * more, read them and load the last rules installed again, putting back a
+ * jump someone removed (the event loop calls it between reloads). Returns
+ * 0, or -errno with the tool's error output in @why.
+ */
+int __must_check fwrules_recheck(char *why, size_t whylen);
 
 /* fwrules_uninstall - remove every jump and chain nfqwall installed (both families). */
 int __must_check fwrules_uninstall(char *why, size_t whylen);

@@ -128,13 +128,14 @@ log_diags(const struct diags *ds)
 }
 
 /*
- * Every stored object into @ps; this Node's labels and addresses into
- * @self, and the rest of the cluster into @cl. 0, or -ENOMEM when an
- * object or a label could not be stored.
+ * Every stored object into @ps (or, for the objects of a policy the lockout
+ * guard rolled back, the last confirmed versions: *@restored); this Node's
+ * labels and addresses into @self, and the rest of the cluster into @cl.
+ * 0, or -ENOMEM when an object or a label could not be stored.
  */
 static int
 load_from_store(struct ctl *c, struct polset *ps, struct cluster *cl, struct node_info *self,
-		struct autohep_cfg *ahc)
+		struct autohep_cfg *ahc, bool *restored)
 {
 	struct kube_store *st = &c->store;
 	const struct kube_kind_state *kcc = &st->kinds[KK_KCC];
@@ -143,16 +144,33 @@ load_from_store(struct ctl *c, struct polset *ps, struct cluster *cl, struct nod
 
 	pthread_mutex_lock(&st->lock);
 	c->store_version = st->version;
-	/* the KubeControllersConfiguration first: it says which auto host endpoints are made */
-	for (size_t i = 0; i < kcc->n && err == 0; i++) {
-		char name[300];
+	/* the policy kinds, the KubeControllersConfiguration first (it says which auto host
+	 * endpoints are made) */
+	static const enum kube_kind policy_kinds[] = {
+		KK_KCC, KK_GNP, KK_SGNP, KK_HEP, KK_GNS, KK_NS, KK_TIER, KK_FELIX,
+	};	/* the others are no policy: endpoints_load reads them */
+	_Static_assert(KK_KCC + 1 == KK_NODE, "the policy kinds are the first ones");
 
-		snprintf(name, sizeof(name), "k8s:%s/%s", kube_kind_name(KK_KCC), kcc->v[i].key);
-		if (polset_load_buffer(ps, name, kcc->v[i].json, strlen(kcc->v[i].json)) == -ENOMEM)
-			err = -ENOMEM;
+	for (size_t n = 0; n < ARRAY_SIZE(policy_kinds) && err == 0; n++) {
+		enum kube_kind k = policy_kinds[n];
+		const struct kube_kind_state *ks = &st->kinds[k];
+
+		for (size_t i = 0; i < ks->n && err == 0; i++) {
+			char name[600];
+
+			snprintf(name, sizeof(name), "k8s:%s/%s", kube_kind_name(k), ks->v[i].key);
+			if (polset_load_buffer(ps, name, ks->v[i].json, strlen(ks->v[i].json)) ==
+			    -ENOMEM)
+				err = -ENOMEM;
+		}
+	}
+	for (size_t i = 0; i < kcc->n; i++)
 		if (!c->o.auto_hep && strcmp(kcc->v[i].key, "default") == 0)
 			cfg_id = 2 + kcc->v[i].seq;	/* its text changed: make them all again */
-	}
+	if (err == 0)
+		*restored = confirm_reload_source(c, ps, &err);
+	if (*restored && !c->o.auto_hep)	/* the configuration may be the restored one */
+		cfg_id = (1ull << 63) | ps->digest;
 	autohep_config(ps, c->o.auto_hep, ahc);
 	if (cfg_id != c->autohep_cfg_id) {
 		c->autohep_cfg_id = cfg_id;
@@ -165,22 +183,6 @@ load_from_store(struct ctl *c, struct polset *ps, struct cluster *cl, struct nod
 		err = endpoints_load(st, c->o.node, ahc, cfg_id, cl, self);
 	if (err == 0 && c->selcache != NULL)
 		selcache_sync(c->selcache, cl);	/* before the retired endpoints go */
-	for (int k = 0; k < KK_NKINDS && err == 0; k++) {
-		const struct kube_kind_state *ks = &st->kinds[k];
-
-		if (k == KK_DAEMONSET || k == KK_NODE || k == KK_NAMESPACE || k == KK_SA ||
-		    k == KK_POD || k == KK_KCC)
-			continue;	/* no policy objects (endpoints_load read the others) */
-		for (size_t i = 0; i < ks->n && err == 0; i++) {
-			char name[600];
-
-			snprintf(name, sizeof(name), "k8s:%s/%s", kube_kind_name((enum kube_kind)k),
-				 ks->v[i].key);
-			if (polset_load_buffer(ps, name, ks->v[i].json, strlen(ks->v[i].json)) ==
-			    -ENOMEM)
-				err = -ENOMEM;
-		}
-	}
 	pthread_mutex_unlock(&st->lock);
 	return err;
 }
@@ -289,9 +291,7 @@ reload_load(struct ctl *c, struct reload *r, struct hostenv_opts *ho)
 	if (c->o.kubernetes) {
 		struct node_view nv;
 
-		err = load_from_store(c, &r->ps, &c->cl, &r->ni, &r->ahc);
-		if (err == 0)
-			r->restored = confirm_reload_source(c, &r->ps, &err);
+		err = load_from_store(c, &r->ps, &c->cl, &r->ni, &r->ahc, &r->restored);
 		if (err == 0)
 			err = endpoints_netsets(&c->cl, &r->ps);
 		ho->cluster = &c->cl;

@@ -209,6 +209,8 @@ check_marks(struct ctl *c, bool at_start, bool restart)
 static int
 event_loop(struct ctl *c)
 {
+	char why[512];
+
 	for (;;) {
 		struct pollfd p[5 + GUARD_MAX_LIFELINES] = {
 			{ c->sfd, POLLIN, 0 }, { c->tfd, POLLIN, 0 }, { c->ifd, POLLIN, 0 },
@@ -219,6 +221,10 @@ event_loop(struct ctl *c)
 
 		STAT_SET(c->d.control_heartbeat_ns, mono_ns());
 		confirm_tick(c);	/* the lockout guard's connections, if any */
+		if (c->have_table && c->nworkers > 0 && fwrules_recheck(why, sizeof(why)) < 0) {
+			STAT_ADD(c->d.rules_install_failures, 1);
+			log_err("installing netfilter rules failed", "error=\"%s\"", why);
+		}
 		if (mono_ns() - c->markcheck_ns > MARKCHECK_PERIOD_NS)
 			check_marks(c, false, true);
 		if (n < 0 && errno != EINTR)

@@ -301,15 +301,19 @@ struct polsrc {
 	char *name;
 	char *text;
 	size_t len;
+	uint64_t hash;			/* polsrc_hash of the name and the text */
 };
 
-/* FNV-1a, 64 bits: what polset.digest starts from. */
+/* The digest of no stream; each stream adds its polsrc_hash (so the order does not count). */
 #define POLSET_DIGEST_EMPTY	0xcbf29ce484222325ull
+
+/* polsrc_hash - FNV-1a (64 bits) of @name, a NUL, and the @len bytes of @text. */
+uint64_t polsrc_hash(const char *name, const char *text, size_t len);
 
 struct polset {
 	struct polset_limits limits;	/* polset_init sets the defaults; set before loading */
 	bool keep_sources;		/* set before loading: keep a copy of every stream */
-	uint64_t digest;		/* of every stream's name and bytes, in load order */
+	uint64_t digest;		/* of every stream's name and bytes, in any order */
 	struct polsrc *sources;		/* with keep_sources: the streams, in load order */
 	size_t nsources;
 	size_t sourcecap;

@@ -52,13 +52,17 @@ polset_take_sources(struct polset *ps, struct polsrc **v, size_t *n)
 	ps->nsources = ps->sourcecap = 0;
 }
 
-static void
-digest_add(uint64_t *h, const char *p, size_t n)
+uint64_t
+polsrc_hash(const char *name, const char *text, size_t len)
 {
-	for (size_t i = 0; i < n; i++) {
-		*h ^= (uint8_t)p[i];
-		*h *= 0x100000001b3ull;
+	uint64_t h = POLSET_DIGEST_EMPTY;
+	size_t n = strlen(name) + 1;	/* the NUL too: "a" + "bc" is not "ab" + "c" */
+
+	for (size_t i = 0; i < n + len; i++) {
+		h ^= (uint8_t)(i < n ? name[i] : text[i - n]);
+		h *= 0x100000001b3ull;
 	}
+	return h;
 }
 
 /* A stream is loaded: into the digest, and kept when asked. -ENOMEM only when a copy
@@ -66,11 +70,10 @@ digest_add(uint64_t *h, const char *p, size_t n)
 static int
 source_note(struct polset *ps, const char *name, const char *buf, size_t len)
 {
+	uint64_t h = polsrc_hash(name, buf, len);
 	struct polsrc *s;
 
-	digest_add(&ps->digest, name, strlen(name) + 1);
-	digest_add(&ps->digest, buf, len);
-	digest_add(&ps->digest, "", 1);
+	ps->digest += h;
 	if (!ps->keep_sources)
 		return 0;
 	if (ARRAY_PUSH_ROOM(ps->sources, ps->sourcecap, ps->nsources) < 0)
@@ -86,6 +89,7 @@ source_note(struct polset *ps, const char *name, const char *buf, size_t len)
 	memcpy(s->text, buf, len);
 	s->text[len] = '\0';
 	s->len = len;
+	s->hash = h;
 	ps->nsources++;
 	return 0;
 }

@@ -3,10 +3,11 @@
 # node to its lifelines. An edit the first line cannot see cutting a lifeline (a doNotTrack
 # ingress rule that drops the lifeline's answers: the first line judges the node's SYN, not
 # the reply) is enforced, found by the connection within --confirm-timeout, and rolled back
-# to the last confirmed policy; it stays rolled back while the file keeps that content; a good
-# edit afterwards is enforced. A lifeline that was down already causes no rollback, and one
-# that goes down by itself is not blamed on the policy for long: the restored policy cannot
-# reach it either, so the edit is enforced again and no loop follows.
+# to the last confirmed policy; it stays rolled back while the file keeps that content, also
+# when other objects change; a good edit afterwards is enforced. A lifeline that was down
+# already causes no rollback, and one that goes down by itself is not blamed on the policy
+# for long: the restored policy cannot reach it either, so the edit is enforced again and no
+# loop follows.
 . "$(dirname "$0")/lib.sh"
 need_root
 setup_net
@@ -61,6 +62,19 @@ sleep 1
 check "the same policy again stays rolled back" out 7000
 check "... not counted again" [ "$(metric nfqwall_policy_rollbacks_total)" = 1 ]
 check "... /readyz still says so" sh -c "ip netns exec $NODE curl -s http://127.0.0.1:9417/readyz | grep -q 'rolled back'"
+
+# another object changes (a new network set): the rolled-back one stays out, the rest goes on
+n=$(confirmed)
+cat > "$POLICY/netset.yaml" <<EOT
+apiVersion: projectcalico.org/v3
+kind: GlobalNetworkSet
+metadata: {name: unrelated, labels: {role: other}}
+spec: {nets: [203.0.113.0/24]}
+EOT
+WAIT_TRIES=60 check "another object's change is enforced and confirmed" wait_for sh -c "[ \$(grep -c 'lockout guard: policy confirmed' '$WORK/nfqwall.err') -gt $n ]"
+check "... the rolled-back object stays out: the lifeline reached" out 7000
+check "... nothing counted again" [ "$(metric nfqwall_policy_rollbacks_total)" = 1 ]
+check "... /readyz still says rolled back" sh -c "ip netns exec $NODE curl -s http://127.0.0.1:9417/readyz | grep -q 'rolled back'"
 
 # a good edit afterwards is enforced, and confirmed
 n=$(confirmed)
