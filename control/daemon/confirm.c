@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -81,8 +82,10 @@ probe_start(struct confirm_probe *p, const struct lifeline *l, const struct host
 		return;
 	}
 	/* the SYN is on its way: what the data path judges, for the log of a cut */
-	guard_key(l, guard_local_end(p->fd, l->family, &src, &sport) ? &src : NULL, sport, env,
-		  &p->k);
+	if (guard_local_end(p->fd, l->family, &src, &sport))
+		guard_key(l, &src, sport, env, &p->k);
+	else
+		guard_key(l, NULL, 0, env, &p->k);
 }
 
 static void
@@ -462,13 +465,16 @@ roll_back(struct ctl *c, size_t i)
 {
 	struct confirm *cf = &c->cf;
 	struct guard_verdict v;
-	char why[600];
+	char why[600], from[ADDR_STRLEN];
 
 	guard_explain_cut(&cf->p[i].k, ruleset_current(), why, sizeof(why), &v);	/* publisher's */
 	STAT_ADD(c->d.policy_rollbacks, 1);
+	addr_format(&cf->p[i].k.src, cf->p[i].k.family, from);
 	log_err("lockout guard: the new policy cut a lifeline; rolling back to the last "
-		"confirmed policy", "lifeline=%s result=\"%s\" waited_ms=%llu explain=\"%s\" "
-		"gen=%llu", c->guard.v[i].name, probe_result(&cf->p[i]),
+		"confirmed policy", "lifeline=%s from=%s%s%s:%u result=\"%s\" waited_ms=%llu "
+		"explain=\"%s\" gen=%llu", c->guard.v[i].name,
+		cf->p[i].k.family == AF_INET6 ? "[" : "", from,
+		cf->p[i].k.family == AF_INET6 ? "]" : "", cf->p[i].k.sport, probe_result(&cf->p[i]),
 		(unsigned long long)((mono_ns() - cf->started_ns) / NS_PER_MS), why,
 		(unsigned long long)c->gen);
 	snprintf(cf->note, sizeof(cf->note), "rolled back: the policy enforced at generation %llu "

@@ -285,20 +285,13 @@ guard_judge_key(const struct pkt_key *k, const struct ruleset *rs, struct guard_
 	judge(&in, rs, out);
 }
 
-void
-guard_explain_cut(const struct pkt_key *k, const struct ruleset *rs, char *why, size_t whylen,
-		  struct guard_verdict *cut)
+/* How @rs judges the answer to the SYN @k (the reply direction: tracked policy lets it
+ * through conntrack, untracked policy judges it again). */
+static void
+judge_answer(const struct pkt_key *k, const struct ruleset *rs, struct guard_verdict *out)
 {
-	struct guard_verdict syn, answer;
 	struct eval_input in;
 
-	guard_judge_key(k, rs, &syn);
-	*cut = syn;
-	if (!syn.allow) {
-		snprintf(why, whylen, "the SYN is %s", syn.why);
-		return;
-	}
-	/* the answer, in the reply direction: what only untracked policy judges again */
 	memset(&in, 0, sizeof(in));
 	in.path = PATH_LOCAL_IN;
 	in.k = *k;
@@ -310,7 +303,38 @@ guard_explain_cut(const struct pkt_key *k, const struct ruleset *rs, char *why, 
 	in.k.oif = 0;
 	in.k.ct = CT_ESTABLISHED;
 	in.k.ct_reply = 1;
-	judge(&in, rs, &answer);
+	judge(&in, rs, out);
+}
+
+void
+guard_judge_conn(const struct pkt_key *k, const struct ruleset *rs, struct guard_verdict *out)
+{
+	struct guard_verdict answer;
+
+	guard_judge_key(k, rs, out);
+	if (!out->allow || rs == NULL)
+		return;
+	judge_answer(k, rs, &answer);
+	if (!answer.allow) {
+		*out = answer;
+		snprintf(out->why, sizeof(out->why), "its answer %.*s",
+			 (int)(sizeof(out->why) - sizeof("its answer ")), answer.why);
+	}
+}
+
+void
+guard_explain_cut(const struct pkt_key *k, const struct ruleset *rs, char *why, size_t whylen,
+		  struct guard_verdict *cut)
+{
+	struct guard_verdict syn, answer;
+
+	guard_judge_key(k, rs, &syn);
+	*cut = syn;
+	if (!syn.allow) {
+		snprintf(why, whylen, "the SYN is %s", syn.why);
+		return;
+	}
+	judge_answer(k, rs, &answer);
 	if (!answer.allow) {
 		*cut = answer;
 		snprintf(why, whylen, "the SYN is %s; the answer is %s", syn.why, answer.why);
@@ -334,7 +358,7 @@ guard_judge(const struct lifeline *l, const struct ruleset *rs, const struct hos
 		return;
 	}
 	guard_key(l, route_source(l, &src) ? &src : NULL, GUARD_SPORT, env, &k);
-	guard_judge_key(&k, rs, out);
+	guard_judge_conn(&k, rs, out);
 }
 
 bool

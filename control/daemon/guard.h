@@ -79,7 +79,7 @@ struct guard_verdict {
 /*
  * guard_judge - the connection from this node to @l (a TCP SYN at filter
  * OUTPUT, from the address the node's routes pick, through the interface
- * that carries it in @env) judged by @rs.
+ * that carries it in @env, and its answer) judged by @rs (guard_judge_conn).
  */
 void guard_judge(const struct lifeline *l, const struct ruleset *rs, const struct hostenv *env,
 		 struct guard_verdict *out);
@@ -94,6 +94,13 @@ void guard_judge(const struct lifeline *l, const struct ruleset *rs, const struc
 void guard_key(const struct lifeline *l, const struct addr *src, uint16_t sport,
 	       const struct hostenv *env, struct pkt_key *k);
 void guard_judge_key(const struct pkt_key *k, const struct ruleset *rs, struct guard_verdict *out);
+
+/*
+ * guard_judge_conn - how @rs judges the connection whose SYN is @k: the
+ * SYN and, when it is allowed, its answer (which untracked policy judges
+ * again); a denied answer says "its answer denied by ...".
+ */
+void guard_judge_conn(const struct pkt_key *k, const struct ruleset *rs, struct guard_verdict *out);
 
 /*
  * guard_explain_cut - why @rs cuts the connection whose SYN is @k, as

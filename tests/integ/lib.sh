@@ -232,7 +232,7 @@ veth_hep_yaml() {
 }
 
 # raw_drop_yaml FORM: policy "raw-drop", doNotTrack: every packet from the client address is
-# dropped before conntrack, answers included (the lockout guard's first line cannot see it).
+# dropped before conntrack, answers included.
 raw_drop_yaml() {
 	head_yaml "$1" GlobalNetworkPolicy raw-drop
 	cat <<EOT
@@ -244,6 +244,24 @@ raw_drop_yaml() {
   ingress:
     - action: Deny
       source: {nets: [$CLI4/32]}
+EOT
+}
+
+# sport_drop_yaml FORM: policy "sport-drop": the node's TCP to the client's port 7000 from
+# source ports 50000-50100 is dropped. With the node's ephemeral ports there
+# (net.ipv4.ip_local_port_range), that cuts every real connection to it, which the lockout
+# guard's first line, judging one representative source port (40000), cannot see.
+sport_drop_yaml() {
+	head_yaml "$1" GlobalNetworkPolicy sport-drop
+	cat <<EOT
+  selector: role == 'node'
+  order: 5
+  types: [Egress]
+  egress:
+    - action: Deny
+      protocol: TCP
+      source: {ports: ["50000:50100"]}
+      destination: {nets: [$CLI4/32], ports: [7000]}
 EOT
 }
 

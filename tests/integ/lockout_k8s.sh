@@ -1,8 +1,8 @@
 #!/bin/sh
 # The lockout guard in Kubernetes mode (issue 12): tests/k8s/apiserver.py runs in the node
 # namespace and the policy is applied with the real kubectl. An edit the first line refuses
-# and one the second line rolls back (a doNotTrack rule that drops the lifeline's answers)
-# are both told to the cluster as Warning Events about the GlobalNetworkPolicy that cut the
+# and one the second line rolls back (a rule on the node's source ports, which the first line
+# judges by one representative port) are both told to the cluster as Warning Events about the GlobalNetworkPolicy that cut the
 # lifeline, which `kubectl get events` and `kubectl describe` show; a good edit afterwards is
 # enforced.
 . "$(dirname "$0")/lib.sh"
@@ -10,6 +10,7 @@ need_root
 command -v kubectl >/dev/null || skip "kubectl is not installed"
 command -v openssl >/dev/null || skip "openssl is not installed (make deps)"
 setup_net
+nn sysctl -qw net.ipv4.ip_local_port_range="50000 50100"	# the node's ephemeral ports
 start_api
 nc_ $PEER serve --tcp 7000,7001 > "$WORK/life.log" 2>&1 &
 PIDS="$PIDS $!"
@@ -40,20 +41,20 @@ check "... whose message names the lifeline and the rule" ev_has LockoutGuardRef
 check "... which kubectl describe shows with the policy" sh -c "ip netns exec $NODE kubectl --kubeconfig $API_DIR/kubeconfig describe globalnetworkpolicies.crd.projectcalico.org default.node-egress | grep -q 'Warning  LockoutGuardRefused'"
 check "the lifeline is still reached" out 7000
 
-# the second line: a doNotTrack rule drops the lifeline's answers; rolled back, and told
+# the second line: the node's real connections to the lifeline drop; rolled back, and told
 egress "7000"
-raw_drop_yaml v1 | kc apply -f - > /dev/null
+sport_drop_yaml v1 | kc apply -f - > /dev/null
 WAIT_TRIES=80 check "the cut found by a real connection is rolled back" wait_for grep -q 'lockout guard: the last confirmed policy is enforced again' "$WORK/nfqwall.err"
-uid2=$(kc get globalnetworkpolicies.crd.projectcalico.org default.raw-drop -o jsonpath='{.metadata.uid}')
-WAIT_TRIES=50 check "... told as a Warning Event about the policy that cut it" wait_for ev_is LockoutGuardRollback involvedObject.name default.raw-drop
+uid2=$(kc get globalnetworkpolicies.crd.projectcalico.org default.sport-drop -o jsonpath='{.metadata.uid}')
+WAIT_TRIES=50 check "... told as a Warning Event about the policy that cut it" wait_for ev_is LockoutGuardRollback involvedObject.name default.sport-drop
 check "... with its uid" ev_is LockoutGuardRollback involvedObject.uid "$uid2"
-check "... whose message says it was rolled back and why" ev_has LockoutGuardRollback message "rolled back: .* cut lifeline tcp:$CLI4:7000 (Connection timed out: the SYN is allowed by policy default/node-egress rule 2; the answer is denied by policy default/raw-drop rule 0)"
+check "... whose message says it was rolled back and why" ev_has LockoutGuardRollback message "rolled back: .* cut lifeline tcp:$CLI4:7000 (Connection timed out: the SYN is denied by policy default/sport-drop rule 0)"
 check "the log says the Events were posted" sh -c "[ \$(grep -c 'kubernetes event posted\" http=201' '$WORK/nfqwall.err') = 2 ]"
 check "the node reaches its lifeline again" out 7000
 check "counted: one refusal, one rollback" [ "$(metric nfqwall_policy_rollbacks_total)" = 2 ]
 
-# a good edit afterwards: the raw rule goes, 7001 is denied
-kc delete globalnetworkpolicies.crd.projectcalico.org default.raw-drop > /dev/null
+# a good edit afterwards: the source-port rule goes, 7001 is denied
+kc delete globalnetworkpolicies.crd.projectcalico.org default.sport-drop > /dev/null
 check "a good edit afterwards is enforced" wait_for sh -c "! ip netns exec $NODE $PEER tcp $CLI4 7001 --timeout 0.3"
 check "... the lifeline reached" out 7000
 check "SIGTERM exits 0" stop_nfqwall
