@@ -545,11 +545,24 @@ emit_jumps(unsigned wanted, char *const saved[], FILE *f)
 	}
 }
 
+/* The live rules of @family read, then emit_jumps for them into @f. */
+static void
+emit_live_jumps(int family, unsigned wanted, FILE *f)
+{
+	char *saved[ARRAY_SIZE(tables)];
+
+	for (size_t t = 0; t < ARRAY_SIZE(tables); t++)
+		saved[t] = save_table(family, tables[t]);
+	emit_jumps(wanted, saved, f);
+	for (size_t t = 0; t < ARRAY_SIZE(tables); t++)
+		free(saved[t]);
+}
+
 static int
 install_family(const struct fw_config *c, int family, char *why, size_t whylen)
 {
 	struct fw_last *l = last_of(family);
-	char *text = NULL, *saved[ARRAY_SIZE(tables)] = { NULL };
+	char *text = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&text, &len);
 	unsigned wanted = tables_wanted(c);
@@ -572,13 +585,8 @@ install_family(const struct fw_config *c, int family, char *why, size_t whylen)
 		free(text);
 		return 0;
 	}
-	if (!known) {
-		for (size_t t = 0; t < ARRAY_SIZE(tables); t++)
-			saved[t] = save_table(family, tables[t]);
-		emit_jumps(wanted, saved, f);
-		for (size_t t = 0; t < ARRAY_SIZE(tables); t++)
-			free(saved[t]);
-	}
+	if (!known)
+		emit_live_jumps(family, wanted, f);
 	if (fclose(f) != 0) {
 		free(text);
 		return -ENOMEM;
@@ -604,7 +612,7 @@ static int
 recheck_family(int family, char *why, size_t whylen)
 {
 	struct fw_last *l = last_of(family);
-	char *text = NULL, *saved[ARRAY_SIZE(tables)];
+	char *text = NULL;
 	size_t len = 0;
 	FILE *f;
 	int err;
@@ -615,11 +623,7 @@ recheck_family(int family, char *why, size_t whylen)
 	if (f == NULL)
 		return -ENOMEM;
 	fputs(l->text, f);
-	for (size_t t = 0; t < ARRAY_SIZE(tables); t++)
-		saved[t] = save_table(family, tables[t]);
-	emit_jumps(l->wanted, saved, f);
-	for (size_t t = 0; t < ARRAY_SIZE(tables); t++)
-		free(saved[t]);
+	emit_live_jumps(family, l->wanted, f);
 	if (fclose(f) != 0) {
 		free(text);
 		return -ENOMEM;
