@@ -571,6 +571,17 @@ parse_repeat(struct ps *s)
 	return atom;
 }
 
+/* Node @id becomes the child of @parent after *@last (-1: its first). */
+static void
+add_kid(struct ps *s, int parent, int *last, int id)
+{
+	if (*last < 0)
+		s->p->v[parent].kid = (int16_t)id;
+	else
+		s->p->v[*last].next = (int16_t)id;
+	*last = id;
+}
+
 /* A sequence, up to '|', ')' or the end. */
 static int
 parse_cat(struct ps *s)
@@ -582,11 +593,7 @@ parse_cat(struct ps *s)
 
 		if (id < 0)
 			return -1;
-		if (last < 0)
-			s->p->v[cat].kid = (int16_t)id;
-		else
-			s->p->v[last].next = (int16_t)id;
-		last = id;
+		add_kid(s, cat, &last, id);
 	}
 	return cat;
 }
@@ -601,11 +608,7 @@ parse_alt(struct ps *s)
 
 		if (id < 0)
 			return -1;
-		if (last < 0)
-			s->p->v[alt].kid = (int16_t)id;
-		else
-			s->p->v[last].next = (int16_t)id;
-		last = id;
+		add_kid(s, alt, &last, id);
 		if (s->t[s->at] != '|')
 			break;
 		s->at++;

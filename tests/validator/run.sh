@@ -27,8 +27,8 @@ dir=tests/validator
 pass=0
 fail=0
 known=0
-tmp=$(mktemp "${TMPDIR:-/tmp}/nfqwall-validator.XXXXXX") || exit 1
-trap 'rm -f "$tmp"' EXIT INT TERM
+out=$(mktemp "${TMPDIR:-/tmp}/nfqwall-validator.XXXXXX") || exit 1	# a case's output
+trap 'rm -f "$out"' EXIT INT TERM
 
 if [ ! -x "$NFQWALL" ]; then
 	echo "validator: $NFQWALL is not executable (run make first)" >&2
@@ -38,7 +38,7 @@ fi
 # run_case DIR FILE WANT_RC
 run_case() {
 	name="$1/$(basename "$2" .yaml)"
-	"$NFQWALL" check "$2" >"$tmp" 2>&1
+	"$NFQWALL" check "$2" >"$out" 2>&1
 	rc=$?
 	if grep -q '^# known difference:' "$2"; then
 		if [ "$rc" -ne "$3" ]; then
@@ -57,7 +57,7 @@ run_case() {
 		return
 	fi
 	echo "not ok - $name (exit $rc, Calico: $1)"
-	grep -E ': (error|warning): ' "$tmp" | head -3 | cut -c1-300 | sed 's/^/#   /'
+	grep -E ': (error|warning): ' "$out" | head -3 | cut -c1-300 | sed 's/^/#   /'
 	fail=$((fail + 1))
 }
 
